@@ -1,0 +1,21 @@
+//! The objects of a tenant. Each file holds one kind: its fields, its rules, its references.
+
+mod assignment;
+mod grant;
+mod group;
+mod permission;
+mod resource;
+mod role;
+mod subject;
+mod tenant;
+mod user;
+
+pub use assignment::Assignment;
+pub use grant::{Effect, Grant, Privilege, Target};
+pub use group::{Group, Member};
+pub use permission::Permission;
+pub use resource::{Resource, ResourceRef};
+pub use role::Role;
+pub use subject::{SubjectRef, SubjectType};
+pub use tenant::Tenant;
+pub use user::User;

@@ -1,0 +1,106 @@
+//! grantd-store: durable storage for tenants' objects, their change feed and audit trail.
+//!
+//! The store has no rules about content: objects are documents of a kind with a key, a
+//! version and the references they declare. What an object may hold, and who may write it,
+//! is decided above. What the store does guarantee:
+//!
+//! - a write transaction holds its tenant's write lock from `begin` to commit, so the
+//!   revisions it hands out commit in order and a reader of the changes in revision order
+//!   never misses one;
+//! - every committed transaction writes exactly one change record (the objects it put and
+//!   deleted) and one audit event, or nothing at all;
+//! - conditional writes (`Expect`) are checked in the same statement that writes.
+//!
+//! One SQL implementation serves SQLite and PostgreSQL (`sql/`); the conformance suite in
+//! `tests/conformance` runs every behaviour against both.
+
+mod error;
+mod records;
+pub mod sql;
+
+pub use error::StoreError;
+pub use records::*;
+pub use sql::SqlStore;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use async_trait::async_trait;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Reads and transactions over every tenant's data.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+
+    /// Succeeds when the database answers.
+    async fn ping(&self) -> Result<()>;
+
+    /// Starts the transaction that creates `tenant` at revision 1; `AlreadyExists` if it does.
+    async fn begin_new_tenant(&self, tenant: &str) -> Result<Box<dyn WriteTx>>;
+
+    /// Starts a write transaction on an existing tenant, taking its write lock and the next
+    /// revision; `NotFound` if the tenant does not exist.
+    async fn begin(&self, tenant: &str) -> Result<Box<dyn WriteTx>>;
+
+    /// Deletes a tenant and everything it holds; `NotFound` if it does not exist.
+    async fn delete_tenant(&self, tenant: &str) -> Result<()>;
+
+    /// The tenant's latest committed revision, or `None` if it does not exist.
+    async fn tenant_revision(&self, tenant: &str) -> Result<Option<i64>>;
+
+    /// The tenant objects of every tenant, ordered by id.
+    async fn list_tenants(&self, page: &ListQuery) -> Result<Vec<StoredObject>>;
+
+    async fn get(&self, tenant: &str, kind: &str, key: &str) -> Result<Option<StoredObject>>;
+
+    /// Objects of a kind ordered by key, optionally only those whose key starts with a prefix.
+    async fn list(&self, tenant: &str, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>>;
+
+    /// Change records with a revision above `after`, in revision order.
+    async fn list_changes(&self, tenant: &str, after: i64, limit: u32)
+        -> Result<Vec<ChangeRecord>>;
+
+    /// Audit events matching the filter, in revision order.
+    async fn list_audit(&self, tenant: &str, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
+
+    async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>>;
+
+    async fn list_tokens(&self, tenant: &str, query: &ListQuery) -> Result<Vec<TokenRecord>>;
+
+    async fn get_setting(&self, key: &str) -> Result<Option<String>>;
+
+    async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+}
+
+/// One tenant's write transaction. Dropping it without `commit` rolls everything back.
+#[async_trait]
+pub trait WriteTx: Send {
+    /// The revision this transaction commits as.
+    fn revision(&self) -> i64;
+
+    fn tenant(&self) -> &str;
+
+    async fn get(&mut self, kind: &str, key: &str) -> Result<Option<StoredObject>>;
+
+    async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>>;
+
+    /// The objects holding a reference to `target` (an object key `kind:key`).
+    async fn referencing(&mut self, target: &str) -> Result<Vec<RefHolder>>;
+
+    /// Writes an object at this revision if `expect` holds; its references replace the old.
+    async fn put(&mut self, object: NewObject, expect: Expect) -> Result<StoredObject>;
+
+    /// Deletes an object if `expect` holds and returns what was deleted.
+    async fn delete(&mut self, kind: &str, key: &str, expect: Expect) -> Result<StoredObject>;
+
+    async fn insert_token(&mut self, token: &TokenRecord) -> Result<()>;
+
+    /// Deletes a token of this tenant; `NotFound` if there is none.
+    async fn delete_token(&mut self, id: &str) -> Result<TokenRecord>;
+
+    /// Writes the change record of everything done and the audit event, then commits.
+    async fn commit(self: Box<Self>, audit: AuditEntry) -> Result<i64>;
+}

@@ -1,0 +1,130 @@
+//! The records that cross the store boundary.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// An object as stored: its document, version (the revision that last wrote it) and times
+/// in milliseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredObject {
+    pub kind: String,
+    pub key: String,
+    pub version: i64,
+    pub body: Value,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// An object to write, with the references it holds.
+#[derive(Debug, Clone)]
+pub struct NewObject {
+    pub kind: String,
+    pub key: String,
+    pub body: Value,
+    pub refs: Vec<NewRef>,
+}
+
+/// A reference held by an object to the object `target` (`kind:key`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRef {
+    pub field: String,
+    pub target: String,
+    pub cascade: bool,
+}
+
+/// An object holding a reference, as found by `referencing`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefHolder {
+    pub kind: String,
+    pub key: String,
+    pub field: String,
+    pub cascade: bool,
+}
+
+/// The condition a write must meet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expect {
+    /// Write whatever is there.
+    Any,
+    /// Only create: `AlreadyExists` if the object exists.
+    Absent,
+    /// Only change an existing object: `NotFound` if there is none.
+    Present,
+    /// Only change the object at this version: `VersionMismatch` otherwise.
+    Version(i64),
+}
+
+/// A page request over keys: those after `after`, starting with `prefix`, at most `limit`.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub prefix: Option<String>,
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// One committed transaction: everything it put and deleted, at one revision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChangeRecord {
+    pub revision: i64,
+    pub at: i64,
+    pub ops: Vec<ChangeOp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum ChangeOp {
+    Put {
+        kind: String,
+        key: String,
+        body: Value,
+    },
+    Delete {
+        kind: String,
+        key: String,
+    },
+}
+
+/// Who did what: written with the change it describes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// `operator` or `token:<id>`.
+    pub actor: String,
+    /// E.g. `user.create`, `group.member.add`.
+    pub action: String,
+    /// The object acted on, as `kind:key`.
+    pub target: String,
+    pub request_id: String,
+    pub client_addr: Option<String>,
+    pub detail: Option<Value>,
+}
+
+/// An audit event as stored: one per revision.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRecord {
+    pub revision: i64,
+    pub at: i64,
+    pub entry: AuditEntry,
+}
+
+/// Which audit events to list: those after revision `after`, at or after `from` and before
+/// `to` (milliseconds), by `actor` and on `target` when given.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub after: i64,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub limit: u32,
+}
+
+/// A tenant token. Only its hash is kept; the secret is shown once at creation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: String,
+    pub tenant: String,
+    pub hash: String,
+    pub scopes: Vec<String>,
+    pub name: Option<String>,
+    pub created_at: i64,
+}

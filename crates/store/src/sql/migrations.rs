@@ -1,0 +1,104 @@
+//! The schema, applied at start on both databases. Each migration runs once, in order, in a
+//! transaction; on PostgreSQL an advisory lock keeps nodes that start together from racing.
+
+use sqlx::{AnyPool, Row};
+
+use super::dialect::Backend;
+use crate::Result;
+
+/// Migrations in order. `{key}` stands for the key column type of the backend.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE settings (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE tenants (
+    id {key} PRIMARY KEY,
+    revision BIGINT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE TABLE objects (
+    tenant {key} NOT NULL,
+    kind TEXT NOT NULL,
+    key {key} NOT NULL,
+    version BIGINT NOT NULL,
+    body TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (tenant, kind, key)
+);
+CREATE TABLE object_refs (
+    tenant {key} NOT NULL,
+    target {key} NOT NULL,
+    kind TEXT NOT NULL,
+    key {key} NOT NULL,
+    field TEXT NOT NULL,
+    cascade_delete BIGINT NOT NULL,
+    PRIMARY KEY (tenant, target, kind, key, field)
+);
+CREATE INDEX object_refs_holder ON object_refs (tenant, kind, key);
+CREATE TABLE changes (
+    tenant {key} NOT NULL,
+    revision BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    ops TEXT NOT NULL,
+    PRIMARY KEY (tenant, revision)
+);
+CREATE TABLE audit_events (
+    tenant {key} NOT NULL,
+    revision BIGINT NOT NULL,
+    at BIGINT NOT NULL,
+    actor TEXT NOT NULL,
+    action TEXT NOT NULL,
+    target TEXT NOT NULL,
+    request_id TEXT NOT NULL,
+    client_addr TEXT,
+    detail TEXT,
+    PRIMARY KEY (tenant, revision)
+);
+CREATE INDEX audit_events_at ON audit_events (tenant, at);
+CREATE INDEX audit_events_actor ON audit_events (tenant, actor, revision);
+CREATE INDEX audit_events_target ON audit_events (tenant, target, revision);
+CREATE TABLE tokens (
+    id {key} PRIMARY KEY,
+    tenant {key} NOT NULL,
+    hash TEXT NOT NULL UNIQUE,
+    scopes TEXT NOT NULL,
+    name TEXT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX tokens_tenant ON tokens (tenant, id);
+"#];
+
+pub async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    if backend == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_xact_lock(727271)")
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query("CREATE TABLE IF NOT EXISTS schema_version (version BIGINT NOT NULL)")
+        .execute(&mut *tx)
+        .await?;
+    let applied: i64 = sqlx::query("SELECT COUNT(*) AS n FROM schema_version")
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get("n")?;
+    for (index, migration) in MIGRATIONS.iter().enumerate() {
+        let version = index as i64 + 1;
+        if version <= applied {
+            continue;
+        }
+        let sql = migration.replace("{key}", backend.key_type());
+        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sqlx::query(statement).execute(&mut *tx).await?;
+        }
+        sqlx::query("INSERT INTO schema_version (version) VALUES ($1)")
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        tracing::info!(version, backend = backend.name(), "applied migration");
+    }
+    tx.commit().await?;
+    Ok(())
+}

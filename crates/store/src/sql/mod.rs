@@ -1,0 +1,305 @@
+//! The SQL store: one implementation for SQLite and PostgreSQL over sqlx's `Any` driver.
+//!
+//! Every statement is written once, in SQL both databases accept, so the two backends cannot
+//! drift apart; `dialect` holds the few differences (connection set-up, key collation, how
+//! writers are serialised). The conformance suite runs every behaviour against both.
+
+mod dialect;
+mod migrations;
+mod rows;
+mod tx;
+
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use async_trait::async_trait;
+use sqlx::{AnyPool, Row};
+
+use crate::{
+    AuditEntry, AuditFilter, AuditRecord, ChangeRecord, ListQuery, Result, Store, StoreError,
+    StoredObject, TokenRecord, WriteTx,
+};
+pub use dialect::Backend;
+use dialect::WriterGate;
+use tx::SqlTx;
+
+pub(crate) fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+/// Records how long a store operation took, for `/metrics`.
+fn observe(op: &'static str, started: Instant) {
+    metrics::histogram!("grantd_store_seconds", "op" => op).record(started.elapsed().as_secs_f64());
+}
+
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+    gate: WriterGate,
+}
+
+impl SqlStore {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://...`) and applies the migrations.
+    pub async fn open(url: &str) -> Result<SqlStore> {
+        let backend = Backend::from_url(url)?;
+        let pool = backend.connect(url).await?;
+        migrations::run(&pool, backend).await?;
+        Ok(SqlStore {
+            pool,
+            backend,
+            gate: WriterGate::for_backend(backend),
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    async fn start(&self, tenant: &str, create: bool) -> Result<Box<dyn WriteTx>> {
+        let started = Instant::now();
+        let gate = self.gate.enter().await;
+        let mut tx = self.pool.begin().await?;
+        let now = now_millis();
+        let revision = if create {
+            let created = sqlx::query(
+                "INSERT INTO tenants (id, revision, created_at) VALUES ($1, 1, $2) \
+                 ON CONFLICT DO NOTHING",
+            )
+            .bind(tenant)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            if created.rows_affected() == 0 {
+                return Err(StoreError::AlreadyExists);
+            }
+            1
+        } else {
+            // Taking the next revision locks the tenant row until commit: writers of one
+            // tenant commit one after another, in revision order.
+            sqlx::query(
+                "UPDATE tenants SET revision = revision + 1 WHERE id = $1 RETURNING revision",
+            )
+            .bind(tenant)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_get("revision")?
+        };
+        observe("begin", started);
+        Ok(Box::new(SqlTx {
+            tx,
+            _gate: gate,
+            tenant: tenant.to_string(),
+            revision,
+            ops: Vec::new(),
+            now,
+        }))
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    fn backend(&self) -> &'static str {
+        self.backend.name()
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn begin_new_tenant(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
+        self.start(tenant, true).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn begin(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
+        self.start(tenant, false).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn delete_tenant(&self, tenant: &str) -> Result<()> {
+        let _gate = self.gate.enter().await;
+        let mut tx = self.pool.begin().await?;
+        let deleted = sqlx::query("DELETE FROM tenants WHERE id = $1")
+            .bind(tenant)
+            .execute(&mut *tx)
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound);
+        }
+        for table in [
+            "objects",
+            "object_refs",
+            "changes",
+            "audit_events",
+            "tokens",
+        ] {
+            sqlx::query(&format!("DELETE FROM {table} WHERE tenant = $1"))
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn tenant_revision(&self, tenant: &str) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT revision FROM tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("revision")).transpose()?)
+    }
+
+    async fn list_tenants(&self, query: &ListQuery) -> Result<Vec<StoredObject>> {
+        rows::list_objects(&self.pool, None, "tenant", query).await
+    }
+
+    async fn get(&self, tenant: &str, kind: &str, key: &str) -> Result<Option<StoredObject>> {
+        let started = Instant::now();
+        let found = rows::get_object(&self.pool, tenant, kind, key).await;
+        observe("get", started);
+        found
+    }
+
+    async fn list(&self, tenant: &str, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>> {
+        let started = Instant::now();
+        let found = rows::list_objects(&self.pool, Some(tenant), kind, query).await;
+        observe("list", started);
+        found
+    }
+
+    async fn list_changes(
+        &self,
+        tenant: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<ChangeRecord>> {
+        let found = sqlx::query(
+            "SELECT revision, at, ops FROM changes WHERE tenant = $1 AND revision > $2 \
+             ORDER BY revision LIMIT $3",
+        )
+        .bind(tenant)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        found
+            .iter()
+            .map(|row| {
+                let ops: String = row.try_get("ops")?;
+                Ok(ChangeRecord {
+                    revision: row.try_get("revision")?,
+                    at: row.try_get("at")?,
+                    ops: serde_json::from_str(&ops)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn list_audit(&self, tenant: &str, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        let mut sql = String::from(
+            "SELECT revision, at, actor, action, target, request_id, client_addr, detail \
+             FROM audit_events WHERE tenant = $1 AND revision > $2",
+        );
+        let mut texts = Vec::new();
+        let mut numbers = Vec::new();
+        for (column, value) in [("actor", &filter.actor), ("target", &filter.target)] {
+            if let Some(value) = value {
+                texts.push(value.clone());
+                sql.push_str(&format!(" AND {column} = ${}", 2 + texts.len()));
+            }
+        }
+        for (condition, value) in [("at >=", filter.from), ("at <", filter.to)] {
+            if let Some(value) = value {
+                numbers.push(value);
+                sql.push_str(&format!(
+                    " AND {condition} ${}",
+                    2 + texts.len() + numbers.len()
+                ));
+            }
+        }
+        sql.push_str(&format!(
+            " ORDER BY revision LIMIT ${}",
+            3 + texts.len() + numbers.len()
+        ));
+        let mut statement = sqlx::query(&sql).bind(tenant).bind(filter.after);
+        for text in texts {
+            statement = statement.bind(text);
+        }
+        for number in numbers {
+            statement = statement.bind(number);
+        }
+        let found = statement
+            .bind(i64::from(filter.limit))
+            .fetch_all(&self.pool)
+            .await?;
+        found
+            .iter()
+            .map(|row| {
+                let detail: Option<String> = row.try_get("detail")?;
+                Ok(AuditRecord {
+                    revision: row.try_get("revision")?,
+                    at: row.try_get("at")?,
+                    entry: AuditEntry {
+                        actor: row.try_get("actor")?,
+                        action: row.try_get("action")?,
+                        target: row.try_get("target")?,
+                        request_id: row.try_get("request_id")?,
+                        client_addr: row.try_get("client_addr")?,
+                        detail: detail.map(|d| serde_json::from_str(&d)).transpose()?,
+                    },
+                })
+            })
+            .collect()
+    }
+
+    async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>> {
+        let started = Instant::now();
+        let row = sqlx::query(
+            "SELECT id, tenant, hash, scopes, name, created_at FROM tokens WHERE hash = $1",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        observe("find_token", started);
+        row.as_ref().map(rows::token).transpose()
+    }
+
+    async fn list_tokens(&self, tenant: &str, query: &ListQuery) -> Result<Vec<TokenRecord>> {
+        let found = sqlx::query(
+            "SELECT id, tenant, hash, scopes, name, created_at FROM tokens \
+             WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3",
+        )
+        .bind(tenant)
+        .bind(query.after.clone().unwrap_or_default())
+        .bind(i64::from(query.limit))
+        .fetch_all(&self.pool)
+        .await?;
+        found.iter().map(rows::token).collect()
+    }
+
+    async fn get_setting(&self, name: &str) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("value")).transpose()?)
+    }
+
+    async fn put_setting(&self, name: &str, value: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO settings (name, value) VALUES ($1, $2) \
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .bind(name)
+        .bind(value)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,114 @@
+//! Turning rows into records, and the statements shared by reads inside and outside a
+//! transaction.
+
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+
+use crate::{ListQuery, Result, StoredObject, TokenRecord};
+
+pub const OBJECT_COLUMNS: &str = "kind, key, version, body, created_at, updated_at";
+
+pub fn object(row: &AnyRow) -> Result<StoredObject> {
+    let body: String = row.try_get("body")?;
+    Ok(StoredObject {
+        kind: row.try_get("kind")?,
+        key: row.try_get("key")?,
+        version: row.try_get("version")?,
+        body: serde_json::from_str(&body)?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub fn token(row: &AnyRow) -> Result<TokenRecord> {
+    let scopes: String = row.try_get("scopes")?;
+    Ok(TokenRecord {
+        id: row.try_get("id")?,
+        tenant: row.try_get("tenant")?,
+        hash: row.try_get("hash")?,
+        scopes: scopes
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+pub async fn get_object<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    tenant: &str,
+    kind: &str,
+    key: &str,
+) -> Result<Option<StoredObject>> {
+    let sql = format!(
+        "SELECT {OBJECT_COLUMNS} FROM objects WHERE tenant = $1 AND kind = $2 AND key = $3"
+    );
+    let row = sqlx::query(&sql)
+        .bind(tenant)
+        .bind(kind)
+        .bind(key)
+        .fetch_optional(executor)
+        .await?;
+    row.as_ref().map(object).transpose()
+}
+
+/// The smallest string greater than every string starting with `prefix`, for a range scan.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        if let Some(next) = char::from_u32(last as u32 + 1) {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// Objects of `kind` in key order, within `tenant` (or across every tenant when `None`,
+/// which only the operator's tenant listing does).
+pub async fn list_objects<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    tenant: Option<&str>,
+    kind: &str,
+    query: &ListQuery,
+) -> Result<Vec<StoredObject>> {
+    let prefix = query.prefix.clone().unwrap_or_default();
+    let (start, strict) = match &query.after {
+        Some(after) if *after >= prefix => (after.clone(), true),
+        _ => (prefix.clone(), false),
+    };
+    let end = prefix_end(&prefix).unwrap_or_else(|| char::MAX.to_string());
+    let sql = format!(
+        "SELECT {OBJECT_COLUMNS} FROM objects WHERE kind = $1 AND key {} $2 AND key < $3 {} \
+         ORDER BY key LIMIT $4",
+        if strict { ">" } else { ">=" },
+        if tenant.is_some() {
+            "AND tenant = $5"
+        } else {
+            ""
+        },
+    );
+    let mut statement = sqlx::query(&sql)
+        .bind(kind)
+        .bind(start)
+        .bind(end)
+        .bind(i64::from(query.limit));
+    if let Some(tenant) = tenant {
+        statement = statement.bind(tenant);
+    }
+    let rows = statement.fetch_all(executor).await?;
+    rows.iter().map(object).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn prefix_end_bounds_the_prefix() {
+        assert_eq!(prefix_end("g1/").as_deref(), Some("g10"));
+        assert_eq!(prefix_end("").as_deref(), None);
+    }
+}

@@ -1,0 +1,291 @@
+//! A tenant's write transaction. It holds the tenant's write lock (the tenant row on
+//! PostgreSQL, the process's writer gate on SQLite) from begin to commit, remembers what it
+//! put and deleted, and writes that as the change record beside the audit event at commit.
+
+use async_trait::async_trait;
+use sqlx::{Any, Row, Transaction};
+use tokio::sync::OwnedMutexGuard;
+
+use super::rows::{self, OBJECT_COLUMNS};
+use crate::{
+    AuditEntry, ChangeOp, Expect, ListQuery, NewObject, RefHolder, Result, StoreError,
+    StoredObject, TokenRecord, WriteTx,
+};
+
+pub struct SqlTx {
+    pub(super) tx: Transaction<'static, Any>,
+    pub(super) _gate: Option<OwnedMutexGuard<()>>,
+    pub(super) tenant: String,
+    pub(super) revision: i64,
+    pub(super) ops: Vec<ChangeOp>,
+    pub(super) now: i64,
+}
+
+impl SqlTx {
+    /// Tells a missing object from one at another version, after a conditional write
+    /// touched no row.
+    async fn miss(&mut self, kind: &str, key: &str) -> StoreError {
+        match rows::get_object(&mut *self.tx, &self.tenant, kind, key).await {
+            Ok(Some(current)) => StoreError::VersionMismatch {
+                current: current.version,
+            },
+            Ok(None) => StoreError::NotFound,
+            Err(error) => error,
+        }
+    }
+
+    async fn replace_refs(&mut self, object: &NewObject) -> Result<()> {
+        self.delete_refs(&object.kind, &object.key).await?;
+        for r in &object.refs {
+            sqlx::query(
+                "INSERT INTO object_refs (tenant, target, kind, key, field, cascade_delete) \
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
+            )
+            .bind(&self.tenant)
+            .bind(&r.target)
+            .bind(&object.kind)
+            .bind(&object.key)
+            .bind(&r.field)
+            .bind(i64::from(r.cascade))
+            .execute(&mut *self.tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    async fn delete_refs(&mut self, kind: &str, key: &str) -> Result<()> {
+        sqlx::query("DELETE FROM object_refs WHERE tenant = $1 AND kind = $2 AND key = $3")
+            .bind(&self.tenant)
+            .bind(kind)
+            .bind(key)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    async fn insert(&mut self, object: &NewObject, body: &str) -> Result<bool> {
+        let inserted = sqlx::query(
+            "INSERT INTO objects (tenant, kind, key, version, body, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT DO NOTHING",
+        )
+        .bind(&self.tenant)
+        .bind(&object.kind)
+        .bind(&object.key)
+        .bind(self.revision)
+        .bind(body)
+        .bind(self.now)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    /// Updates the object, at `version` when given; returns its creation time if a row changed.
+    async fn update(
+        &mut self,
+        object: &NewObject,
+        body: &str,
+        version: Option<i64>,
+    ) -> Result<Option<i64>> {
+        let guard = if version.is_some() {
+            "AND version = $7"
+        } else {
+            ""
+        };
+        let sql = format!(
+            "UPDATE objects SET version = $4, body = $5, updated_at = $6 \
+             WHERE tenant = $1 AND kind = $2 AND key = $3 {guard} RETURNING created_at"
+        );
+        let mut statement = sqlx::query(&sql)
+            .bind(&self.tenant)
+            .bind(&object.kind)
+            .bind(&object.key)
+            .bind(self.revision)
+            .bind(body)
+            .bind(self.now);
+        if let Some(version) = version {
+            statement = statement.bind(version);
+        }
+        let row = statement.fetch_optional(&mut *self.tx).await?;
+        row.map(|r| r.try_get::<i64, _>("created_at"))
+            .transpose()
+            .map_err(Into::into)
+    }
+}
+
+#[async_trait]
+impl WriteTx for SqlTx {
+    fn revision(&self) -> i64 {
+        self.revision
+    }
+
+    fn tenant(&self) -> &str {
+        &self.tenant
+    }
+
+    async fn get(&mut self, kind: &str, key: &str) -> Result<Option<StoredObject>> {
+        rows::get_object(&mut *self.tx, &self.tenant, kind, key).await
+    }
+
+    async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>> {
+        rows::list_objects(&mut *self.tx, Some(&self.tenant), kind, query).await
+    }
+
+    async fn referencing(&mut self, target: &str) -> Result<Vec<RefHolder>> {
+        let found = sqlx::query(
+            "SELECT kind, key, field, cascade_delete FROM object_refs \
+             WHERE tenant = $1 AND target = $2 ORDER BY kind, key, field",
+        )
+        .bind(&self.tenant)
+        .bind(target)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        found
+            .iter()
+            .map(|row| {
+                Ok(RefHolder {
+                    kind: row.try_get("kind")?,
+                    key: row.try_get("key")?,
+                    field: row.try_get("field")?,
+                    cascade: row.try_get::<i64, _>("cascade_delete")? != 0,
+                })
+            })
+            .collect()
+    }
+
+    async fn put(&mut self, object: NewObject, expect: Expect) -> Result<StoredObject> {
+        let body = serde_json::to_string(&object.body)?;
+        let created_at = match expect {
+            Expect::Absent => {
+                if !self.insert(&object, &body).await? {
+                    return Err(StoreError::AlreadyExists);
+                }
+                self.now
+            }
+            Expect::Present => match self.update(&object, &body, None).await? {
+                Some(created_at) => created_at,
+                None => return Err(StoreError::NotFound),
+            },
+            Expect::Version(version) => match self.update(&object, &body, Some(version)).await? {
+                Some(created_at) => created_at,
+                None => return Err(self.miss(&object.kind, &object.key).await),
+            },
+            Expect::Any => match self.update(&object, &body, None).await? {
+                Some(created_at) => created_at,
+                None if self.insert(&object, &body).await? => self.now,
+                None => return Err(StoreError::Internal("object vanished during upsert".into())),
+            },
+        };
+        self.replace_refs(&object).await?;
+        self.ops.push(ChangeOp::Put {
+            kind: object.kind.clone(),
+            key: object.key.clone(),
+            body: object.body.clone(),
+        });
+        Ok(StoredObject {
+            kind: object.kind,
+            key: object.key,
+            version: self.revision,
+            body: object.body,
+            created_at,
+            updated_at: self.now,
+        })
+    }
+
+    async fn delete(&mut self, kind: &str, key: &str, expect: Expect) -> Result<StoredObject> {
+        let guard = match expect {
+            Expect::Version(_) => "AND version = $4",
+            _ => "",
+        };
+        let sql = format!(
+            "DELETE FROM objects WHERE tenant = $1 AND kind = $2 AND key = $3 {guard} \
+             RETURNING {OBJECT_COLUMNS}"
+        );
+        let mut statement = sqlx::query(&sql).bind(&self.tenant).bind(kind).bind(key);
+        if let Expect::Version(version) = expect {
+            statement = statement.bind(version);
+        }
+        let Some(row) = statement.fetch_optional(&mut *self.tx).await? else {
+            return Err(self.miss(kind, key).await);
+        };
+        let deleted = rows::object(&row)?;
+        self.delete_refs(kind, key).await?;
+        self.ops.push(ChangeOp::Delete {
+            kind: kind.to_string(),
+            key: key.to_string(),
+        });
+        Ok(deleted)
+    }
+
+    async fn insert_token(&mut self, token: &TokenRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO tokens (id, tenant, hash, scopes, name, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&token.id)
+        .bind(&self.tenant)
+        .bind(&token.hash)
+        .bind(token.scopes.join(","))
+        .bind(token.name.clone())
+        .bind(token.created_at)
+        .execute(&mut *self.tx)
+        .await?;
+        self.ops.push(ChangeOp::Put {
+            kind: "token".into(),
+            key: token.id.clone(),
+            body: serde_json::json!({"scopes": token.scopes, "name": token.name}),
+        });
+        Ok(())
+    }
+
+    async fn delete_token(&mut self, id: &str) -> Result<TokenRecord> {
+        let row = sqlx::query(
+            "DELETE FROM tokens WHERE tenant = $1 AND id = $2 \
+             RETURNING id, tenant, hash, scopes, name, created_at",
+        )
+        .bind(&self.tenant)
+        .bind(id)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        self.ops.push(ChangeOp::Delete {
+            kind: "token".into(),
+            key: id.to_string(),
+        });
+        rows::token(&row)
+    }
+
+    async fn commit(mut self: Box<Self>, audit: AuditEntry) -> Result<i64> {
+        let ops = serde_json::to_string(&self.ops)?;
+        sqlx::query("INSERT INTO changes (tenant, revision, at, ops) VALUES ($1, $2, $3, $4)")
+            .bind(&self.tenant)
+            .bind(self.revision)
+            .bind(self.now)
+            .bind(ops)
+            .execute(&mut *self.tx)
+            .await?;
+        let detail = audit
+            .detail
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()?;
+        sqlx::query(
+            "INSERT INTO audit_events \
+             (tenant, revision, at, actor, action, target, request_id, client_addr, detail) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(&self.tenant)
+        .bind(self.revision)
+        .bind(self.now)
+        .bind(audit.actor)
+        .bind(audit.action)
+        .bind(audit.target)
+        .bind(audit.request_id)
+        .bind(audit.client_addr)
+        .bind(detail)
+        .execute(&mut *self.tx)
+        .await?;
+        let revision = self.revision;
+        self.tx.commit().await?;
+        Ok(revision)
+    }
+}

@@ -1,0 +1,278 @@
+//! Objects: creation, conditional writes, rollback, listing, references, isolation.
+
+use grantd_store::{Expect, ListQuery, SqlStore, Store, StoreError};
+use serde_json::json;
+
+use crate::{audit, begin, object, put_one, tenant, with_ref};
+
+pub async fn new_tenant_starts_at_revision_one(store: SqlStore) {
+    let t = tenant(&store).await;
+    assert_eq!(store.tenant_revision(&t).await.expect("revision"), Some(1));
+    assert!(matches!(
+        store.begin_new_tenant(&t).await.err(),
+        Some(StoreError::AlreadyExists)
+    ));
+    assert!(matches!(
+        store.begin("no-such-tenant").await.err(),
+        Some(StoreError::NotFound)
+    ));
+    assert_eq!(
+        store.tenant_revision("no-such-tenant").await.expect("ok"),
+        None
+    );
+}
+
+pub async fn put_then_get_round_trips(store: SqlStore) {
+    let t = tenant(&store).await;
+    let revision = put_one(&store, &t, "user", "u1", json!({"id": "u1", "n": 1})).await;
+    assert_eq!(revision, 2);
+    let got = store
+        .get(&t, "user", "u1")
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(got.body, json!({"id": "u1", "n": 1}));
+    assert_eq!(got.version, 2);
+    assert!(got.created_at > 0 && got.updated_at == got.created_at);
+
+    let mut tx = begin(&store, &t).await;
+    let again = tx
+        .put(object("user", "u1", json!({})), Expect::Absent)
+        .await;
+    assert!(matches!(again, Err(StoreError::AlreadyExists)));
+    drop(tx);
+
+    let revision = put_one(&store, &t, "user", "u1", json!({"id": "u1", "n": 2})).await;
+    let got = store
+        .get(&t, "user", "u1")
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!((got.version, got.body["n"].clone()), (revision, json!(2)));
+    assert_eq!(got.created_at, got.created_at.min(got.updated_at));
+}
+
+pub async fn conditional_writes_check_versions(store: SqlStore) {
+    let t = tenant(&store).await;
+    let v1 = put_one(&store, &t, "role", "r", json!({"a": 1})).await;
+
+    let mut tx = begin(&store, &t).await;
+    let stale = tx
+        .put(
+            object("role", "r", json!({"a": 2})),
+            Expect::Version(v1 + 100),
+        )
+        .await;
+    assert!(matches!(stale, Err(StoreError::VersionMismatch { current }) if current == v1));
+    let missing = tx
+        .put(object("role", "x", json!({})), Expect::Present)
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+    let missing = tx
+        .put(object("role", "x", json!({})), Expect::Version(1))
+        .await;
+    assert!(matches!(missing, Err(StoreError::NotFound)));
+    let written = tx
+        .put(object("role", "r", json!({"a": 2})), Expect::Version(v1))
+        .await
+        .expect("matching version");
+    let v2 = tx
+        .commit(audit("role.update", "role:r"))
+        .await
+        .expect("commit");
+    assert_eq!(written.version, v2);
+
+    let mut tx = begin(&store, &t).await;
+    let stale = tx.delete("role", "r", Expect::Version(v1)).await;
+    assert!(matches!(stale, Err(StoreError::VersionMismatch { current }) if current == v2));
+    let gone = tx.delete("role", "nope", Expect::Any).await;
+    assert!(matches!(gone, Err(StoreError::NotFound)));
+    let deleted = tx
+        .delete("role", "r", Expect::Version(v2))
+        .await
+        .expect("delete");
+    assert_eq!(deleted.body, json!({"a": 2}));
+    tx.commit(audit("role.delete", "role:r"))
+        .await
+        .expect("commit");
+    assert_eq!(store.get(&t, "role", "r").await.expect("get"), None);
+}
+
+pub async fn dropped_transaction_leaves_nothing(store: SqlStore) {
+    let t = tenant(&store).await;
+    let mut tx = begin(&store, &t).await;
+    tx.put(object("user", "ghost", json!({})), Expect::Absent)
+        .await
+        .expect("put");
+    drop(tx);
+    assert_eq!(store.get(&t, "user", "ghost").await.expect("get"), None);
+    assert_eq!(store.tenant_revision(&t).await.expect("rev"), Some(1));
+    assert_eq!(
+        store.list_changes(&t, 1, 10).await.expect("changes"),
+        vec![]
+    );
+    // The next write takes the revision the dropped one had.
+    assert_eq!(put_one(&store, &t, "user", "u", json!({})).await, 2);
+}
+
+pub async fn lists_page_in_byte_order_within_prefix(store: SqlStore) {
+    let t = tenant(&store).await;
+    let mut tx = begin(&store, &t).await;
+    for key in [
+        "g1/user:b",
+        "g1/user:a",
+        "g10/user:a",
+        "g1/group:Z",
+        "g2/user:é",
+        "g1/user:é",
+    ] {
+        tx.put(object("member", key, json!({})), Expect::Absent)
+            .await
+            .expect("put");
+    }
+    tx.commit(audit("member.add", "many"))
+        .await
+        .expect("commit");
+
+    let keys = |objects: Vec<grantd_store::StoredObject>| -> Vec<String> {
+        objects.into_iter().map(|o| o.key).collect()
+    };
+    let all = store
+        .list(
+            &t,
+            "member",
+            &ListQuery {
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("list");
+    assert_eq!(
+        keys(all),
+        [
+            "g1/group:Z",
+            "g1/user:a",
+            "g1/user:b",
+            "g1/user:é",
+            "g10/user:a",
+            "g2/user:é"
+        ]
+    );
+    let prefix = Some("g1/".to_string());
+    let first = store
+        .list(
+            &t,
+            "member",
+            &ListQuery {
+                prefix: prefix.clone(),
+                after: None,
+                limit: 2,
+            },
+        )
+        .await
+        .expect("page 1");
+    assert_eq!(keys(first), ["g1/group:Z", "g1/user:a"]);
+    let second = store
+        .list(
+            &t,
+            "member",
+            &ListQuery {
+                prefix,
+                after: Some("g1/user:a".into()),
+                limit: 5,
+            },
+        )
+        .await
+        .expect("page 2");
+    assert_eq!(keys(second), ["g1/user:b", "g1/user:é"]);
+}
+
+pub async fn references_follow_their_holders(store: SqlStore) {
+    let t = tenant(&store).await;
+    let mut tx = begin(&store, &t).await;
+    tx.put(object("user", "u", json!({})), Expect::Absent)
+        .await
+        .expect("u");
+    tx.put(
+        with_ref(object("grant", "g", json!({})), "user:u", true),
+        Expect::Absent,
+    )
+    .await
+    .expect("g");
+    tx.put(
+        with_ref(object("role", "r", json!({})), "user:u", false),
+        Expect::Absent,
+    )
+    .await
+    .expect("r");
+    let holders = tx.referencing("user:u").await.expect("refs");
+    let found: Vec<(String, String, bool)> = holders
+        .into_iter()
+        .map(|h| (h.kind, h.key, h.cascade))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("grant".into(), "g".into(), true),
+            ("role".into(), "r".into(), false)
+        ]
+    );
+    // Rewriting the holder replaces its references; deleting it removes them.
+    tx.put(object("role", "r", json!({})), Expect::Present)
+        .await
+        .expect("r");
+    tx.delete("grant", "g", Expect::Any)
+        .await
+        .expect("delete g");
+    assert!(tx.referencing("user:u").await.expect("refs").is_empty());
+    tx.commit(audit("x", "y")).await.expect("commit");
+}
+
+pub async fn tenants_never_see_each_other(store: SqlStore) {
+    let a = tenant(&store).await;
+    let b = tenant(&store).await;
+    put_one(&store, &a, "user", "same", json!({"owner": "a"})).await;
+    put_one(&store, &b, "user", "same", json!({"owner": "b"})).await;
+    let got = store
+        .get(&b, "user", "same")
+        .await
+        .expect("get")
+        .expect("found");
+    assert_eq!(got.body["owner"], "b");
+    let listed = store
+        .list(
+            &a,
+            "user",
+            &ListQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].body["owner"], "a");
+
+    store.delete_tenant(&a).await.expect("delete tenant");
+    assert_eq!(store.get(&a, "user", "same").await.expect("get"), None);
+    assert_eq!(store.tenant_revision(&a).await.expect("rev"), None);
+    assert!(store
+        .list_changes(&a, 0, 10)
+        .await
+        .expect("changes")
+        .is_empty());
+    assert!(matches!(
+        store.delete_tenant(&a).await,
+        Err(StoreError::NotFound)
+    ));
+    assert!(store.get(&b, "user", "same").await.expect("get").is_some());
+    let tenants = store
+        .list_tenants(&ListQuery {
+            limit: 10_000,
+            ..Default::default()
+        })
+        .await
+        .expect("tenants");
+    assert!(tenants.iter().any(|o| o.key == b) && !tenants.iter().any(|o| o.key == a));
+}

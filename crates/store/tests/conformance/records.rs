@@ -1,0 +1,223 @@
+//! Change records, audit events, tokens and settings.
+
+use grantd_store::{
+    AuditEntry, AuditFilter, ChangeOp, Expect, SqlStore, Store, StoreError, TokenRecord,
+};
+use serde_json::json;
+
+use crate::{audit, begin, object, put_one, tenant};
+
+pub async fn commit_writes_one_change_and_one_audit_event(store: SqlStore) {
+    let t = tenant(&store).await;
+    let mut tx = begin(&store, &t).await;
+    tx.put(object("user", "u", json!({"id": "u"})), Expect::Absent)
+        .await
+        .expect("put");
+    tx.put(object("group", "g", json!({"id": "g"})), Expect::Absent)
+        .await
+        .expect("put");
+    tx.delete("group", "g", Expect::Any).await.expect("delete");
+    let revision = tx
+        .commit(AuditEntry {
+            detail: Some(json!({"why": "test"})),
+            ..audit("batch", "user:u")
+        })
+        .await
+        .expect("commit");
+
+    let changes = store.list_changes(&t, 1, 10).await.expect("changes");
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].revision, revision);
+    assert_eq!(
+        changes[0].ops,
+        vec![
+            ChangeOp::Put {
+                kind: "user".into(),
+                key: "u".into(),
+                body: json!({"id": "u"})
+            },
+            ChangeOp::Put {
+                kind: "group".into(),
+                key: "g".into(),
+                body: json!({"id": "g"})
+            },
+            ChangeOp::Delete {
+                kind: "group".into(),
+                key: "g".into()
+            },
+        ]
+    );
+    let all = store.list_changes(&t, 0, 10).await.expect("changes");
+    assert_eq!(all.iter().map(|c| c.revision).collect::<Vec<_>>(), [1, 2]);
+
+    let events = store
+        .list_audit(
+            &t,
+            &AuditFilter {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit");
+    assert_eq!(events.len(), 2);
+    assert_eq!(events[1].revision, revision);
+    assert_eq!(events[1].entry.action, "batch");
+    assert_eq!(events[1].entry.detail, Some(json!({"why": "test"})));
+    assert_eq!(events[1].entry.client_addr.as_deref(), Some("127.0.0.1"));
+}
+
+pub async fn audit_events_filter_by_actor_target_and_time(store: SqlStore) {
+    let t = tenant(&store).await;
+    for (actor, target) in [("alice", "user:a"), ("bob", "user:b"), ("alice", "user:b")] {
+        let mut tx = begin(&store, &t).await;
+        tx.put(object("user", target, json!({})), Expect::Any)
+            .await
+            .expect("put");
+        tx.commit(AuditEntry {
+            actor: actor.into(),
+            ..audit("user.put", target)
+        })
+        .await
+        .expect("commit");
+    }
+    let filter = |f: AuditFilter| AuditFilter { limit: 100, ..f };
+    let revisions = |events: Vec<grantd_store::AuditRecord>| -> Vec<i64> {
+        events.iter().map(|e| e.revision).collect()
+    };
+    let by_alice = store
+        .list_audit(
+            &t,
+            &filter(AuditFilter {
+                actor: Some("alice".into()),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("audit");
+    assert_eq!(revisions(by_alice), [2, 4]);
+    let on_b = store
+        .list_audit(
+            &t,
+            &filter(AuditFilter {
+                target: Some("user:b".into()),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("audit");
+    assert_eq!(revisions(on_b), [3, 4]);
+    let both = store
+        .list_audit(
+            &t,
+            &filter(AuditFilter {
+                actor: Some("alice".into()),
+                target: Some("user:b".into()),
+                after: 1,
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("audit");
+    assert_eq!(revisions(both), [4]);
+    let all = store
+        .list_audit(&t, &filter(AuditFilter::default()))
+        .await
+        .expect("audit");
+    let future = all.last().map(|e| e.at + 1).expect("events");
+    let none = store
+        .list_audit(
+            &t,
+            &filter(AuditFilter {
+                from: Some(future),
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("audit");
+    assert!(none.is_empty());
+    let before = store
+        .list_audit(
+            &t,
+            &filter(AuditFilter {
+                to: Some(future),
+                after: 2,
+                ..Default::default()
+            }),
+        )
+        .await
+        .expect("audit");
+    assert_eq!(revisions(before), [3, 4]);
+}
+
+pub async fn tokens_are_found_by_hash_and_deleted_per_tenant(store: SqlStore) {
+    let a = tenant(&store).await;
+    let b = tenant(&store).await;
+    let token = TokenRecord {
+        id: format!("{a}-tok"),
+        tenant: a.clone(),
+        hash: format!("hash-{a}"),
+        scopes: vec!["read".into(), "check".into()],
+        name: Some("ci".into()),
+        created_at: 42,
+    };
+    let mut tx = begin(&store, &a).await;
+    tx.insert_token(&token).await.expect("insert");
+    tx.commit(audit("token.create", "token:x"))
+        .await
+        .expect("commit");
+
+    assert_eq!(
+        store.find_token(&token.hash).await.expect("find"),
+        Some(token.clone())
+    );
+    assert_eq!(store.find_token("other").await.expect("find"), None);
+    let listed = store
+        .list_tokens(
+            &a,
+            &grantd_store::ListQuery {
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("list");
+    assert_eq!(listed, vec![token.clone()]);
+    assert!(store
+        .list_tokens(
+            &b,
+            &grantd_store::ListQuery {
+                limit: 10,
+                ..Default::default()
+            }
+        )
+        .await
+        .expect("list")
+        .is_empty());
+
+    let mut tx = begin(&store, &b).await;
+    assert!(matches!(
+        tx.delete_token(&token.id).await,
+        Err(StoreError::NotFound)
+    ));
+    drop(tx);
+    let mut tx = begin(&store, &a).await;
+    assert_eq!(tx.delete_token(&token.id).await.expect("delete"), token);
+    tx.commit(audit("token.delete", "token:x"))
+        .await
+        .expect("commit");
+    assert_eq!(store.find_token(&token.hash).await.expect("find"), None);
+    let _ = put_one;
+}
+
+pub async fn settings_round_trip(store: SqlStore) {
+    let name = grantd_store::testing::unique_name("setting");
+    assert_eq!(store.get_setting(&name).await.expect("get"), None);
+    store.put_setting(&name, "one").await.expect("put");
+    store.put_setting(&name, "two").await.expect("put");
+    assert_eq!(
+        store.get_setting(&name).await.expect("get").as_deref(),
+        Some("two")
+    );
+    store.ping().await.expect("ping");
+}
