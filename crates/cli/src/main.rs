@@ -1,1 +1,64 @@
-fn main() {}
+//! The `grantd` binary: parses the command line, sets up logging, and runs one command.
+
+#![forbid(unsafe_code)]
+
+mod commands;
+mod settings;
+
+use clap::{Parser, Subcommand};
+
+/// grantd: a self-hosted permissions service.
+#[derive(Parser)]
+#[command(name = "grantd", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(settings::Settings),
+    /// Manage tenant tokens directly in the store.
+    Token {
+        #[command(subcommand)]
+        command: commands::token::TokenCommand,
+    },
+    /// Manage tenants directly in the store.
+    Tenant {
+        #[command(subcommand)]
+        command: commands::tenant::TenantCommand,
+    },
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GRANTD_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("grantd: cannot start the runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let outcome = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(settings) => commands::serve::run(settings).await,
+            Command::Token { command } => commands::token::run(command).await,
+            Command::Tenant { command } => commands::tenant::run(command).await,
+        }
+    });
+    match outcome {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("grantd: {message}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

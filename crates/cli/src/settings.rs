@@ -1,0 +1,66 @@
+//! Where the configuration comes from: flags, then `GRANTD_*` environment variables (clap
+//! reads both), then the TOML file given with `--config`, then the defaults.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Args;
+use grantd_server::Config;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct Settings {
+    /// TOML file with any of the settings below (flags and variables win over it).
+    #[arg(long, env = "GRANTD_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "GRANTD_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Folder of the embedded SQLite store [default: ./grantd-data].
+    #[arg(long, env = "GRANTD_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (postgres://...) to use instead of the embedded store.
+    #[arg(long, env = "GRANTD_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The operator token; generated and printed once at first start when absent.
+    #[arg(long, env = "GRANTD_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Largest request body accepted, in bytes [default: 1048576].
+    #[arg(long, env = "GRANTD_MAX_BODY_BYTES")]
+    pub max_body_bytes: Option<usize>,
+    /// Seconds a request may take before it is answered 408 [default: 30].
+    #[arg(long, env = "GRANTD_REQUEST_TIMEOUT_SECS")]
+    pub request_timeout_secs: Option<u64>,
+}
+
+impl Settings {
+    /// The configuration: these settings over the file's over the defaults.
+    pub fn resolve(self) -> Result<Config, String> {
+        let mut config = match &self.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?
+            }
+            None => Config::default(),
+        };
+        if let Some(v) = self.listen {
+            config.listen = v;
+        }
+        if let Some(v) = self.data_dir {
+            config.data_dir = v;
+        }
+        if self.database_url.is_some() {
+            config.database_url = self.database_url;
+        }
+        if self.admin_token.is_some() {
+            config.admin_token = self.admin_token;
+        }
+        if let Some(v) = self.max_body_bytes {
+            config.max_body_bytes = v;
+        }
+        if let Some(v) = self.request_timeout_secs {
+            config.request_timeout_secs = v;
+        }
+        Ok(config)
+    }
+}

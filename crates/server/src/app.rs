@@ -1,0 +1,167 @@
+//! Building and running the server: `Application::build(config)` opens the store, runs the
+//! migrations, sets up the operator token and binds the listener; `run_until_stopped`
+//! serves until the shutdown future completes, letting in-flight requests finish.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use grantd_store::{SqlStore, Store};
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::{bootstrap, Authenticator};
+use crate::config::Config;
+use crate::http::{health, metrics};
+use crate::service::Service;
+use crate::state::AppState;
+use crate::surfaces::native;
+use crate::surfaces::native::error::ApiError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot create the data folder {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cannot open the store: {0}")]
+    Store(#[from] grantd_store::StoreError),
+    #[error("cannot set up the operator token: {0}")]
+    Operator(#[from] crate::service::ServiceError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    store: Arc<SqlStore>,
+}
+
+/// Opens the store the configuration names, creating the data folder for the embedded one.
+pub async fn open_store(config: &Config) -> Result<SqlStore, StartError> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).map_err(|source| StartError::DataDir {
+            path: config.data_dir.display().to_string(),
+            source,
+        })?;
+    }
+    Ok(SqlStore::open(&config.store_url()).await?)
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Application, StartError> {
+        let store = Arc::new(open_store(&config).await?);
+        let operator_hash =
+            bootstrap::operator_token_hash(store.as_ref(), config.admin_token.as_deref()).await?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| StartError::Listen {
+                    addr: config.listen,
+                    source,
+                })?;
+        let dyn_store: Arc<dyn Store> = store.clone();
+        let state = AppState {
+            service: Service::new(dyn_store.clone()),
+            auth: Arc::new(Authenticator::new(dyn_store, operator_hash)),
+            config: Arc::new(config),
+        };
+        tracing::info!(addr = %listener.local_addr().map_err(|source| StartError::Listen { addr: state.config.listen, source })?, store = store.backend(), "grantd listening");
+        Ok(Application {
+            listener,
+            router: router(state),
+            store,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let service = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, service)
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        self.store.close().await;
+        tracing::info!("grantd stopped");
+        Ok(())
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new("not_found", "no such route; see /docs")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        "method_not_allowed",
+        "this route does not take this method; see /docs",
+    )
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(
+        "internal",
+        "internal error; the request id identifies it in the server log",
+    )
+    .into_response()
+}
+
+/// Every route with the layers around it.
+pub fn router(state: AppState) -> Router {
+    let (native_routes, operations) = native::api().into_router();
+    let document = Arc::new(native::openapi::document(&operations));
+    let page = Arc::new(native::docs::page(&document));
+    let max_body = state.config.max_body_bytes;
+    let timeout = Duration::from_secs(state.config.request_timeout_secs);
+    let _ = metrics::handle();
+    native_routes
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(document.as_ref().clone()) }),
+        )
+        .route(
+            "/docs",
+            get(move || async move { Html(page.as_ref().clone()) }),
+        )
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(CatchPanicLayer::custom(panic_response))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}

@@ -1,0 +1,50 @@
+//! The server's configuration. The CLI fills it from flags, `GRANTD_*` variables and an
+//! optional TOML file, in that order of precedence; every field has a default.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Folder of the embedded SQLite store, used when no `database_url` is given.
+    pub data_dir: PathBuf,
+    /// `postgres://...` (or `sqlite://...`) to use instead of the embedded store.
+    pub database_url: Option<String>,
+    /// The operator token; generated at first start when absent.
+    pub admin_token: Option<String>,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest a request may take before it is answered 408.
+    pub request_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("grantd-data"),
+            database_url: None,
+            admin_token: None,
+            max_body_bytes: 1024 * 1024,
+            request_timeout_secs: 30,
+        }
+    }
+}
+
+impl Config {
+    /// The store's URL: the configured database, or the SQLite file in the data folder.
+    pub fn store_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("grantd.db").display()
+            ),
+        }
+    }
+}

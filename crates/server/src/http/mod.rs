@@ -1,0 +1,8 @@
+//! HTTP plumbing shared by every surface: request metadata, preconditions and ETags,
+//! cursors, metrics, health.
+
+pub mod cursor;
+pub mod health;
+pub mod meta;
+pub mod metrics;
+pub mod preconditions;

@@ -1,0 +1,80 @@
+//! Pages, and the tenant's change feed and audit trail as queries.
+
+use grantd_store::{AuditFilter, AuditRecord, ChangeRecord};
+
+use super::{Service, ServiceResult};
+
+/// One page of a list, with the position after its last item when more follow.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// The key or revision of the last item, when another page follows.
+    pub next: Option<String>,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `limit + 1` rows: the extra row only says another page follows.
+    pub fn from_overfetch<R, E>(
+        mut rows: Vec<R>,
+        limit: u32,
+        position: impl Fn(&R) -> String,
+        convert: impl Fn(R) -> Result<T, E>,
+    ) -> Result<Page<T>, E> {
+        let more = rows.len() > limit as usize;
+        rows.truncate(limit as usize);
+        let next = if more {
+            rows.last().map(&position)
+        } else {
+            None
+        };
+        let items = rows.into_iter().map(convert).collect::<Result<_, E>>()?;
+        Ok(Page { items, next })
+    }
+}
+
+/// Which audit events to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub after: i64,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+    pub actor: Option<String>,
+    pub target: Option<String>,
+    pub limit: u32,
+}
+
+impl Service {
+    /// Changes after revision `after`, in revision order.
+    pub async fn changes(
+        &self,
+        tenant: &str,
+        after: i64,
+        limit: u32,
+    ) -> ServiceResult<Page<ChangeRecord>> {
+        let rows = self.store.list_changes(tenant, after, limit + 1).await?;
+        Page::from_overfetch(rows, limit, |c| c.revision.to_string(), Ok)
+    }
+
+    /// Audit events matching the query, in revision order.
+    pub async fn audit_events(
+        &self,
+        tenant: &str,
+        query: &AuditQuery,
+    ) -> ServiceResult<Page<AuditRecord>> {
+        let filter = AuditFilter {
+            after: query.after,
+            from: query.from,
+            to: query.to,
+            actor: query.actor.clone(),
+            target: query.target.clone(),
+            limit: query.limit + 1,
+        };
+        let rows = self.store.list_audit(tenant, &filter).await?;
+        Page::from_overfetch(rows, query.limit, |e| e.revision.to_string(), Ok)
+    }
+
+    /// The tenant's latest revision, or `None` if there is no such tenant.
+    pub async fn revision(&self, tenant: &str) -> ServiceResult<Option<i64>> {
+        Ok(self.store.tenant_revision(tenant).await?)
+    }
+}

@@ -1,0 +1,354 @@
+//! Commands and queries on the tenant's objects, generic over the kind.
+//!
+//! Each write checks the object, that what it references exists, and that it closes no
+//! cycle; a delete takes with it every object that references the deleted one by a
+//! cascading reference, and is refused while a restricting one remains.
+
+use std::collections::BTreeSet;
+
+use grantd_core::{Invalid, Object, ObjectKey};
+use grantd_store::{AuditEntry, Expect, ListQuery, NewObject, NewRef, StoredObject, WriteTx};
+use serde_json::Value;
+
+use super::feed::Page;
+use super::graph;
+use super::{Ctx, Service, ServiceError, ServiceResult};
+
+/// An object with the version that last wrote it and its times (ms since the epoch).
+#[derive(Debug, Clone)]
+pub struct Versioned<K> {
+    pub object: K,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// The outcome of a write: the object as written, and whether it was created.
+#[derive(Debug, Clone)]
+pub struct Written<K> {
+    pub value: Versioned<K>,
+    pub created: bool,
+}
+
+impl<K: Object> Versioned<K> {
+    pub(super) fn decode(stored: StoredObject) -> ServiceResult<Self> {
+        let object = serde_json::from_value(stored.body).map_err(|e| {
+            ServiceError::Internal(format!(
+                "stored {} {} is unreadable: {e}",
+                K::KIND,
+                stored.key
+            ))
+        })?;
+        Ok(Versioned {
+            object,
+            version: stored.version,
+            created_at: stored.created_at,
+            updated_at: stored.updated_at,
+        })
+    }
+}
+
+/// `user u1`: how errors name an object.
+pub(super) fn describe(key: &ObjectKey) -> String {
+    format!("{} {}", key.kind, key.key)
+}
+
+pub(super) fn audit(ctx: &Ctx, action: String, target: impl ToString) -> AuditEntry {
+    AuditEntry {
+        actor: ctx.actor.name.clone(),
+        action,
+        target: target.to_string(),
+        request_id: ctx.actor.request_id.clone(),
+        client_addr: ctx.actor.client_addr.clone(),
+        detail: None,
+    }
+}
+
+/// Applies an RFC 7396 merge patch.
+fn merge_patch(target: &mut Value, patch: &Value) {
+    match (target, patch) {
+        (Value::Object(target), Value::Object(patch)) => {
+            for (key, value) in patch {
+                if value.is_null() {
+                    target.remove(key);
+                } else {
+                    merge_patch(target.entry(key.clone()).or_insert(Value::Null), value);
+                }
+            }
+        }
+        (target, patch) => *target = patch.clone(),
+    }
+}
+
+impl Service {
+    #[tracing::instrument(skip(self), fields(kind = %K::KIND))]
+    pub async fn get<K: Object>(&self, tenant: &str, key: &str) -> ServiceResult<Versioned<K>> {
+        let what = describe(&ObjectKey::new(K::KIND, key));
+        let stored = self
+            .store
+            .get(tenant, K::KIND.as_str(), key)
+            .await
+            .map_err(|e| ServiceError::from_store(e, &what))?
+            .ok_or(ServiceError::NotFound(what))?;
+        Versioned::decode(stored)
+    }
+
+    /// Objects of the kind in key order, `limit` at a time, after the key `after`.
+    #[tracing::instrument(skip(self), fields(kind = %K::KIND))]
+    pub async fn list<K: Object>(
+        &self,
+        tenant: &str,
+        prefix: Option<String>,
+        after: Option<String>,
+        limit: u32,
+    ) -> ServiceResult<Page<Versioned<K>>> {
+        let query = ListQuery {
+            prefix,
+            after,
+            limit: limit + 1,
+        };
+        let found = self.store.list(tenant, K::KIND.as_str(), &query).await?;
+        Page::from_overfetch(found, limit, |o| o.key.clone(), Versioned::decode)
+    }
+
+    /// Creates an object; `AlreadyExists` if its key is taken.
+    pub async fn create<K: Object>(&self, ctx: &Ctx, object: K) -> ServiceResult<Written<K>> {
+        self.write(ctx, object, Expect::Absent).await
+    }
+
+    /// Creates or replaces the object at its key, if `expect` holds.
+    pub async fn put<K: Object>(
+        &self,
+        ctx: &Ctx,
+        object: K,
+        expect: Expect,
+    ) -> ServiceResult<Written<K>> {
+        self.write(ctx, object, expect).await
+    }
+
+    /// Applies a JSON merge patch to the object at `key`, if `expect` holds. Fields that
+    /// identify the object cannot change.
+    #[tracing::instrument(skip(self, ctx, patch), fields(kind = %K::KIND, tenant = %ctx.tenant))]
+    pub async fn patch<K: Object>(
+        &self,
+        ctx: &Ctx,
+        key: &str,
+        patch: &Value,
+        expect: Expect,
+    ) -> ServiceResult<Written<K>> {
+        let target = ObjectKey::new(K::KIND, key);
+        let what = describe(&target);
+        let mut tx = self.begin(ctx).await?;
+        let current = tx
+            .get(K::KIND.as_str(), key)
+            .await?
+            .ok_or_else(|| ServiceError::NotFound(what.clone()))?;
+        if let Expect::Version(v) = expect {
+            if v != current.version {
+                return Err(ServiceError::from_store(
+                    grantd_store::StoreError::VersionMismatch {
+                        current: current.version,
+                    },
+                    &what,
+                ));
+            }
+        }
+        let mut body = current.body;
+        merge_patch(&mut body, patch);
+        let object: K =
+            serde_json::from_value(body).map_err(|e| Invalid::field("body", e.to_string()))?;
+        if object.key() != key {
+            return Err(Invalid::field(
+                "body",
+                "the fields that identify the object cannot change",
+            )
+            .into());
+        }
+        let value = self
+            .write_in(&mut tx, &object, Expect::Version(current.version))
+            .await?;
+        let revision = tx
+            .commit(audit(ctx, format!("{}.update", K::KIND), &target))
+            .await?;
+        metrics::counter!("grantd_writes_total", "kind" => K::KIND.as_str()).increment(1);
+        debug_assert_eq!(revision, value.version);
+        Ok(Written {
+            value,
+            created: false,
+        })
+    }
+
+    /// Deletes the object at `key`, if `expect` holds, with every object that references it
+    /// by a cascading reference. Returns the revision.
+    #[tracing::instrument(skip(self, ctx), fields(kind = %K::KIND, tenant = %ctx.tenant))]
+    pub async fn delete<K: Object>(
+        &self,
+        ctx: &Ctx,
+        key: &str,
+        expect: Expect,
+    ) -> ServiceResult<i64> {
+        let target = ObjectKey::new(K::KIND, key);
+        let mut tx = self.begin(ctx).await?;
+        let removed = delete_with_dependents(&mut *tx, &target, expect).await?;
+        let mut entry = audit(ctx, format!("{}.delete", K::KIND), &target);
+        if removed.len() > 1 {
+            let cascaded: Vec<String> = removed[1..].iter().map(ToString::to_string).collect();
+            entry.detail = Some(serde_json::json!({ "cascaded": cascaded }));
+        }
+        let revision = tx.commit(entry).await?;
+        metrics::counter!("grantd_writes_total", "kind" => K::KIND.as_str()).increment(1);
+        Ok(revision)
+    }
+
+    pub(super) async fn begin(&self, ctx: &Ctx) -> ServiceResult<Box<dyn WriteTx>> {
+        self.store
+            .begin(&ctx.tenant)
+            .await
+            .map_err(|e| ServiceError::from_store(e, &format!("tenant {}", ctx.tenant)))
+    }
+
+    #[tracing::instrument(skip(self, ctx, object), fields(kind = %K::KIND, tenant = %ctx.tenant))]
+    async fn write<K: Object>(
+        &self,
+        ctx: &Ctx,
+        object: K,
+        expect: Expect,
+    ) -> ServiceResult<Written<K>> {
+        object.validate()?;
+        let target = object.object_key();
+        let mut tx = self.begin(ctx).await?;
+        let existed = tx.get(K::KIND.as_str(), &target.key).await?.is_some();
+        let value = self.write_in(&mut tx, &object, expect).await?;
+        let verb = if existed { "replace" } else { "create" };
+        tx.commit(audit(ctx, format!("{}.{verb}", K::KIND), &target))
+            .await?;
+        metrics::counter!("grantd_writes_total", "kind" => K::KIND.as_str()).increment(1);
+        Ok(Written {
+            value,
+            created: !existed,
+        })
+    }
+
+    /// Writes a valid object inside `tx`: its references must exist and its edges must not
+    /// close a cycle.
+    pub(super) async fn write_in<K: Object>(
+        &self,
+        tx: &mut Box<dyn WriteTx>,
+        object: &K,
+        expect: Expect,
+    ) -> ServiceResult<Versioned<K>> {
+        object.validate()?;
+        let target = object.object_key();
+        let refs = object.refs();
+        let mut missing = Vec::new();
+        for r in &refs {
+            if tx
+                .get(r.target.kind.as_str(), &r.target.key)
+                .await?
+                .is_none()
+            {
+                missing.push(grantd_core::FieldError {
+                    field: r.field.to_string(),
+                    message: format!("{} does not exist", describe(&r.target)),
+                });
+            }
+        }
+        if !missing.is_empty() {
+            return Err(Invalid(missing).into());
+        }
+        for (from, to) in object.edges() {
+            if let Some(path) = graph::path_between(&mut **tx, &to, &from).await? {
+                let mut cycle: Vec<String> = vec![describe(&from), describe(&to)];
+                cycle.extend(path.iter().map(describe));
+                return Err(ServiceError::Conflict {
+                    code: "cycle_detected",
+                    message: format!(
+                        "this would create a cycle: {} (each inherits from the next)",
+                        cycle.join(" -> ")
+                    ),
+                });
+            }
+        }
+        let body = serde_json::to_value(object)
+            .map_err(|e| ServiceError::Internal(format!("cannot encode {target}: {e}")))?;
+        let new = NewObject {
+            kind: K::KIND.as_str().to_string(),
+            key: target.key.clone(),
+            body,
+            refs: refs
+                .iter()
+                .map(|r| NewRef {
+                    field: r.field.to_string(),
+                    target: r.target.to_string(),
+                    cascade: r.on_delete == grantd_core::OnDelete::Cascade,
+                })
+                .collect(),
+        };
+        let stored = tx
+            .put(new, expect)
+            .await
+            .map_err(|e| ServiceError::from_store(e, &describe(&target)))?;
+        Versioned::decode(stored)
+    }
+}
+
+/// Deletes `target` (if `expect` holds) and, first, everything that cascades from it.
+/// Refused with a conflict while an object outside the cascade restricts it. Returns the
+/// deleted keys, `target` first.
+pub(super) async fn delete_with_dependents(
+    tx: &mut dyn WriteTx,
+    target: &ObjectKey,
+    expect: Expect,
+) -> ServiceResult<Vec<ObjectKey>> {
+    let what = describe(target);
+    if tx.get(target.kind.as_str(), &target.key).await?.is_none() {
+        return Err(ServiceError::NotFound(what));
+    }
+    let mut doomed: Vec<ObjectKey> = vec![target.clone()];
+    let mut seen: BTreeSet<ObjectKey> = doomed.iter().cloned().collect();
+    let mut restricting = Vec::new();
+    let mut next = 0;
+    while next < doomed.len() {
+        let key = doomed[next].clone();
+        next += 1;
+        for holder in tx.referencing(&key.to_string()).await? {
+            let Some(kind) = grantd_core::Kind::parse(&holder.kind) else {
+                continue;
+            };
+            let holder_key = ObjectKey::new(kind, holder.key);
+            if holder.cascade {
+                if seen.insert(holder_key.clone()) {
+                    doomed.push(holder_key);
+                }
+            } else {
+                restricting.push((holder_key, holder.field, key.clone()));
+            }
+        }
+    }
+    restricting.retain(|(holder, _, _)| !seen.contains(holder));
+    if !restricting.is_empty() {
+        let reasons: Vec<String> = restricting
+            .iter()
+            .map(|(holder, field, on)| {
+                format!(
+                    "{} refers to {} in `{field}`",
+                    describe(holder),
+                    describe(on)
+                )
+            })
+            .collect();
+        return Err(ServiceError::Conflict {
+            code: "still_referenced",
+            message: format!("{what} is still in use: {}", reasons.join("; ")),
+        });
+    }
+    tx.delete(target.kind.as_str(), &target.key, expect)
+        .await
+        .map_err(|e| ServiceError::from_store(e, &what))?;
+    for key in &doomed[1..] {
+        tx.delete(key.kind.as_str(), &key.key, Expect::Any)
+            .await
+            .map_err(|e| ServiceError::from_store(e, &describe(key)))?;
+    }
+    Ok(doomed)
+}

@@ -1,0 +1,160 @@
+//! Tenant tokens: 256-bit random secrets, shown once at creation and stored only as their
+//! SHA-256 hash. A token carries scopes; each route needs one.
+
+use grantd_core::invalid::Checker;
+use grantd_store::{ListQuery, TokenRecord};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::objects::audit;
+use super::{Ctx, Page, Service, ServiceError, ServiceResult};
+use crate::auth::secret;
+
+/// What a token may do. Each scope includes the ones after it: admin ⊇ write ⊇ read ⊇ check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    /// Only checks and lookups.
+    Check,
+    /// Reads of the model, its changes and audit trail, and checks.
+    Read,
+    /// Changes to the model, and reads.
+    Write,
+    /// Everything in the tenant, tokens included.
+    Admin,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 4] = [Scope::Check, Scope::Read, Scope::Write, Scope::Admin];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Check => "check",
+            Scope::Read => "read",
+            Scope::Write => "write",
+            Scope::Admin => "admin",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    /// Whether a token holding `self` may use a route that needs `needed`.
+    pub fn covers(self, needed: Scope) -> bool {
+        self >= needed
+    }
+}
+
+/// A token as listed: never its secret.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TokenView {
+    pub id: String,
+    pub scopes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub created_at: i64,
+}
+
+/// A token just created, with its secret: the only time the secret is shown.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub view: TokenView,
+    pub secret: String,
+    pub revision: i64,
+}
+
+impl From<TokenRecord> for TokenView {
+    fn from(record: TokenRecord) -> Self {
+        TokenView {
+            id: record.id,
+            scopes: record.scopes,
+            name: record.name,
+            created_at: record.created_at,
+        }
+    }
+}
+
+impl Service {
+    #[tracing::instrument(skip(self, ctx), fields(tenant = %ctx.tenant))]
+    pub async fn create_token(
+        &self,
+        ctx: &Ctx,
+        scopes: &[String],
+        name: Option<String>,
+    ) -> ServiceResult<IssuedToken> {
+        let mut c = Checker::new();
+        if scopes.is_empty() {
+            c.fail(
+                "scopes",
+                "must name at least one of: admin, write, read, check",
+            );
+        }
+        for (i, s) in scopes.iter().enumerate() {
+            if Scope::parse(s).is_none() {
+                c.fail(
+                    format!("scopes[{i}]"),
+                    format!("{s:?} is not one of: admin, write, read, check"),
+                );
+            }
+        }
+        c.check("name", grantd_core::ids::text(&name));
+        c.finish()?;
+        let mut scopes = scopes.to_vec();
+        scopes.sort();
+        scopes.dedup();
+
+        let secret = secret::generate();
+        let record = TokenRecord {
+            id: format!("tok_{}", uuid::Uuid::now_v7().simple()),
+            tenant: ctx.tenant.clone(),
+            hash: secret::hash(&secret),
+            scopes,
+            name,
+            created_at: chrono::Utc::now().timestamp_millis(),
+        };
+        let mut tx = self.begin(ctx).await?;
+        tx.insert_token(&record).await?;
+        let target = format!("token:{}", record.id);
+        let revision = tx.commit(audit(ctx, "token.create".into(), target)).await?;
+        Ok(IssuedToken {
+            view: record.into(),
+            secret,
+            revision,
+        })
+    }
+
+    pub async fn list_tokens(
+        &self,
+        tenant: &str,
+        after: Option<String>,
+        limit: u32,
+    ) -> ServiceResult<Page<TokenView>> {
+        let query = ListQuery {
+            prefix: None,
+            after,
+            limit: limit + 1,
+        };
+        let rows = self.store.list_tokens(tenant, &query).await?;
+        Page::from_overfetch(
+            rows,
+            limit,
+            |t| t.id.clone(),
+            |t| Ok::<_, ServiceError>(t.into()),
+        )
+    }
+
+    /// Revokes a token; returns its hash (for the caller's cache) and the revision.
+    #[tracing::instrument(skip(self, ctx), fields(tenant = %ctx.tenant))]
+    pub async fn delete_token(&self, ctx: &Ctx, id: &str) -> ServiceResult<(String, i64)> {
+        let mut tx = self.begin(ctx).await?;
+        let record = tx
+            .delete_token(id)
+            .await
+            .map_err(|e| ServiceError::from_store(e, &format!("token {id}")))?;
+        let revision = tx
+            .commit(audit(ctx, "token.delete".into(), format!("token:{id}")))
+            .await?;
+        Ok((record.hash, revision))
+    }
+}

@@ -1,0 +1,157 @@
+//! The caller's authority, enforced by types: a handler that takes `TenantAccess<Write>`
+//! cannot run unless the caller is the operator or holds a token of that tenant with the
+//! write scope (or a broader one). The `Ctx` a handler passes to the service exists only
+//! after that check.
+
+use std::marker::PhantomData;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+
+use super::error::ApiError;
+use super::extract::PathParams;
+use crate::auth::Principal;
+use crate::http::meta::RequestMeta;
+use crate::service::{Actor, Ctx, Scope};
+use crate::state::AppState;
+
+/// A scope a route needs, as a type.
+pub trait Need: Send + Sync + 'static {
+    const SCOPE: Scope;
+}
+
+pub struct Admin;
+pub struct Write;
+pub struct Read;
+
+impl Need for Admin {
+    const SCOPE: Scope = Scope::Admin;
+}
+impl Need for Write {
+    const SCOPE: Scope = Scope::Write;
+}
+impl Need for Read {
+    const SCOPE: Scope = Scope::Read;
+}
+
+/// A caller allowed to act on the path's tenant with the scope `N`.
+pub struct TenantAccess<N: Need> {
+    pub ctx: Ctx,
+    _need: PhantomData<N>,
+}
+
+/// The operator: the only caller that may create, list and delete tenants.
+pub struct OperatorAccess {
+    pub actor: Actor,
+}
+
+async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
+    let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
+        ApiError::new(
+            "unauthenticated",
+            "send a token as `Authorization: Bearer <token>`",
+        )
+    })?;
+    let secret = header
+        .to_str()
+        .ok()
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::new(
+                "unauthenticated",
+                "the Authorization header must be `Bearer <token>`",
+            )
+        })?;
+    state.auth.authenticate(secret).await?.ok_or_else(|| {
+        ApiError::new(
+            "unauthenticated",
+            "the bearer token is not valid (revoked, or never issued)",
+        )
+    })
+}
+
+fn actor(principal: &Principal, parts: &Parts) -> Actor {
+    let meta = RequestMeta::of(parts);
+    Actor {
+        name: principal.actor_name(),
+        request_id: meta.request_id,
+        client_addr: meta.client_addr,
+    }
+}
+
+impl<N: Need> FromRequestParts<AppState> for TenantAccess<N> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let principal = principal(parts, state).await?;
+        let tenant = PathParams::from_request_parts(parts, state)
+            .await?
+            .get("tenant")
+            .to_string();
+        match &principal {
+            Principal::Operator => {
+                if state.service.revision(&tenant).await?.is_none() {
+                    return Err(ApiError::new(
+                        "not_found",
+                        format!("tenant {tenant} does not exist"),
+                    ));
+                }
+            }
+            Principal::Tenant {
+                tenant: own, scope, ..
+            } => {
+                if *own != tenant {
+                    return Err(ApiError::new(
+                        "forbidden",
+                        format!("this token is not valid for tenant {tenant}"),
+                    ));
+                }
+                if !scope.covers(N::SCOPE) {
+                    return Err(ApiError::new(
+                        "forbidden",
+                        format!(
+                            "this route needs the `{}` scope; the token has `{}`",
+                            N::SCOPE.as_str(),
+                            scope.as_str()
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(TenantAccess {
+            ctx: Ctx {
+                tenant,
+                actor: actor(&principal, parts),
+            },
+            _need: PhantomData,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for OperatorAccess {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        match principal(parts, state).await? {
+            principal @ Principal::Operator => Ok(OperatorAccess {
+                actor: actor(&principal, parts),
+            }),
+            Principal::Tenant { .. } => Err(ApiError::new(
+                "forbidden",
+                "only the operator token may manage tenants",
+            )),
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The native API's error envelope and its one table from error to HTTP status:
+//! `{"error": {"code", "message", "details"?}}`. Codes are stable; messages are for people.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use grantd_core::FieldError;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::service::ServiceError;
+
+/// Every code the native API answers with, its status and meaning (listed in the OpenAPI
+/// document).
+pub const CODES: &[(&str, u16, &str)] = &[
+    (
+        "bad_request",
+        400,
+        "The request is malformed: JSON syntax, a bad cursor or query parameter.",
+    ),
+    (
+        "unauthenticated",
+        401,
+        "No bearer token, or one that stands for nobody.",
+    ),
+    (
+        "forbidden",
+        403,
+        "The token may not do this: wrong scope, or another tenant's data.",
+    ),
+    ("not_found", 404, "No such route, tenant or object."),
+    (
+        "method_not_allowed",
+        405,
+        "The route does not take this method.",
+    ),
+    (
+        "already_exists",
+        409,
+        "An object with this key already exists.",
+    ),
+    (
+        "cycle_detected",
+        409,
+        "The write would make group nesting, role inclusion or resource parents cyclic.",
+    ),
+    (
+        "still_referenced",
+        409,
+        "The object cannot be deleted while another refers to it.",
+    ),
+    (
+        "precondition_failed",
+        412,
+        "If-Match or If-None-Match did not hold; nothing was written.",
+    ),
+    (
+        "payload_too_large",
+        413,
+        "The body is larger than the configured limit.",
+    ),
+    (
+        "unsupported_media_type",
+        415,
+        "The body is not application/json.",
+    ),
+    (
+        "validation_failed",
+        422,
+        "The body is well-formed JSON but some fields are wrong; details name each.",
+    ),
+    (
+        "internal",
+        500,
+        "A fault in grantd; the request id finds it in the log.",
+    ),
+    (
+        "unavailable",
+        503,
+        "The store cannot be reached; retry later. Nothing was written.",
+    ),
+];
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable, machine-readable code.
+    pub code: &'static str,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldError>,
+}
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub code: &'static str,
+    pub message: String,
+    pub details: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        CODES
+            .iter()
+            .find(|(code, _, _)| *code == self.code)
+            .and_then(|(_, status, _)| StatusCode::from_u16(*status).ok())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Invalid(invalid) => ApiError {
+                code: "validation_failed",
+                message: format!(
+                    "the request has {} invalid field(s): {invalid}",
+                    invalid.0.len()
+                ),
+                details: invalid.0,
+            },
+            ServiceError::NotFound(what) => {
+                ApiError::new("not_found", format!("{what} does not exist"))
+            }
+            ServiceError::AlreadyExists(what) => {
+                ApiError::new("already_exists", format!("{what} already exists"))
+            }
+            ServiceError::PreconditionFailed(m) => ApiError::new("precondition_failed", m),
+            ServiceError::Conflict { code, message } => ApiError::new(code, message),
+            ServiceError::Unavailable(m) => {
+                tracing::warn!(error = %m, "store unavailable");
+                ApiError::new(
+                    "unavailable",
+                    "the store is unavailable; retry later (nothing was written)",
+                )
+            }
+            ServiceError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                ApiError::new(
+                    "internal",
+                    "internal error; the request id identifies it in the server log",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                details: self.details,
+            },
+        };
+        (status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_has_a_status() {
+        for (code, status, _) in CODES {
+            assert_eq!(ApiError::new(code, "").status().as_u16(), *status);
+        }
+        assert_eq!(
+            ApiError::new("no-such-code", "").status(),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+}

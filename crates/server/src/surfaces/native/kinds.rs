@@ -1,0 +1,271 @@
+//! How each kind of object appears in the native API: its collection and item paths, the
+//! identifying fields its paths imply, and how its list is filtered.
+
+use grantd_core::model::{Assignment, Grant, Group, Member, Permission, Resource, Role, User};
+use grantd_core::Object;
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use utoipa::ToSchema;
+
+use super::extract::PathParams;
+
+/// Filters a collection listing may take besides paging.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListParams {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// Resources: only this type.
+    #[serde(rename = "type")]
+    pub resource_type: Option<String>,
+    /// Role assignments: only this subject's (both must be given).
+    pub subject_type: Option<String>,
+    pub subject_id: Option<String>,
+}
+
+/// A kind served by the generic object routes. Paths are relative to
+/// `/v1/tenants/{tenant}` and use the same parameter names wherever they overlap.
+pub trait Routed: Object + ToSchema {
+    /// E.g. `/users`.
+    const COLLECTION: &'static str;
+    /// E.g. `/users/{id}`.
+    const ITEM: &'static str;
+    /// The OpenAPI tag and the word in operation ids.
+    const TAG: &'static str;
+    /// Whether it has fields that can change without changing its identity.
+    const PATCHABLE: bool = true;
+    /// Query filters its list takes, for the OpenAPI document.
+    const FILTERS: &'static [(&'static str, &'static str)] = &[];
+
+    /// The identifying fields an item path names, as a body fragment.
+    fn identity(path: &PathParams) -> Map<String, Value>;
+
+    /// The key an item path names.
+    fn path_key(path: &PathParams) -> String;
+
+    /// The object's item path, relative to its tenant.
+    fn item_path(&self) -> String;
+
+    /// Fields the collection path implies for a new object (a member's group).
+    fn collection_identity(_path: &PathParams) -> Map<String, Value> {
+        Map::new()
+    }
+
+    /// The key prefix a listing is limited to.
+    fn list_prefix(_path: &PathParams, _query: &ListParams) -> Option<String> {
+        None
+    }
+
+    /// Fills in what a client may leave out when creating through the collection.
+    fn complete(_body: &mut Map<String, Value>) {}
+}
+
+fn fields(value: Value) -> Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn by_id(path: &PathParams) -> Map<String, Value> {
+    fields(json!({"id": path.get("id")}))
+}
+
+/// Percent-encodes one path segment (permission names may hold `/` and `\\`).
+fn segment(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z'
+            | b'a'..=b'z'
+            | b'0'..=b'9'
+            | b'-'
+            | b'.'
+            | b'_'
+            | b'~'
+            | b':'
+            | b'@'
+            | b'+' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// The kinds keyed by a single `id`.
+macro_rules! keyed_by_id {
+    () => {
+        fn identity(path: &PathParams) -> Map<String, Value> {
+            by_id(path)
+        }
+
+        fn path_key(path: &PathParams) -> String {
+            path.get("id").to_string()
+        }
+
+        fn item_path(&self) -> String {
+            format!("{}/{}", Self::COLLECTION, segment(&self.id))
+        }
+    };
+}
+
+impl Routed for User {
+    const COLLECTION: &'static str = "/users";
+    const ITEM: &'static str = "/users/{id}";
+    const TAG: &'static str = "users";
+
+    keyed_by_id!();
+}
+
+impl Routed for Group {
+    const COLLECTION: &'static str = "/groups";
+    const ITEM: &'static str = "/groups/{id}";
+    const TAG: &'static str = "groups";
+
+    keyed_by_id!();
+}
+
+impl Routed for Member {
+    const COLLECTION: &'static str = "/groups/{id}/members";
+    const ITEM: &'static str = "/groups/{id}/members/{member_type}/{member_id}";
+    const TAG: &'static str = "members";
+    const PATCHABLE: bool = false;
+
+    fn identity(path: &PathParams) -> Map<String, Value> {
+        fields(json!({
+            "group": path.get("id"),
+            "member": {"type": path.get("member_type"), "id": path.get("member_id")},
+        }))
+    }
+
+    fn path_key(path: &PathParams) -> String {
+        format!(
+            "{}/{}:{}",
+            path.get("id"),
+            path.get("member_type"),
+            path.get("member_id")
+        )
+    }
+
+    fn item_path(&self) -> String {
+        format!(
+            "/groups/{}/members/{}/{}",
+            segment(&self.group),
+            self.member.subject_type.as_str(),
+            segment(&self.member.id)
+        )
+    }
+
+    fn collection_identity(path: &PathParams) -> Map<String, Value> {
+        fields(json!({"group": path.get("id")}))
+    }
+
+    fn list_prefix(path: &PathParams, _: &ListParams) -> Option<String> {
+        Some(Member::prefix(path.get("id")))
+    }
+}
+
+impl Routed for Role {
+    const COLLECTION: &'static str = "/roles";
+    const ITEM: &'static str = "/roles/{id}";
+    const TAG: &'static str = "roles";
+
+    keyed_by_id!();
+}
+
+impl Routed for Permission {
+    const COLLECTION: &'static str = "/permissions";
+    const ITEM: &'static str = "/permissions/{id}";
+    const TAG: &'static str = "permissions";
+
+    keyed_by_id!();
+}
+
+impl Routed for Resource {
+    const COLLECTION: &'static str = "/resources";
+    const ITEM: &'static str = "/resources/{resource_type}/{id}";
+    const TAG: &'static str = "resources";
+    const FILTERS: &'static [(&'static str, &'static str)] =
+        &[("type", "Only resources of this type.")];
+
+    fn identity(path: &PathParams) -> Map<String, Value> {
+        fields(json!({"type": path.get("resource_type"), "id": path.get("id")}))
+    }
+
+    fn path_key(path: &PathParams) -> String {
+        format!("{}/{}", path.get("resource_type"), path.get("id"))
+    }
+
+    fn item_path(&self) -> String {
+        format!(
+            "/resources/{}/{}",
+            segment(&self.resource_type),
+            segment(&self.id)
+        )
+    }
+
+    fn list_prefix(_: &PathParams, query: &ListParams) -> Option<String> {
+        query.resource_type.as_ref().map(|t| format!("{t}/"))
+    }
+}
+
+impl Routed for Assignment {
+    const COLLECTION: &'static str = "/role-assignments";
+    const ITEM: &'static str = "/role-assignments/{subject_type}/{subject_id}/{role}";
+    const TAG: &'static str = "role-assignments";
+    const PATCHABLE: bool = false;
+    const FILTERS: &'static [(&'static str, &'static str)] = &[
+        (
+            "subject_type",
+            "With subject_id: only this subject's assignments (user or group).",
+        ),
+        (
+            "subject_id",
+            "With subject_type: only this subject's assignments.",
+        ),
+    ];
+
+    fn identity(path: &PathParams) -> Map<String, Value> {
+        fields(json!({
+            "subject": {"type": path.get("subject_type"), "id": path.get("subject_id")},
+            "role": path.get("role"),
+        }))
+    }
+
+    fn path_key(path: &PathParams) -> String {
+        format!(
+            "{}:{}/{}",
+            path.get("subject_type"),
+            path.get("subject_id"),
+            path.get("role")
+        )
+    }
+
+    fn item_path(&self) -> String {
+        format!(
+            "/role-assignments/{}/{}/{}",
+            self.subject.subject_type.as_str(),
+            segment(&self.subject.id),
+            segment(&self.role)
+        )
+    }
+
+    fn list_prefix(_: &PathParams, query: &ListParams) -> Option<String> {
+        match (&query.subject_type, &query.subject_id) {
+            (Some(t), Some(id)) => Some(format!("{t}:{id}/")),
+            _ => None,
+        }
+    }
+}
+
+impl Routed for Grant {
+    const COLLECTION: &'static str = "/grants";
+    const ITEM: &'static str = "/grants/{id}";
+    const TAG: &'static str = "grants";
+
+    keyed_by_id!();
+
+    /// A grant created without an id gets a time-ordered one.
+    fn complete(body: &mut Map<String, Value>) {
+        body.entry("id")
+            .or_insert_with(|| Value::String(format!("grt_{}", uuid::Uuid::now_v7().simple())));
+    }
+}

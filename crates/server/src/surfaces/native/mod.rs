@@ -1,0 +1,37 @@
+//! The native API under `/v1`: tenants, tokens, the model's objects, the change feed and
+//! the audit trail; its errors in `{"error": {...}}`.
+
+mod access;
+pub mod docs;
+pub mod error;
+mod extract;
+mod feed;
+mod kinds;
+mod objects;
+pub mod openapi;
+mod page;
+pub mod routes;
+mod tenants;
+mod tokens;
+mod view;
+
+use grantd_core::model::{Assignment, Grant, Group, Member, Permission, Resource, Role, User};
+
+use routes::Api;
+
+/// Every native route, described.
+pub fn api() -> Api {
+    let mut api = Api::default();
+    tenants::register(&mut api);
+    tokens::register(&mut api);
+    objects::register::<User>(&mut api);
+    objects::register::<Group>(&mut api);
+    objects::register::<Member>(&mut api);
+    objects::register::<Role>(&mut api);
+    objects::register::<Permission>(&mut api);
+    objects::register::<Resource>(&mut api);
+    objects::register::<Assignment>(&mut api);
+    objects::register::<Grant>(&mut api);
+    feed::register(&mut api);
+    api
+}
