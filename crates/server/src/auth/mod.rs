@@ -90,6 +90,15 @@ impl Authenticator {
         (at.elapsed() < CACHE_TTL).then(|| principal.clone())
     }
 
+    /// Forgets every token of a deleted tenant at once.
+    pub fn forget_tenant(&self, tenant: &str) {
+        if let Ok(mut cache) = self.cache.write() {
+            cache.retain(|_, (principal, _)| {
+                !matches!(principal, Principal::Tenant { tenant: t, .. } if t == tenant)
+            });
+        }
+    }
+
     /// Forgets a revoked token at once.
     pub fn forget(&self, hash: &str) {
         if let Ok(mut cache) = self.cache.write() {

@@ -116,14 +116,22 @@ impl Service {
         self.write(ctx, object, Expect::Absent).await
     }
 
-    /// Creates or replaces the object at its key, if `expect` holds.
+    /// Creates or replaces the object at its key, if `expect` holds; with `Expect::Absent`
+    /// (If-None-Match: *) an existing object fails the precondition.
     pub async fn put<K: Object>(
         &self,
         ctx: &Ctx,
         object: K,
         expect: Expect,
     ) -> ServiceResult<Written<K>> {
-        self.write(ctx, object, expect).await
+        self.write(ctx, object, expect).await.map_err(|e| match e {
+            ServiceError::AlreadyExists(what) if expect == Expect::Absent => {
+                ServiceError::PreconditionFailed(format!(
+                    "{what} already exists and If-None-Match: * allows only creating it"
+                ))
+            }
+            other => other,
+        })
     }
 
     /// Applies a JSON merge patch to the object at `key`, if `expect` holds. Fields that

@@ -87,10 +87,12 @@ async fn remove(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let expect = preconditions::expect(&headers, Expect::Any);
+    let tenant = path.get("tenant");
     state
         .service
-        .delete_tenant(&op.actor, path.get("tenant"), expect)
+        .delete_tenant(&op.actor, tenant, expect)
         .await?;
+    state.auth.forget_tenant(tenant);
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -1,0 +1,96 @@
+//! Client mistakes: each a 4xx in the native envelope, and nothing written.
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+
+use crate::helpers::{assert_error, send, spawn_app, spawn_with};
+
+#[tokio::test]
+async fn malformed_and_mistyped_bodies_are_refused_without_a_write() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let users = format!("/v1/tenants/{t}/users");
+    let before = app.revision(&t).await;
+
+    let (status, body) = send(
+        app.op(Method::POST, &users)
+            .header("content-type", "application/json")
+            .body("{\"id\": "),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(assert_error(&body, "bad_request").contains("not valid JSON"));
+    let (status, body) = send(
+        app.op(Method::POST, &users)
+            .header("content-type", "text/plain")
+            .body("{}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_error(&body, "unsupported_media_type");
+    let (status, body) = send(app.op(Method::POST, &users).json(&json!({"id": 7}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "validation_failed");
+    let (status, body) = send(
+        app.op(Method::POST, &users)
+            .json(&json!({"id": "u", "colour": "red"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(assert_error(&body, "validation_failed").contains("colour"));
+    let (status, _) = send(app.op(Method::POST, &users).json(&json!([1, 2]))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, body) = send(
+        app.op(Method::POST, &users)
+            .json(&json!({"id": "-bad", "email": "nope", "attributes": {"": "x"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = body["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(
+        fields,
+        ["id", "email", "attributes"],
+        "every wrong field is named"
+    );
+
+    assert_eq!(app.revision(&t).await, before, "no error writes anything");
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_get_413() {
+    let app = spawn_with(|c| c.max_body_bytes = 4096).await;
+    let t = app.tenant().await;
+    let big = json!({"id": "u", "name": "x".repeat(5000)});
+    let (status, body) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/users"))
+            .json(&big),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_error(&body, "payload_too_large");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_in_the_envelope() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let (status, body) = send(app.op(Method::GET, "/v1/nothing")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_error(&body, "not_found");
+    let (status, body) = send(app.op(
+        Method::PATCH,
+        &format!("/v1/tenants/{t}/role-assignments/user/u/r"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_error(&body, "method_not_allowed");
+    let (status, body) =
+        send(app.op(Method::GET, &format!("/v1/tenants/{t}/changes?after=x"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "bad_request");
+}

@@ -1,0 +1,201 @@
+//! Starting grantd for a test, in-process or as the real binary, and talking to it.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use grantd_server::{Application, Config};
+use grantd_store::testing;
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{json, Value};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+pub const OPERATOR: &str = "operator-secret-for-tests";
+
+/// A grantd serving on an ephemeral port in this process.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+}
+
+/// Starts grantd on the embedded store in a scratch folder.
+pub async fn spawn_app() -> TestApp {
+    spawn_with(|_| {}).await
+}
+
+/// Starts grantd with the configuration adjusted by `adjust`.
+pub async fn spawn_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().expect("addr"),
+        data_dir: testing::scratch_dir("e2e"),
+        admin_token: Some(OPERATOR.into()),
+        ..Config::default()
+    };
+    adjust(&mut config);
+    let app = Application::build(config).await.expect("server starts");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until_stopped(std::future::pending()));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+    }
+}
+
+impl TestApp {
+    /// A request as the operator.
+    pub fn op(&self, method: Method, path: &str) -> RequestBuilder {
+        self.as_token(OPERATOR, method, path)
+    }
+
+    pub fn as_token(&self, token: &str, method: Method, path: &str) -> RequestBuilder {
+        self.client
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(token)
+    }
+
+    pub fn anonymous(&self, method: Method, path: &str) -> RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    /// Creates a tenant with a unique id and returns it.
+    pub async fn tenant(&self) -> String {
+        let id = testing::unique_name("t");
+        let response = self
+            .op(Method::POST, "/v1/tenants")
+            .json(&json!({"id": id}))
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        id
+    }
+
+    /// Issues a token of `tenant` with one scope and returns its secret.
+    pub async fn token(&self, tenant: &str, scope: &str) -> String {
+        let (status, body) = send(
+            self.op(Method::POST, &format!("/v1/tenants/{tenant}/tokens"))
+                .json(&json!({"scopes": [scope]})),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        body["token"].as_str().expect("secret").to_string()
+    }
+
+    /// POSTs `body` to a tenant collection as the operator and expects it created.
+    pub async fn create(&self, tenant: &str, collection: &str, body: Value) -> Value {
+        let (status, created) = send(
+            self.op(Method::POST, &format!("/v1/tenants/{tenant}/{collection}"))
+                .json(&body),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "creating in {collection}: {created}"
+        );
+        created
+    }
+
+    pub async fn revision(&self, tenant: &str) -> i64 {
+        let (status, body) = send(self.op(
+            Method::GET,
+            &format!("/v1/tenants/{tenant}/changes?after=0&limit=1000"),
+        ))
+        .await;
+        assert_eq!(status, StatusCode::OK);
+        body["items"]
+            .as_array()
+            .and_then(|a| a.last())
+            .map(|c| c["revision"].as_i64().unwrap_or(0))
+            .unwrap_or(0)
+    }
+}
+
+/// Sends a request; returns the status and the JSON body (`Null` when there is none).
+pub async fn send(request: RequestBuilder) -> (StatusCode, Value) {
+    let response = request.send().await.expect("send");
+    let status = response.status();
+    (status, json_of(response).await)
+}
+
+pub async fn json_of(response: Response) -> Value {
+    let text = response.text().await.expect("body");
+    if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    }
+}
+
+/// Asserts a native error envelope with `code`, and returns its message.
+pub fn assert_error(body: &Value, code: &str) -> String {
+    assert_eq!(
+        body["error"]["code"], code,
+        "expected error {code}, got {body}"
+    );
+    let message = body["error"]["message"]
+        .as_str()
+        .expect("message")
+        .to_string();
+    assert!(!message.is_empty());
+    message
+}
+
+/// The real `grantd` binary, serving until killed.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+}
+
+/// Starts `grantd serve` on an ephemeral port with extra arguments; waits until it listens.
+/// Returns the server and what it printed on stderr before listening.
+pub async fn start_binary(args: &[&str]) -> (Server, Vec<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_grantd"))
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .env("GRANTD_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn grantd");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen = Vec::new();
+    let base = loop {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(30), lines.next_line())
+            .await
+            .expect("grantd starts within 30 s")
+            .expect("read stderr")
+            .unwrap_or_else(|| panic!("grantd exited before listening: {seen:?}"));
+        if let Some(addr) = line.strip_prefix("grantd: listening on ") {
+            break addr.trim().to_string();
+        }
+        seen.push(line);
+    };
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (Server { child, base }, seen)
+}
+
+/// Runs a `grantd` subcommand to completion; returns (success, stdout, stderr).
+pub async fn run_binary(args: &[&str]) -> (bool, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_grantd"))
+        .args(args)
+        .env("GRANTD_LOG", "warn")
+        .output()
+        .await
+        .expect("run grantd");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+pub fn path_str(path: &Path) -> String {
+    path.display().to_string()
+}
+
+pub fn scratch(label: &str) -> PathBuf {
+    testing::scratch_dir(label)
+}

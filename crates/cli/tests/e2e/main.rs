@@ -1,0 +1,15 @@
+//! End-to-end tests: the real server on an ephemeral loopback port, driven over HTTP.
+//! One binary for all of them (each test binary costs a link on a two-core machine).
+
+mod helpers;
+
+mod crash;
+mod errors;
+mod feed;
+mod isolation;
+mod lifecycle;
+mod model;
+mod objects;
+mod ops;
+mod tenants;
+mod tokens;
