@@ -5,6 +5,7 @@
 //! object may contain and which other objects it points at is decided here, once, for
 //! every API surface.
 
+pub mod decision;
 pub mod ids;
 pub mod invalid;
 pub mod model;

@@ -1,0 +1,435 @@
+//! Applying change records to a snapshot. Each operation updates the nodes and rules it
+//! touches and marks what its derived data depends on; after a batch, the closures of the
+//! marked users and the ancestors of the marked resources are recomputed. Operations are
+//! absolute (put this body, delete this key), so replaying one already applied is harmless.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::snapshot::{
+    pack, Actions, GroupNode, Id, Op, Privilege, ResourceNode, RoleNode, Rule, RuleTarget,
+    Snapshot, UserNode, TENANT,
+};
+use crate::model::{
+    Assignment, Grant, Group, Member, Privilege as GrantPrivilege, Resource, Role, SubjectType,
+    Target, User,
+};
+use crate::{Kind, Object};
+
+/// What a batch must recompute once its operations are applied.
+#[derive(Default)]
+pub(super) struct Dirty {
+    pub users: BTreeSet<Arc<str>>,
+    pub groups: BTreeSet<Arc<str>>,
+    pub resources: BTreeSet<Arc<str>>,
+    pub roles: bool,
+    pub all_users: bool,
+}
+
+fn remove(list: &mut Vec<Arc<str>>, item: &str) {
+    list.retain(|x| &**x != item);
+}
+
+fn add(list: &mut Vec<Arc<str>>, item: &Arc<str>) {
+    if !list.iter().any(|x| x == item) {
+        list.push(item.clone());
+    }
+}
+
+impl Snapshot {
+    /// Applies one change record's operations at `revision`.
+    pub fn apply(&mut self, revision: i64, ops: &[Op]) {
+        let mut dirty = Dirty::default();
+        for op in ops {
+            match op {
+                Op::Put { kind, body } => self.put(*kind, body, &mut dirty),
+                Op::Delete { kind, key } => self.delete(*kind, key, &mut dirty),
+            }
+        }
+        self.recompute(dirty);
+        self.revision = self.revision.max(revision);
+    }
+
+    /// The id of `kind:key`, allocated on first use.
+    pub(super) fn id_of(&mut self, kind: Kind, key: &str) -> Id {
+        let name: Arc<str> = Arc::from(format!("{kind}:{key}"));
+        if let Some(id) = self.ids.get(&name) {
+            return *id;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        self.ids.insert(name, id);
+        id
+    }
+
+    fn forget_id(&mut self, kind: Kind, key: &str) {
+        self.ids.remove(format!("{kind}:{key}").as_str());
+    }
+
+    fn put(&mut self, kind: Kind, body: &serde_json::Value, dirty: &mut Dirty) {
+        match kind {
+            Kind::User => {
+                if let Ok(user) = serde_json::from_value::<User>(body.clone()) {
+                    self.put_user(user, dirty);
+                }
+            }
+            Kind::Group => {
+                if let Ok(group) = serde_json::from_value::<Group>(body.clone()) {
+                    let id = self.id_of(Kind::Group, &group.id);
+                    let key: Arc<str> = Arc::from(group.id.as_str());
+                    if self.groups.get(&key).is_none() {
+                        self.groups.insert(
+                            key,
+                            GroupNode {
+                                id,
+                                parents: vec![],
+                                users: vec![],
+                                groups: vec![],
+                                roles: vec![],
+                            },
+                        );
+                    }
+                }
+            }
+            Kind::Member => {
+                if let Ok(member) = serde_json::from_value::<Member>(body.clone()) {
+                    self.link_member(
+                        &member.group,
+                        member.member.subject_type,
+                        &member.member.id,
+                        true,
+                        dirty,
+                    );
+                }
+            }
+            Kind::Role => {
+                if let Ok(role) = serde_json::from_value::<Role>(body.clone()) {
+                    let id = self.id_of(Kind::Role, &role.id);
+                    let key: Arc<str> = Arc::from(role.id.as_str());
+                    let includes: Vec<Arc<str>> = role
+                        .includes
+                        .iter()
+                        .map(|r| Arc::from(r.as_str()))
+                        .collect();
+                    if self
+                        .roles
+                        .get(&key)
+                        .is_none_or(|old| old.includes != includes)
+                    {
+                        dirty.all_users = true;
+                    }
+                    let actions = role.actions.iter().map(|a| Arc::from(a.as_str())).collect();
+                    self.roles.insert(
+                        key,
+                        RoleNode {
+                            id,
+                            actions,
+                            includes,
+                            covers: Actions::All,
+                        },
+                    );
+                    dirty.roles = true;
+                }
+            }
+            Kind::Resource => {
+                if let Ok(resource) = serde_json::from_value::<Resource>(body.clone()) {
+                    self.put_resource(resource, dirty);
+                }
+            }
+            Kind::Assignment => {
+                if let Ok(a) = serde_json::from_value::<Assignment>(body.clone()) {
+                    self.link_assignment(
+                        a.subject.subject_type,
+                        &a.subject.id,
+                        &a.role,
+                        true,
+                        dirty,
+                    );
+                }
+            }
+            Kind::Grant => {
+                if let Ok(grant) = serde_json::from_value::<Grant>(body.clone()) {
+                    self.unindex_grant(&grant.id);
+                    self.index_grant(&grant);
+                }
+            }
+            Kind::Tenant | Kind::Permission => {}
+        }
+    }
+
+    fn delete(&mut self, kind: Kind, key: &str, dirty: &mut Dirty) {
+        match kind {
+            Kind::User => {
+                if let Some(user) = self.users.remove(key) {
+                    for g in &user.groups {
+                        self.groups.update(&**g, |n| remove(&mut n.users, key));
+                    }
+                    self.forget_id(Kind::User, key);
+                }
+            }
+            Kind::Group => {
+                if let Some(group) = self.groups.remove(key) {
+                    for u in &group.users {
+                        self.users.update(&**u, |n| remove(&mut n.groups, key));
+                        dirty.users.insert(u.clone());
+                    }
+                    for g in &group.groups {
+                        self.groups.update(&**g, |n| remove(&mut n.parents, key));
+                        dirty.groups.insert(g.clone());
+                    }
+                    for p in &group.parents {
+                        self.groups.update(&**p, |n| remove(&mut n.groups, key));
+                    }
+                    self.forget_id(Kind::Group, key);
+                }
+            }
+            Kind::Member => {
+                let parsed = key.split_once('/').and_then(|(group, member)| {
+                    let (t, id) = member.split_once(':')?;
+                    Some((group, SubjectType::parse(t)?, id))
+                });
+                if let Some((group, member_type, member)) = parsed {
+                    self.link_member(group, member_type, member, false, dirty);
+                }
+            }
+            Kind::Role => {
+                if self.roles.remove(key).is_some() {
+                    self.forget_id(Kind::Role, key);
+                    dirty.roles = true;
+                    dirty.all_users = true;
+                }
+            }
+            Kind::Resource => {
+                if let Some(node) = self.resources.remove(key) {
+                    if let Some(parent) = &node.parent {
+                        self.resources
+                            .update(&**parent, |p| remove(&mut p.children, key));
+                    }
+                    for child in &node.children {
+                        dirty.resources.insert(child.clone());
+                    }
+                    self.forget_id(Kind::Resource, key);
+                }
+            }
+            Kind::Assignment => {
+                let parsed = key.split_once('/').and_then(|(subject, role)| {
+                    let (t, id) = subject.split_once(':')?;
+                    Some((SubjectType::parse(t)?, id, role))
+                });
+                if let Some((subject_type, subject, role)) = parsed {
+                    self.link_assignment(subject_type, subject, role, false, dirty);
+                }
+            }
+            Kind::Grant => self.unindex_grant(key),
+            Kind::Tenant | Kind::Permission => {}
+        }
+    }
+
+    fn put_user(&mut self, user: User, dirty: &mut Dirty) {
+        let key: Arc<str> = Arc::from(user.id.as_str());
+        let id = self.id_of(Kind::User, &user.id);
+        let (groups, roles) = match self.users.get(&key) {
+            Some(old) => (old.groups.clone(), old.roles.clone()),
+            None => (Vec::new(), Vec::new()),
+        };
+        self.users.insert(
+            key.clone(),
+            UserNode {
+                id,
+                disabled: user.disabled,
+                groups,
+                roles,
+                closure: Arc::from([id]),
+            },
+        );
+        dirty.users.insert(key);
+    }
+
+    fn put_resource(&mut self, resource: Resource, dirty: &mut Dirty) {
+        let key: Arc<str> = Arc::from(resource.key().as_str());
+        let id = self.id_of(Kind::Resource, &key);
+        let parent: Option<Arc<str>> = resource
+            .parent
+            .as_ref()
+            .map(|p| Arc::from(p.key().as_str()));
+        let old = self.resources.get(&key).cloned();
+        if let Some(old_parent) = old.as_ref().and_then(|o| o.parent.clone()) {
+            if Some(&old_parent) != parent.as_ref() {
+                self.resources
+                    .update(&*old_parent, |p| remove(&mut p.children, &key));
+            }
+        }
+        if let Some(parent) = &parent {
+            self.resources
+                .update(&**parent, |p| add(&mut p.children, &key));
+        }
+        let node = ResourceNode {
+            id,
+            resource_type: Arc::from(resource.resource_type.as_str()),
+            parent,
+            labels: Arc::new(resource.labels),
+            children: old.map(|o| o.children).unwrap_or_default(),
+            ancestors: Arc::from([id]),
+        };
+        self.resources.insert(key.clone(), node);
+        dirty.resources.insert(key);
+    }
+
+    fn link_member(
+        &mut self,
+        group: &str,
+        member_type: SubjectType,
+        member: &str,
+        linked: bool,
+        dirty: &mut Dirty,
+    ) {
+        let member_key: Arc<str> = Arc::from(member);
+        let group_key: Arc<str> = Arc::from(group);
+        match member_type {
+            SubjectType::User => {
+                self.groups.update(group, |g| {
+                    if linked {
+                        add(&mut g.users, &member_key)
+                    } else {
+                        remove(&mut g.users, member)
+                    }
+                });
+                self.users.update(member, |u| {
+                    if linked {
+                        add(&mut u.groups, &group_key)
+                    } else {
+                        remove(&mut u.groups, group)
+                    }
+                });
+                dirty.users.insert(member_key);
+            }
+            SubjectType::Group => {
+                self.groups.update(group, |g| {
+                    if linked {
+                        add(&mut g.groups, &member_key)
+                    } else {
+                        remove(&mut g.groups, member)
+                    }
+                });
+                self.groups.update(member, |m| {
+                    if linked {
+                        add(&mut m.parents, &group_key)
+                    } else {
+                        remove(&mut m.parents, group)
+                    }
+                });
+                dirty.groups.insert(member_key);
+            }
+            SubjectType::Role => {}
+        }
+    }
+
+    fn link_assignment(
+        &mut self,
+        subject_type: SubjectType,
+        subject: &str,
+        role: &str,
+        linked: bool,
+        dirty: &mut Dirty,
+    ) {
+        let role_key: Arc<str> = Arc::from(role);
+        let change = |roles: &mut Vec<Arc<str>>| {
+            if linked {
+                add(roles, &role_key)
+            } else {
+                remove(roles, role)
+            }
+        };
+        match subject_type {
+            SubjectType::User => {
+                self.users.update(subject, |u| change(&mut u.roles));
+                dirty.users.insert(Arc::from(subject));
+            }
+            SubjectType::Group => {
+                self.groups.update(subject, |g| change(&mut g.roles));
+                dirty.groups.insert(Arc::from(subject));
+            }
+            SubjectType::Role => {}
+        }
+    }
+
+    fn index_grant(&mut self, grant: &Grant) {
+        let subject = self.id_of(grant.subject.subject_type.kind(), &grant.subject.id);
+        let privilege = match &grant.privilege {
+            GrantPrivilege::Role { id } => Privilege::Role(Arc::from(id.as_str())),
+            GrantPrivilege::Permission { id } => {
+                Privilege::Actions(Actions::from_list(std::slice::from_ref(id)))
+            }
+            GrantPrivilege::Actions { actions } => Privilege::Actions(Actions::from_list(actions)),
+        };
+        let target = match &grant.target {
+            Target::Tenant => RuleTarget::Tenant,
+            Target::Resource { resource } => {
+                RuleTarget::Resource(Arc::from(resource.key().as_str()))
+            }
+            Target::Labels {
+                resource_type,
+                labels,
+            } => RuleTarget::Labels {
+                resource_type: resource_type.as_deref().map(Arc::from),
+                labels: labels.clone(),
+            },
+            Target::DataPath { pattern } => {
+                RuleTarget::DataPath(pattern.split('/').map(Arc::from).collect())
+            }
+        };
+        let direct_target = match &target {
+            RuleTarget::Tenant => Some(TENANT),
+            RuleTarget::Resource(key) => Some(self.id_of(Kind::Resource, key)),
+            _ => None,
+        };
+        let rule = Arc::new(Rule {
+            grant: Arc::from(grant.id.as_str()),
+            subject,
+            direct_target,
+            subject_key: Arc::from(grant.subject.object_key().to_string().as_str()),
+            effect: grant.effect,
+            privilege,
+            target,
+        });
+        self.grants.insert(rule.grant.clone(), rule.clone());
+        self.link_rule(&rule, true);
+    }
+
+    fn unindex_grant(&mut self, id: &str) {
+        if let Some(rule) = self.grants.remove(id) {
+            self.link_rule(&rule, false);
+        }
+    }
+
+    /// Adds a rule to, or removes it from, the bucket its target and subject key.
+    fn link_rule(&mut self, rule: &Arc<Rule>, linked: bool) {
+        let change = |bucket: Option<&super::snapshot::Rules>| -> super::snapshot::Rules {
+            let mut rules: Vec<Arc<Rule>> = bucket.map(|b| b.to_vec()).unwrap_or_default();
+            rules.retain(|r| r.grant != rule.grant);
+            if linked {
+                rules.push(rule.clone());
+            }
+            Arc::from(rules)
+        };
+        match rule.direct_target {
+            Some(target) => {
+                let key = pack(target, rule.subject);
+                let rules = change(self.direct.get(&key));
+                if rules.is_empty() {
+                    self.direct.remove(&key);
+                } else {
+                    self.direct.insert(key, rules);
+                }
+            }
+            None => {
+                let rules = change(self.selectors.get(&rule.subject));
+                if rules.is_empty() {
+                    self.selectors.remove(&rule.subject);
+                } else {
+                    self.selectors.insert(rule.subject, rules);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Derived data, recomputed after each batch for what the batch touched: roles' covered
+//! actions, users' closures (themselves, their groups transitively, their roles with those
+//! they include) and resources' ancestors. Every walk is cycle-safe, though the service
+//! keeps the graphs acyclic.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use super::apply::Dirty;
+use super::snapshot::{Actions, Id, Snapshot};
+
+impl Snapshot {
+    pub(super) fn recompute(&mut self, dirty: Dirty) {
+        if dirty.roles {
+            self.recompute_roles();
+        }
+        let users: Vec<Arc<str>> = if dirty.all_users {
+            self.users.iter().map(|(k, _)| k.clone()).collect()
+        } else {
+            let mut users = dirty.users;
+            for group in &dirty.groups {
+                self.users_under(group, &mut users);
+            }
+            users.into_iter().collect()
+        };
+        for user in users {
+            if let Some(closure) = self.user_closure(&user) {
+                self.users.update(&*user, |u| u.closure = closure);
+            }
+        }
+        let mut resources = BTreeSet::new();
+        for resource in dirty.resources {
+            self.resources_under(&resource, &mut resources);
+        }
+        for resource in resources {
+            let ancestors = self.ancestors(&resource);
+            self.resources
+                .update(&*resource, |r| r.ancestors = ancestors);
+        }
+    }
+
+    /// Every user in `group`, directly or through nested groups.
+    pub(super) fn users_under(&self, group: &str, users: &mut BTreeSet<Arc<str>>) {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![Arc::<str>::from(group)];
+        while let Some(g) = stack.pop() {
+            if !seen.insert(g.clone()) {
+                continue;
+            }
+            if let Some(node) = self.groups.get(&*g) {
+                users.extend(node.users.iter().cloned());
+                stack.extend(node.groups.iter().cloned());
+            }
+        }
+    }
+
+    fn resources_under(&self, resource: &Arc<str>, found: &mut BTreeSet<Arc<str>>) {
+        let mut stack = vec![resource.clone()];
+        while let Some(r) = stack.pop() {
+            if !found.insert(r.clone()) {
+                continue;
+            }
+            if let Some(node) = self.resources.get(&*r) {
+                stack.extend(node.children.iter().cloned());
+            }
+        }
+    }
+
+    fn recompute_roles(&mut self) {
+        let keys: Vec<Arc<str>> = self.roles.iter().map(|(k, _)| k.clone()).collect();
+        for key in keys {
+            let mut actions: Vec<Arc<str>> = Vec::new();
+            for role in self.roles_with_included(std::slice::from_ref(&key)) {
+                if let Some(node) = self.roles.get(&*role) {
+                    actions.extend(node.actions.iter().cloned());
+                }
+            }
+            let covers = Actions::from_list(&actions);
+            self.roles.update(&*key, |r| r.covers = covers);
+        }
+    }
+
+    /// The roles given and every role they include, transitively.
+    pub(super) fn roles_with_included(&self, roles: &[Arc<str>]) -> BTreeSet<Arc<str>> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<Arc<str>> = roles.to_vec();
+        while let Some(role) = stack.pop() {
+            if !seen.insert(role.clone()) {
+                continue;
+            }
+            if let Some(node) = self.roles.get(&*role) {
+                stack.extend(node.includes.iter().cloned());
+            }
+        }
+        seen
+    }
+
+    /// The groups a user is in, directly or through nesting.
+    pub(super) fn groups_of(&self, direct: &[Arc<str>]) -> BTreeSet<Arc<str>> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<Arc<str>> = direct.to_vec();
+        while let Some(group) = stack.pop() {
+            if !seen.insert(group.clone()) {
+                continue;
+            }
+            if let Some(node) = self.groups.get(&*group) {
+                stack.extend(node.parents.iter().cloned());
+            }
+        }
+        seen
+    }
+
+    fn user_closure(&self, user: &str) -> Option<Arc<[Id]>> {
+        let node = self.users.get(user)?;
+        let mut ids = vec![node.id];
+        let mut roles = node.roles.clone();
+        for group in self.groups_of(&node.groups) {
+            if let Some(g) = self.groups.get(&*group) {
+                ids.push(g.id);
+                roles.extend(g.roles.iter().cloned());
+            }
+        }
+        for role in self.roles_with_included(&roles) {
+            if let Some(r) = self.roles.get(&*role) {
+                ids.push(r.id);
+            }
+        }
+        ids.sort_unstable();
+        ids.dedup();
+        Some(Arc::from(ids))
+    }
+
+    fn ancestors(&self, resource: &str) -> Arc<[Id]> {
+        let mut ids: Vec<Id> = Vec::new();
+        let mut next = Some(Arc::<str>::from(resource));
+        while let Some(key) = next.take() {
+            let Some(node) = self.resources.get(&*key) else {
+                break;
+            };
+            if ids.contains(&node.id) {
+                break;
+            }
+            ids.push(node.id);
+            next = node.parent.clone();
+        }
+        Arc::from(ids)
+    }
+}

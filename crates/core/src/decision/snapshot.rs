@@ -1,0 +1,173 @@
+//! The snapshot's data: nodes for users, groups, roles and resources, and the rules made
+//! from grants, indexed for checks.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::cowmap::CowMap;
+use crate::model::Effect;
+use crate::Kind;
+
+/// An interned subject or resource: small, so that index keys hash fast.
+pub type Id = u32;
+
+/// The target id that stands for the whole tenant.
+pub const TENANT: Id = 0;
+
+/// One operation of a change record, as the store replays it.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Put { kind: Kind, body: Value },
+    Delete { kind: Kind, key: String },
+}
+
+/// The actions a privilege covers.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Actions {
+    All,
+    Some(Arc<[Arc<str>]>),
+}
+
+impl Actions {
+    /// `*` or `ALL` anywhere in the list covers every action.
+    pub fn from_list<S: AsRef<str>>(actions: &[S]) -> Actions {
+        if actions.iter().any(|a| matches!(a.as_ref(), "*" | "ALL")) {
+            Actions::All
+        } else {
+            Actions::Some(actions.iter().map(|a| Arc::from(a.as_ref())).collect())
+        }
+    }
+
+    pub fn covers(&self, action: &str) -> bool {
+        match self {
+            Actions::All => true,
+            Actions::Some(list) => list.iter().any(|a| &**a == action),
+        }
+    }
+}
+
+/// What a rule grants: literal actions, or a role's actions looked up when checked (so a
+/// change to the role applies to its grants at once).
+#[derive(Debug, Clone)]
+pub enum Privilege {
+    Actions(Actions),
+    Role(Arc<str>),
+}
+
+#[derive(Debug, Clone)]
+pub enum RuleTarget {
+    Tenant,
+    Resource(Arc<str>),
+    Labels {
+        resource_type: Option<Arc<str>>,
+        labels: BTreeMap<String, String>,
+    },
+    DataPath(Arc<[Arc<str>]>),
+}
+
+/// A grant as the index evaluates it.
+#[derive(Debug)]
+pub struct Rule {
+    pub grant: Arc<str>,
+    pub subject: Id,
+    /// The tenant or resource id its bucket is keyed by, for rules on those.
+    pub direct_target: Option<Id>,
+    /// `user:alice`, for explanations.
+    pub subject_key: Arc<str>,
+    pub effect: Effect,
+    pub privilege: Privilege,
+    pub target: RuleTarget,
+}
+
+#[derive(Debug, Clone)]
+pub struct UserNode {
+    pub id: Id,
+    pub disabled: bool,
+    pub groups: Vec<Arc<str>>,
+    pub roles: Vec<Arc<str>>,
+    /// The user, its groups transitively, and its roles with those they include; sorted.
+    pub closure: Arc<[Id]>,
+}
+
+#[derive(Debug, Clone)]
+pub struct GroupNode {
+    pub id: Id,
+    /// Groups this one is a member of.
+    pub parents: Vec<Arc<str>>,
+    pub users: Vec<Arc<str>>,
+    pub groups: Vec<Arc<str>>,
+    pub roles: Vec<Arc<str>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct RoleNode {
+    pub id: Id,
+    pub actions: Vec<Arc<str>>,
+    pub includes: Vec<Arc<str>>,
+    /// Its actions and those of every role it includes.
+    pub covers: Actions,
+}
+
+#[derive(Debug, Clone)]
+pub struct ResourceNode {
+    pub id: Id,
+    pub resource_type: Arc<str>,
+    pub parent: Option<Arc<str>>,
+    pub labels: Arc<BTreeMap<String, String>>,
+    pub children: Vec<Arc<str>>,
+    /// The resource, then its parent, grandparent...
+    pub ancestors: Arc<[Id]>,
+}
+
+pub type Rules = Arc<[Arc<Rule>]>;
+
+/// One tenant's decision index at one revision. Cloning is cheap; changing a clone leaves
+/// the original as it was.
+#[derive(Clone, Default)]
+pub struct Snapshot {
+    pub(super) revision: i64,
+    pub(super) next_id: Id,
+    /// `kind:key` to id, for every subject and resource.
+    pub(super) ids: CowMap<Arc<str>, Id>,
+    pub(super) users: CowMap<Arc<str>, UserNode>,
+    pub(super) groups: CowMap<Arc<str>, GroupNode>,
+    pub(super) roles: CowMap<Arc<str>, RoleNode>,
+    pub(super) resources: CowMap<Arc<str>, ResourceNode>,
+    pub(super) grants: CowMap<Arc<str>, Arc<Rule>>,
+    /// Rules on the tenant or a resource, by `target << 32 | subject`.
+    pub(super) direct: CowMap<u64, Rules>,
+    /// Rules on label selectors and data paths, by subject.
+    pub(super) selectors: CowMap<Id, Rules>,
+}
+
+pub(super) fn pack(target: Id, subject: Id) -> u64 {
+    (u64::from(target) << 32) | u64::from(subject)
+}
+
+impl Snapshot {
+    pub fn new() -> Snapshot {
+        Snapshot {
+            next_id: TENANT + 1,
+            ..Snapshot::default()
+        }
+    }
+
+    /// The last revision applied.
+    pub fn revision(&self) -> i64 {
+        self.revision
+    }
+
+    pub fn grant_count(&self) -> usize {
+        self.grants.len()
+    }
+
+    pub fn user_count(&self) -> usize {
+        self.users.len()
+    }
+
+    pub fn resource_count(&self) -> usize {
+        self.resources.len()
+    }
+}

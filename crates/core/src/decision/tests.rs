@@ -1,0 +1,401 @@
+//! Property tests: over random tenants and random sequences of changes, the index decides
+//! exactly as the reference evaluator, and lookups agree with checks.
+
+use std::collections::BTreeMap;
+
+use proptest::prelude::*;
+use serde_json::to_value;
+
+use super::reference::{Asked, Model};
+use super::{CheckQuery, Op, ResourceQuery, Snapshot, Verdict};
+use crate::model::*;
+use crate::{Kind, Object};
+
+const ACTIONS: [&str; 3] = ["read", "write", "delete"];
+const PATHS: [&str; 4] = [
+    "hive/c1/sales",
+    "hive/c1/sales/orders",
+    "hive/c2/hr/people/name",
+    "dws/c1",
+];
+const PATTERNS: [&str; 4] = [
+    "hive/c1",
+    "hive/*/sales/orders",
+    "hive/c2/hr/people/name",
+    "*",
+];
+
+fn subject(kind: u8, i: u8) -> SubjectRef {
+    let (subject_type, prefix) = match kind % 3 {
+        0 => (SubjectType::User, "u"),
+        1 => (SubjectType::Group, "g"),
+        _ => (SubjectType::Role, "r"),
+    };
+    SubjectRef {
+        subject_type,
+        id: format!("{prefix}{}", i % 4),
+    }
+}
+
+fn resource_ref(i: u8) -> ResourceRef {
+    ResourceRef {
+        resource_type: if i % 2 == 0 { "A".into() } else { "B".into() },
+        id: format!("x{}", i % 6),
+    }
+}
+
+fn labels(bits: u8) -> BTreeMap<String, String> {
+    let mut labels = BTreeMap::new();
+    if bits & 1 == 1 {
+        labels.insert(
+            "env".into(),
+            if bits & 2 == 2 {
+                "prod".into()
+            } else {
+                "dev".into()
+            },
+        );
+    }
+    if bits & 4 == 4 {
+        labels.insert("team".into(), "core".into());
+    }
+    labels
+}
+
+/// A random tenant: every relation acyclic by construction (edges go to lower indexes).
+fn model() -> impl Strategy<Value = Model> {
+    (
+        prop::collection::vec(any::<bool>(), 4),
+        prop::collection::vec((0u8..4, 0u8..2, 0u8..4), 0..8),
+        prop::collection::vec((prop::collection::vec(0usize..4, 0..3), 0u8..8), 4),
+        prop::collection::vec((prop::option::of(0u8..6), 0u8..8), 6),
+        prop::collection::vec((0u8..2, 0u8..4, 0u8..4), 0..6),
+        prop::collection::vec(
+            (0u8..3, 0u8..4, 0u8..5, 0u8..8, 0u8..6, any::<bool>()),
+            0..12,
+        ),
+    )
+        .prop_map(
+            |(disabled, members, roles, resources, assignments, grants)| {
+                let mut m = Model::default();
+                m.users = (0..4)
+                    .map(|i| User {
+                        id: format!("u{i}"),
+                        email: None,
+                        name: None,
+                        attributes: BTreeMap::new(),
+                        disabled: disabled[i] && i == 3,
+                    })
+                    .collect();
+                for (group, kind, member) in members {
+                    let member = if kind == 0 {
+                        subject(0, member)
+                    } else {
+                        subject(1, member)
+                    };
+                    let group = format!("g{group}");
+                    let acyclic = member.subject_type == SubjectType::User || member.id < group;
+                    if acyclic
+                        && !m
+                            .members
+                            .iter()
+                            .any(|x| x.group == group && x.member == member)
+                    {
+                        m.members.push(Member { group, member });
+                    }
+                }
+                m.roles = roles
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (includes, actions))| Role {
+                        id: format!("r{i}"),
+                        name: None,
+                        description: None,
+                        actions: ACTIONS
+                            .iter()
+                            .chain(["*"].iter())
+                            .enumerate()
+                            .filter(|(b, _)| actions & (1 << b) != 0)
+                            .map(|(_, a)| a.to_string())
+                            .collect(),
+                        includes: includes
+                            .into_iter()
+                            .filter(|j| *j < i)
+                            .map(|j| format!("r{j}"))
+                            .collect::<std::collections::BTreeSet<_>>()
+                            .into_iter()
+                            .collect(),
+                    })
+                    .collect();
+                m.resources = resources
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (parent, bits))| {
+                        let me = resource_ref(i as u8);
+                        Resource {
+                            resource_type: me.resource_type,
+                            id: me.id,
+                            parent: parent.filter(|p| (*p as usize) < i).map(resource_ref),
+                            labels: labels(bits),
+                        }
+                    })
+                    .collect();
+                for (kind, s, role) in assignments {
+                    let a = Assignment {
+                        subject: subject(kind, s),
+                        role: format!("r{role}"),
+                    };
+                    if !m.assignments.iter().any(|x| x.key() == a.key()) {
+                        m.assignments.push(a);
+                    }
+                }
+                m.grants = grants
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (kind, s, privilege, target, pick, allow))| Grant {
+                        id: format!("grant{i}"),
+                        subject: subject(kind, s),
+                        privilege: match privilege {
+                            0 | 1 => Privilege::Role {
+                                id: format!("r{}", s),
+                            },
+                            2 => Privilege::Permission {
+                                id: ACTIONS[(pick % 3) as usize].into(),
+                            },
+                            3 => Privilege::Actions {
+                                actions: vec!["*".into()],
+                            },
+                            _ => Privilege::Actions {
+                                actions: vec![ACTIONS[(pick % 3) as usize].into(), "x".into()],
+                            },
+                        },
+                        target: match target {
+                            0 => Target::Tenant,
+                            1..=3 => Target::Resource {
+                                resource: resource_ref(pick),
+                            },
+                            4 | 5 => Target::Labels {
+                                resource_type: (pick % 2 == 0).then(|| "A".into()),
+                                labels: labels(pick + 1),
+                            },
+                            _ => Target::DataPath {
+                                pattern: PATTERNS[(pick % 4) as usize].into(),
+                            },
+                        },
+                        effect: if allow { Effect::Allow } else { Effect::Deny },
+                        origin: None,
+                    })
+                    .collect();
+                m
+            },
+        )
+}
+
+fn put<K: Object>(object: &K) -> Op {
+    Op::Put {
+        kind: K::KIND,
+        body: to_value(object).expect("encode"),
+    }
+}
+
+/// The model as one change record, in the order the service could have written it.
+fn ops_of(m: &Model) -> Vec<Op> {
+    let mut ops: Vec<Op> = m.users.iter().map(put).collect();
+    ops.extend((0..4).map(|i| {
+        put(&Group {
+            id: format!("g{i}"),
+            name: None,
+            description: None,
+        })
+    }));
+    ops.extend(m.members.iter().map(put));
+    ops.extend(m.roles.iter().map(put));
+    ops.extend(m.resources.iter().map(put));
+    ops.extend(m.assignments.iter().map(put));
+    ops.extend(m.grants.iter().map(put));
+    ops
+}
+
+fn verdict(decision: Option<bool>) -> Verdict {
+    match decision {
+        Some(true) => Verdict::Allow,
+        Some(false) => Verdict::Deny,
+        None => Verdict::NoMatch,
+    }
+}
+
+/// Compares every check the index can be asked against the reference.
+fn agrees(index: &Snapshot, m: &Model) -> Result<(), TestCaseError> {
+    let mut keys: Vec<String> = (0..6).map(|i| resource_ref(i).key()).collect();
+    keys.push("A/unknown".into());
+    for user in ["u0", "u1", "u2", "u3", "nobody"] {
+        for action in ACTIONS {
+            for key in &keys {
+                let query = CheckQuery {
+                    user,
+                    action,
+                    resource: ResourceQuery::Object { key, labels: None },
+                };
+                let expected = verdict(m.decide(user, action, &Asked::Resource(key)));
+                prop_assert_eq!(index.check(&query), expected, "{} {} {}", user, action, key);
+                prop_assert_eq!(index.explain(&query).verdict, expected);
+            }
+            for path in PATHS {
+                let query = CheckQuery {
+                    user,
+                    action,
+                    resource: ResourceQuery::DataPath(path),
+                };
+                prop_assert_eq!(
+                    index.check(&query),
+                    verdict(m.decide(user, action, &Asked::DataPath(path))),
+                    "{} {} {}",
+                    user,
+                    action,
+                    path
+                );
+            }
+            let found = index.lookup_resources(user, action, None, None);
+            let expected: Vec<String> = {
+                let mut k: Vec<String> = m
+                    .resources
+                    .iter()
+                    .map(|r| r.key())
+                    .filter(|k| m.decide(user, action, &Asked::Resource(k)) == Some(true))
+                    .collect();
+                k.sort();
+                k
+            };
+            prop_assert_eq!(found, expected);
+        }
+    }
+    for key in keys.iter().take(6) {
+        let found =
+            index.lookup_subjects("read", ResourceQuery::Object { key, labels: None }, None);
+        let expected: Vec<String> = m
+            .users
+            .iter()
+            .map(|u| u.id.clone())
+            .filter(|u| m.decide(u, "read", &Asked::Resource(key)) == Some(true))
+            .collect();
+        prop_assert_eq!(found, expected);
+    }
+    Ok(())
+}
+
+/// Deletes an object from the model with what references it, as the service cascades,
+/// and returns the ops of that change (the object first, then its dependents).
+fn delete(m: &mut Model, choice: u8, which: u8) -> Vec<Op> {
+    let del = |kind: Kind, key: String| Op::Delete { kind, key };
+    let mut ops = Vec::new();
+    match choice % 5 {
+        0 if !m.users.is_empty() => {
+            let user = m.users.remove(which as usize % m.users.len()).id;
+            ops.push(del(Kind::User, user.clone()));
+            let is = |s: &SubjectRef| s.subject_type == SubjectType::User && s.id == user;
+            m.members.retain(|x| {
+                if is(&x.member) {
+                    ops.push(del(Kind::Member, x.key()));
+                    false
+                } else {
+                    true
+                }
+            });
+            m.assignments.retain(|x| {
+                if is(&x.subject) {
+                    ops.push(del(Kind::Assignment, x.key()));
+                    false
+                } else {
+                    true
+                }
+            });
+            m.grants.retain(|x| {
+                if is(&x.subject) {
+                    ops.push(del(Kind::Grant, x.key()));
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        1 if !m.members.is_empty() => ops.push(del(
+            Kind::Member,
+            m.members.remove(which as usize % m.members.len()).key(),
+        )),
+        2 if !m.assignments.is_empty() => ops.push(del(
+            Kind::Assignment,
+            m.assignments
+                .remove(which as usize % m.assignments.len())
+                .key(),
+        )),
+        3 if !m.grants.is_empty() => ops.push(del(
+            Kind::Grant,
+            m.grants.remove(which as usize % m.grants.len()).key(),
+        )),
+        4 => {
+            // A leaf resource (no children) goes with its grants.
+            let leaves: Vec<String> = m
+                .resources
+                .iter()
+                .map(|r| r.key())
+                .filter(|k| {
+                    !m.resources
+                        .iter()
+                        .any(|r| r.parent.as_ref().is_some_and(|p| p.key() == *k))
+                })
+                .collect();
+            if let Some(key) = leaves.get(which as usize % leaves.len().max(1)).cloned() {
+                m.resources.retain(|r| r.key() != key);
+                ops.push(del(Kind::Resource, key.clone()));
+                m.grants.retain(|g| match &g.target {
+                    Target::Resource { resource } if resource.key() == key => {
+                        ops.push(del(Kind::Grant, g.key()));
+                        false
+                    }
+                    _ => true,
+                });
+            }
+        }
+        _ => {}
+    }
+    ops
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 200, .. ProptestConfig::default() })]
+
+    #[test]
+    fn index_decides_as_the_reference(m in model()) {
+        let mut index = Snapshot::new();
+        index.apply(1, &ops_of(&m));
+        agrees(&index, &m)?;
+    }
+
+    #[test]
+    fn index_follows_writes_and_deletes(m in model(), changes in prop::collection::vec((0u8..7, any::<u8>(), any::<u8>()), 1..12)) {
+        let mut m = m;
+        let mut index = Snapshot::new();
+        index.apply(1, &ops_of(&m));
+        let before = index.clone();
+        for (revision, (choice, which, flip)) in changes.into_iter().enumerate() {
+            let ops = match choice {
+                5 if !m.grants.is_empty() => {
+                    // Flip a grant's effect in place.
+                    let i = which as usize % m.grants.len();
+                    m.grants[i].effect = if flip % 2 == 0 { Effect::Allow } else { Effect::Deny };
+                    vec![put(&m.grants[i])]
+                }
+                6 if !m.users.is_empty() => {
+                    let i = which as usize % m.users.len();
+                    m.users[i].disabled = flip % 3 == 0;
+                    vec![put(&m.users[i])]
+                }
+                _ => delete(&mut m, choice, which),
+            };
+            index.apply(revision as i64 + 2, &ops);
+        }
+        agrees(&index, &m)?;
+        // The snapshot taken before the changes is untouched by them.
+        prop_assert_eq!(before.revision(), 1);
+    }
+}
