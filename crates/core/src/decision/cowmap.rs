@@ -13,8 +13,10 @@ use hashbrown::HashTable;
 /// Shards per map: a change copies 1/64 of the map at most.
 const SHARDS: usize = 64;
 
+type Shard<K, V> = Arc<HashTable<(K, V)>>;
+
 pub struct CowMap<K, V> {
-    shards: Arc<Vec<Arc<HashTable<(K, V)>>>>,
+    shards: Arc<Vec<Shard<K, V>>>,
     len: usize,
     /// Seeded per map at random, so that keys chosen by a client cannot be made to collide.
     state: RandomState,
@@ -25,7 +27,7 @@ impl<K, V> Clone for CowMap<K, V> {
         Self {
             shards: self.shards.clone(),
             len: self.len,
-            state: self.state.clone(),
+            state: self.state,
         }
     }
 }
@@ -68,7 +70,7 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
     /// Inserts or replaces; returns the previous value.
     pub fn insert(&mut self, key: K, value: V) -> Option<V> {
         let hash = self.hash_of(&key);
-        let state = self.state.clone();
+        let state = self.state;
         let shard = self.shard_mut(hash);
         match shard.find_mut(hash, |(k, _)| *k == key) {
             Some(slot) => Some(std::mem::replace(&mut slot.1, value)),
@@ -86,9 +88,7 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash_of(key);
-        if self.get(key).is_none() {
-            return None;
-        }
+        self.get(key)?;
         let shard = self.shard_mut(hash);
         let entry = shard.find_entry(hash, |(k, _)| k.borrow() == key).ok()?;
         let ((_, value), _) = entry.remove();
