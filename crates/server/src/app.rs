@@ -14,6 +14,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use grantd_store::{SqlStore, Store};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -22,6 +23,7 @@ use tower_http::trace::TraceLayer;
 use crate::auth::{bootstrap, Authenticator};
 use crate::config::Config;
 use crate::http::{health, metrics};
+use crate::index::spawn_follower;
 use crate::service::Service;
 use crate::state::AppState;
 use crate::surfaces::native;
@@ -38,6 +40,8 @@ pub enum StartError {
     Store(#[from] grantd_store::StoreError),
     #[error("cannot set up the operator token: {0}")]
     Operator(#[from] crate::service::ServiceError),
+    #[error("cannot build the decision indexes: {0}")]
+    Index(grantd_store::StoreError),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -49,6 +53,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Arc<SqlStore>,
+    stopping: watch::Sender<bool>,
 }
 
 /// Opens the store the configuration names, creating the data folder for the embedded one.
@@ -75,8 +80,11 @@ impl Application {
                     source,
                 })?;
         let dyn_store: Arc<dyn Store> = store.clone();
+        let indexes = spawn_follower(dyn_store.clone()).await.map_err(StartError::Index)?;
+        let (stopping, stopping_rx) = watch::channel(false);
         let state = AppState {
-            service: Service::new(dyn_store.clone()),
+            stopping: stopping_rx,
+            service: Service::with_indexes(dyn_store.clone(), indexes),
             auth: Arc::new(Authenticator::new(dyn_store, operator_hash)),
             config: Arc::new(config),
         };
@@ -85,6 +93,7 @@ impl Application {
             listener,
             router: router(state),
             store,
+            stopping,
         })
     }
 
@@ -102,6 +111,11 @@ impl Application {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        let stopping = self.stopping;
+        let shutdown = async move {
+            shutdown.await;
+            stopping.send_replace(true);
+        };
         axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;

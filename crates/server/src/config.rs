@@ -21,6 +21,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// Longest a request may take before it is answered 408.
     pub request_timeout_secs: u64,
+    /// Longest a check or lookup waits for the freshness it asked for.
+    pub consistency_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -32,6 +34,7 @@ impl Default for Config {
             admin_token: None,
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
+            consistency_timeout_ms: 5000,
         }
     }
 }

@@ -2,13 +2,15 @@
 //!
 //! Layers, from the wire down: `surfaces` (one module per API: decode, check the caller,
 //! call the service, encode), `service` (every command and query, each write one store
-//! transaction with its change record and audit event), and the store below. `http` holds
+//! transaction with its change record and audit event), `index` (every tenant's decision
+//! snapshot, following the change records), and the store below. `http` holds
 //! the plumbing every surface shares; `auth` who is calling; `app` starts and stops it all.
 
 pub mod app;
 pub mod auth;
 pub mod config;
 pub mod http;
+pub mod index;
 pub mod service;
 mod state;
 pub mod surfaces;

@@ -51,6 +51,9 @@ pub trait Store: Send + Sync + 'static {
     /// The tenant's latest committed revision, or `None` if it does not exist.
     async fn tenant_revision(&self, tenant: &str) -> Result<Option<i64>>;
 
+    /// Every tenant's id and latest committed revision, in one read.
+    async fn tenant_revisions(&self) -> Result<Vec<(String, i64)>>;
+
     /// The tenant objects of every tenant, ordered by id.
     async fn list_tenants(&self, page: &ListQuery) -> Result<Vec<StoredObject>>;
 

@@ -19,6 +19,9 @@ pub enum ServiceError {
     /// The write would leave the model inconsistent (a cycle, a dangling reference).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },
+    /// The index could not reach the freshness the request asked for in time.
+    #[error("{0}")]
+    Stale(String),
     /// The store cannot take requests now; the client may retry.
     #[error("service unavailable: {0}")]
     Unavailable(String),

@@ -5,6 +5,7 @@
 //! these methods and nothing below them; no rule of the model lives in a surface.
 
 mod context;
+mod decisions;
 mod error;
 mod feed;
 mod graph;
@@ -14,9 +15,12 @@ mod tokens;
 
 use std::sync::Arc;
 
-use grantd_store::Store;
+use grantd_store::{AuditEntry, Store, WriteTx};
+
+use crate::index::Indexes;
 
 pub use context::{Actor, Ctx};
+pub use decisions::Consistency;
 pub use error::{ServiceError, ServiceResult};
 pub use feed::{AuditQuery, Page};
 pub use objects::{Versioned, Written};
@@ -26,14 +30,32 @@ pub use tokens::{IssuedToken, Scope, TokenView};
 #[derive(Clone)]
 pub struct Service {
     store: Arc<dyn Store>,
+    /// This node's decision indexes; absent for commands that only write (the CLI).
+    indexes: Option<Arc<Indexes>>,
 }
 
 impl Service {
+    /// A service that writes but does not decide.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store }
+        Self { store, indexes: None }
+    }
+
+    /// A service that also decides, from `indexes`.
+    pub fn with_indexes(store: Arc<dyn Store>, indexes: Arc<Indexes>) -> Self {
+        Self { store, indexes: Some(indexes) }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.store
+    }
+
+    /// Commits a write transaction and tells this node's index to follow it.
+    async fn commit(&self, tx: Box<dyn WriteTx>, audit: AuditEntry) -> ServiceResult<i64> {
+        let tenant = tx.tenant().to_string();
+        let revision = tx.commit(audit).await?;
+        if let Some(indexes) = &self.indexes {
+            indexes.changed(&tenant);
+        }
+        Ok(revision)
     }
 }

@@ -175,8 +175,7 @@ impl Service {
         let value = self
             .write_in(&mut tx, &object, Expect::Version(current.version))
             .await?;
-        let revision = tx
-            .commit(audit(ctx, format!("{}.update", K::KIND), &target))
+        let revision = self.commit(tx, audit(ctx, format!("{}.update", K::KIND), &target))
             .await?;
         metrics::counter!("grantd_writes_total", "kind" => K::KIND.as_str()).increment(1);
         debug_assert_eq!(revision, value.version);
@@ -203,7 +202,7 @@ impl Service {
             let cascaded: Vec<String> = removed[1..].iter().map(ToString::to_string).collect();
             entry.detail = Some(serde_json::json!({ "cascaded": cascaded }));
         }
-        let revision = tx.commit(entry).await?;
+        let revision = self.commit(tx, entry).await?;
         metrics::counter!("grantd_writes_total", "kind" => K::KIND.as_str()).increment(1);
         Ok(revision)
     }
@@ -228,7 +227,7 @@ impl Service {
         let existed = tx.get(K::KIND.as_str(), &target.key).await?.is_some();
         let value = self.write_in(&mut tx, &object, expect).await?;
         let verb = if existed { "replace" } else { "create" };
-        tx.commit(audit(ctx, format!("{}.{verb}", K::KIND), &target))
+        self.commit(tx, audit(ctx, format!("{}.{verb}", K::KIND), &target))
             .await?;
         metrics::counter!("grantd_writes_total", "kind" => K::KIND.as_str()).increment(1);
         Ok(Written {

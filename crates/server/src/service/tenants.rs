@@ -27,7 +27,7 @@ impl Service {
             actor: actor.clone(),
         };
         let value = self.write_in(&mut tx, &tenant, Expect::Absent).await?;
-        tx.commit(audit(&ctx, "tenant.create".into(), tenant.object_key()))
+        self.commit(tx, audit(&ctx, "tenant.create".into(), tenant.object_key()))
             .await?;
         Ok(Written {
             value,
@@ -71,6 +71,9 @@ impl Service {
             .delete_tenant(tenant)
             .await
             .map_err(|e| ServiceError::from_store(e, &format!("tenant {tenant}")))?;
+        if let Some(indexes) = &self.indexes {
+            indexes.changed(tenant);
+        }
         tracing::warn!(tenant, actor = %actor.name, request_id = %actor.request_id, "tenant deleted");
         Ok(())
     }

@@ -155,6 +155,15 @@ impl Store for SqlStore {
         Ok(row.map(|r| r.try_get("revision")).transpose()?)
     }
 
+    async fn tenant_revisions(&self) -> Result<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT id, revision FROM tenants ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("revision")?)))
+            .collect()
+    }
+
     async fn list_tenants(&self, query: &ListQuery) -> Result<Vec<StoredObject>> {
         rows::list_objects(&self.pool, None, "tenant", query).await
     }

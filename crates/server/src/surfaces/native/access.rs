@@ -24,6 +24,7 @@ pub trait Need: Send + Sync + 'static {
 pub struct Admin;
 pub struct Write;
 pub struct Read;
+pub struct Check;
 
 impl Need for Admin {
     const SCOPE: Scope = Scope::Admin;
@@ -33,6 +34,9 @@ impl Need for Write {
 }
 impl Need for Read {
     const SCOPE: Scope = Scope::Read;
+}
+impl Need for Check {
+    const SCOPE: Scope = Scope::Check;
 }
 
 /// A caller allowed to act on the path's tenant with the scope `N`.

@@ -79,6 +79,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         503,
         "The store cannot be reached; retry later. Nothing was written.",
     ),
+    (
+        "consistency_timeout",
+        503,
+        "This node's index did not reach the requested revision in time; retry, or ask for less freshness.",
+    ),
 ];
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -139,6 +144,7 @@ impl From<ServiceError> for ApiError {
             }
             ServiceError::PreconditionFailed(m) => ApiError::new("precondition_failed", m),
             ServiceError::Conflict { code, message } => ApiError::new(code, message),
+            ServiceError::Stale(m) => ApiError::new("consistency_timeout", m),
             ServiceError::Unavailable(m) => {
                 tracing::warn!(error = %m, "store unavailable");
                 ApiError::new(

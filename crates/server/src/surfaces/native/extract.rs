@@ -13,54 +13,71 @@ use serde_json::Value;
 
 use super::error::ApiError;
 
-/// A JSON body as a `Value`: `application/json` (or any `+json` type), syntactically valid.
+/// The body's bytes, if it is JSON (`application/json` or any `+json` type) within the limit.
+async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
+    let content_type = request
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_string();
+    if essence != "application/json" && !essence.ends_with("+json") {
+        return Err(ApiError::new(
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ));
+    }
+    Bytes::from_request(request, state).await.map_err(|e| match e {
+        BytesRejection::FailedToBufferBody(_) => ApiError::new(
+            "payload_too_large",
+            "the request body is larger than the server accepts (see max_body_bytes)",
+        ),
+        other => ApiError::new("bad_request", other.body_text()),
+    })
+}
+
+/// A JSON body as a `Value`: syntactically valid JSON.
 pub struct JsonBody(pub Value);
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = request
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .trim()
-            .to_string();
-        if essence != "application/json" && !essence.ends_with("+json") {
-            return Err(ApiError::new(
-                "unsupported_media_type",
-                "send the body as JSON with `Content-Type: application/json`",
-            ));
-        }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|e| match e {
-                BytesRejection::FailedToBufferBody(_) => ApiError::new(
-                    "payload_too_large",
-                    "the request body is larger than the server accepts (see max_body_bytes)",
-                ),
-                other => ApiError::new("bad_request", other.body_text()),
-            })?;
+        let bytes = json_bytes(request, state).await?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::new("bad_request", format!("the body is not valid JSON: {e}")))
     }
 }
 
+/// A JSON body decoded straight into `T`: malformed JSON is a 400, a body of the wrong
+/// shape (missing or unknown field, wrong type) a 422 naming what is wrong.
+pub struct Typed<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Typed<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = json_bytes(request, state).await?;
+        serde_json::from_slice(&bytes).map(Typed).map_err(|e| match e.classify() {
+            serde_json::error::Category::Data => invalid_body(e),
+            _ => ApiError::new("bad_request", format!("the body is not valid JSON: {e}")),
+        })
+    }
+}
+
+fn invalid_body(error: serde_json::Error) -> ApiError {
+    ApiError::from(crate::service::ServiceError::Invalid(grantd_core::Invalid::field(
+        "body",
+        error.to_string(),
+    )))
+}
+
 /// Decodes a JSON value into `T`, naming what is wrong (a missing or unknown field, a
 /// wrong type) as a validation failure.
 pub fn decode<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
-    serde_json::from_value(value).map_err(|e| {
-        ApiError::from(crate::service::ServiceError::Invalid(
-            grantd_core::Invalid::field("body", e.to_string()),
-        ))
-    })
+    serde_json::from_value(value).map_err(invalid_body)
 }
 
 /// Query parameters decoded into `T`; a bad one is a 400 naming it.

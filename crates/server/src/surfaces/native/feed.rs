@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::Json;
 use chrono::DateTime;
+use grantd_store::ChangeRecord;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -57,6 +58,20 @@ pub struct AuditEventView {
     pub detail: Option<Value>,
 }
 
+/// A change record as it appears on the wire.
+pub fn change_view(change: ChangeRecord) -> ChangeView {
+    let ops = change
+        .ops
+        .iter()
+        .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
+        .collect();
+    ChangeView {
+        revision: change.revision,
+        time: timestamp(change.at),
+        ops,
+    }
+}
+
 /// The revision a cursor or `after` names; the cursor wins.
 fn after(cursor: Option<&str>, after: Option<i64>) -> ApiResult<i64> {
     match position(cursor)? {
@@ -95,18 +110,7 @@ async fn changes(
     let items = page
         .items
         .into_iter()
-        .map(|c| {
-            let ops = c
-                .ops
-                .iter()
-                .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
-                .collect();
-            json!(ChangeView {
-                revision: c.revision,
-                time: timestamp(c.at),
-                ops
-            })
-        })
+        .map(|c| json!(change_view(c)))
         .collect();
     Ok(Json(page_json(items, page.next)))
 }

@@ -2,6 +2,7 @@
 //! the audit trail; its errors in `{"error": {...}}`.
 
 mod access;
+mod decisions;
 pub mod docs;
 pub mod error;
 mod extract;
@@ -14,6 +15,7 @@ pub mod routes;
 mod tenants;
 mod tokens;
 mod view;
+mod watch;
 
 use grantd_core::model::{Assignment, Grant, Group, Member, Permission, Resource, Role, User};
 
@@ -33,5 +35,7 @@ pub fn api() -> Api {
     objects::register::<Assignment>(&mut api);
     objects::register::<Grant>(&mut api);
     feed::register(&mut api);
+    decisions::register(&mut api);
+    watch::register(&mut api);
     api
 }

@@ -10,7 +10,9 @@ use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
 use super::error::{ErrorBody, ErrorDetail, CODES};
+use super::decisions::{BatchRequest, CheckItem, CheckRequest, CheckResource, CheckResponse, CheckResult, ConsistencyArg, LookupResourcesRequest, LookupSubjectsRequest};
 use super::feed::{AuditEventView, ChangeView};
+use grantd_core::decision::{Explanation, Match};
 use super::routes::{schema_ref, Auth, Operation};
 use super::tokens::{CreatedToken, NewToken};
 use super::view::ObjectMeta;
@@ -41,7 +43,18 @@ use crate::service::TokenView;
     CreatedToken,
     TokenView,
     ChangeView,
-    AuditEventView
+    AuditEventView,
+    CheckRequest,
+    CheckItem,
+    CheckResource,
+    CheckResponse,
+    CheckResult,
+    ConsistencyArg,
+    BatchRequest,
+    LookupResourcesRequest,
+    LookupSubjectsRequest,
+    Explanation,
+    Match
 )))]
 struct Components;
 
