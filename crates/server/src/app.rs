@@ -80,7 +80,9 @@ impl Application {
                     source,
                 })?;
         let dyn_store: Arc<dyn Store> = store.clone();
-        let indexes = spawn_follower(dyn_store.clone()).await.map_err(StartError::Index)?;
+        let indexes = spawn_follower(dyn_store.clone())
+            .await
+            .map_err(StartError::Index)?;
         let (stopping, stopping_rx) = watch::channel(false);
         let state = AppState {
             stopping: stopping_rx,

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod crash;
+mod decisions;
 mod errors;
 mod feed;
 mod isolation;
@@ -13,3 +14,4 @@ mod objects;
 mod ops;
 mod tenants;
 mod tokens;
+mod watch;

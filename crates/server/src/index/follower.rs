@@ -22,11 +22,21 @@ const BATCH: u32 = 1000;
 /// indexes are built, so the server never answers from an empty index.
 pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, StoreError> {
     let (wake, mut woken) = mpsc::unbounded_channel::<String>();
-    let indexes = Arc::new(Indexes { tenants: ArcSwap::from_pointee(HashMap::new()), wake, store: store.clone() });
+    let indexes = Arc::new(Indexes {
+        tenants: ArcSwap::from_pointee(HashMap::new()),
+        wake,
+        store: store.clone(),
+    });
     let mut tenants = HashMap::new();
     let mut after = None;
     loop {
-        let page = store.list_tenants(&ListQuery { prefix: None, after: after.clone(), limit: 1000 }).await?;
+        let page = store
+            .list_tenants(&ListQuery {
+                prefix: None,
+                after: after.clone(),
+                limit: 1000,
+            })
+            .await?;
         for tenant in &page {
             if let Some(snapshot) = build(store.as_ref(), &tenant.key).await? {
                 tenants.insert(tenant.key.clone(), Arc::new(TenantIndex::new(snapshot)));
@@ -54,7 +64,9 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
                 }
                 _ = tick.tick() => None,
             };
-            let Some(indexes) = weak.upgrade() else { return };
+            let Some(indexes) = weak.upgrade() else {
+                return;
+            };
             let outcome = match woken_for {
                 Some(due) => catch_up_all(&indexes, due).await,
                 None => poll(&indexes).await,
@@ -81,11 +93,19 @@ async fn poll(indexes: &Indexes) -> Result<(), StoreError> {
     let known = indexes.tenants.load_full();
     let behind: BTreeSet<String> = committed
         .iter()
-        .filter(|(tenant, revision)| known.get(tenant).is_none_or(|i| i.snapshot().revision() < *revision))
+        .filter(|(tenant, revision)| {
+            known
+                .get(tenant)
+                .is_none_or(|i| i.snapshot().revision() < *revision)
+        })
         .map(|(tenant, _)| tenant.clone())
         .collect();
     let live: BTreeSet<&String> = committed.iter().map(|(t, _)| t).collect();
-    let gone: Vec<String> = known.keys().filter(|t| !live.contains(t)).cloned().collect();
+    let gone: Vec<String> = known
+        .keys()
+        .filter(|t| !live.contains(t))
+        .cloned()
+        .collect();
     if !gone.is_empty() {
         indexes.replace_tenants(|t| gone.iter().for_each(|g| drop(t.remove(g))));
     }
@@ -109,7 +129,9 @@ async fn catch_up(indexes: &Indexes, tenant: &str) -> Result<(), StoreError> {
     };
     let mut snapshot = (*index.snapshot()).clone();
     while snapshot.revision() < committed {
-        let changes = store.list_changes(tenant, snapshot.revision(), BATCH).await?;
+        let changes = store
+            .list_changes(tenant, snapshot.revision(), BATCH)
+            .await?;
         if changes.is_empty() {
             break;
         }

@@ -30,7 +30,10 @@ pub struct TenantIndex {
 impl TenantIndex {
     fn new(snapshot: Snapshot) -> TenantIndex {
         let (applied, _) = watch::channel(snapshot.revision());
-        TenantIndex { snapshot: ArcSwap::from_pointee(snapshot), applied }
+        TenantIndex {
+            snapshot: ArcSwap::from_pointee(snapshot),
+            applied,
+        }
     }
 
     pub fn snapshot(&self) -> Arc<Snapshot> {
@@ -52,8 +55,14 @@ impl TenantIndex {
 /// Why a read could not be as fresh as asked.
 #[derive(Debug, thiserror::Error)]
 pub enum FreshnessError {
-    #[error("this node's index had not applied revision {wanted} after {waited:?} (it is at {applied})")]
-    Timeout { wanted: i64, applied: i64, waited: Duration },
+    #[error(
+        "this node's index had not applied revision {wanted} after {waited:?} (it is at {applied})"
+    )]
+    Timeout {
+        wanted: i64,
+        applied: i64,
+        waited: Duration,
+    },
     #[error("tenant {0} has no index on this node")]
     NoTenant(String),
     #[error("revision {wanted} has not been written: the tenant is at revision {committed}")]
@@ -79,7 +88,12 @@ impl Indexes {
     }
 
     /// A snapshot that has applied at least `revision`, waiting up to `timeout` for it.
-    pub async fn at_least(&self, tenant: &str, revision: i64, timeout: Duration) -> Result<Arc<Snapshot>, FreshnessError> {
+    pub async fn at_least(
+        &self,
+        tenant: &str,
+        revision: i64,
+        timeout: Duration,
+    ) -> Result<Arc<Snapshot>, FreshnessError> {
         let index = match self.tenant(tenant) {
             Some(index) => index,
             None => self.appearing(tenant, timeout).await?,
@@ -90,7 +104,10 @@ impl Indexes {
         }
         match self.store.tenant_revision(tenant).await {
             Ok(Some(committed)) if committed < revision => {
-                return Err(FreshnessError::Future { wanted: revision, committed });
+                return Err(FreshnessError::Future {
+                    wanted: revision,
+                    committed,
+                });
             }
             Ok(None) => return Err(FreshnessError::NoTenant(tenant.to_string())),
             _ => {}
@@ -100,12 +117,20 @@ impl Indexes {
         let reached = tokio::time::timeout(timeout, applied.wait_for(|r| *r >= revision)).await;
         match reached {
             Ok(Ok(_)) => Ok(index.snapshot()),
-            _ => Err(FreshnessError::Timeout { wanted: revision, applied: index.snapshot().revision(), waited: timeout }),
+            _ => Err(FreshnessError::Timeout {
+                wanted: revision,
+                applied: index.snapshot().revision(),
+                waited: timeout,
+            }),
         }
     }
 
     /// Waits for a tenant's first index: one created on this or another node a moment ago.
-    async fn appearing(&self, tenant: &str, timeout: Duration) -> Result<Arc<TenantIndex>, FreshnessError> {
+    async fn appearing(
+        &self,
+        tenant: &str,
+        timeout: Duration,
+    ) -> Result<Arc<TenantIndex>, FreshnessError> {
         self.changed(tenant);
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
@@ -120,7 +145,11 @@ impl Indexes {
     }
 
     /// A snapshot that has applied every write committed before this call.
-    pub async fn latest(&self, tenant: &str, timeout: Duration) -> Result<Arc<Snapshot>, FreshnessError> {
+    pub async fn latest(
+        &self,
+        tenant: &str,
+        timeout: Duration,
+    ) -> Result<Arc<Snapshot>, FreshnessError> {
         let committed = match self.store.tenant_revision(tenant).await {
             Ok(Some(revision)) => revision,
             _ => return Err(FreshnessError::NoTenant(tenant.to_string())),

@@ -27,7 +27,12 @@ impl Service {
     }
 
     /// The tenant's snapshot, as fresh as `consistency` asks, waiting up to `timeout`.
-    pub async fn snapshot(&self, tenant: &str, consistency: Consistency, timeout: Duration) -> ServiceResult<Arc<Snapshot>> {
+    pub async fn snapshot(
+        &self,
+        tenant: &str,
+        consistency: Consistency,
+        timeout: Duration,
+    ) -> ServiceResult<Arc<Snapshot>> {
         let indexes = self
             .indexes
             .as_ref()
@@ -38,16 +43,20 @@ impl Service {
                 // A tenant created a moment ago: wait for its first snapshot.
                 None => indexes.at_least(tenant, 1, timeout).await,
             },
-            Consistency::AtLeastAsFresh(revision) => indexes.at_least(tenant, revision, timeout).await,
+            Consistency::AtLeastAsFresh(revision) => {
+                indexes.at_least(tenant, revision, timeout).await
+            }
             Consistency::FullyConsistent => indexes.latest(tenant, timeout).await,
         };
         found.map_err(|e| match e {
             FreshnessError::NoTenant(t) => ServiceError::NotFound(format!("tenant {t}")),
             stale @ FreshnessError::Timeout { .. } => ServiceError::Stale(stale.to_string()),
-            future @ FreshnessError::Future { .. } => ServiceError::Invalid(grantd_core::Invalid::field(
-                "consistency.revision",
-                format!("{future}; pass the Grantd-Revision of a write"),
-            )),
+            future @ FreshnessError::Future { .. } => {
+                ServiceError::Invalid(grantd_core::Invalid::field(
+                    "consistency.revision",
+                    format!("{future}; pass the Grantd-Revision of a write"),
+                ))
+            }
         })
     }
 }

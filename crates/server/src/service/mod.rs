@@ -37,12 +37,18 @@ pub struct Service {
 impl Service {
     /// A service that writes but does not decide.
     pub fn new(store: Arc<dyn Store>) -> Self {
-        Self { store, indexes: None }
+        Self {
+            store,
+            indexes: None,
+        }
     }
 
     /// A service that also decides, from `indexes`.
     pub fn with_indexes(store: Arc<dyn Store>, indexes: Arc<Indexes>) -> Self {
-        Self { store, indexes: Some(indexes) }
+        Self {
+            store,
+            indexes: Some(indexes),
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

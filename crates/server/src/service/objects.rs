@@ -175,7 +175,8 @@ impl Service {
         let value = self
             .write_in(&mut tx, &object, Expect::Version(current.version))
             .await?;
-        let revision = self.commit(tx, audit(ctx, format!("{}.update", K::KIND), &target))
+        let revision = self
+            .commit(tx, audit(ctx, format!("{}.update", K::KIND), &target))
             .await?;
         metrics::counter!("grantd_writes_total", "kind" => K::KIND.as_str()).increment(1);
         debug_assert_eq!(revision, value.version);

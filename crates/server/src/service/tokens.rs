@@ -116,7 +116,9 @@ impl Service {
         let mut tx = self.begin(ctx).await?;
         tx.insert_token(&record).await?;
         let target = format!("token:{}", record.id);
-        let revision = self.commit(tx, audit(ctx, "token.create".into(), target)).await?;
+        let revision = self
+            .commit(tx, audit(ctx, "token.create".into(), target))
+            .await?;
         Ok(IssuedToken {
             view: record.into(),
             secret,
@@ -152,7 +154,8 @@ impl Service {
             .delete_token(id)
             .await
             .map_err(|e| ServiceError::from_store(e, &format!("token {id}")))?;
-        let revision = self.commit(tx, audit(ctx, "token.delete".into(), format!("token:{id}")))
+        let revision = self
+            .commit(tx, audit(ctx, "token.delete".into(), format!("token:{id}")))
             .await?;
         Ok((record.hash, revision))
     }

@@ -33,7 +33,9 @@ pub const MAX_BATCH: usize = 1000;
 pub enum ConsistencyArg {
     MinimizeLatency,
     /// At least `revision`: pass a write's `Grantd-Revision` to see that write.
-    AtLeastAsFresh { revision: i64 },
+    AtLeastAsFresh {
+        revision: i64,
+    },
     FullyConsistent,
 }
 
@@ -41,7 +43,9 @@ impl From<Option<ConsistencyArg>> for Consistency {
     fn from(arg: Option<ConsistencyArg>) -> Self {
         match arg {
             None | Some(ConsistencyArg::MinimizeLatency) => Consistency::MinimizeLatency,
-            Some(ConsistencyArg::AtLeastAsFresh { revision }) => Consistency::AtLeastAsFresh(revision),
+            Some(ConsistencyArg::AtLeastAsFresh { revision }) => {
+                Consistency::AtLeastAsFresh(revision)
+            }
             Some(ConsistencyArg::FullyConsistent) => Consistency::FullyConsistent,
         }
     }
@@ -143,82 +147,179 @@ pub struct LookupSubjectsRequest {
 }
 
 /// Checks a check's fields; names each wrong one.
-fn validate(c: &mut Checker, prefix: &str, subject: Option<&SubjectRef>, action: &str, resource: &Option<CheckResource>, data_path: &Option<String>) {
+fn validate(
+    c: &mut Checker,
+    prefix: &str,
+    subject: Option<&SubjectRef>,
+    action: &str,
+    resource: &Option<CheckResource>,
+    data_path: &Option<String>,
+) {
     if let Some(subject) = subject {
         if subject.subject_type != SubjectType::User {
-            c.fail(format!("{prefix}subject.type"), "checks are asked for a user");
+            c.fail(
+                format!("{prefix}subject.type"),
+                "checks are asked for a user",
+            );
         }
     }
     c.check(format!("{prefix}action"), ids::action(action));
     match (resource, data_path) {
         (Some(r), None) => {
-            c.check(format!("{prefix}resource.type"), ids::resource_type(&r.resource_type));
+            c.check(
+                format!("{prefix}resource.type"),
+                ids::resource_type(&r.resource_type),
+            );
             c.check(format!("{prefix}resource.id"), ids::identifier(&r.id));
         }
         (None, Some(path)) => c.check(format!("{prefix}data_path"), ids::data_path(path)),
-        _ => c.fail(format!("{prefix}resource"), "give exactly one of `resource` and `data_path`"),
+        _ => c.fail(
+            format!("{prefix}resource"),
+            "give exactly one of `resource` and `data_path`",
+        ),
     }
 }
 
-fn resource_query<'a>(key: &'a Option<String>, resource: &'a Option<CheckResource>, data_path: &'a Option<String>) -> ResourceQuery<'a> {
+fn resource_query<'a>(
+    key: &'a Option<String>,
+    resource: &'a Option<CheckResource>,
+    data_path: &'a Option<String>,
+) -> ResourceQuery<'a> {
     match (key, data_path) {
-        (Some(key), _) => ResourceQuery::Object { key, labels: resource.as_ref().and_then(|r| r.labels.as_ref()) },
+        (Some(key), _) => ResourceQuery::Object {
+            key,
+            labels: resource.as_ref().and_then(|r| r.labels.as_ref()),
+        },
         (None, Some(path)) => ResourceQuery::DataPath(path),
         (None, None) => ResourceQuery::DataPath(""),
     }
 }
 
 fn resource_key(resource: &Option<CheckResource>) -> Option<String> {
-    resource.as_ref().map(|r| ResourceRef { resource_type: r.resource_type.clone(), id: r.id.clone() }.key())
+    resource.as_ref().map(|r| {
+        ResourceRef {
+            resource_type: r.resource_type.clone(),
+            id: r.id.clone(),
+        }
+        .key()
+    })
 }
 
 fn decide(snapshot: &Snapshot, item: &CheckItem) -> CheckResult {
     let key = resource_key(&item.resource);
-    let query = CheckQuery { user: &item.subject.id, action: &item.action, resource: resource_query(&key, &item.resource, &item.data_path) };
+    let query = CheckQuery {
+        user: &item.subject.id,
+        action: &item.action,
+        resource: resource_query(&key, &item.resource, &item.data_path),
+    };
     let (verdict, explanation) = if item.explain {
         let explanation = snapshot.explain(&query);
         (explanation.verdict, Some(explanation))
     } else {
         (snapshot.check(&query), None)
     };
-    CheckResult { allowed: verdict == Verdict::Allow, decision: verdict.as_str(), explanation }
+    CheckResult {
+        allowed: verdict == Verdict::Allow,
+        decision: verdict.as_str(),
+        explanation,
+    }
 }
 
 fn timeout(state: &AppState) -> Duration {
     Duration::from_millis(state.config.consistency_timeout_ms)
 }
 
-async fn check(State(state): State<AppState>, access: TenantAccess<Check>, Typed(request): Typed<CheckRequest>) -> ApiResult<Json<CheckResponse>> {
+async fn check(
+    State(state): State<AppState>,
+    access: TenantAccess<Check>,
+    Typed(request): Typed<CheckRequest>,
+) -> ApiResult<Json<CheckResponse>> {
     let item = &request.check;
     let mut c = Checker::new();
-    validate(&mut c, "", Some(&item.subject), &item.action, &item.resource, &item.data_path);
+    validate(
+        &mut c,
+        "",
+        Some(&item.subject),
+        &item.action,
+        &item.resource,
+        &item.data_path,
+    );
     c.finish().map_err(invalid)?;
-    let snapshot = state.service.snapshot(&access.ctx.tenant, request.consistency.into(), timeout(&state)).await?;
-    Ok(Json(CheckResponse { result: decide(&snapshot, item), revision: snapshot.revision() }))
+    let snapshot = state
+        .service
+        .snapshot(
+            &access.ctx.tenant,
+            request.consistency.into(),
+            timeout(&state),
+        )
+        .await?;
+    Ok(Json(CheckResponse {
+        result: decide(&snapshot, item),
+        revision: snapshot.revision(),
+    }))
 }
 
 fn invalid(invalid: Invalid) -> ApiError {
     crate::service::ServiceError::Invalid(invalid).into()
 }
 
-async fn batch(State(state): State<AppState>, access: TenantAccess<Check>, Typed(request): Typed<BatchRequest>) -> ApiResult<Json<Value>> {
+async fn batch(
+    State(state): State<AppState>,
+    access: TenantAccess<Check>,
+    Typed(request): Typed<BatchRequest>,
+) -> ApiResult<Json<Value>> {
     let mut c = Checker::new();
     if request.checks.is_empty() || request.checks.len() > MAX_BATCH {
-        c.fail("checks", format!("must hold 1 to {MAX_BATCH} checks, not {}", request.checks.len()));
+        c.fail(
+            "checks",
+            format!(
+                "must hold 1 to {MAX_BATCH} checks, not {}",
+                request.checks.len()
+            ),
+        );
     }
     for (i, item) in request.checks.iter().enumerate() {
-        validate(&mut c, &format!("checks[{i}]."), Some(&item.subject), &item.action, &item.resource, &item.data_path);
+        validate(
+            &mut c,
+            &format!("checks[{i}]."),
+            Some(&item.subject),
+            &item.action,
+            &item.resource,
+            &item.data_path,
+        );
     }
     c.finish().map_err(invalid)?;
-    let snapshot = state.service.snapshot(&access.ctx.tenant, request.consistency.into(), timeout(&state)).await?;
-    let results: Vec<CheckResult> = request.checks.iter().map(|item| decide(&snapshot, item)).collect();
-    Ok(Json(json!({"revision": snapshot.revision(), "results": results})))
+    let snapshot = state
+        .service
+        .snapshot(
+            &access.ctx.tenant,
+            request.consistency.into(),
+            timeout(&state),
+        )
+        .await?;
+    let results: Vec<CheckResult> = request
+        .checks
+        .iter()
+        .map(|item| decide(&snapshot, item))
+        .collect();
+    Ok(Json(
+        json!({"revision": snapshot.revision(), "results": results}),
+    ))
 }
 
 /// A page of a lookup's complete, sorted answer.
-fn lookup_page(found: Vec<String>, limit: u32, to_item: impl Fn(&str) -> Value, revision: i64) -> Value {
+fn lookup_page(
+    found: Vec<String>,
+    limit: u32,
+    to_item: impl Fn(&str) -> Value,
+    revision: i64,
+) -> Value {
     let more = found.len() > limit as usize;
-    let items: Vec<Value> = found.iter().take(limit as usize).map(|k| to_item(k)).collect();
+    let items: Vec<Value> = found
+        .iter()
+        .take(limit as usize)
+        .map(|k| to_item(k))
+        .collect();
     let mut page = json!({"revision": revision, "items": items});
     if more {
         if let Some(last) = found.get(limit as usize - 1) {
@@ -228,7 +329,11 @@ fn lookup_page(found: Vec<String>, limit: u32, to_item: impl Fn(&str) -> Value, 
     page
 }
 
-async fn lookup_resources(State(state): State<AppState>, access: TenantAccess<Check>, Typed(request): Typed<LookupResourcesRequest>) -> ApiResult<Json<Value>> {
+async fn lookup_resources(
+    State(state): State<AppState>,
+    access: TenantAccess<Check>,
+    Typed(request): Typed<LookupResourcesRequest>,
+) -> ApiResult<Json<Value>> {
     let mut c = Checker::new();
     if request.subject.subject_type != SubjectType::User {
         c.fail("subject.type", "lookups are asked for a user");
@@ -240,8 +345,20 @@ async fn lookup_resources(State(state): State<AppState>, access: TenantAccess<Ch
     c.finish().map_err(invalid)?;
     let limit = page_limit(request.limit)?;
     let after = position(request.cursor.as_deref())?;
-    let snapshot = state.service.snapshot(&access.ctx.tenant, request.consistency.into(), timeout(&state)).await?;
-    let found = snapshot.lookup_resources(&request.subject.id, &request.action, request.resource_type.as_deref(), after.as_deref());
+    let snapshot = state
+        .service
+        .snapshot(
+            &access.ctx.tenant,
+            request.consistency.into(),
+            timeout(&state),
+        )
+        .await?;
+    let found = snapshot.lookup_resources(
+        &request.subject.id,
+        &request.action,
+        request.resource_type.as_deref(),
+        after.as_deref(),
+    );
     let item = |key: &str| {
         let (t, id) = key.split_once('/').unwrap_or(("", key));
         json!({"type": t, "id": id})
@@ -249,16 +366,43 @@ async fn lookup_resources(State(state): State<AppState>, access: TenantAccess<Ch
     Ok(Json(lookup_page(found, limit, item, snapshot.revision())))
 }
 
-async fn lookup_subjects(State(state): State<AppState>, access: TenantAccess<Check>, Typed(request): Typed<LookupSubjectsRequest>) -> ApiResult<Json<Value>> {
+async fn lookup_subjects(
+    State(state): State<AppState>,
+    access: TenantAccess<Check>,
+    Typed(request): Typed<LookupSubjectsRequest>,
+) -> ApiResult<Json<Value>> {
     let mut c = Checker::new();
-    validate(&mut c, "", None, &request.action, &request.resource, &request.data_path);
+    validate(
+        &mut c,
+        "",
+        None,
+        &request.action,
+        &request.resource,
+        &request.data_path,
+    );
     c.finish().map_err(invalid)?;
     let limit = page_limit(request.limit)?;
     let after = position(request.cursor.as_deref())?;
-    let snapshot = state.service.snapshot(&access.ctx.tenant, request.consistency.into(), timeout(&state)).await?;
+    let snapshot = state
+        .service
+        .snapshot(
+            &access.ctx.tenant,
+            request.consistency.into(),
+            timeout(&state),
+        )
+        .await?;
     let key = resource_key(&request.resource);
-    let found = snapshot.lookup_subjects(&request.action, resource_query(&key, &request.resource, &request.data_path), after.as_deref());
-    Ok(Json(lookup_page(found, limit, |id| json!({"type": "user", "id": id}), snapshot.revision())))
+    let found = snapshot.lookup_subjects(
+        &request.action,
+        resource_query(&key, &request.resource, &request.data_path),
+        after.as_deref(),
+    );
+    Ok(Json(lookup_page(
+        found,
+        limit,
+        |id| json!({"type": "user", "id": id}),
+        snapshot.revision(),
+    )))
 }
 
 pub fn register(api: &mut Api) {
@@ -272,10 +416,20 @@ pub fn register(api: &mut Api) {
         post(check),
     );
     api.add(
-        Operation::new("post", format!("{base}/check/batch"), "check_batch", "decisions", check_scope)
-            .summary("Up to 1,000 checks answered on one snapshot")
-            .request(schema_ref("BatchRequest"))
-            .response(200, "`{revision, results: [CheckResult]}`, in the order asked", None),
+        Operation::new(
+            "post",
+            format!("{base}/check/batch"),
+            "check_batch",
+            "decisions",
+            check_scope,
+        )
+        .summary("Up to 1,000 checks answered on one snapshot")
+        .request(schema_ref("BatchRequest"))
+        .response(
+            200,
+            "`{revision, results: [CheckResult]}`, in the order asked",
+            None,
+        ),
         post(batch),
     );
     api.add(

@@ -21,20 +21,27 @@ async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_ascii_lowercase();
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_string();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_string();
     if essence != "application/json" && !essence.ends_with("+json") {
         return Err(ApiError::new(
             "unsupported_media_type",
             "send the body as JSON with `Content-Type: application/json`",
         ));
     }
-    Bytes::from_request(request, state).await.map_err(|e| match e {
-        BytesRejection::FailedToBufferBody(_) => ApiError::new(
-            "payload_too_large",
-            "the request body is larger than the server accepts (see max_body_bytes)",
-        ),
-        other => ApiError::new("bad_request", other.body_text()),
-    })
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|e| match e {
+            BytesRejection::FailedToBufferBody(_) => ApiError::new(
+                "payload_too_large",
+                "the request body is larger than the server accepts (see max_body_bytes)",
+            ),
+            other => ApiError::new("bad_request", other.body_text()),
+        })
 }
 
 /// A JSON body as a `Value`: syntactically valid JSON.
@@ -60,18 +67,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Typed<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = json_bytes(request, state).await?;
-        serde_json::from_slice(&bytes).map(Typed).map_err(|e| match e.classify() {
-            serde_json::error::Category::Data => invalid_body(e),
-            _ => ApiError::new("bad_request", format!("the body is not valid JSON: {e}")),
-        })
+        serde_json::from_slice(&bytes)
+            .map(Typed)
+            .map_err(|e| match e.classify() {
+                serde_json::error::Category::Data => invalid_body(e),
+                _ => ApiError::new("bad_request", format!("the body is not valid JSON: {e}")),
+            })
     }
 }
 
 fn invalid_body(error: serde_json::Error) -> ApiError {
-    ApiError::from(crate::service::ServiceError::Invalid(grantd_core::Invalid::field(
-        "body",
-        error.to_string(),
-    )))
+    ApiError::from(crate::service::ServiceError::Invalid(
+        grantd_core::Invalid::field("body", error.to_string()),
+    ))
 }
 
 /// Decodes a JSON value into `T`, naming what is wrong (a missing or unknown field, a

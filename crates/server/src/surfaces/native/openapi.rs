@@ -9,14 +9,17 @@ use grantd_core::FieldError;
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
+use super::decisions::{
+    BatchRequest, CheckItem, CheckRequest, CheckResource, CheckResponse, CheckResult,
+    ConsistencyArg, LookupResourcesRequest, LookupSubjectsRequest,
+};
 use super::error::{ErrorBody, ErrorDetail, CODES};
-use super::decisions::{BatchRequest, CheckItem, CheckRequest, CheckResource, CheckResponse, CheckResult, ConsistencyArg, LookupResourcesRequest, LookupSubjectsRequest};
 use super::feed::{AuditEventView, ChangeView};
-use grantd_core::decision::{Explanation, Match};
 use super::routes::{schema_ref, Auth, Operation};
 use super::tokens::{CreatedToken, NewToken};
 use super::view::ObjectMeta;
 use crate::service::TokenView;
+use grantd_core::decision::{Explanation, Match};
 
 #[derive(OpenApi)]
 #[openapi(components(schemas(

@@ -96,7 +96,9 @@ async fn watch_changes(
             v.to_str()
                 .ok()
                 .and_then(|s| s.trim().parse::<i64>().ok())
-                .ok_or_else(|| ApiError::new("bad_request", "Last-Event-ID must be a revision number"))?,
+                .ok_or_else(|| {
+                    ApiError::new("bad_request", "Last-Event-ID must be a revision number")
+                })?,
         ),
         None => query.after,
     };

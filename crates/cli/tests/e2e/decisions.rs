@@ -1,0 +1,342 @@
+//! Checks, explanations, batches, lookups and consistency, through HTTP.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_error, send, spawn_app, TestApp};
+
+/// alice ∈ sre ∈ eng; eng holds `editor`, which includes `viewer`; `viewer` may read
+/// SOURCE w1 and what lies below it; bob is in no group; carol is disabled.
+async fn tenant_with_grants(app: &TestApp) -> String {
+    let t = app.tenant().await;
+    for user in [
+        json!({"id": "alice"}),
+        json!({"id": "bob"}),
+        json!({"id": "carol", "disabled": true}),
+    ] {
+        app.create(&t, "users", user).await;
+    }
+    for g in ["eng", "sre"] {
+        app.create(&t, "groups", json!({"id": g})).await;
+    }
+    app.create(
+        &t,
+        "groups/sre/members",
+        json!({"member": {"type": "user", "id": "alice"}}),
+    )
+    .await;
+    app.create(
+        &t,
+        "groups/eng/members",
+        json!({"member": {"type": "group", "id": "sre"}}),
+    )
+    .await;
+    app.create(
+        &t,
+        "groups/eng/members",
+        json!({"member": {"type": "user", "id": "carol"}}),
+    )
+    .await;
+    app.create(&t, "roles", json!({"id": "viewer", "actions": ["read"]}))
+        .await;
+    app.create(
+        &t,
+        "roles",
+        json!({"id": "editor", "actions": ["write"], "includes": ["viewer"]}),
+    )
+    .await;
+    app.create(
+        &t,
+        "role-assignments",
+        json!({"subject": {"type": "group", "id": "eng"}, "role": "editor"}),
+    )
+    .await;
+    app.create(&t, "resources", json!({"type": "WORKSPACE", "id": "w1"}))
+        .await;
+    app.create(&t, "resources", json!({"type": "SOURCE", "id": "s1", "parent": {"type": "WORKSPACE", "id": "w1"}, "labels": {"env": "prod"}})).await;
+    app.create(
+        &t,
+        "resources",
+        json!({"type": "SOURCE", "id": "s2", "labels": {"env": "dev"}}),
+    )
+    .await;
+    app.create(&t, "grants", json!({"id": "viewers-read-w1", "subject": {"type": "role", "id": "viewer"}, "privilege": {"type": "role", "id": "viewer"}, "target": {"type": "resource", "resource": {"type": "WORKSPACE", "id": "w1"}}, "effect": "ALLOW"})).await;
+    t
+}
+
+fn check_body(user: &str, action: &str, resource: Value) -> Value {
+    json!({"subject": {"type": "user", "id": user}, "action": action, "resource": resource, "consistency": {"mode": "fully_consistent"}})
+}
+
+async fn decide(app: &TestApp, t: &str, body: Value) -> Value {
+    let (status, answer) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/check"))
+            .json(&body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer
+}
+
+#[tokio::test]
+async fn checks_follow_groups_roles_parents_labels_paths_and_deny() {
+    let app = spawn_app().await;
+    let t = tenant_with_grants(&app).await;
+    let s1 = json!({"type": "SOURCE", "id": "s1"});
+
+    let answer = decide(&app, &t, check_body("alice", "read", s1.clone())).await;
+    assert_eq!(
+        (answer["allowed"].as_bool(), answer["decision"].as_str()),
+        (Some(true), Some("allow"))
+    );
+    assert!(answer["revision"].as_i64() > Some(1));
+    assert!(
+        answer.get("explanation").is_none(),
+        "the fast path explains nothing"
+    );
+    let answer = decide(&app, &t, check_body("alice", "write", s1.clone())).await;
+    assert_eq!(
+        answer["decision"], "no_match",
+        "editor's own action is not granted on w1"
+    );
+    let answer = decide(&app, &t, check_body("bob", "read", s1.clone())).await;
+    assert_eq!(answer["decision"], "no_match");
+    let answer = decide(&app, &t, check_body("carol", "read", s1.clone())).await;
+    assert_eq!(answer["decision"], "deny", "a disabled user is denied");
+    let answer = decide(&app, &t, check_body("nobody", "read", s1.clone())).await;
+    assert_eq!(answer["decision"], "no_match");
+
+    let mut explained = check_body("alice", "read", s1.clone());
+    explained["explain"] = json!(true);
+    let answer = decide(&app, &t, explained.clone()).await;
+    let decided = &answer["explanation"]["decided_by"][0];
+    assert_eq!(decided["grant"], "viewers-read-w1");
+    assert_eq!(
+        decided["via"],
+        json!([
+            "user:alice",
+            "group:sre",
+            "group:eng",
+            "role:editor",
+            "role:viewer"
+        ])
+    );
+
+    // Labels: a DENY on prod sources wins over the ALLOW through the parent.
+    app.create(&t, "grants", json!({"id": "no-prod", "subject": {"type": "group", "id": "sre"}, "privilege": {"type": "actions", "actions": ["*"]}, "target": {"type": "labels", "resource_type": "SOURCE", "labels": {"env": "prod"}}, "effect": "DENY"})).await;
+    let answer = decide(&app, &t, explained).await;
+    assert_eq!(answer["decision"], "deny");
+    assert_eq!(answer["explanation"]["decided_by"][0]["grant"], "no-prod");
+    assert!(answer["explanation"]["reason"]
+        .as_str()
+        .is_some_and(|r| r.contains("DENY wins")));
+    // A resource grantd does not store is matched by the labels the check gives.
+    let answer = decide(
+        &app,
+        &t,
+        check_body(
+            "alice",
+            "read",
+            json!({"type": "SOURCE", "id": "elsewhere", "labels": {"env": "prod"}}),
+        ),
+    )
+    .await;
+    assert_eq!(answer["decision"], "deny");
+
+    // Data paths: a grant on a database covers its tables.
+    app.create(&t, "grants", json!({"subject": {"type": "user", "id": "bob"}, "privilege": {"type": "actions", "actions": ["SELECT"]}, "target": {"type": "data_path", "pattern": "hive/c1/sales"}, "effect": "ALLOW"})).await;
+    let path = |p: &str| json!({"subject": {"type": "user", "id": "bob"}, "action": "SELECT", "data_path": p, "consistency": {"mode": "fully_consistent"}});
+    assert_eq!(
+        decide(&app, &t, path("hive/c1/sales/public/orders")).await["decision"],
+        "allow"
+    );
+    assert_eq!(
+        decide(&app, &t, path("hive/c1/hr/public/people")).await["decision"],
+        "no_match"
+    );
+    assert_eq!(
+        decide(&app, &t, path("hive/c1")).await["decision"],
+        "no_match"
+    );
+}
+
+#[tokio::test]
+async fn a_writes_revision_makes_the_next_check_see_it() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    app.create(&t, "users", json!({"id": "u"})).await;
+    let grants = format!("/v1/tenants/{t}/grants");
+    for round in 0..20 {
+        let response = app
+            .op(Method::PUT, &format!("{grants}/g"))
+            .json(&json!({"subject": {"type": "user", "id": "u"}, "privilege": {"type": "actions", "actions": ["read"]}, "target": {"type": "tenant"}, "effect": if round % 2 == 0 { "ALLOW" } else { "DENY" }}))
+            .send()
+            .await
+            .expect("send");
+        let revision: i64 = response.headers()["grantd-revision"]
+            .to_str()
+            .expect("header")
+            .parse()
+            .expect("number");
+        let body = json!({"subject": {"type": "user", "id": "u"}, "action": "read", "resource": {"type": "doc", "id": "d"}, "consistency": {"mode": "at_least_as_fresh", "revision": revision}});
+        let answer = decide(&app, &t, body).await;
+        assert_eq!(answer["allowed"], round % 2 == 0, "round {round}: {answer}");
+        assert!(answer["revision"].as_i64() >= Some(revision));
+    }
+    let body = json!({"subject": {"type": "user", "id": "u"}, "action": "read", "resource": {"type": "doc", "id": "d"}, "consistency": {"mode": "at_least_as_fresh", "revision": 10_000}});
+    let (status, answer) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/check"))
+            .json(&body),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a revision never written: {answer}"
+    );
+    assert_eq!(
+        answer["error"]["details"][0]["field"],
+        "consistency.revision"
+    );
+}
+
+#[tokio::test]
+async fn batches_answer_in_order_on_one_snapshot() {
+    let app = spawn_app().await;
+    let t = tenant_with_grants(&app).await;
+    let checks: Vec<Value> = (0..1000)
+        .map(|i| {
+            let user = ["alice", "bob"][i % 2];
+            json!({"subject": {"type": "user", "id": user}, "action": "read", "resource": {"type": "SOURCE", "id": "s1"}})
+        })
+        .collect();
+    let (status, answer) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/check/batch"))
+            .json(&json!({"checks": checks, "consistency": {"mode": "fully_consistent"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let results = answer["results"].as_array().expect("results");
+    assert_eq!(results.len(), 1000);
+    assert!(results
+        .iter()
+        .enumerate()
+        .all(|(i, r)| r["allowed"] == (i % 2 == 0)));
+
+    let mut too_many = checks.clone();
+    too_many.push(checks[0].clone());
+    let (status, answer) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/check/batch"))
+            .json(&json!({"checks": too_many})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(answer["error"]["details"][0]["field"], "checks");
+    let bad = json!({"checks": [{"subject": {"type": "group", "id": "eng"}, "action": "read", "data_path": "a//b"}]});
+    let (status, answer) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/check/batch"))
+            .json(&bad),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields: Vec<&str> = answer["error"]["details"]
+        .as_array()
+        .expect("details")
+        .iter()
+        .filter_map(|d| d["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["checks[0].subject.type", "checks[0].data_path"]);
+}
+
+#[tokio::test]
+async fn lookups_are_complete_paged_and_agree_with_checks() {
+    let app = spawn_app().await;
+    let t = tenant_with_grants(&app).await;
+    for i in 0..25 {
+        app.create(&t, "resources", json!({"type": "SOURCE", "id": format!("child{i:02}"), "parent": {"type": "WORKSPACE", "id": "w1"}})).await;
+    }
+    let mut found = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut body = json!({"subject": {"type": "user", "id": "alice"}, "action": "read", "resource_type": "SOURCE", "limit": 10, "consistency": {"mode": "fully_consistent"}});
+        if let Some(c) = &cursor {
+            body["cursor"] = json!(c);
+        }
+        let (status, page) = send(
+            app.op(Method::POST, &format!("/v1/tenants/{t}/lookup/resources"))
+                .json(&body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        found.extend(
+            page["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|i| i["id"].as_str().unwrap_or_default().to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    let mut expected: Vec<String> = (0..25).map(|i| format!("child{i:02}")).collect();
+    expected.push("s1".into());
+    assert_eq!(
+        found, expected,
+        "s2 has no grant; the children inherit w1's"
+    );
+
+    let (_, page) = send(app.op(Method::POST, &format!("/v1/tenants/{t}/lookup/subjects")).json(&json!({"action": "read", "resource": {"type": "SOURCE", "id": "s1"}, "consistency": {"mode": "fully_consistent"}}))).await;
+    assert_eq!(
+        page["items"],
+        json!([{"type": "user", "id": "alice"}]),
+        "carol is disabled, bob has no grant"
+    );
+    let (status, _) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/lookup/subjects"))
+            .json(&json!({"action": "read"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+#[tokio::test]
+async fn check_tokens_decide_but_cannot_read_and_bodies_are_checked() {
+    let app = spawn_app().await;
+    let t = tenant_with_grants(&app).await;
+    let checker = app.token(&t, "check").await;
+    let body = check_body("alice", "read", json!({"type": "SOURCE", "id": "s1"}));
+    let (status, answer) = send(
+        app.as_token(&checker, Method::POST, &format!("/v1/tenants/{t}/check"))
+            .json(&body),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["allowed"].as_bool()),
+        (StatusCode::OK, Some(true))
+    );
+    let (status, _) =
+        send(app.as_token(&checker, Method::GET, &format!("/v1/tenants/{t}/users"))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let check = format!("/v1/tenants/{t}/check");
+    let (status, answer) = send(
+        app.op(Method::POST, &check)
+            .json(&json!({"subject": {"type": "user", "id": "alice"}, "action": "read"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(assert_error(&answer, "validation_failed").contains("exactly one"));
+    let (status, _) = send(app.op(Method::POST, &check).json(&json!({"subject": {"type": "user", "id": "alice"}, "action": "read", "resource": {"type": "SOURCE", "id": "s1"}, "extra": 1}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, _) = send(
+        app.op(Method::POST, &check)
+            .header("content-type", "application/json")
+            .body("{"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = send(app.op(Method::POST, &check).json(&json!({"subject": {"type": "user", "id": "alice"}, "action": "read", "resource": {"type": "SOURCE", "id": "s1"}, "consistency": {"mode": "eventually"}}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
