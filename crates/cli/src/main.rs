@@ -24,6 +24,13 @@ enum Command {
         #[command(subcommand)]
         command: commands::token::TokenCommand,
     },
+    /// Ask a running server whether a user may do an action on a resource.
+    Check(commands::check::CheckArgs),
+    /// Ask a running server what a user can reach, or who can reach a resource.
+    Lookup {
+        #[command(subcommand)]
+        command: commands::check::LookupCommand,
+    },
     /// Manage tenants directly in the store.
     Tenant {
         #[command(subcommand)]
@@ -52,6 +59,8 @@ fn main() -> std::process::ExitCode {
             Command::Serve(settings) => commands::serve::run(settings).await,
             Command::Token { command } => commands::token::run(command).await,
             Command::Tenant { command } => commands::tenant::run(command).await,
+            Command::Check(args) => commands::check::check(args).await,
+            Command::Lookup { command } => commands::check::lookup(command).await,
         }
     });
     match outcome {

@@ -30,6 +30,9 @@ pub struct Settings {
     /// Seconds a request may take before it is answered 408 [default: 30].
     #[arg(long, env = "GRANTD_REQUEST_TIMEOUT_SECS")]
     pub request_timeout_secs: Option<u64>,
+    /// Milliseconds a check waits for the freshness it asks for [default: 5000].
+    #[arg(long, env = "GRANTD_CONSISTENCY_TIMEOUT_MS")]
+    pub consistency_timeout_ms: Option<u64>,
 }
 
 impl Settings {
@@ -60,6 +63,9 @@ impl Settings {
         }
         if let Some(v) = self.request_timeout_secs {
             config.request_timeout_secs = v;
+        }
+        if let Some(v) = self.consistency_timeout_ms {
+            config.consistency_timeout_ms = v;
         }
         Ok(config)
     }

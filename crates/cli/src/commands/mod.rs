@@ -1,5 +1,7 @@
 //! One module per subcommand.
 
+pub mod check;
+pub mod client;
 pub mod serve;
 pub mod tenant;
 pub mod token;

@@ -340,3 +340,85 @@ async fn check_tokens_decide_but_cannot_read_and_bodies_are_checked() {
     let (status, _) = send(app.op(Method::POST, &check).json(&json!({"subject": {"type": "user", "id": "alice"}, "action": "read", "resource": {"type": "SOURCE", "id": "s1"}, "consistency": {"mode": "eventually"}}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+#[tokio::test]
+async fn the_command_line_checks_and_looks_up() {
+    let app = spawn_app().await;
+    let t = tenant_with_grants(&app).await;
+    let token = app.token(&t, "check").await;
+    let remote = [
+        "--url",
+        app.base.as_str(),
+        "--token",
+        token.as_str(),
+        "--tenant",
+        t.as_str(),
+    ];
+    let args = |extra: &[&'static str]| -> Vec<String> {
+        extra
+            .iter()
+            .map(|s| s.to_string())
+            .chain(remote.iter().map(|s| s.to_string()))
+            .collect()
+    };
+
+    let run = |args: Vec<String>| async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        crate::helpers::run_binary(&args).await
+    };
+    let (ok, out, err) = run(args(&[
+        "check",
+        "--user",
+        "alice",
+        "--action",
+        "read",
+        "--resource",
+        "SOURCE/s1",
+        "--explain",
+        "--fully-consistent",
+    ]))
+    .await;
+    assert!(ok, "{err}");
+    assert!(out.starts_with("allow (revision"), "{out}");
+    assert!(out.contains("viewers-read-w1 via user:alice -> group:sre -> group:eng -> role:editor -> role:viewer"), "{out}");
+    let (ok, out, err) = run(args(&[
+        "check",
+        "--user",
+        "bob",
+        "--action",
+        "read",
+        "--resource",
+        "SOURCE/s1",
+    ]))
+    .await;
+    assert!(
+        !ok && out.starts_with("no_match") && err.contains("not allowed"),
+        "{out} {err}"
+    );
+    let (ok, out, err) = run(args(&[
+        "lookup",
+        "resources",
+        "--user",
+        "alice",
+        "--action",
+        "read",
+        "--type",
+        "SOURCE",
+    ]))
+    .await;
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["SOURCE/s1"]);
+    let (ok, out, _) = run(args(&[
+        "lookup",
+        "subjects",
+        "--action",
+        "read",
+        "--resource",
+        "WORKSPACE/w1",
+    ]))
+    .await;
+    assert!(ok);
+    assert_eq!(out.lines().collect::<Vec<_>>(), ["user/alice"]);
+    let (ok, _, err) = run(args(&["check", "--user", "alice", "--action", "read"])).await;
+    assert!(!ok && err.contains("--resource"), "{err}");
+}
