@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::snapshot::{
-    pack, Actions, GroupNode, Id, Op, Privilege, ResourceNode, RoleNode, Rule, RuleTarget,
+    Actions, RuleRef, Rules, GroupNode, Id, Op, Privilege, ResourceNode, RoleNode, Rule, RuleTarget,
     Snapshot, UserNode, TENANT,
 };
 use crate::model::{
@@ -269,7 +269,7 @@ impl Snapshot {
             parent,
             labels: Arc::new(resource.labels),
             children: old.map(|o| o.children).unwrap_or_default(),
-            ancestors: Arc::from([id]),
+            ancestors: Arc::from([]),
         };
         self.resources.insert(key.clone(), node);
         dirty.resources.insert(key);
@@ -402,34 +402,27 @@ impl Snapshot {
         }
     }
 
-    /// Adds a rule to, or removes it from, the bucket its target and subject key.
+    /// Adds a rule to, or removes it from, its bucket: its target's (sorted by subject, so
+    /// that a check can search a large bucket), or its subject's for selector rules.
     fn link_rule(&mut self, rule: &Arc<Rule>, linked: bool) {
-        let change = |bucket: Option<&super::snapshot::Rules>| -> super::snapshot::Rules {
-            let mut rules: Vec<Arc<Rule>> = bucket.map(|b| b.to_vec()).unwrap_or_default();
-            rules.retain(|r| r.grant != rule.grant);
+        let change = |bucket: Option<&Rules>| -> Rules {
+            let mut rules: Vec<RuleRef> = bucket.map(|b| b.to_vec()).unwrap_or_default();
+            rules.retain(|r| r.rule.grant != rule.grant);
             if linked {
-                rules.push(rule.clone());
+                let at = rules.partition_point(|r| (r.subject, &r.rule.grant) < (rule.subject, &rule.grant));
+                rules.insert(at, RuleRef { subject: rule.subject, rule: rule.clone() });
             }
             Arc::from(rules)
         };
-        match rule.direct_target {
-            Some(target) => {
-                let key = pack(target, rule.subject);
-                let rules = change(self.direct.get(&key));
-                if rules.is_empty() {
-                    self.direct.remove(&key);
-                } else {
-                    self.direct.insert(key, rules);
-                }
-            }
-            None => {
-                let rules = change(self.selectors.get(&rule.subject));
-                if rules.is_empty() {
-                    self.selectors.remove(&rule.subject);
-                } else {
-                    self.selectors.insert(rule.subject, rules);
-                }
-            }
+        let (map, key) = match rule.direct_target {
+            Some(target) => (&mut self.direct, target),
+            None => (&mut self.selectors, rule.subject),
+        };
+        let rules = change(map.get(&key));
+        if rules.is_empty() {
+            map.remove(&key);
+        } else {
+            map.insert(key, rules);
         }
     }
 }

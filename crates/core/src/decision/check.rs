@@ -4,7 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use super::snapshot::{pack, Privilege, Rule, RuleTarget, Snapshot, TENANT};
+use super::snapshot::{Id, Privilege, Rule, RuleRef, RuleTarget, Snapshot, TENANT};
+
+/// Up to this many rules on one target are scanned; more are binary-searched by subject.
+const SCAN: usize = 16;
 use crate::model::Effect;
 
 /// What a check asks about.
@@ -75,79 +78,69 @@ impl Snapshot {
         }
     }
 
+    /// Visits the rules on `target` whose subject is in `closure` (sorted) and whose
+    /// privilege covers `action`; false once `visit` has asked to stop.
+    fn visit_target(&self, target: Id, closure: &[Id], action: &str, visit: &mut impl FnMut(&Rule) -> bool) -> bool {
+        let Some(rules) = self.direct.get(&target) else { return true };
+        let mut each = |r: &RuleRef| !self.privilege_covers(&r.rule, action) || visit(&r.rule);
+        if rules.len() <= SCAN {
+            rules.iter().filter(|r| closure.contains(&r.subject)).all(&mut each)
+        } else {
+            closure.iter().all(|&s| {
+                let start = rules.partition_point(|r| r.subject < s);
+                rules[start..].iter().take_while(|r| r.subject == s).all(&mut each)
+            })
+        }
+    }
+
+    /// Visits the selector rules of the closure's subjects that `covers` accepts.
+    fn visit_selectors(&self, closure: &[Id], action: &str, covers: impl Fn(&RuleTarget) -> bool, visit: &mut impl FnMut(&Rule) -> bool) -> bool {
+        if self.selectors.is_empty() {
+            return true;
+        }
+        closure.iter().all(|subject| match self.selectors.get(subject) {
+            Some(rules) => rules
+                .iter()
+                .filter(|r| covers(&r.rule.target) && self.privilege_covers(&r.rule, action))
+                .all(|r| visit(&r.rule)),
+            None => true,
+        })
+    }
+
     /// Calls `visit` with each rule that matches the query, for a user's closure, until it
     /// returns false.
-    pub(super) fn matching_rules(
-        &self,
-        closure: &[u32],
-        query: &CheckQuery<'_>,
-        mut visit: impl FnMut(&Rule) -> bool,
-    ) {
+    pub(super) fn matching_rules(&self, closure: &[Id], query: &CheckQuery<'_>, mut visit: impl FnMut(&Rule) -> bool) {
         let action = query.action;
         match query.resource {
             ResourceQuery::Object { key, labels } => {
                 let node = self.resources.get(key);
-                let ancestors: &[u32] = node.map(|n| &n.ancestors[..]).unwrap_or(&[]);
-                let resource_type = node
-                    .map(|n| &*n.resource_type)
-                    .or_else(|| key.split_once('/').map(|(t, _)| t));
+                let own = node.map(|n| n.id);
+                // Read the ancestors only when there is a parent: most resources have none.
+                let ancestors: &[Id] = node.filter(|n| n.parent.is_some()).map(|n| &n.ancestors[..]).unwrap_or(&[]);
+                let resource_type = node.map(|n| &*n.resource_type).or_else(|| key.split_once('/').map(|(t, _)| t));
                 let labels = node.map(|n| &*n.labels).or(labels);
-                for &subject in closure {
-                    for &target in ancestors.iter().chain(std::iter::once(&TENANT)) {
-                        if let Some(rules) = self.direct.get(&pack(target, subject)) {
-                            for rule in rules.iter() {
-                                if self.privilege_covers(rule, action) && !visit(rule) {
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                    let Some(rules) = self.selectors.get(&subject) else {
-                        continue;
-                    };
-                    for rule in rules.iter() {
-                        let RuleTarget::Labels {
-                            resource_type: wanted,
-                            labels: selector,
-                        } = &rule.target
-                        else {
-                            continue;
-                        };
-                        let type_ok = wanted.as_deref().is_none_or(|w| Some(w) == resource_type);
-                        if type_ok
-                            && labels.is_some_and(|l| labels_cover(selector, l))
-                            && self.privilege_covers(rule, action)
-                            && !visit(rule)
-                        {
-                            return;
-                        }
-                    }
+                let on_targets = own
+                    .iter()
+                    .chain(ancestors)
+                    .chain(std::iter::once(&TENANT))
+                    .all(|&target| self.visit_target(target, closure, action, &mut visit));
+                if !on_targets {
+                    return;
                 }
+                let covers = |target: &RuleTarget| match target {
+                    RuleTarget::Labels { resource_type: wanted, labels: selector } => {
+                        wanted.as_deref().is_none_or(|w| Some(w) == resource_type) && labels.is_some_and(|l| labels_cover(selector, l))
+                    }
+                    _ => false,
+                };
+                self.visit_selectors(closure, action, covers, &mut visit);
             }
             ResourceQuery::DataPath(path) => {
-                for &subject in closure {
-                    if let Some(rules) = self.direct.get(&pack(TENANT, subject)) {
-                        for rule in rules.iter() {
-                            if self.privilege_covers(rule, action) && !visit(rule) {
-                                return;
-                            }
-                        }
-                    }
-                    let Some(rules) = self.selectors.get(&subject) else {
-                        continue;
-                    };
-                    for rule in rules.iter() {
-                        let RuleTarget::DataPath(pattern) = &rule.target else {
-                            continue;
-                        };
-                        if path_covers(pattern, path)
-                            && self.privilege_covers(rule, action)
-                            && !visit(rule)
-                        {
-                            return;
-                        }
-                    }
+                if !self.visit_target(TENANT, closure, action, &mut visit) {
+                    return;
                 }
+                let covers = |target: &RuleTarget| matches!(target, RuleTarget::DataPath(pattern) if path_covers(pattern, path));
+                self.visit_selectors(closure, action, covers, &mut visit);
             }
         }
     }

@@ -130,19 +130,21 @@ impl Snapshot {
         Some(Arc::from(ids))
     }
 
+    /// The ids of the resource's parent, grandparent...: cycle-safe.
     fn ancestors(&self, resource: &str) -> Arc<[Id]> {
         let mut ids: Vec<Id> = Vec::new();
-        let mut next = Some(Arc::<str>::from(resource));
+        let mut next = self.resources.get(resource).and_then(|n| {
+            ids.push(n.id);
+            n.parent.clone()
+        });
         while let Some(key) = next.take() {
-            let Some(node) = self.resources.get(&*key) else {
-                break;
-            };
+            let Some(node) = self.resources.get(&*key) else { break };
             if ids.contains(&node.id) {
                 break;
             }
             ids.push(node.id);
             next = node.parent.clone();
         }
-        Arc::from(ids)
+        Arc::from(ids.get(1..).unwrap_or_default())
     }
 }

@@ -10,13 +10,13 @@ use std::sync::Arc;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
-/// Shards per map: a change copies 1/64 of the map at most.
+/// Shards per map (a power of two): a change copies 1/64 of the map at most.
 const SHARDS: usize = 64;
 
 type Shard<K, V> = Arc<HashTable<(K, V)>>;
 
 pub struct CowMap<K, V> {
-    shards: Arc<Vec<Shard<K, V>>>,
+    shards: Arc<[Shard<K, V>; SHARDS]>,
     len: usize,
     /// Seeded per map at random, so that keys chosen by a client cannot be made to collide.
     state: RandomState,
@@ -35,7 +35,7 @@ impl<K, V> Clone for CowMap<K, V> {
 impl<K: Hash + Eq + Clone, V: Clone> Default for CowMap<K, V> {
     fn default() -> Self {
         Self {
-            shards: Arc::new((0..SHARDS).map(|_| Arc::new(HashTable::new())).collect()),
+            shards: Arc::new(std::array::from_fn(|_| Arc::new(HashTable::new()))),
             len: 0,
             state: RandomState::default(),
         }
@@ -43,7 +43,7 @@ impl<K: Hash + Eq + Clone, V: Clone> Default for CowMap<K, V> {
 }
 
 fn shard_of(hash: u64) -> usize {
-    (hash >> 58) as usize % SHARDS
+    (hash >> (64 - SHARDS.trailing_zeros())) as usize
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {

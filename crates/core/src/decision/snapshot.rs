@@ -117,11 +117,18 @@ pub struct ResourceNode {
     pub parent: Option<Arc<str>>,
     pub labels: Arc<BTreeMap<String, String>>,
     pub children: Vec<Arc<str>>,
-    /// The resource, then its parent, grandparent...
+    /// Its parent, grandparent...: empty (and never read) for a resource with no parent.
     pub ancestors: Arc<[Id]>,
 }
 
-pub type Rules = Arc<[Arc<Rule>]>;
+/// A rule in a bucket, with its subject beside it so that a scan reads no rule it skips.
+#[derive(Debug, Clone)]
+pub struct RuleRef {
+    pub subject: Id,
+    pub rule: Arc<Rule>,
+}
+
+pub type Rules = Arc<[RuleRef]>;
 
 /// One tenant's decision index at one revision. Cloning is cheap; changing a clone leaves
 /// the original as it was.
@@ -136,14 +143,10 @@ pub struct Snapshot {
     pub(super) roles: CowMap<Arc<str>, RoleNode>,
     pub(super) resources: CowMap<Arc<str>, ResourceNode>,
     pub(super) grants: CowMap<Arc<str>, Arc<Rule>>,
-    /// Rules on the tenant or a resource, by `target << 32 | subject`.
-    pub(super) direct: CowMap<u64, Rules>,
+    /// Rules on the tenant or a resource, by target, each bucket sorted by subject.
+    pub(super) direct: CowMap<Id, Rules>,
     /// Rules on label selectors and data paths, by subject.
     pub(super) selectors: CowMap<Id, Rules>,
-}
-
-pub(super) fn pack(target: Id, subject: Id) -> u64 {
-    (u64::from(target) << 32) | u64::from(subject)
 }
 
 impl Snapshot {

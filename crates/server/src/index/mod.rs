@@ -20,6 +20,7 @@ use grantd_store::Store;
 use tokio::sync::{mpsc, watch};
 
 pub use follower::spawn_follower;
+pub use load::build as build_snapshot;
 
 /// One tenant's published snapshot and applied revision.
 pub struct TenantIndex {
