@@ -22,24 +22,52 @@ const BATCH: usize = 10_000;
 
 fn resident_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
     pages * 4096
 }
 
 fn objects(n: usize) -> Vec<(&'static str, String, Value)> {
     let mut out = Vec::new();
     for t in 0..TENANTS {
-        out.push(("role", format!("t{t}.viewer"), json!({"id": format!("t{t}.viewer")})));
-        out.push(("role", format!("t{t}.editor"), json!({"id": format!("t{t}.editor"), "includes": [format!("t{t}.viewer")]})));
-        out.push(("role", format!("t{t}.admin"), json!({"id": format!("t{t}.admin"), "includes": [format!("t{t}.editor")]})));
+        out.push((
+            "role",
+            format!("t{t}.viewer"),
+            json!({"id": format!("t{t}.viewer")}),
+        ));
+        out.push((
+            "role",
+            format!("t{t}.editor"),
+            json!({"id": format!("t{t}.editor"), "includes": [format!("t{t}.viewer")]}),
+        ));
+        out.push((
+            "role",
+            format!("t{t}.admin"),
+            json!({"id": format!("t{t}.admin"), "includes": [format!("t{t}.editor")]}),
+        ));
     }
     for u in 0..USERS {
         let role = format!("t{}.{}", u % TENANTS, ROLES[(u / TENANTS) % 3]);
-        out.push(("user", format!("user:{u}"), json!({"id": format!("user:{u}")})));
-        out.push(("assignment", format!("user:user:{u}/{role}"), json!({"subject": {"type": "user", "id": format!("user:{u}")}, "role": role})));
+        out.push((
+            "user",
+            format!("user:{u}"),
+            json!({"id": format!("user:{u}")}),
+        ));
+        out.push((
+            "assignment",
+            format!("user:user:{u}/{role}"),
+            json!({"subject": {"type": "user", "id": format!("user:{u}")}, "role": role}),
+        ));
     }
     for d in 0..n.div_ceil(3) {
-        out.push(("resource", format!("doc/doc:{d}"), json!({"type": "doc", "id": format!("doc:{d}")})));
+        out.push((
+            "resource",
+            format!("doc/doc:{d}"),
+            json!({"type": "doc", "id": format!("doc:{d}")}),
+        ));
     }
     for i in 0..n {
         let (d, k) = (i / 3, i % 3);
@@ -55,7 +83,10 @@ fn objects(n: usize) -> Vec<(&'static str, String, Value)> {
 }
 
 fn main() {
-    let n: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(1_000_000);
+    let n: usize = std::env::args()
+        .skip(1)
+        .find_map(|a| a.parse().ok())
+        .unwrap_or(1_000_000);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
         let store = SqlStore::open(&testing::scratch_sqlite_url("index-build")).await.expect("store");

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::snapshot::{
-    Actions, RuleRef, Rules, GroupNode, Id, Op, Privilege, ResourceNode, RoleNode, Rule, RuleTarget,
-    Snapshot, UserNode, TENANT,
+    Actions, GroupNode, Id, Key, Op, Privilege, ResourceNode, RoleNode, Rule, RuleRef, RuleTarget,
+    Rules, Snapshot, UserNode, TENANT,
 };
 use crate::model::{
     Assignment, Grant, Group, Member, Privilege as GrantPrivilege, Resource, Role, SubjectType,
@@ -228,12 +228,12 @@ impl Snapshot {
     fn put_user(&mut self, user: User, dirty: &mut Dirty) {
         let key: Arc<str> = Arc::from(user.id.as_str());
         let id = self.id_of(Kind::User, &user.id);
-        let (groups, roles) = match self.users.get(&key) {
+        let (groups, roles) = match self.users.get(&*key) {
             Some(old) => (old.groups.clone(), old.roles.clone()),
             None => (Vec::new(), Vec::new()),
         };
         self.users.insert(
-            key.clone(),
+            Key::from(&*key),
             UserNode {
                 id,
                 disabled: user.disabled,
@@ -252,7 +252,7 @@ impl Snapshot {
             .parent
             .as_ref()
             .map(|p| Arc::from(p.key().as_str()));
-        let old = self.resources.get(&key).cloned();
+        let old = self.resources.get(&*key).cloned();
         if let Some(old_parent) = old.as_ref().and_then(|o| o.parent.clone()) {
             if Some(&old_parent) != parent.as_ref() {
                 self.resources
@@ -269,9 +269,10 @@ impl Snapshot {
             parent,
             labels: Arc::new(resource.labels),
             children: old.map(|o| o.children).unwrap_or_default(),
+            rules: self.direct.get(&id).cloned(),
             ancestors: Arc::from([]),
         };
-        self.resources.insert(key.clone(), node);
+        self.resources.insert(Key::from(&*key), node);
         dirty.resources.insert(key);
     }
 
@@ -357,10 +358,12 @@ impl Snapshot {
         let subject = self.id_of(grant.subject.subject_type.kind(), &grant.subject.id);
         let privilege = match &grant.privilege {
             GrantPrivilege::Role { id } => Privilege::Role(Arc::from(id.as_str())),
-            GrantPrivilege::Permission { id } => {
-                Privilege::Actions(Actions::from_list(std::slice::from_ref(id)))
+            GrantPrivilege::Permission { id } => Privilege::Actions(
+                self.shared_actions(Actions::from_list(std::slice::from_ref(id))),
+            ),
+            GrantPrivilege::Actions { actions } => {
+                Privilege::Actions(self.shared_actions(Actions::from_list(actions)))
             }
-            GrantPrivilege::Actions { actions } => Privilege::Actions(Actions::from_list(actions)),
         };
         let target = match &grant.target {
             Target::Tenant => RuleTarget::Tenant,
@@ -396,6 +399,19 @@ impl Snapshot {
         self.link_rule(&rule, true);
     }
 
+    /// The one shared copy of an action list, so that the many rules granting `read` read
+    /// the same memory.
+    fn shared_actions(&mut self, actions: Actions) -> Actions {
+        let Actions::Some(list) = &actions else {
+            return actions;
+        };
+        if let Some(shared) = self.action_lists.get(list) {
+            return Actions::Some(shared.clone());
+        }
+        self.action_lists.insert(list.clone(), list.clone());
+        actions
+    }
+
     fn unindex_grant(&mut self, id: &str) {
         if let Some(rule) = self.grants.remove(id) {
             self.link_rule(&rule, false);
@@ -409,8 +425,15 @@ impl Snapshot {
             let mut rules: Vec<RuleRef> = bucket.map(|b| b.to_vec()).unwrap_or_default();
             rules.retain(|r| r.rule.grant != rule.grant);
             if linked {
-                let at = rules.partition_point(|r| (r.subject, &r.rule.grant) < (rule.subject, &rule.grant));
-                rules.insert(at, RuleRef { subject: rule.subject, rule: rule.clone() });
+                let at = rules
+                    .partition_point(|r| (r.subject, &r.rule.grant) < (rule.subject, &rule.grant));
+                let entry = RuleRef {
+                    subject: rule.subject,
+                    effect: rule.effect,
+                    privilege: rule.privilege.clone(),
+                    rule: rule.clone(),
+                };
+                rules.insert(at, entry);
             }
             Arc::from(rules)
         };
@@ -419,10 +442,13 @@ impl Snapshot {
             None => (&mut self.selectors, rule.subject),
         };
         let rules = change(map.get(&key));
-        if rules.is_empty() {
-            map.remove(&key);
-        } else {
-            map.insert(key, rules);
+        let kept = (!rules.is_empty()).then(|| rules.clone());
+        match &kept {
+            Some(rules) => map.insert(key, rules.clone()),
+            None => map.remove(&key),
+        };
+        if let RuleTarget::Resource(resource) = &rule.target {
+            self.resources.update(&**resource, |n| n.rules = kept);
         }
     }
 }

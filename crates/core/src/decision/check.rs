@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::snapshot::{Id, Privilege, Rule, RuleRef, RuleTarget, Snapshot, TENANT};
+use super::snapshot::{Id, Privilege, RuleRef, RuleTarget, Rules, Snapshot, TENANT};
 
 /// Up to this many rules on one target are scanned; more are binary-searched by subject.
 const SCAN: usize = 16;
@@ -68,8 +68,8 @@ fn labels_cover(selector: &BTreeMap<String, String>, labels: &BTreeMap<String, S
 }
 
 impl Snapshot {
-    pub(super) fn privilege_covers(&self, rule: &Rule, action: &str) -> bool {
-        match &rule.privilege {
+    pub(super) fn privilege_covers(&self, privilege: &Privilege, action: &str) -> bool {
+        match privilege {
             Privilege::Actions(actions) => actions.covers(action),
             Privilege::Role(role) => self
                 .roles
@@ -80,56 +80,110 @@ impl Snapshot {
 
     /// Visits the rules on `target` whose subject is in `closure` (sorted) and whose
     /// privilege covers `action`; false once `visit` has asked to stop.
-    fn visit_target(&self, target: Id, closure: &[Id], action: &str, visit: &mut impl FnMut(&Rule) -> bool) -> bool {
-        let Some(rules) = self.direct.get(&target) else { return true };
-        let mut each = |r: &RuleRef| !self.privilege_covers(&r.rule, action) || visit(&r.rule);
+    fn visit_target(
+        &self,
+        target: Id,
+        closure: &[Id],
+        action: &str,
+        visit: &mut impl FnMut(&RuleRef) -> bool,
+    ) -> bool {
+        self.visit_rules(self.direct.get(&target), closure, action, visit)
+    }
+
+    /// Visits the rules of a bucket whose subject is in `closure` (sorted) and whose
+    /// privilege covers `action`; false once `visit` has asked to stop.
+    fn visit_rules(
+        &self,
+        rules: Option<&Rules>,
+        closure: &[Id],
+        action: &str,
+        visit: &mut impl FnMut(&RuleRef) -> bool,
+    ) -> bool {
+        let Some(rules) = rules else { return true };
+        let mut each = |r: &RuleRef| !self.privilege_covers(&r.privilege, action) || visit(r);
         if rules.len() <= SCAN {
-            rules.iter().filter(|r| closure.contains(&r.subject)).all(&mut each)
+            rules
+                .iter()
+                .filter(|r| closure.contains(&r.subject))
+                .all(&mut each)
         } else {
             closure.iter().all(|&s| {
                 let start = rules.partition_point(|r| r.subject < s);
-                rules[start..].iter().take_while(|r| r.subject == s).all(&mut each)
+                rules[start..]
+                    .iter()
+                    .take_while(|r| r.subject == s)
+                    .all(&mut each)
             })
         }
     }
 
     /// Visits the selector rules of the closure's subjects that `covers` accepts.
-    fn visit_selectors(&self, closure: &[Id], action: &str, covers: impl Fn(&RuleTarget) -> bool, visit: &mut impl FnMut(&Rule) -> bool) -> bool {
+    fn visit_selectors(
+        &self,
+        closure: &[Id],
+        action: &str,
+        covers: impl Fn(&RuleTarget) -> bool,
+        visit: &mut impl FnMut(&RuleRef) -> bool,
+    ) -> bool {
         if self.selectors.is_empty() {
             return true;
         }
-        closure.iter().all(|subject| match self.selectors.get(subject) {
-            Some(rules) => rules
-                .iter()
-                .filter(|r| covers(&r.rule.target) && self.privilege_covers(&r.rule, action))
-                .all(|r| visit(&r.rule)),
-            None => true,
-        })
+        closure
+            .iter()
+            .all(|subject| match self.selectors.get(subject) {
+                Some(rules) => rules
+                    .iter()
+                    .filter(|r| {
+                        covers(&r.rule.target) && self.privilege_covers(&r.privilege, action)
+                    })
+                    .all(|r| visit(r)),
+                None => true,
+            })
     }
 
     /// Calls `visit` with each rule that matches the query, for a user's closure, until it
     /// returns false.
-    pub(super) fn matching_rules(&self, closure: &[Id], query: &CheckQuery<'_>, mut visit: impl FnMut(&Rule) -> bool) {
+    pub(super) fn matching_rules(
+        &self,
+        closure: &[Id],
+        query: &CheckQuery<'_>,
+        mut visit: impl FnMut(&RuleRef) -> bool,
+    ) {
         let action = query.action;
         match query.resource {
             ResourceQuery::Object { key, labels } => {
                 let node = self.resources.get(key);
-                let own = node.map(|n| n.id);
+                if !self.visit_rules(
+                    node.and_then(|n| n.rules.as_ref()),
+                    closure,
+                    action,
+                    &mut visit,
+                ) {
+                    return;
+                }
                 // Read the ancestors only when there is a parent: most resources have none.
-                let ancestors: &[Id] = node.filter(|n| n.parent.is_some()).map(|n| &n.ancestors[..]).unwrap_or(&[]);
-                let resource_type = node.map(|n| &*n.resource_type).or_else(|| key.split_once('/').map(|(t, _)| t));
+                let ancestors: &[Id] = node
+                    .filter(|n| n.parent.is_some())
+                    .map(|n| &n.ancestors[..])
+                    .unwrap_or(&[]);
+                let resource_type = node
+                    .map(|n| &*n.resource_type)
+                    .or_else(|| key.split_once('/').map(|(t, _)| t));
                 let labels = node.map(|n| &*n.labels).or(labels);
-                let on_targets = own
+                let on_targets = ancestors
                     .iter()
-                    .chain(ancestors)
                     .chain(std::iter::once(&TENANT))
                     .all(|&target| self.visit_target(target, closure, action, &mut visit));
                 if !on_targets {
                     return;
                 }
                 let covers = |target: &RuleTarget| match target {
-                    RuleTarget::Labels { resource_type: wanted, labels: selector } => {
-                        wanted.as_deref().is_none_or(|w| Some(w) == resource_type) && labels.is_some_and(|l| labels_cover(selector, l))
+                    RuleTarget::Labels {
+                        resource_type: wanted,
+                        labels: selector,
+                    } => {
+                        wanted.as_deref().is_none_or(|w| Some(w) == resource_type)
+                            && labels.is_some_and(|l| labels_cover(selector, l))
                     }
                     _ => false,
                 };

@@ -15,7 +15,10 @@ impl Snapshot {
             self.recompute_roles();
         }
         let users: Vec<Arc<str>> = if dirty.all_users {
-            self.users.iter().map(|(k, _)| k.clone()).collect()
+            self.users
+                .iter()
+                .map(|(k, _)| Arc::from(k.as_str()))
+                .collect()
         } else {
             let mut users = dirty.users;
             for group in &dirty.groups {
@@ -138,7 +141,9 @@ impl Snapshot {
             n.parent.clone()
         });
         while let Some(key) = next.take() {
-            let Some(node) = self.resources.get(&*key) else { break };
+            let Some(node) = self.resources.get(&*key) else {
+                break;
+            };
             if ids.contains(&node.id) {
                 break;
             }

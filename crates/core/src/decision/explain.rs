@@ -50,8 +50,8 @@ impl Snapshot {
             };
         }
         let mut matched = Vec::new();
-        self.matching_rules(&user.closure, query, |rule| {
-            matched.push((rule.grant.clone(), rule.effect, rule.subject_key.clone()));
+        self.matching_rules(&user.closure, query, |r| {
+            matched.push((r.rule.grant.clone(), r.effect, r.rule.subject_key.clone()));
             true
         });
         let denied = matched.iter().any(|(_, e, _)| *e == Effect::Deny);

@@ -26,7 +26,7 @@ impl Snapshot {
             .iter()
             .filter(|(key, resource)| {
                 resource_type.is_none_or(|t| &*resource.resource_type == t)
-                    && after.is_none_or(|a| &***key > a)
+                    && after.is_none_or(|a| key.as_str() > a)
             })
             .filter(|(key, _)| {
                 let query = CheckQuery {
@@ -53,7 +53,7 @@ impl Snapshot {
         let mut found: Vec<String> = self
             .users
             .iter()
-            .filter(|(user, _)| after.is_none_or(|a| &***user > a))
+            .filter(|(user, _)| after.is_none_or(|a| user.as_str() > a))
             .filter(|(user, _)| {
                 self.check(&CheckQuery {
                     user,

@@ -10,6 +10,9 @@ use super::cowmap::CowMap;
 use crate::model::Effect;
 use crate::Kind;
 
+/// A key stored inline when short (up to 24 bytes), as most user ids and resource keys are.
+pub type Key = compact_str::CompactString;
+
 /// An interned subject or resource: small, so that index keys hash fast.
 pub type Id = u32;
 
@@ -23,11 +26,12 @@ pub enum Op {
     Delete { kind: Kind, key: String },
 }
 
-/// The actions a privilege covers.
+/// The actions a privilege covers. A list is kept as one string, the actions joined by
+/// newlines (which no action contains), so that matching reads one allocation.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Actions {
     All,
-    Some(Arc<[Arc<str>]>),
+    Some(Arc<str>),
 }
 
 impl Actions {
@@ -36,14 +40,15 @@ impl Actions {
         if actions.iter().any(|a| matches!(a.as_ref(), "*" | "ALL")) {
             Actions::All
         } else {
-            Actions::Some(actions.iter().map(|a| Arc::from(a.as_ref())).collect())
+            let joined: Vec<&str> = actions.iter().map(AsRef::as_ref).collect();
+            Actions::Some(Arc::from(joined.join("\n").as_str()))
         }
     }
 
     pub fn covers(&self, action: &str) -> bool {
         match self {
             Actions::All => true,
-            Actions::Some(list) => list.iter().any(|a| &**a == action),
+            Actions::Some(list) => list.split('\n').any(|a| a == action),
         }
     }
 }
@@ -117,14 +122,20 @@ pub struct ResourceNode {
     pub parent: Option<Arc<str>>,
     pub labels: Arc<BTreeMap<String, String>>,
     pub children: Vec<Arc<str>>,
+    /// The rules on this resource: the bucket `direct` holds under its id, kept here too so
+    /// that checking a resource reads its rules without another lookup.
+    pub rules: Option<Rules>,
     /// Its parent, grandparent...: empty (and never read) for a resource with no parent.
     pub ancestors: Arc<[Id]>,
 }
 
-/// A rule in a bucket, with its subject beside it so that a scan reads no rule it skips.
+/// A rule in a bucket, with what a check reads of it beside it (subject, effect,
+/// privilege), so that deciding reads no `Rule`; explanations follow `rule`.
 #[derive(Debug, Clone)]
 pub struct RuleRef {
     pub subject: Id,
+    pub effect: Effect,
+    pub privilege: Privilege,
     pub rule: Arc<Rule>,
 }
 
@@ -138,11 +149,14 @@ pub struct Snapshot {
     pub(super) next_id: Id,
     /// `kind:key` to id, for every subject and resource.
     pub(super) ids: CowMap<Arc<str>, Id>,
-    pub(super) users: CowMap<Arc<str>, UserNode>,
+    /// Keyed by an inline string, so that finding a user reads no second allocation.
+    pub(super) users: CowMap<Key, UserNode>,
     pub(super) groups: CowMap<Arc<str>, GroupNode>,
     pub(super) roles: CowMap<Arc<str>, RoleNode>,
-    pub(super) resources: CowMap<Arc<str>, ResourceNode>,
+    pub(super) resources: CowMap<Key, ResourceNode>,
     pub(super) grants: CowMap<Arc<str>, Arc<Rule>>,
+    /// Every distinct action list of the rules, shared by them (never shrinks; small).
+    pub(super) action_lists: CowMap<Arc<str>, Arc<str>>,
     /// Rules on the tenant or a resource, by target, each bucket sorted by subject.
     pub(super) direct: CowMap<Id, Rules>,
     /// Rules on label selectors and data paths, by subject.

@@ -410,15 +410,44 @@ proptest! {
 #[test]
 fn large_buckets_are_searched_by_subject() {
     let mut m = Model::default();
-    m.resources.push(Resource { resource_type: "A".into(), id: "big".into(), parent: None, labels: BTreeMap::new() });
+    m.resources.push(Resource {
+        resource_type: "A".into(),
+        id: "big".into(),
+        parent: None,
+        labels: BTreeMap::new(),
+    });
     for i in 0..40 {
-        m.users.push(User { id: format!("u{i}"), email: None, name: None, attributes: BTreeMap::new(), disabled: false });
+        m.users.push(User {
+            id: format!("u{i}"),
+            email: None,
+            name: None,
+            attributes: BTreeMap::new(),
+            disabled: false,
+        });
         m.grants.push(Grant {
             id: format!("g{i}"),
-            subject: SubjectRef { subject_type: SubjectType::User, id: format!("u{i}") },
-            privilege: Privilege::Actions { actions: vec![format!("act{}", i % 3)] },
-            target: if i % 5 == 0 { Target::Tenant } else { Target::Resource { resource: ResourceRef { resource_type: "A".into(), id: "big".into() } } },
-            effect: if i % 7 == 0 { Effect::Deny } else { Effect::Allow },
+            subject: SubjectRef {
+                subject_type: SubjectType::User,
+                id: format!("u{i}"),
+            },
+            privilege: Privilege::Actions {
+                actions: vec![format!("act{}", i % 3)],
+            },
+            target: if i % 5 == 0 {
+                Target::Tenant
+            } else {
+                Target::Resource {
+                    resource: ResourceRef {
+                        resource_type: "A".into(),
+                        id: "big".into(),
+                    },
+                }
+            },
+            effect: if i % 7 == 0 {
+                Effect::Deny
+            } else {
+                Effect::Allow
+            },
             origin: None,
         });
     }
@@ -427,8 +456,19 @@ fn large_buckets_are_searched_by_subject() {
     for i in 0..40 {
         for action in ["act0", "act1", "act2"] {
             let user = format!("u{i}");
-            let query = CheckQuery { user: &user, action, resource: ResourceQuery::Object { key: "A/big", labels: None } };
-            assert_eq!(index.check(&query), verdict(m.decide(&user, action, &Asked::Resource("A/big"))), "{user} {action}");
+            let query = CheckQuery {
+                user: &user,
+                action,
+                resource: ResourceQuery::Object {
+                    key: "A/big",
+                    labels: None,
+                },
+            };
+            assert_eq!(
+                index.check(&query),
+                verdict(m.decide(&user, action, &Asked::Resource("A/big"))),
+                "{user} {action}"
+            );
         }
     }
 }
