@@ -136,7 +136,7 @@ impl Snapshot {
                     .filter(|r| {
                         covers(&r.rule.target) && self.privilege_covers(&r.privilege, action)
                     })
-                    .all(|r| visit(r)),
+                    .all(&mut *visit),
                 None => true,
             })
     }
