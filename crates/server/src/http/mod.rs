@@ -6,3 +6,4 @@ pub mod health;
 pub mod meta;
 pub mod metrics;
 pub mod preconditions;
+pub mod request_id;
