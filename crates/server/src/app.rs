@@ -26,7 +26,7 @@ use crate::http::request_id::SequentialIds;
 use crate::http::{health, metrics};
 use crate::index::spawn_follower;
 use crate::service::Service;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use crate::surfaces::native;
 use crate::surfaces::native::error::ApiError;
 
@@ -85,12 +85,12 @@ impl Application {
             .await
             .map_err(StartError::Index)?;
         let (stopping, stopping_rx) = watch::channel(false);
-        let state = AppState {
+        let state = AppState::new(Shared {
             stopping: stopping_rx,
             service: Service::with_indexes(dyn_store.clone(), indexes),
-            auth: Arc::new(Authenticator::new(dyn_store, operator_hash)),
-            config: Arc::new(config),
-        };
+            auth: Authenticator::new(dyn_store, &operator_hash),
+            config,
+        });
         tracing::info!(addr = %listener.local_addr().map_err(|source| StartError::Listen { addr: state.config.listen, source })?, store = store.backend(), "grantd listening");
         Ok(Application {
             listener,

@@ -1,5 +1,7 @@
-//! What every request handler shares.
+//! What every request handler shares: one allocation, so that handing it to a request
+//! costs one reference count.
 
+use std::ops::Deref;
 use std::sync::Arc;
 
 use tokio::sync::watch;
@@ -8,12 +10,28 @@ use crate::auth::Authenticator;
 use crate::config::Config;
 use crate::service::Service;
 
-#[derive(Clone)]
-pub struct AppState {
+pub struct Shared {
     pub service: Service,
-    pub auth: Arc<Authenticator>,
-    pub config: Arc<Config>,
+    pub auth: Authenticator,
+    pub config: Config,
     /// Becomes true when the server starts shutting down, so that endless responses
     /// (change streams) end and the graceful shutdown can finish.
     pub stopping: watch::Receiver<bool>,
+}
+
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }

@@ -7,14 +7,15 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::snapshot::{
-    Actions, GroupNode, Id, Key, Op, Privilege, ResourceNode, RoleNode, Rule, RuleRef, RuleTarget,
-    Rules, Snapshot, UserNode, TENANT,
+    Actions, GroupNode, Id, Key, LabelSelector, Op, Privilege, ResourceNode, RoleNode, Rule,
+    RuleRef, RuleTarget, Rules, Snapshot, UserNode, TENANT,
 };
 use crate::model::{
     Assignment, Grant, Group, Member, Privilege as GrantPrivilege, Resource, Role, SubjectType,
     Target, User,
 };
 use crate::{Kind, Object};
+use serde::Deserialize;
 
 /// What a batch must recompute once its operations are applied.
 #[derive(Default)]
@@ -52,14 +53,33 @@ impl Snapshot {
 
     /// The id of `kind:key`, allocated on first use.
     pub(super) fn id_of(&mut self, kind: Kind, key: &str) -> Id {
-        let name: Arc<str> = Arc::from(format!("{kind}:{key}"));
-        if let Some(id) = self.ids.get(&name) {
-            return *id;
+        self.named_id(kind, key).0
+    }
+
+    /// The id of `kind:key` and its shared name.
+    fn named_id(&mut self, kind: Kind, key: &str) -> (Id, Arc<str>) {
+        let mut name = String::with_capacity(kind.as_str().len() + 1 + key.len());
+        name.push_str(kind.as_str());
+        name.push(':');
+        name.push_str(key);
+        if let Some((name, id)) = self.ids.get_key_value(name.as_str()) {
+            return (*id, name.clone());
         }
+        let name: Arc<str> = Arc::from(name);
         let id = self.next_id;
         self.next_id += 1;
-        self.ids.insert(name, id);
-        id
+        self.ids.insert(name.clone(), id);
+        (id, name)
+    }
+
+    /// The one shared copy of a string many nodes and rules repeat.
+    fn shared(&mut self, text: &str) -> Arc<str> {
+        if let Some(shared) = self.strings.get(text) {
+            return shared.clone();
+        }
+        let text: Arc<str> = Arc::from(text);
+        self.strings.insert(text.clone(), text.clone());
+        text
     }
 
     fn forget_id(&mut self, kind: Kind, key: &str) {
@@ -69,12 +89,12 @@ impl Snapshot {
     fn put(&mut self, kind: Kind, body: &serde_json::Value, dirty: &mut Dirty) {
         match kind {
             Kind::User => {
-                if let Ok(user) = serde_json::from_value::<User>(body.clone()) {
+                if let Ok(user) = User::deserialize(body) {
                     self.put_user(user, dirty);
                 }
             }
             Kind::Group => {
-                if let Ok(group) = serde_json::from_value::<Group>(body.clone()) {
+                if let Ok(group) = Group::deserialize(body) {
                     let id = self.id_of(Kind::Group, &group.id);
                     let key: Arc<str> = Arc::from(group.id.as_str());
                     if self.groups.get(&key).is_none() {
@@ -92,7 +112,7 @@ impl Snapshot {
                 }
             }
             Kind::Member => {
-                if let Ok(member) = serde_json::from_value::<Member>(body.clone()) {
+                if let Ok(member) = Member::deserialize(body) {
                     self.link_member(
                         &member.group,
                         member.member.subject_type,
@@ -103,7 +123,7 @@ impl Snapshot {
                 }
             }
             Kind::Role => {
-                if let Ok(role) = serde_json::from_value::<Role>(body.clone()) {
+                if let Ok(role) = Role::deserialize(body) {
                     let id = self.id_of(Kind::Role, &role.id);
                     let key: Arc<str> = Arc::from(role.id.as_str());
                     let includes: Vec<Arc<str>> = role
@@ -132,12 +152,12 @@ impl Snapshot {
                 }
             }
             Kind::Resource => {
-                if let Ok(resource) = serde_json::from_value::<Resource>(body.clone()) {
+                if let Ok(resource) = Resource::deserialize(body) {
                     self.put_resource(resource, dirty);
                 }
             }
             Kind::Assignment => {
-                if let Ok(a) = serde_json::from_value::<Assignment>(body.clone()) {
+                if let Ok(a) = Assignment::deserialize(body) {
                     self.link_assignment(
                         a.subject.subject_type,
                         &a.subject.id,
@@ -148,7 +168,7 @@ impl Snapshot {
                 }
             }
             Kind::Grant => {
-                if let Ok(grant) = serde_json::from_value::<Grant>(body.clone()) {
+                if let Ok(grant) = Grant::deserialize(body) {
                     self.unindex_grant(&grant.id);
                     self.index_grant(&grant);
                 }
@@ -265,12 +285,12 @@ impl Snapshot {
         }
         let node = ResourceNode {
             id,
-            resource_type: Arc::from(resource.resource_type.as_str()),
+            resource_type: self.shared(&resource.resource_type),
             parent,
-            labels: Arc::new(resource.labels),
+            labels: (!resource.labels.is_empty()).then(|| Arc::new(resource.labels)),
             children: old.map(|o| o.children).unwrap_or_default(),
             rules: self.direct.get(&id).cloned(),
-            ancestors: Arc::from([]),
+            ancestors: None,
         };
         self.resources.insert(Key::from(&*key), node);
         dirty.resources.insert(key);
@@ -355,7 +375,8 @@ impl Snapshot {
     }
 
     fn index_grant(&mut self, grant: &Grant) {
-        let subject = self.id_of(grant.subject.subject_type.kind(), &grant.subject.id);
+        let (subject, subject_key) =
+            self.named_id(grant.subject.subject_type.kind(), &grant.subject.id);
         let privilege = match &grant.privilege {
             GrantPrivilege::Role { id } => Privilege::Role(Arc::from(id.as_str())),
             GrantPrivilege::Permission { id } => Privilege::Actions(
@@ -368,71 +389,65 @@ impl Snapshot {
         let target = match &grant.target {
             Target::Tenant => RuleTarget::Tenant,
             Target::Resource { resource } => {
-                RuleTarget::Resource(Arc::from(resource.key().as_str()))
+                RuleTarget::Resource(self.named_id(Kind::Resource, &resource.key()).1)
             }
             Target::Labels {
                 resource_type,
                 labels,
-            } => RuleTarget::Labels {
-                resource_type: resource_type.as_deref().map(Arc::from),
+            } => RuleTarget::Labels(Box::new(LabelSelector {
+                resource_type: resource_type.as_deref().map(|t| self.shared(t)),
                 labels: labels.clone(),
-            },
+            })),
             Target::DataPath { pattern } => {
                 RuleTarget::DataPath(pattern.split('/').map(Arc::from).collect())
             }
         };
         let direct_target = match &target {
             RuleTarget::Tenant => Some(TENANT),
-            RuleTarget::Resource(key) => Some(self.id_of(Kind::Resource, key)),
+            RuleTarget::Resource(name) => self.ids.get(name).copied(),
             _ => None,
         };
         let rule = Arc::new(Rule {
             grant: Arc::from(grant.id.as_str()),
             subject,
             direct_target,
-            subject_key: Arc::from(grant.subject.object_key().to_string().as_str()),
-            effect: grant.effect,
-            privilege,
+            subject_key,
             target,
         });
         self.grants.insert(rule.grant.clone(), rule.clone());
-        self.link_rule(&rule, true);
+        let entry = RuleRef {
+            subject,
+            effect: grant.effect,
+            privilege,
+            rule: rule.clone(),
+        };
+        self.link_rule(&rule, Some(entry));
     }
 
     /// The one shared copy of an action list, so that the many rules granting `read` read
     /// the same memory.
     fn shared_actions(&mut self, actions: Actions) -> Actions {
-        let Actions::Some(list) = &actions else {
-            return actions;
-        };
-        if let Some(shared) = self.action_lists.get(list) {
-            return Actions::Some(shared.clone());
+        match &actions {
+            Actions::Some(list) => Actions::Some(self.shared(list)),
+            Actions::All => actions,
         }
-        self.action_lists.insert(list.clone(), list.clone());
-        actions
     }
 
     fn unindex_grant(&mut self, id: &str) {
         if let Some(rule) = self.grants.remove(id) {
-            self.link_rule(&rule, false);
+            self.link_rule(&rule, None);
         }
     }
 
     /// Adds a rule to, or removes it from, its bucket: its target's (sorted by subject, so
     /// that a check can search a large bucket), or its subject's for selector rules.
-    fn link_rule(&mut self, rule: &Arc<Rule>, linked: bool) {
+    fn link_rule(&mut self, rule: &Arc<Rule>, entry: Option<RuleRef>) {
         let change = |bucket: Option<&Rules>| -> Rules {
             let mut rules: Vec<RuleRef> = bucket.map(|b| b.to_vec()).unwrap_or_default();
             rules.retain(|r| r.rule.grant != rule.grant);
-            if linked {
+            if let Some(entry) = entry {
                 let at = rules
                     .partition_point(|r| (r.subject, &r.rule.grant) < (rule.subject, &rule.grant));
-                let entry = RuleRef {
-                    subject: rule.subject,
-                    effect: rule.effect,
-                    privilege: rule.privilege.clone(),
-                    rule: rule.clone(),
-                };
                 rules.insert(at, entry);
             }
             Arc::from(rules)
@@ -447,8 +462,9 @@ impl Snapshot {
             Some(rules) => map.insert(key, rules.clone()),
             None => map.remove(&key),
         };
-        if let RuleTarget::Resource(resource) = &rule.target {
-            self.resources.update(&**resource, |n| n.rules = kept);
+        if let RuleTarget::Resource(name) = &rule.target {
+            let key = name.split_once(':').map_or("", |(_, key)| key);
+            self.resources.update(key, |n| n.rules = kept);
         }
     }
 }

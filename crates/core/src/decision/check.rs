@@ -6,6 +6,9 @@ use std::collections::BTreeMap;
 
 use super::snapshot::{Id, Privilege, RuleRef, RuleTarget, Rules, Snapshot, TENANT};
 
+/// The labels of a stored resource that has none.
+static EMPTY: BTreeMap<String, String> = BTreeMap::new();
+
 /// Up to this many rules on one target are scanned; more are binary-searched by subject.
 const SCAN: usize = 16;
 use crate::model::Effect;
@@ -162,14 +165,14 @@ impl Snapshot {
                     return;
                 }
                 // Read the ancestors only when there is a parent: most resources have none.
-                let ancestors: &[Id] = node
-                    .filter(|n| n.parent.is_some())
-                    .map(|n| &n.ancestors[..])
-                    .unwrap_or(&[]);
+                let ancestors: &[Id] = node.and_then(|n| n.ancestors.as_deref()).unwrap_or(&[]);
                 let resource_type = node
                     .map(|n| &*n.resource_type)
                     .or_else(|| key.split_once('/').map(|(t, _)| t));
-                let labels = node.map(|n| &*n.labels).or(labels);
+                let labels = match node {
+                    Some(n) => Some(n.labels.as_deref().unwrap_or(&EMPTY)),
+                    None => labels,
+                };
                 let on_targets = ancestors
                     .iter()
                     .chain(std::iter::once(&TENANT))
@@ -178,12 +181,12 @@ impl Snapshot {
                     return;
                 }
                 let covers = |target: &RuleTarget| match target {
-                    RuleTarget::Labels {
-                        resource_type: wanted,
-                        labels: selector,
-                    } => {
-                        wanted.as_deref().is_none_or(|w| Some(w) == resource_type)
-                            && labels.is_some_and(|l| labels_cover(selector, l))
+                    RuleTarget::Labels(selector) => {
+                        selector
+                            .resource_type
+                            .as_deref()
+                            .is_none_or(|w| Some(w) == resource_type)
+                            && labels.is_some_and(|l| labels_cover(&selector.labels, l))
                     }
                     _ => false,
                 };

@@ -133,8 +133,8 @@ impl Snapshot {
         Some(Arc::from(ids))
     }
 
-    /// The ids of the resource's parent, grandparent...: cycle-safe.
-    fn ancestors(&self, resource: &str) -> Arc<[Id]> {
+    /// The ids of the resource's parent, grandparent...: cycle-safe; `None` if it has none.
+    fn ancestors(&self, resource: &str) -> Option<Arc<[Id]>> {
         let mut ids: Vec<Id> = Vec::new();
         let mut next = self.resources.get(resource).and_then(|n| {
             ids.push(n.id);
@@ -150,6 +150,7 @@ impl Snapshot {
             ids.push(node.id);
             next = node.parent.clone();
         }
-        Arc::from(ids.get(1..).unwrap_or_default())
+        let parents = ids.get(1..).unwrap_or_default();
+        (!parents.is_empty()).then(|| Arc::from(parents))
     }
 }

@@ -62,6 +62,18 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
             .map(|(_, v)| v)
     }
 
+    /// The stored key and its value, to share the key's allocation.
+    pub fn get_key_value<Q>(&self, key: &Q) -> Option<(&K, &V)>
+    where
+        K: Borrow<Q>,
+        Q: Hash + Eq + ?Sized,
+    {
+        let hash = self.hash_of(key);
+        self.shards[shard_of(hash)]
+            .find(hash, |(k, _)| k.borrow() == key)
+            .map(|(k, v)| (k, v))
+    }
+
     fn shard_mut(&mut self, hash: u64) -> &mut HashTable<(K, V)> {
         let shards = Arc::make_mut(&mut self.shards);
         Arc::make_mut(&mut shards[shard_of(hash)])

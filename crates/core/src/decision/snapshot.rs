@@ -64,12 +64,16 @@ pub enum Privilege {
 #[derive(Debug, Clone)]
 pub enum RuleTarget {
     Tenant,
+    /// The resource's name in `ids`, `resource:type/id` (shared, not copied).
     Resource(Arc<str>),
-    Labels {
-        resource_type: Option<Arc<str>>,
-        labels: BTreeMap<String, String>,
-    },
+    Labels(Box<LabelSelector>),
     DataPath(Arc<[Arc<str>]>),
+}
+
+#[derive(Debug, Clone)]
+pub struct LabelSelector {
+    pub resource_type: Option<Arc<str>>,
+    pub labels: BTreeMap<String, String>,
 }
 
 /// A grant as the index evaluates it.
@@ -79,10 +83,8 @@ pub struct Rule {
     pub subject: Id,
     /// The tenant or resource id its bucket is keyed by, for rules on those.
     pub direct_target: Option<Id>,
-    /// `user:alice`, for explanations.
+    /// `user:alice`, for explanations: the subject's name in `ids`, shared.
     pub subject_key: Arc<str>,
-    pub effect: Effect,
-    pub privilege: Privilege,
     pub target: RuleTarget,
 }
 
@@ -120,13 +122,14 @@ pub struct ResourceNode {
     pub id: Id,
     pub resource_type: Arc<str>,
     pub parent: Option<Arc<str>>,
-    pub labels: Arc<BTreeMap<String, String>>,
+    /// `None` when it has no labels.
+    pub labels: Option<Arc<BTreeMap<String, String>>>,
     pub children: Vec<Arc<str>>,
     /// The rules on this resource: the bucket `direct` holds under its id, kept here too so
     /// that checking a resource reads its rules without another lookup.
     pub rules: Option<Rules>,
-    /// Its parent, grandparent...: empty (and never read) for a resource with no parent.
-    pub ancestors: Arc<[Id]>,
+    /// Its parent, grandparent...; `None` for a resource with no parent.
+    pub ancestors: Option<Arc<[Id]>>,
 }
 
 /// A rule in a bucket, with what a check reads of it beside it (subject, effect,
@@ -155,8 +158,9 @@ pub struct Snapshot {
     pub(super) roles: CowMap<Arc<str>, RoleNode>,
     pub(super) resources: CowMap<Key, ResourceNode>,
     pub(super) grants: CowMap<Arc<str>, Arc<Rule>>,
-    /// Every distinct action list of the rules, shared by them (never shrinks; small).
-    pub(super) action_lists: CowMap<Arc<str>, Arc<str>>,
+    /// Strings many nodes and rules repeat (action lists, resource types), stored once and
+    /// shared (never shrinks; small).
+    pub(super) strings: CowMap<Arc<str>, Arc<str>>,
     /// Rules on the tenant or a resource, by target, each bucket sorted by subject.
     pub(super) direct: CowMap<Id, Rules>,
     /// Rules on label selectors and data paths, by subject.

@@ -14,7 +14,7 @@ pub use assignment::Assignment;
 pub use grant::{Effect, Grant, Privilege, Target};
 pub use group::{Group, Member};
 pub use permission::Permission;
-pub use resource::{Resource, ResourceRef};
+pub use resource::{key_of, Resource, ResourceRef};
 pub use role::Role;
 pub use subject::{SubjectRef, SubjectType};
 pub use tenant::Tenant;

@@ -8,6 +8,15 @@ use utoipa::ToSchema;
 use crate::invalid::Checker;
 use crate::{ids, Invalid, Kind, Object, ObjectKey, Ref};
 
+/// A resource's key, `type/id`.
+pub fn key_of(resource_type: &str, id: &str) -> String {
+    let mut key = String::with_capacity(resource_type.len() + 1 + id.len());
+    key.push_str(resource_type);
+    key.push('/');
+    key.push_str(id);
+    key
+}
+
 /// Names a resource by type and id.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -20,7 +29,7 @@ pub struct ResourceRef {
 impl ResourceRef {
     /// `type/id`, the resource's key.
     pub fn key(&self) -> String {
-        format!("{}/{}", self.resource_type, self.id)
+        key_of(&self.resource_type, &self.id)
     }
 
     pub fn object_key(&self) -> ObjectKey {

@@ -1,9 +1,10 @@
 //! Who is calling: the operator, a tenant token, or nobody.
 //!
 //! The operator token is configured or generated at first start and kept only as a hash.
-//! Tenant tokens are looked up by hash; positive answers are cached for a few seconds so
-//! that authenticating a check costs no database round trip. A token revoked on this node
-//! stops working at once; on other nodes within the cache's lifetime.
+//! Tenant tokens are looked up by hash; positive answers are cached for a few seconds, by
+//! the secret's SHA-256 digest, so that authenticating a check costs no database round
+//! trip. A token revoked on this node stops working at once; on other nodes within the
+//! cache's lifetime.
 
 pub mod bootstrap;
 pub mod secret;
@@ -21,13 +22,14 @@ const CACHE_TTL: Duration = Duration::from_secs(5);
 /// Past this many entries the cache starts over, bounding its memory.
 const CACHE_MAX: usize = 100_000;
 
-/// An authenticated caller.
+/// An authenticated caller. Cheap to clone: its strings are shared.
 #[derive(Debug, Clone)]
 pub enum Principal {
     Operator,
     Tenant {
-        token_id: String,
-        tenant: String,
+        /// `token:<id>`, as the caller appears in audit events.
+        actor: Arc<str>,
+        tenant: Arc<str>,
         scope: Scope,
     },
 }
@@ -37,72 +39,80 @@ impl Principal {
     pub fn actor_name(&self) -> String {
         match self {
             Principal::Operator => "operator".into(),
-            Principal::Tenant { token_id, .. } => format!("token:{token_id}"),
+            Principal::Tenant { actor, .. } => actor.to_string(),
         }
     }
 }
 
 pub struct Authenticator {
     store: Arc<dyn Store>,
-    operator_hash: String,
-    cache: RwLock<HashMap<String, (Principal, Instant)>>,
+    operator: [u8; 32],
+    cache: RwLock<HashMap<[u8; 32], (Principal, Instant)>>,
 }
 
 impl Authenticator {
-    pub fn new(store: Arc<dyn Store>, operator_hash: String) -> Self {
+    /// `operator_hash` is the hex SHA-256 of the operator token.
+    pub fn new(store: Arc<dyn Store>, operator_hash: &str) -> Self {
+        let mut operator = [0u8; 32];
+        if hex::decode_to_slice(operator_hash, &mut operator).is_err() {
+            // An unreadable stored hash matches no token; a restart with a token fixes it.
+            tracing::error!(
+                "the stored operator token hash is not valid hex: no token is the operator's"
+            );
+            operator = secret::digest(&secret::generate());
+        }
         Self {
             store,
-            operator_hash,
+            operator,
             cache: RwLock::new(HashMap::new()),
         }
     }
 
     /// The principal a bearer secret stands for, or `None` if it stands for nobody.
     pub async fn authenticate(&self, secret: &str) -> ServiceResult<Option<Principal>> {
-        let hash = secret::hash(secret);
-        if secret::same_hash(&hash, &self.operator_hash) {
+        let digest = secret::digest(secret);
+        if secret::same_digest(&digest, &self.operator) {
             return Ok(Some(Principal::Operator));
         }
-        if let Some(principal) = self.cached(&hash) {
+        if let Some(principal) = self.cached(&digest) {
             return Ok(Some(principal));
         }
-        let Some(record) = self
+        let found = self
             .store
-            .find_token(&hash)
+            .find_token(&hex::encode(digest))
             .await
-            .map_err(ServiceError::from)?
-        else {
-            return Ok(None);
-        };
+            .map_err(ServiceError::from)?;
+        let Some(record) = found else { return Ok(None) };
         let principal = principal_of(record);
         if let Ok(mut cache) = self.cache.write() {
             if cache.len() >= CACHE_MAX {
                 cache.clear();
             }
-            cache.insert(hash, (principal.clone(), Instant::now()));
+            cache.insert(digest, (principal.clone(), Instant::now()));
         }
         Ok(Some(principal))
     }
 
-    fn cached(&self, hash: &str) -> Option<Principal> {
+    fn cached(&self, digest: &[u8; 32]) -> Option<Principal> {
         let cache = self.cache.read().ok()?;
-        let (principal, at) = cache.get(hash)?;
+        let (principal, at) = cache.get(digest)?;
         (at.elapsed() < CACHE_TTL).then(|| principal.clone())
     }
 
     /// Forgets every token of a deleted tenant at once.
     pub fn forget_tenant(&self, tenant: &str) {
         if let Ok(mut cache) = self.cache.write() {
-            cache.retain(|_, (principal, _)| {
-                !matches!(principal, Principal::Tenant { tenant: t, .. } if t == tenant)
-            });
+            cache.retain(|_, (principal, _)| !matches!(principal, Principal::Tenant { tenant: t, .. } if &**t == tenant));
         }
     }
 
-    /// Forgets a revoked token at once.
+    /// Forgets a revoked token, named by its hex hash, at once.
     pub fn forget(&self, hash: &str) {
-        if let Ok(mut cache) = self.cache.write() {
-            cache.remove(hash);
+        let mut digest = [0u8; 32];
+        if hex::decode_to_slice(hash, &mut digest).is_ok() {
+            if let Ok(mut cache) = self.cache.write() {
+                cache.remove(&digest);
+            }
         }
     }
 }
@@ -116,8 +126,8 @@ fn principal_of(record: TokenRecord) -> Principal {
         .max()
         .unwrap_or(Scope::Check);
     Principal::Tenant {
-        token_id: record.id,
-        tenant: record.tenant,
+        actor: Arc::from(format!("token:{}", record.id).as_str()),
+        tenant: Arc::from(record.tenant.as_str()),
         scope,
     }
 }

@@ -15,15 +15,20 @@ pub fn generate() -> String {
     )
 }
 
-/// The hex SHA-256 of a secret: what is stored and looked up. A fast hash is enough: the
-/// secrets are 256-bit random values, not passwords.
-pub fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+/// The SHA-256 of a secret. A fast hash is enough: the secrets are 256-bit random values,
+/// not passwords.
+pub fn digest(secret: &str) -> [u8; 32] {
+    Sha256::digest(secret.as_bytes()).into()
 }
 
-/// Compares two hashes without leaking through timing where they first differ.
-pub fn same_hash(a: &str, b: &str) -> bool {
-    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+/// The hex SHA-256 of a secret: what is stored and looked up.
+pub fn hash(secret: &str) -> String {
+    hex::encode(digest(secret))
+}
+
+/// Compares two digests without leaking through timing where they first differ.
+pub fn same_digest(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    bool::from(a.ct_eq(b))
 }
 
 #[cfg(test)]
@@ -36,7 +41,8 @@ mod tests {
         assert_ne!(a, b);
         assert_eq!(a.len(), 3 + 43);
         assert_eq!(hash(&a), hash(&a));
-        assert!(same_hash(&hash(&a), &hash(&a)));
-        assert!(!same_hash(&hash(&a), &hash(&b)));
+        assert!(same_digest(&digest(&a), &digest(&a)));
+        assert!(!same_digest(&digest(&a), &digest(&b)));
+        assert_eq!(hash(&a), hex::encode(digest(&a)));
     }
 }

@@ -1,7 +1,7 @@
 //! A request's id and client address, for the audit trail and the logs.
 
 use std::convert::Infallible;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
@@ -11,7 +11,7 @@ pub const REQUEST_ID: &str = "x-request-id";
 #[derive(Debug, Clone)]
 pub struct RequestMeta {
     pub request_id: String,
-    pub client_addr: Option<String>,
+    pub client_addr: Option<IpAddr>,
 }
 
 impl RequestMeta {
@@ -26,7 +26,7 @@ impl RequestMeta {
             client_addr: parts
                 .extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip().to_string()),
+                .map(|ConnectInfo(addr)| addr.ip()),
         }
     }
 }

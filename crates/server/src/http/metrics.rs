@@ -1,7 +1,8 @@
 //! Prometheus metrics: requests per route, method and status, latency histograms, and the
 //! store's own timings (recorded by the store). One recorder per process.
 
-use std::sync::OnceLock;
+use std::collections::HashSet;
+use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
@@ -29,19 +30,39 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Label values seen so far, kept for the life of the process so that labelling a request
+/// allocates nothing. Bounded: route templates, methods and status codes are finite sets.
+static LABELS: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+
+fn label(value: &str) -> &'static str {
+    let labels = LABELS.get_or_init(Default::default);
+    if let Some(found) = labels.read().ok().and_then(|l| l.get(value).copied()) {
+        return found;
+    }
+    let Ok(mut labels) = labels.write() else {
+        return "unknown";
+    };
+    if let Some(found) = labels.get(value) {
+        return found;
+    }
+    let leaked: &'static str = Box::leak(value.to_string().into_boxed_str());
+    labels.insert(leaked);
+    leaked
+}
+
 /// Counts and times every request under its route template, never its concrete path.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_string())
-        .unwrap_or_else(|| "unmatched".into());
-    let method = request.method().to_string();
+    let route = label(
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map_or("unmatched", |p| p.as_str()),
+    );
+    let method = label(request.method().as_str());
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("grantd_http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
-        .increment(1);
+    let status = label(response.status().as_str());
+    metrics::counter!("grantd_http_requests_total", "route" => route, "method" => method, "status" => status).increment(1);
     metrics::histogram!("grantd_http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
     response

@@ -11,19 +11,34 @@ use tower_http::request_id::{MakeRequestId, RequestId};
 
 #[derive(Clone)]
 pub struct SequentialIds {
+    /// Random per process.
     prefix: u32,
     next: Arc<AtomicU64>,
 }
 
 impl Default for SequentialIds {
     fn default() -> Self {
-        SequentialIds { prefix: rand::rngs::OsRng.next_u32(), next: Arc::new(AtomicU64::new(1)) }
+        SequentialIds {
+            prefix: rand::rngs::OsRng.next_u32(),
+            next: Arc::new(AtomicU64::new(1)),
+        }
     }
 }
 
 impl MakeRequestId for SequentialIds {
     fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
         let n = self.next.fetch_add(1, Ordering::Relaxed);
-        HeaderValue::from_str(&format!("{:08x}-{n:012}", self.prefix)).ok().map(RequestId::new)
+        // 8 hex digits, a dash, 12 decimal digits: written by hand, it is on every request.
+        let mut id = [0u8; 21];
+        for (i, slot) in id[..8].iter_mut().enumerate() {
+            *slot = b"0123456789abcdef"[((self.prefix >> (28 - 4 * i)) & 0xf) as usize];
+        }
+        id[8] = b'-';
+        let mut rest = n;
+        for slot in id[9..].iter_mut().rev() {
+            *slot = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        HeaderValue::from_bytes(&id).ok().map(RequestId::new)
     }
 }

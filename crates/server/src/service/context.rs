@@ -1,13 +1,15 @@
 //! Who is calling, for which tenant, from where: built by a surface once the caller's
 //! authority is checked, and written into every audit event.
 
+use std::net::IpAddr;
+
 /// The authenticated caller of a request.
 #[derive(Debug, Clone)]
 pub struct Actor {
     /// `operator` or `token:<id>`.
     pub name: String,
     pub request_id: String,
-    pub client_addr: Option<String>,
+    pub client_addr: Option<IpAddr>,
 }
 
 /// A request's tenant and caller. Only `surfaces::*::access` builds one, after checking

@@ -59,7 +59,7 @@ pub(super) fn audit(ctx: &Ctx, action: String, target: impl ToString) -> AuditEn
         action,
         target: target.to_string(),
         request_id: ctx.actor.request_id.clone(),
-        client_addr: ctx.actor.client_addr.clone(),
+        client_addr: ctx.actor.client_addr.map(|ip| ip.to_string()),
         detail: None,
     }
 }

@@ -5,12 +5,11 @@
 
 use std::marker::PhantomData;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
-use super::extract::PathParams;
 use crate::auth::Principal;
 use crate::http::meta::RequestMeta;
 use crate::service::{Actor, Ctx, Scope};
@@ -97,10 +96,16 @@ impl<N: Need> FromRequestParts<AppState> for TenantAccess<N> {
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let principal = principal(parts, state).await?;
-        let tenant = PathParams::from_request_parts(parts, state)
-            .await?
-            .get("tenant")
-            .to_string();
+        let tenant = RawPathParams::from_request_parts(parts, state)
+            .await
+            .ok()
+            .and_then(|params| {
+                params
+                    .iter()
+                    .find(|(name, _)| *name == "tenant")
+                    .map(|(_, v)| v.to_string())
+            })
+            .unwrap_or_default();
         match &principal {
             Principal::Operator => {
                 if state.service.revision(&tenant).await?.is_none() {
@@ -113,7 +118,7 @@ impl<N: Need> FromRequestParts<AppState> for TenantAccess<N> {
             Principal::Tenant {
                 tenant: own, scope, ..
             } => {
-                if *own != tenant {
+                if **own != *tenant {
                     return Err(ApiError::new(
                         "forbidden",
                         format!("this token is not valid for tenant {tenant}"),

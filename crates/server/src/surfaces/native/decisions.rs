@@ -9,7 +9,7 @@ use axum::routing::post;
 use axum::Json;
 use grantd_core::decision::{CheckQuery, Explanation, ResourceQuery, Snapshot, Verdict};
 use grantd_core::invalid::Checker;
-use grantd_core::model::{ResourceRef, SubjectRef, SubjectType};
+use grantd_core::model::{key_of, SubjectRef, SubjectType};
 use grantd_core::{ids, Invalid};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -77,16 +77,13 @@ pub struct CheckItem {
     /// Also answer which grants decided, and through which memberships.
     #[serde(default)]
     pub explain: bool,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckRequest {
-    #[serde(flatten)]
-    pub check: CheckItem,
+    /// For a single check; a batch takes one `consistency` for all its checks.
     #[serde(default)]
     pub consistency: Option<ConsistencyArg>,
 }
+
+/// A single check is one item with its `consistency`.
+pub type CheckRequest = CheckItem;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -196,13 +193,7 @@ fn resource_query<'a>(
 }
 
 fn resource_key(resource: &Option<CheckResource>) -> Option<String> {
-    resource.as_ref().map(|r| {
-        ResourceRef {
-            resource_type: r.resource_type.clone(),
-            id: r.id.clone(),
-        }
-        .key()
-    })
+    resource.as_ref().map(|r| key_of(&r.resource_type, &r.id))
 }
 
 fn decide(snapshot: &Snapshot, item: &CheckItem) -> CheckResult {
@@ -234,7 +225,7 @@ async fn check(
     access: TenantAccess<Check>,
     Typed(request): Typed<CheckRequest>,
 ) -> ApiResult<Json<CheckResponse>> {
-    let item = &request.check;
+    let item = &request;
     let mut c = Checker::new();
     validate(
         &mut c,
@@ -279,6 +270,12 @@ async fn batch(
         );
     }
     for (i, item) in request.checks.iter().enumerate() {
+        if item.consistency.is_some() {
+            c.fail(
+                format!("checks[{i}].consistency"),
+                "give `consistency` once, for the whole batch",
+            );
+        }
         validate(
             &mut c,
             &format!("checks[{i}]."),
@@ -411,7 +408,7 @@ pub fn register(api: &mut Api) {
     api.add(
         Operation::new("post", format!("{base}/check"), "check", "decisions", check_scope)
             .summary("May this user do this action on this resource? With `explain`, which grants decided and why")
-            .request(schema_ref("CheckRequest"))
+            .request(schema_ref("CheckItem"))
             .response(200, "The decision and the revision that answered", Some(schema_ref("CheckResponse"))),
         post(check),
     );

@@ -10,8 +10,8 @@ use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
 use super::decisions::{
-    BatchRequest, CheckItem, CheckRequest, CheckResource, CheckResponse, CheckResult,
-    ConsistencyArg, LookupResourcesRequest, LookupSubjectsRequest,
+    BatchRequest, CheckItem, CheckResource, CheckResponse, CheckResult, ConsistencyArg,
+    LookupResourcesRequest, LookupSubjectsRequest,
 };
 use super::error::{ErrorBody, ErrorDetail, CODES};
 use super::feed::{AuditEventView, ChangeView};
@@ -47,7 +47,6 @@ use grantd_core::decision::{Explanation, Match};
     TokenView,
     ChangeView,
     AuditEventView,
-    CheckRequest,
     CheckItem,
     CheckResource,
     CheckResponse,
