@@ -1,9 +1,8 @@
 //! Who is calling: the operator, a tenant token, or nobody.
 //!
 //! The operator token is configured or generated at first start and kept only as a hash.
-//! Tenant tokens are looked up by hash; positive answers are cached for a few seconds, by
-//! the secret's SHA-256 digest, so that authenticating a check costs no database round
-//! trip. A token revoked on this node stops working at once; on other nodes within the
+//! Tenant tokens are looked up by hash; positive answers are cached for a few seconds so
+//! that authenticating a check costs neither a database round trip nor a hash. A token revoked on this node stops working at once; on other nodes within the
 //! cache's lifetime.
 
 pub mod bootstrap;
@@ -47,7 +46,9 @@ impl Principal {
 pub struct Authenticator {
     store: Arc<dyn Store>,
     operator: [u8; 32],
-    cache: RwLock<HashMap<[u8; 32], (Principal, Instant)>>,
+    /// By the secret itself (SipHash with a random key), so that a cached token costs no
+    /// SHA-256; the secret is in the request anyway, and never leaves this process.
+    cache: RwLock<HashMap<Box<str>, (Principal, Instant)>>,
 }
 
 impl Authenticator {
@@ -70,32 +71,33 @@ impl Authenticator {
 
     /// The principal a bearer secret stands for, or `None` if it stands for nobody.
     pub async fn authenticate(&self, secret: &str) -> ServiceResult<Option<Principal>> {
-        let digest = secret::digest(secret);
-        if secret::same_digest(&digest, &self.operator) {
-            return Ok(Some(Principal::Operator));
-        }
-        if let Some(principal) = self.cached(&digest) {
+        if let Some(principal) = self.cached(secret) {
             return Ok(Some(principal));
         }
-        let found = self
-            .store
-            .find_token(&hex::encode(digest))
-            .await
-            .map_err(ServiceError::from)?;
-        let Some(record) = found else { return Ok(None) };
-        let principal = principal_of(record);
+        let digest = secret::digest(secret);
+        let principal = if secret::same_digest(&digest, &self.operator) {
+            Principal::Operator
+        } else {
+            let found = self
+                .store
+                .find_token(&hex::encode(digest))
+                .await
+                .map_err(ServiceError::from)?;
+            let Some(record) = found else { return Ok(None) };
+            principal_of(record)
+        };
         if let Ok(mut cache) = self.cache.write() {
             if cache.len() >= CACHE_MAX {
                 cache.clear();
             }
-            cache.insert(digest, (principal.clone(), Instant::now()));
+            cache.insert(Box::from(secret), (principal.clone(), Instant::now()));
         }
         Ok(Some(principal))
     }
 
-    fn cached(&self, digest: &[u8; 32]) -> Option<Principal> {
+    fn cached(&self, secret: &str) -> Option<Principal> {
         let cache = self.cache.read().ok()?;
-        let (principal, at) = cache.get(digest)?;
+        let (principal, at) = cache.get(secret)?;
         (at.elapsed() < CACHE_TTL).then(|| principal.clone())
     }
 
@@ -108,11 +110,8 @@ impl Authenticator {
 
     /// Forgets a revoked token, named by its hex hash, at once.
     pub fn forget(&self, hash: &str) {
-        let mut digest = [0u8; 32];
-        if hex::decode_to_slice(hash, &mut digest).is_ok() {
-            if let Ok(mut cache) = self.cache.write() {
-                cache.remove(&digest);
-            }
+        if let Ok(mut cache) = self.cache.write() {
+            cache.retain(|secret, _| secret::hash(secret) != hash);
         }
     }
 }

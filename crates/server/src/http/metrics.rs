@@ -1,13 +1,15 @@
 //! Prometheus metrics: requests per route, method and status, latency histograms, and the
 //! store's own timings (recorded by the store). One recorder per process.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
@@ -30,41 +32,69 @@ pub fn handle() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
-/// Label values seen so far, kept for the life of the process so that labelling a request
-/// allocates nothing. Bounded: route templates, methods and status codes are finite sets.
-static LABELS: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+/// A route's metric handles by method and status, resolved once: recording then costs no
+/// label allocation and no registry lookup. Bounded: routes, methods and statuses are few.
+#[derive(Default)]
+struct RouteMetrics {
+    latency: Option<Histogram>,
+    requests: Vec<(Method, StatusCode, Counter)>,
+}
 
-fn label(value: &str) -> &'static str {
-    let labels = LABELS.get_or_init(Default::default);
-    if let Some(found) = labels.read().ok().and_then(|l| l.get(value).copied()) {
-        return found;
+static ROUTES: OnceLock<RwLock<HashMap<String, RouteMetrics>>> = OnceLock::new();
+
+fn record(route: &str, method: &Method, status: StatusCode, seconds: f64) {
+    let routes = ROUTES.get_or_init(Default::default);
+    if let Ok(known) = routes.read() {
+        if let Some(metrics) = known.get(route) {
+            let counter = metrics
+                .requests
+                .iter()
+                .find(|(m, s, _)| m == method && *s == status);
+            if let (Some((_, _, counter)), Some(latency)) = (counter, &metrics.latency) {
+                counter.increment(1);
+                latency.record(seconds);
+                return;
+            }
+        }
     }
-    let Ok(mut labels) = labels.write() else {
-        return "unknown";
+    let Ok(mut known) = routes.write() else {
+        return;
     };
-    if let Some(found) = labels.get(value) {
-        return found;
-    }
-    let leaked: &'static str = Box::leak(value.to_string().into_boxed_str());
-    labels.insert(leaked);
-    leaked
+    let metrics = known.entry(route.to_string()).or_default();
+    let labels = |extra: Vec<(&'static str, String)>| -> Vec<metrics::Label> {
+        std::iter::once(("route", route.to_string()))
+            .chain(extra)
+            .map(|(k, v)| metrics::Label::new(k, v))
+            .collect()
+    };
+    let latency = metrics.latency.get_or_insert_with(|| {
+        metrics::histogram!("grantd_http_request_duration_seconds", labels(vec![]))
+    });
+    latency.record(seconds);
+    let counter = metrics::counter!(
+        "grantd_http_requests_total",
+        labels(vec![
+            ("method", method.to_string()),
+            ("status", status.as_str().to_string())
+        ])
+    );
+    counter.increment(1);
+    metrics.requests.push((method.clone(), status, counter));
 }
 
 /// Counts and times every request under its route template, never its concrete path.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let route = label(
-        request
-            .extensions()
-            .get::<MatchedPath>()
-            .map_or("unmatched", |p| p.as_str()),
-    );
-    let method = label(request.method().as_str());
+    let route = request.extensions().get::<MatchedPath>().cloned();
+    let method = request.method().clone();
     let response = next.run(request).await;
-    let status = label(response.status().as_str());
-    metrics::counter!("grantd_http_requests_total", "route" => route, "method" => method, "status" => status).increment(1);
-    metrics::histogram!("grantd_http_request_duration_seconds", "route" => route)
-        .record(started.elapsed().as_secs_f64());
+    let route = route.as_ref().map_or("unmatched", |p| p.as_str());
+    record(
+        route,
+        &method,
+        response.status(),
+        started.elapsed().as_secs_f64(),
+    );
     response
 }
 
