@@ -154,11 +154,12 @@ fn audit() -> AuditEntry {
 
 async fn measure(url: &str, n: usize) {
     {
-        let store = SqlStore::open(url).await.expect("store");
+        let store: std::sync::Arc<dyn Store> =
+            std::sync::Arc::new(SqlStore::open(url).await.expect("store"));
         let tenant = "bench";
         let before = resident_bytes();
         let started = Instant::now();
-        let snapshot = build_snapshot(&store, tenant)
+        let snapshot = build_snapshot(store, tenant)
             .await
             .expect("build")
             .expect("tenant exists");

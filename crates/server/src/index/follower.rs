@@ -38,7 +38,7 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
             })
             .await?;
         for tenant in &page {
-            if let Some(snapshot) = build(store.as_ref(), &tenant.key).await? {
+            if let Some(snapshot) = build(store.clone(), &tenant.key).await? {
                 tenants.insert(tenant.key.clone(), Arc::new(TenantIndex::new(snapshot)));
             }
         }
@@ -115,7 +115,7 @@ async fn poll(indexes: &Indexes) -> Result<(), StoreError> {
 /// Applies the tenant's changes after its applied revision; builds the index of a new
 /// tenant and drops that of a deleted one.
 async fn catch_up(indexes: &Indexes, tenant: &str) -> Result<(), StoreError> {
-    let store = indexes.store.as_ref();
+    let store = indexes.store.clone();
     let Some(committed) = store.tenant_revision(tenant).await? else {
         indexes.replace_tenants(|t| drop(t.remove(tenant)));
         return Ok(());

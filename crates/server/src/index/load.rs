@@ -5,7 +5,10 @@
 
 use grantd_core::decision::{Op, Snapshot};
 use grantd_core::Kind;
-use grantd_store::{ChangeOp, ChangeRecord, ListQuery, Store, StoreError};
+use std::sync::Arc;
+
+use grantd_store::{ChangeOp, ChangeRecord, ListQuery, Store, StoreError, StoredObject};
+use tokio::sync::mpsc;
 
 /// The kinds the index holds, in the order that lets references resolve.
 const LOAD_ORDER: [Kind; 7] = [
@@ -21,34 +24,52 @@ const LOAD_ORDER: [Kind; 7] = [
 const PAGE: u32 = 10_000;
 
 /// The tenant's snapshot at (at least) its current revision; `None` if it does not exist.
-pub async fn build(store: &dyn Store, tenant: &str) -> Result<Option<Snapshot>, StoreError> {
+/// One task reads and decodes pages from the store while this one applies the previous
+/// page, so that on two cores reading and indexing overlap.
+pub async fn build(store: Arc<dyn Store>, tenant: &str) -> Result<Option<Snapshot>, StoreError> {
     let Some(revision) = store.tenant_revision(tenant).await? else {
         return Ok(None);
     };
-    let mut snapshot = Snapshot::new();
-    for kind in LOAD_ORDER {
-        let mut after = None;
-        loop {
-            let query = ListQuery {
-                prefix: None,
-                after: after.clone(),
-                limit: PAGE,
-            };
-            let page = store.list(tenant, kind.as_str(), &query).await?;
-            let ops: Vec<Op> = page
-                .iter()
-                .map(|o| Op::Put {
-                    kind,
-                    body: o.body.clone(),
-                })
-                .collect();
-            snapshot.apply(0, &ops);
-            match page.last() {
-                Some(last) if page.len() == PAGE as usize => after = Some(last.key.clone()),
-                _ => break,
+    let (pages, mut received) = mpsc::channel::<Result<(Kind, Vec<StoredObject>), StoreError>>(2);
+    let reader = {
+        let tenant = tenant.to_string();
+        tokio::spawn(async move {
+            for kind in LOAD_ORDER {
+                let mut after = None;
+                loop {
+                    let query = ListQuery {
+                        prefix: None,
+                        after: after.take(),
+                        limit: PAGE,
+                    };
+                    let page = match store.list(&tenant, kind.as_str(), &query).await {
+                        Ok(page) => page,
+                        Err(error) => {
+                            let _ = pages.send(Err(error)).await;
+                            return;
+                        }
+                    };
+                    let full = page.len() == PAGE as usize;
+                    after = page.last().filter(|_| full).map(|last| last.key.clone());
+                    if pages.send(Ok((kind, page))).await.is_err() || after.is_none() {
+                        break;
+                    }
+                }
             }
-        }
+        })
+    };
+    let mut snapshot = Snapshot::new();
+    while let Some(page) = received.recv().await {
+        let (kind, objects) = page?;
+        let ops: Vec<Op> = objects
+            .into_iter()
+            .map(|o| Op::Put { kind, body: o.body })
+            .collect();
+        snapshot.apply(0, &ops);
     }
+    reader
+        .await
+        .map_err(|e| StoreError::Internal(format!("index reader failed: {e}")))?;
     snapshot.apply(revision, &[]);
     Ok(Some(snapshot))
 }
