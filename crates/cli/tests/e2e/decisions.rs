@@ -158,6 +158,9 @@ async fn checks_follow_groups_roles_parents_labels_paths_and_deny() {
         decide(&app, &t, path("hive/c1")).await["decision"],
         "no_match"
     );
+    let (status, page) = send(app.op(Method::POST, &format!("/v1/tenants/{t}/lookup/resources")).json(&json!({"subject": {"type": "user", "id": "bob"}, "action": "SELECT", "data_path": "hive/c1", "consistency": {"mode": "fully_consistent"}}))).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["items"], json!([{"data_path": "hive/c1/sales"}]));
 }
 
 #[tokio::test]

@@ -67,3 +67,116 @@ impl Snapshot {
         found
     }
 }
+
+/// A data-path pattern a user may act under, with the DENY patterns carved out of it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct DataPathAccess {
+    /// Everything under this path (`*` matching any one segment) is allowed...
+    pub data_path: String,
+    /// ...except under these.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub except: Vec<String>,
+}
+
+/// Whether two patterns agree on their common length: one may lie under the other.
+fn overlap(a: &[&str], b: &[&str]) -> bool {
+    a.iter()
+        .zip(b)
+        .all(|(x, y)| x == y || *x == "*" || *y == "*")
+}
+
+/// Whether `outer` covers everything under `inner`: `outer` is no longer, and each of its
+/// segments is `*` or equal to `inner`'s.
+fn covers(outer: &[&str], inner: &[&str]) -> bool {
+    outer.len() <= inner.len() && outer.iter().zip(inner).all(|(o, i)| *o == "*" || o == i)
+}
+
+impl Snapshot {
+    /// The data objects under `prefix` on which `user` may do `action`, as patterns: the
+    /// ALLOW grants' patterns that lie under the prefix (or the prefix itself, when one
+    /// covers it), minus those a DENY covers whole, each with the DENY patterns inside it.
+    /// Sorted by path. A check on a concrete path remains the authority.
+    pub fn lookup_data_paths(&self, user: &str, action: &str, prefix: &str) -> Vec<DataPathAccess> {
+        let Some(node) = self.users.get(user) else {
+            return Vec::new();
+        };
+        if node.disabled {
+            return Vec::new();
+        }
+        let wanted: Vec<&str> = prefix.split('/').collect();
+        let mut rules: Vec<(crate::model::Effect, Vec<String>)> = Vec::new();
+        let query = CheckQuery {
+            user,
+            action,
+            resource: ResourceQuery::DataPath(prefix),
+        };
+        // Every rule of the closure whose privilege covers the action and whose pattern
+        // overlaps the prefix; tenant-wide rules are the empty pattern.
+        for &subject in node.closure.iter() {
+            let tenant_rules = self
+                .direct
+                .get(&super::snapshot::TENANT)
+                .into_iter()
+                .flat_map(|b| b.iter());
+            let selector_rules = self
+                .selectors
+                .get(&subject)
+                .into_iter()
+                .flat_map(|b| b.iter());
+            for r in tenant_rules.chain(selector_rules) {
+                if r.subject != subject || !self.privilege_covers(&r.privilege, query.action) {
+                    continue;
+                }
+                let pattern: Vec<String> = match &r.rule.target {
+                    super::snapshot::RuleTarget::Tenant => Vec::new(),
+                    super::snapshot::RuleTarget::DataPath(p) => {
+                        p.iter().map(|s| s.to_string()).collect()
+                    }
+                    _ => continue,
+                };
+                let segments: Vec<&str> = pattern.iter().map(String::as_str).collect();
+                if overlap(&segments, &wanted) {
+                    rules.push((r.effect, pattern));
+                }
+            }
+        }
+        fn split(p: &[String]) -> Vec<&str> {
+            p.iter().map(String::as_str).collect()
+        }
+        let denies: Vec<Vec<&str>> = rules
+            .iter()
+            .filter(|(e, _)| *e == crate::model::Effect::Deny)
+            .map(|(_, p)| split(p))
+            .collect();
+        let mut found: Vec<DataPathAccess> = Vec::new();
+        for (_, allow) in rules
+            .iter()
+            .filter(|(e, _)| *e == crate::model::Effect::Allow)
+        {
+            let allow = split(allow);
+            // What the grant opens under the prefix: the prefix itself if the grant covers it.
+            let opened: Vec<&str> = if covers(&allow, &wanted) {
+                wanted.clone()
+            } else {
+                allow.clone()
+            };
+            if denies.iter().any(|d| covers(d, &opened)) {
+                continue;
+            }
+            let mut except: Vec<String> = denies
+                .iter()
+                .filter(|d| overlap(d, &opened))
+                .map(|d| d.join("/"))
+                .collect();
+            except.sort();
+            except.dedup();
+            found.push(DataPathAccess {
+                data_path: opened.join("/"),
+                except,
+            });
+        }
+        found.sort_by(|a, b| a.data_path.cmp(&b.data_path));
+        found.dedup_by(|a, b| a.data_path == b.data_path);
+        found
+    }
+}

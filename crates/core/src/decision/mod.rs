@@ -26,4 +26,5 @@ mod tests;
 
 pub use check::{CheckQuery, ResourceQuery, Verdict};
 pub use explain::{Explanation, Match};
+pub use lookup::DataPathAccess;
 pub use snapshot::{Op, Snapshot};

@@ -472,3 +472,88 @@ fn large_buckets_are_searched_by_subject() {
         }
     }
 }
+
+/// Data-object lookups name what a user may reach under a path, with what DENY carves out.
+#[test]
+fn data_path_lookups_list_allowed_patterns_minus_denies() {
+    let mut m = Model::default();
+    m.users.push(User {
+        id: "bob".into(),
+        email: None,
+        name: None,
+        attributes: BTreeMap::new(),
+        disabled: false,
+    });
+    let grant = |id: &str, pattern: &str, effect: Effect| Grant {
+        id: id.into(),
+        subject: SubjectRef {
+            subject_type: SubjectType::User,
+            id: "bob".into(),
+        },
+        privilege: Privilege::Actions {
+            actions: vec!["SELECT".into()],
+        },
+        target: Target::DataPath {
+            pattern: pattern.into(),
+        },
+        effect,
+        origin: None,
+    };
+    m.grants.push(grant("a", "hive/c1/sales", Effect::Allow));
+    m.grants
+        .push(grant("b", "hive/c1/sales/secret", Effect::Deny));
+    m.grants
+        .push(grant("c", "hive/c1/hr/*/people", Effect::Allow));
+    m.grants
+        .push(grant("d", "hive/c1/hr/eu/people", Effect::Deny));
+    m.grants.push(grant("e", "dws/c9", Effect::Allow));
+    let mut index = Snapshot::new();
+    index.apply(1, &ops_of(&m));
+    let found = index.lookup_data_paths("bob", "SELECT", "hive/c1");
+    let paths: Vec<(&str, Vec<&str>)> = found
+        .iter()
+        .map(|f| {
+            (
+                f.data_path.as_str(),
+                f.except.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            ("hive/c1/hr/*/people", vec!["hive/c1/hr/eu/people"]),
+            ("hive/c1/sales", vec!["hive/c1/sales/secret"])
+        ]
+    );
+    // Under a covered prefix, the prefix itself is reported.
+    let found = index.lookup_data_paths("bob", "SELECT", "hive/c1/sales/q1");
+    assert_eq!(
+        found
+            .iter()
+            .map(|f| f.data_path.as_str())
+            .collect::<Vec<_>>(),
+        ["hive/c1/sales/q1"]
+    );
+    assert!(
+        index
+            .lookup_data_paths("bob", "SELECT", "hive/c1/sales/secret/x")
+            .is_empty(),
+        "a DENY covers it whole"
+    );
+    assert!(index.lookup_data_paths("bob", "INSERT", "hive").is_empty());
+    // What the lookup reports agrees with checks on concrete paths.
+    for (path, allowed) in [
+        ("hive/c1/sales/q1/t", true),
+        ("hive/c1/sales/secret/t", false),
+        ("hive/c1/hr/us/people/name", true),
+        ("hive/c1/hr/eu/people/name", false),
+    ] {
+        let query = CheckQuery {
+            user: "bob",
+            action: "SELECT",
+            resource: ResourceQuery::DataPath(path),
+        };
+        assert_eq!(index.check(&query) == Verdict::Allow, allowed, "{path}");
+    }
+}

@@ -119,6 +119,9 @@ pub struct LookupResourcesRequest {
     /// Only resources of this type.
     #[serde(default)]
     pub resource_type: Option<String>,
+    /// Instead of resources: the data objects under this path, as patterns.
+    #[serde(default)]
+    pub data_path: Option<String>,
     #[serde(default)]
     pub limit: Option<u32>,
     #[serde(default)]
@@ -339,6 +342,12 @@ async fn lookup_resources(
     if let Some(t) = &request.resource_type {
         c.check("resource_type", ids::resource_type(t));
     }
+    if let Some(path) = &request.data_path {
+        c.check("data_path", ids::data_path(path));
+        if request.resource_type.is_some() {
+            c.fail("data_path", "give `resource_type` or `data_path`, not both");
+        }
+    }
     c.finish().map_err(invalid)?;
     let limit = page_limit(request.limit)?;
     let after = position(request.cursor.as_deref())?;
@@ -350,6 +359,22 @@ async fn lookup_resources(
             timeout(&state),
         )
         .await?;
+    if let Some(path) = &request.data_path {
+        let found = snapshot.lookup_data_paths(&request.subject.id, &request.action, path);
+        let found: Vec<_> = found
+            .into_iter()
+            .filter(|f| after.as_ref().is_none_or(|a| f.data_path > *a))
+            .collect();
+        let keys: Vec<String> = found.iter().map(|f| f.data_path.clone()).collect();
+        let item = |key: &str| {
+            found
+                .iter()
+                .find(|f| f.data_path == key)
+                .map(|f| json!(f))
+                .unwrap_or_default()
+        };
+        return Ok(Json(lookup_page(keys, limit, item, snapshot.revision())));
+    }
     let found = snapshot.lookup_resources(
         &request.subject.id,
         &request.action,
@@ -431,7 +456,7 @@ pub fn register(api: &mut Api) {
     );
     api.add(
         Operation::new("post", format!("{base}/lookup/resources"), "lookup_resources", "decisions", check_scope)
-            .summary("Every resource (of a type) on which the user may do the action; complete, in key order, paged")
+            .summary("Every resource (of a type) on which the user may do the action, or the data objects under a path (as patterns, with DENY carve-outs); complete, in order, paged")
             .request(schema_ref("LookupResourcesRequest"))
             .response(200, "`{revision, items: [{type, id}], next_cursor?}`", None),
         post(lookup_resources),

@@ -19,7 +19,7 @@ use super::routes::{schema_ref, Auth, Operation};
 use super::tokens::{CreatedToken, NewToken};
 use super::view::ObjectMeta;
 use crate::service::TokenView;
-use grantd_core::decision::{Explanation, Match};
+use grantd_core::decision::{DataPathAccess, Explanation, Match};
 
 #[derive(OpenApi)]
 #[openapi(components(schemas(
@@ -56,7 +56,8 @@ use grantd_core::decision::{Explanation, Match};
     LookupResourcesRequest,
     LookupSubjectsRequest,
     Explanation,
-    Match
+    Match,
+    DataPathAccess
 )))]
 struct Components;
 
