@@ -32,17 +32,6 @@ impl<T> Page<T> {
     }
 }
 
-/// Which audit events to list.
-#[derive(Debug, Clone, Default)]
-pub struct AuditQuery {
-    pub after: i64,
-    pub from: Option<i64>,
-    pub to: Option<i64>,
-    pub actor: Option<String>,
-    pub target: Option<String>,
-    pub limit: u32,
-}
-
 impl Service {
     /// Changes after revision `after`, in revision order.
     pub async fn changes(
@@ -55,22 +44,18 @@ impl Service {
         Page::from_overfetch(rows, limit, |c| c.revision.to_string(), Ok)
     }
 
-    /// Audit events matching the query, in revision order.
+    /// Audit events matching the filter, in revision order, `filter.limit` at a time.
     pub async fn audit_events(
         &self,
         tenant: &str,
-        query: &AuditQuery,
+        filter: &AuditFilter,
     ) -> ServiceResult<Page<AuditRecord>> {
-        let filter = AuditFilter {
-            after: query.after,
-            from: query.from,
-            to: query.to,
-            actor: query.actor.clone(),
-            target: query.target.clone(),
-            limit: query.limit + 1,
+        let overfetch = AuditFilter {
+            limit: filter.limit + 1,
+            ..filter.clone()
         };
-        let rows = self.store.list_audit(tenant, &filter).await?;
-        Page::from_overfetch(rows, query.limit, |e| e.revision.to_string(), Ok)
+        let rows = self.store.list_audit(tenant, &overfetch).await?;
+        Page::from_overfetch(rows, filter.limit, |e| e.revision.to_string(), Ok)
     }
 
     /// The tenant's latest revision, or `None` if there is no such tenant.

@@ -22,7 +22,7 @@ use crate::index::Indexes;
 pub use context::{Actor, Ctx};
 pub use decisions::Consistency;
 pub use error::{ServiceError, ServiceResult};
-pub use feed::{AuditQuery, Page};
+pub use feed::Page;
 pub use objects::{Versioned, Written};
 pub use tokens::{IssuedToken, Scope, TokenView};
 

@@ -2,15 +2,16 @@
 //! as fresh as the request's `consistency` asks, and answers the revision it read.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
 use axum::routing::post;
 use axum::Json;
 use grantd_core::decision::{CheckQuery, Explanation, ResourceQuery, Snapshot, Verdict};
+use grantd_core::ids;
 use grantd_core::invalid::Checker;
 use grantd_core::model::{key_of, SubjectRef, SubjectType};
-use grantd_core::{ids, Invalid};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -219,8 +220,17 @@ fn decide(snapshot: &Snapshot, item: &CheckItem) -> CheckResult {
     }
 }
 
-fn timeout(state: &AppState) -> Duration {
-    Duration::from_millis(state.config.consistency_timeout_ms)
+/// The tenant's snapshot, as fresh as the request asks.
+async fn snapshot(
+    state: &AppState,
+    tenant: &str,
+    consistency: Option<ConsistencyArg>,
+) -> ApiResult<Arc<Snapshot>> {
+    let timeout = Duration::from_millis(state.config.consistency_timeout_ms);
+    Ok(state
+        .service
+        .snapshot(tenant, consistency.into(), timeout)
+        .await?)
 }
 
 async fn check(
@@ -238,23 +248,12 @@ async fn check(
         &item.resource,
         &item.data_path,
     );
-    c.finish().map_err(invalid)?;
-    let snapshot = state
-        .service
-        .snapshot(
-            &access.ctx.tenant,
-            request.consistency.into(),
-            timeout(&state),
-        )
-        .await?;
+    c.finish().map_err(ApiError::from)?;
+    let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
     Ok(Json(CheckResponse {
         result: decide(&snapshot, item),
         revision: snapshot.revision(),
     }))
-}
-
-fn invalid(invalid: Invalid) -> ApiError {
-    crate::service::ServiceError::Invalid(invalid).into()
 }
 
 async fn batch(
@@ -288,15 +287,8 @@ async fn batch(
             &item.data_path,
         );
     }
-    c.finish().map_err(invalid)?;
-    let snapshot = state
-        .service
-        .snapshot(
-            &access.ctx.tenant,
-            request.consistency.into(),
-            timeout(&state),
-        )
-        .await?;
+    c.finish().map_err(ApiError::from)?;
+    let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
     let results: Vec<CheckResult> = request
         .checks
         .iter()
@@ -348,17 +340,10 @@ async fn lookup_resources(
             c.fail("data_path", "give `resource_type` or `data_path`, not both");
         }
     }
-    c.finish().map_err(invalid)?;
+    c.finish().map_err(ApiError::from)?;
     let limit = page_limit(request.limit)?;
     let after = position(request.cursor.as_deref())?;
-    let snapshot = state
-        .service
-        .snapshot(
-            &access.ctx.tenant,
-            request.consistency.into(),
-            timeout(&state),
-        )
-        .await?;
+    let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
     if let Some(path) = &request.data_path {
         let found = snapshot.lookup_data_paths(&request.subject.id, &request.action, path);
         let found: Vec<_> = found
@@ -402,17 +387,10 @@ async fn lookup_subjects(
         &request.resource,
         &request.data_path,
     );
-    c.finish().map_err(invalid)?;
+    c.finish().map_err(ApiError::from)?;
     let limit = page_limit(request.limit)?;
     let after = position(request.cursor.as_deref())?;
-    let snapshot = state
-        .service
-        .snapshot(
-            &access.ctx.tenant,
-            request.consistency.into(),
-            timeout(&state),
-        )
-        .await?;
+    let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
     let key = resource_key(&request.resource);
     let found = snapshot.lookup_subjects(
         &request.action,

@@ -163,6 +163,12 @@ impl From<ServiceError> for ApiError {
     }
 }
 
+impl From<grantd_core::Invalid> for ApiError {
+    fn from(invalid: grantd_core::Invalid) -> Self {
+        ServiceError::Invalid(invalid).into()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();

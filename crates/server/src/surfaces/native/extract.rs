@@ -77,9 +77,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Typed<T> {
 }
 
 fn invalid_body(error: serde_json::Error) -> ApiError {
-    ApiError::from(crate::service::ServiceError::Invalid(
-        grantd_core::Invalid::field("body", error.to_string()),
-    ))
+    grantd_core::Invalid::field("body", error.to_string()).into()
 }
 
 /// Decodes a JSON value into `T`, naming what is wrong (a missing or unknown field, a

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::Json;
 use chrono::DateTime;
-use grantd_store::ChangeRecord;
+use grantd_store::{AuditFilter, ChangeRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -15,7 +15,7 @@ use super::extract::ApiQuery;
 use super::page::{page_json, page_limit, page_query, page_schema, position};
 use super::routes::{schema_ref, Api, Auth, Operation};
 use super::view::timestamp;
-use crate::service::{AuditQuery, Scope};
+use crate::service::Scope;
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -120,7 +120,7 @@ async fn audit_events(
     access: TenantAccess<Read>,
     ApiQuery(q): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<Value>> {
-    let query = AuditQuery {
+    let query = AuditFilter {
         after: after(q.cursor.as_deref(), None)?,
         from: millis("from", q.from.as_deref())?,
         to: millis("to", q.to.as_deref())?,

@@ -43,12 +43,8 @@ fn apply_identity(body: &mut Map<String, Value>, identity: Map<String, Value>) -
     for (field, value) in identity {
         match body.get(&field) {
             Some(given) if *given != value => {
-                return Err(ApiError::from(crate::service::ServiceError::Invalid(
-                    grantd_core::Invalid::field(
-                        field.clone(),
-                        format!("must match the path ({value})"),
-                    ),
-                )))
+                let message = format!("must match the path ({value})");
+                return Err(grantd_core::Invalid::field(field, message).into());
             }
             _ => {
                 body.insert(field, value);
