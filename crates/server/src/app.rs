@@ -11,7 +11,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Json, Router, ServiceExt};
 use grantd_store::{SqlStore, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -53,6 +53,7 @@ pub enum StartError {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    config: Config,
     store: Arc<SqlStore>,
     stopping: watch::Sender<bool>,
 }
@@ -94,6 +95,7 @@ impl Application {
         tracing::info!(addr = %listener.local_addr().map_err(|source| StartError::Listen { addr: state.config.listen, source })?, store = store.backend(), "grantd listening");
         Ok(Application {
             listener,
+            config: state.config.clone(),
             router: router(state),
             store,
             stopping,
@@ -111,9 +113,26 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        let service = self
-            .router
-            .into_make_service_with_connect_info::<SocketAddr>();
+        // The layers every request goes through, applied once around the router (layers
+        // added with `Router::layer` wrap each route instead, and cost a boxed service per
+        // request): request id in and out, tracing, panics as 500s, the request timeout,
+        // the body limit.
+        let config = &self.config;
+        let service = tower::ServiceBuilder::new()
+            .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))
+            .layer(SetRequestIdLayer::x_request_id(SequentialIds::default()))
+            .layer(TraceLayer::new_for_http())
+            .layer(PropagateRequestIdLayer::x_request_id())
+            .layer(CatchPanicLayer::custom(panic_response))
+            .layer(TimeoutLayer::with_status_code(
+                StatusCode::REQUEST_TIMEOUT,
+                Duration::from_secs(config.request_timeout_secs),
+            ))
+            .layer(DefaultBodyLimit::max(config.max_body_bytes))
+            .service(self.router);
+        let service = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
+            SocketAddr,
+        >(service);
         let stopping = self.stopping;
         let shutdown = async move {
             shutdown.await;
@@ -148,13 +167,11 @@ fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
     .into_response()
 }
 
-/// Every route with the layers around it.
+/// Every route, with the metrics layer that needs each route's template.
 pub fn router(state: AppState) -> Router {
     let (native_routes, operations) = native::api().into_router();
     let document = Arc::new(native::openapi::document(&operations));
     let page = Arc::new(native::docs::page(&document));
-    let max_body = state.config.max_body_bytes;
-    let timeout = Duration::from_secs(state.config.request_timeout_secs);
     let _ = metrics::handle();
     native_routes
         .route("/healthz", get(health::healthz))
@@ -171,14 +188,5 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(metrics::track))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            timeout,
-        ))
-        .layer(CatchPanicLayer::custom(panic_response))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(TraceLayer::new_for_http())
-        .layer(SetRequestIdLayer::x_request_id(SequentialIds::default()))
 }
