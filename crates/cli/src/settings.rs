@@ -33,6 +33,15 @@ pub struct Settings {
     /// Milliseconds a check waits for the freshness it asks for [default: 5000].
     #[arg(long, env = "GRANTD_CONSISTENCY_TIMEOUT_MS")]
     pub consistency_timeout_ms: Option<u64>,
+    /// Path the Segment-compatible API is served under [default: /segment].
+    #[arg(long, env = "GRANTD_SEGMENT_BASE_PATH")]
+    pub segment_base_path: Option<String>,
+    /// Segment write operations allowed per minute, per token and operation [default: 60].
+    #[arg(long, env = "GRANTD_SEGMENT_WRITE_LIMIT")]
+    pub segment_write_limit: Option<u32>,
+    /// Segment read operations allowed per minute, per token and operation [default: 600].
+    #[arg(long, env = "GRANTD_SEGMENT_READ_LIMIT")]
+    pub segment_read_limit: Option<u32>,
 }
 
 impl Settings {
@@ -66,6 +75,15 @@ impl Settings {
         }
         if let Some(v) = self.consistency_timeout_ms {
             config.consistency_timeout_ms = v;
+        }
+        if let Some(v) = self.segment_base_path {
+            config.segment_base_path = v;
+        }
+        if let Some(v) = self.segment_write_limit {
+            config.segment_write_limit = v;
+        }
+        if let Some(v) = self.segment_read_limit {
+            config.segment_read_limit = v;
         }
         Ok(config)
     }

@@ -88,6 +88,18 @@ pub fn text(value: &Option<String>) -> Result<(), String> {
     }
 }
 
+/// An email address: 3 to 254 characters, no spaces or control characters, one `@` with
+/// something on each side.
+pub fn email(value: &str) -> Result<(), String> {
+    let ok = (3..=254).contains(&value.len())
+        && !value.chars().any(|c| c.is_whitespace() || c.is_control())
+        && value.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+        });
+    ok.then_some(())
+        .ok_or_else(|| "must be an email address such as ada@example.com".into())
+}
+
 /// Labels or attributes: at most 64 entries, keys 1 to 128 of letters, digits and `_ - . /`,
 /// values at most 1,024 characters without control characters.
 pub fn labels(value: &BTreeMap<String, String>) -> Result<(), String> {

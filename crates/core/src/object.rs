@@ -22,10 +22,12 @@ pub enum Kind {
     Resource,
     Assignment,
     Grant,
+    Label,
+    Invite,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 9] = [
+    pub const ALL: [Kind; 11] = [
         Kind::Tenant,
         Kind::User,
         Kind::Group,
@@ -35,6 +37,8 @@ impl Kind {
         Kind::Resource,
         Kind::Assignment,
         Kind::Grant,
+        Kind::Label,
+        Kind::Invite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -48,6 +52,8 @@ impl Kind {
             Kind::Resource => "resource",
             Kind::Assignment => "assignment",
             Kind::Grant => "grant",
+            Kind::Label => "label",
+            Kind::Invite => "invite",
         }
     }
 

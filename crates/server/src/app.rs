@@ -16,19 +16,21 @@ use grantd_store::{SqlStore, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{bootstrap, Authenticator};
 use crate::config::Config;
+use crate::http::ratelimit::RateLimiter;
 use crate::http::request_id::SequentialIds;
 use crate::http::{health, metrics};
 use crate::index::spawn_follower;
 use crate::service::Service;
 use crate::state::{AppState, Shared};
-use crate::surfaces::native;
 use crate::surfaces::native::error::ApiError;
+use crate::surfaces::{native, segment};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -90,6 +92,7 @@ impl Application {
             stopping: stopping_rx,
             service: Service::with_indexes(dyn_store.clone(), indexes),
             auth: Authenticator::new(dyn_store, &operator_hash),
+            limits: RateLimiter::new(Duration::from_secs(60)),
             config,
         });
         tracing::info!(addr = %listener.local_addr().map_err(|source| StartError::Listen { addr: state.config.listen, source })?, store = store.backend(), "grantd listening");
@@ -116,7 +119,7 @@ impl Application {
         // The layers every request goes through, applied once around the router (layers
         // added with `Router::layer` wrap each route instead, and cost a boxed service per
         // request): request id in and out, tracing, panics as 500s, the request timeout,
-        // the body limit.
+        // the body limit, trailing slashes trimmed.
         let config = &self.config;
         let service = tower::ServiceBuilder::new()
             .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))
@@ -129,6 +132,8 @@ impl Application {
                 Duration::from_secs(config.request_timeout_secs),
             ))
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
+            // `/segment/` is the Segment SDK's `GET /` under its base path.
+            .layer(NormalizePathLayer::trim_trailing_slash())
             .service(self.router);
         let service = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
             SocketAddr,
@@ -173,7 +178,14 @@ pub fn router(state: AppState) -> Router {
     let document = Arc::new(native::openapi::document(&operations));
     let page = Arc::new(native::docs::page(&document));
     let _ = metrics::handle();
+    let segment_base = state
+        .config
+        .segment_base_path
+        .trim_end_matches('/')
+        .to_string();
+    let segment_routes = segment::router(&state);
     native_routes
+        .nest(&segment_base, segment_routes)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))

@@ -8,12 +8,15 @@ use tokio::sync::watch;
 
 use crate::auth::Authenticator;
 use crate::config::Config;
+use crate::http::ratelimit::RateLimiter;
 use crate::service::Service;
 
 pub struct Shared {
     pub service: Service,
     pub auth: Authenticator,
     pub config: Config,
+    /// Rate-limit windows of this node.
+    pub limits: RateLimiter,
     /// Becomes true when the server starts shutting down, so that endless responses
     /// (change streams) end and the graceful shutdown can finish.
     pub stopping: watch::Receiver<bool>,

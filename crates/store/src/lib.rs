@@ -62,6 +62,9 @@ pub trait Store: Send + Sync + 'static {
     /// Objects of a kind ordered by key, optionally only those whose key starts with a prefix.
     async fn list(&self, tenant: &str, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>>;
 
+    /// The objects holding a reference to `target` (an object key `kind:key`).
+    async fn referencing(&self, tenant: &str, target: &str) -> Result<Vec<RefHolder>>;
+
     /// Change records with a revision above `after`, in revision order.
     async fn list_changes(&self, tenant: &str, after: i64, limit: u32)
         -> Result<Vec<ChangeRecord>>;

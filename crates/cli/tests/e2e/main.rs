@@ -12,6 +12,8 @@ mod lifecycle;
 mod model;
 mod objects;
 mod ops;
+mod segment;
+mod segment_sdk;
 mod tenants;
 mod tokens;
 mod watch;

@@ -173,7 +173,7 @@ impl Snapshot {
                     self.index_grant(&grant);
                 }
             }
-            Kind::Tenant | Kind::Permission => {}
+            Kind::Tenant | Kind::Permission | Kind::Label | Kind::Invite => {}
         }
     }
 
@@ -241,7 +241,7 @@ impl Snapshot {
                 }
             }
             Kind::Grant => self.unindex_grant(key),
-            Kind::Tenant | Kind::Permission => {}
+            Kind::Tenant | Kind::Permission | Kind::Label | Kind::Invite => {}
         }
     }
 

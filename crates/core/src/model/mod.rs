@@ -3,6 +3,8 @@
 mod assignment;
 mod grant;
 mod group;
+mod invite;
+mod label;
 mod permission;
 mod resource;
 mod role;
@@ -13,6 +15,8 @@ mod user;
 pub use assignment::Assignment;
 pub use grant::{Effect, Grant, Privilege, Target};
 pub use group::{Group, Member};
+pub use invite::{Invite, PendingGrant};
+pub use label::Label;
 pub use permission::Permission;
 pub use resource::{key_of, Resource, ResourceRef};
 pub use role::Role;

@@ -34,11 +34,8 @@ impl Object for User {
     fn validate(&self) -> Result<(), Invalid> {
         let mut c = Checker::new();
         c.check("id", ids::identifier(&self.id));
-        c.check("email", ids::text(&self.email));
         if let Some(email) = &self.email {
-            if !email.contains('@') {
-                c.fail("email", "must be an email address");
-            }
+            c.check("email", ids::email(email));
         }
         c.check("name", ids::text(&self.name));
         c.check("attributes", ids::labels(&self.attributes));

@@ -1,9 +1,11 @@
 //! HTTP plumbing shared by every surface: request metadata, preconditions and ETags,
 //! cursors, metrics, health.
 
+pub mod body;
 pub mod cursor;
 pub mod health;
 pub mod meta;
 pub mod metrics;
 pub mod preconditions;
+pub mod ratelimit;
 pub mod request_id;

@@ -4,11 +4,13 @@
 //! change record and the audit event, and returns the revision it produced. Surfaces call
 //! these methods and nothing below them; no rule of the model lives in a surface.
 
+mod batch;
 mod context;
 mod decisions;
 mod error;
 mod feed;
 mod graph;
+mod invites;
 mod objects;
 mod tenants;
 mod tokens;
@@ -19,12 +21,18 @@ use grantd_store::{AuditEntry, Store, WriteTx};
 
 use crate::index::Indexes;
 
+pub use batch::Batch;
 pub use context::{Actor, Ctx};
 pub use decisions::Consistency;
 pub use error::{ServiceError, ServiceResult};
 pub use feed::Page;
 pub use objects::{Versioned, Written};
 pub use tokens::{IssuedToken, Scope, TokenView};
+
+/// A new time-ordered identifier such as `grt_0190...`.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
 
 /// The service: cheap to clone, shared by every request.
 #[derive(Clone)]

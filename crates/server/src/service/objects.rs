@@ -111,6 +111,40 @@ impl Service {
         Page::from_overfetch(found, limit, |o| o.key.clone(), Versioned::decode)
     }
 
+    /// Every object of the kind (whose key starts with `prefix`), in key order; for the
+    /// surfaces whose listings count their whole collection.
+    pub async fn list_all<K: Object>(
+        &self,
+        tenant: &str,
+        prefix: Option<&str>,
+    ) -> ServiceResult<Vec<Versioned<K>>> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .list::<K>(tenant, prefix.map(str::to_string), after, 1000)
+                .await?;
+            all.extend(page.items);
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(all),
+            }
+        }
+    }
+
+    /// The keys of the objects that refer to `target`.
+    pub async fn referencing(
+        &self,
+        tenant: &str,
+        target: &ObjectKey,
+    ) -> ServiceResult<Vec<ObjectKey>> {
+        let holders = self.store.referencing(tenant, &target.to_string()).await?;
+        Ok(holders
+            .into_iter()
+            .filter_map(|h| Some(ObjectKey::new(grantd_core::Kind::parse(&h.kind)?, h.key)))
+            .collect())
+    }
+
     /// Creates an object; `AlreadyExists` if its key is taken.
     pub async fn create<K: Object>(&self, ctx: &Ctx, object: K) -> ServiceResult<Written<K>> {
         self.write(ctx, object, Expect::Absent).await

@@ -106,7 +106,7 @@ impl Service {
 
         let secret = secret::generate();
         let record = TokenRecord {
-            id: format!("tok_{}", uuid::Uuid::now_v7().simple()),
+            id: super::new_id("tok"),
             tenant: ctx.tenant.clone(),
             hash: secret::hash(&secret),
             scopes,

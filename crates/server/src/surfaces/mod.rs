@@ -2,3 +2,4 @@
 //! calls the service, and encodes the answer in its own shapes; none adds rules.
 
 pub mod native;
+pub mod segment;

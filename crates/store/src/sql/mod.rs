@@ -15,8 +15,8 @@ use async_trait::async_trait;
 use sqlx::{AnyPool, Row};
 
 use crate::{
-    AuditEntry, AuditFilter, AuditRecord, ChangeRecord, ListQuery, Result, Store, StoreError,
-    StoredObject, TokenRecord, WriteTx,
+    AuditEntry, AuditFilter, AuditRecord, ChangeRecord, ListQuery, RefHolder, Result, Store,
+    StoreError, StoredObject, TokenRecord, WriteTx,
 };
 pub use dialect::Backend;
 use dialect::WriterGate;
@@ -180,6 +180,10 @@ impl Store for SqlStore {
         let found = rows::list_objects(&self.pool, Some(tenant), kind, query).await;
         observe("list", started);
         found
+    }
+
+    async fn referencing(&self, tenant: &str, target: &str) -> Result<Vec<RefHolder>> {
+        rows::referencing(&self.pool, tenant, target).await
     }
 
     async fn list_changes(

@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
-use crate::{ListQuery, Result, StoredObject, TokenRecord};
+use crate::{ListQuery, RefHolder, Result, StoredObject, TokenRecord};
 
 pub const OBJECT_COLUMNS: &str = "kind, key, version, body, created_at, updated_at";
 
@@ -52,6 +52,33 @@ pub async fn get_object<'e, E: Executor<'e, Database = Any>>(
         .fetch_optional(executor)
         .await?;
     row.as_ref().map(object).transpose()
+}
+
+/// The objects holding a reference to `target`, ordered by kind, key and field.
+pub async fn referencing<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    tenant: &str,
+    target: &str,
+) -> Result<Vec<RefHolder>> {
+    let found = sqlx::query(
+        "SELECT kind, key, field, cascade_delete FROM object_refs \
+         WHERE tenant = $1 AND target = $2 ORDER BY kind, key, field",
+    )
+    .bind(tenant)
+    .bind(target)
+    .fetch_all(executor)
+    .await?;
+    found
+        .iter()
+        .map(|row| {
+            Ok(RefHolder {
+                kind: row.try_get("kind")?,
+                key: row.try_get("key")?,
+                field: row.try_get("field")?,
+                cascade: row.try_get::<i64, _>("cascade_delete")? != 0,
+            })
+        })
+        .collect()
 }
 
 /// The smallest string greater than every string starting with `prefix`, for a range scan.

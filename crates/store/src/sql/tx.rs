@@ -131,25 +131,7 @@ impl WriteTx for SqlTx {
     }
 
     async fn referencing(&mut self, target: &str) -> Result<Vec<RefHolder>> {
-        let found = sqlx::query(
-            "SELECT kind, key, field, cascade_delete FROM object_refs \
-             WHERE tenant = $1 AND target = $2 ORDER BY kind, key, field",
-        )
-        .bind(&self.tenant)
-        .bind(target)
-        .fetch_all(&mut *self.tx)
-        .await?;
-        found
-            .iter()
-            .map(|row| {
-                Ok(RefHolder {
-                    kind: row.try_get("kind")?,
-                    key: row.try_get("key")?,
-                    field: row.try_get("field")?,
-                    cascade: row.try_get::<i64, _>("cascade_delete")? != 0,
-                })
-            })
-            .collect()
+        rows::referencing(&mut *self.tx, &self.tenant, target).await
     }
 
     async fn put(&mut self, object: NewObject, expect: Expect) -> Result<StoredObject> {

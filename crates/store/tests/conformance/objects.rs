@@ -218,6 +218,17 @@ pub async fn references_follow_their_holders(store: SqlStore) {
             ("role".into(), "r".into(), false)
         ]
     );
+    // Committed references are readable outside a transaction, by their tenant only.
+    tx.commit(audit("x", "y")).await.expect("commit");
+    let committed = store.referencing(&t, "user:u").await.expect("refs");
+    assert_eq!(committed.len(), 2);
+    let other = tenant(&store).await;
+    assert!(store
+        .referencing(&other, "user:u")
+        .await
+        .expect("refs")
+        .is_empty());
+    let mut tx = begin(&store, &t).await;
     // Rewriting the holder replaces its references; deleting it removes them.
     tx.put(object("role", "r", json!({})), Expect::Present)
         .await

@@ -4,43 +4,28 @@
 use std::collections::HashMap;
 
 use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
-use axum::http::header::CONTENT_TYPE;
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::error::ApiError;
+use crate::http::body::{self, BodyError};
 
 /// The body's bytes, if it is JSON (`application/json` or any `+json` type) within the limit.
 async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
-    let content_type = request
-        .headers()
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_string();
-    if essence != "application/json" && !essence.ends_with("+json") {
-        return Err(ApiError::new(
-            "unsupported_media_type",
-            "send the body as JSON with `Content-Type: application/json`",
-        ));
-    }
-    Bytes::from_request(request, state)
+    body::json_bytes(request, state, false)
         .await
         .map_err(|e| match e {
-            BytesRejection::FailedToBufferBody(_) => ApiError::new(
+            BodyError::NotJson => ApiError::new(
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`",
+            ),
+            BodyError::TooLarge => ApiError::new(
                 "payload_too_large",
                 "the request body is larger than the server accepts (see max_body_bytes)",
             ),
-            other => ApiError::new("bad_request", other.body_text()),
+            BodyError::Unreadable(m) => ApiError::new("bad_request", m),
         })
 }
 

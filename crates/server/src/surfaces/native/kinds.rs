@@ -1,7 +1,9 @@
 //! How each kind of object appears in the native API: its collection and item paths, the
 //! identifying fields its paths imply, and how its list is filtered.
 
-use grantd_core::model::{Assignment, Grant, Group, Member, Permission, Resource, Role, User};
+use grantd_core::model::{
+    Assignment, Grant, Group, Invite, Label, Member, Permission, Resource, Role, User,
+};
 use grantd_core::Object;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -266,6 +268,42 @@ impl Routed for Grant {
     /// A grant created without an id gets a time-ordered one.
     fn complete(body: &mut Map<String, Value>) {
         body.entry("id")
-            .or_insert_with(|| Value::String(format!("grt_{}", uuid::Uuid::now_v7().simple())));
+            .or_insert_with(|| Value::String(crate::service::new_id("grt")));
+    }
+}
+
+impl Routed for Label {
+    const COLLECTION: &'static str = "/labels";
+    const ITEM: &'static str = "/labels/{key}/{value}";
+    const TAG: &'static str = "labels";
+
+    fn identity(path: &PathParams) -> Map<String, Value> {
+        fields(json!({"key": path.get("key"), "value": path.get("value")}))
+    }
+
+    fn path_key(path: &PathParams) -> String {
+        Label::key_of(path.get("key"), path.get("value"))
+    }
+
+    fn item_path(&self) -> String {
+        format!("/labels/{}/{}", segment(&self.key), segment(&self.value))
+    }
+}
+
+impl Routed for Invite {
+    const COLLECTION: &'static str = "/invites";
+    const ITEM: &'static str = "/invites/{email}";
+    const TAG: &'static str = "invites";
+
+    fn identity(path: &PathParams) -> Map<String, Value> {
+        fields(json!({"email": path.get("email")}))
+    }
+
+    fn path_key(path: &PathParams) -> String {
+        path.get("email").to_string()
+    }
+
+    fn item_path(&self) -> String {
+        format!("/invites/{}", segment(&self.email))
     }
 }

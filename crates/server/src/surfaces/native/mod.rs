@@ -7,6 +7,7 @@ pub mod docs;
 pub mod error;
 mod extract;
 mod feed;
+mod invites;
 mod kinds;
 mod objects;
 pub mod openapi;
@@ -17,7 +18,9 @@ mod tokens;
 mod view;
 mod watch;
 
-use grantd_core::model::{Assignment, Grant, Group, Member, Permission, Resource, Role, User};
+use grantd_core::model::{
+    Assignment, Grant, Group, Invite, Label, Member, Permission, Resource, Role, User,
+};
 
 use routes::Api;
 
@@ -34,6 +37,9 @@ pub fn api() -> Api {
     objects::register::<Resource>(&mut api);
     objects::register::<Assignment>(&mut api);
     objects::register::<Grant>(&mut api);
+    objects::register::<Label>(&mut api);
+    objects::register::<Invite>(&mut api);
+    invites::register(&mut api);
     feed::register(&mut api);
     decisions::register(&mut api);
     watch::register(&mut api);

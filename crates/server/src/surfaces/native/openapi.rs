@@ -2,8 +2,8 @@
 //! schemas: what `/openapi.json` serves and `/docs` renders.
 
 use grantd_core::model::{
-    Assignment, Effect, Grant, Group, Member, Permission, Privilege, Resource, ResourceRef, Role,
-    SubjectRef, SubjectType, Target, Tenant, User,
+    Assignment, Effect, Grant, Group, Invite, Label, Member, PendingGrant, Permission, Privilege,
+    Resource, ResourceRef, Role, SubjectRef, SubjectType, Target, Tenant, User,
 };
 use grantd_core::FieldError;
 use serde_json::{json, Map, Value};
@@ -15,6 +15,7 @@ use super::decisions::{
 };
 use super::error::{ErrorBody, ErrorDetail, CODES};
 use super::feed::{AuditEventView, ChangeView};
+use super::invites::AcceptInvite;
 use super::routes::{schema_ref, Auth, Operation};
 use super::tokens::{CreatedToken, NewToken};
 use super::view::ObjectMeta;
@@ -33,6 +34,10 @@ use grantd_core::decision::{DataPathAccess, Explanation, Match};
     ResourceRef,
     Assignment,
     Grant,
+    Label,
+    Invite,
+    PendingGrant,
+    AcceptInvite,
     Privilege,
     Target,
     Effect,

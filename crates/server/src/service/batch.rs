@@ -1,0 +1,129 @@
+//! Several writes as one command: one transaction, one change record, one audit event.
+//!
+//! A surface whose single request touches several objects (Segment's "add permissions"
+//! writes a grant per resource; accepting an invite writes a user, its grants and its
+//! memberships) opens a batch, reads and writes through it, and commits once. Every write
+//! goes through the same checks as a single one: validation, references, cycles, cascades.
+//! Dropping a batch without committing writes nothing.
+
+use grantd_core::{Invalid, Object, ObjectKey};
+use grantd_store::{Expect, ListQuery, WriteTx};
+use serde_json::Value;
+
+use super::objects::{audit, delete_with_dependents, describe, Versioned};
+use super::{Ctx, Service, ServiceError, ServiceResult};
+
+/// Rows read per round trip when a batch reads a whole kind.
+const PAGE: u32 = 1000;
+
+pub struct Batch<'a> {
+    service: &'a Service,
+    ctx: Ctx,
+    tx: Box<dyn WriteTx>,
+}
+
+impl Service {
+    /// Opens a batch on the context's tenant, taking its write lock.
+    pub async fn batch(&self, ctx: &Ctx) -> ServiceResult<Batch<'_>> {
+        Ok(Batch {
+            service: self,
+            ctx: ctx.clone(),
+            tx: self.begin(ctx).await?,
+        })
+    }
+}
+
+impl Batch<'_> {
+    pub async fn get<K: Object>(&mut self, key: &str) -> ServiceResult<Option<Versioned<K>>> {
+        match self.tx.get(K::KIND.as_str(), key).await? {
+            Some(stored) => Versioned::decode(stored).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Every object of the kind (whose key starts with `prefix`), in key order.
+    pub async fn list<K: Object>(
+        &mut self,
+        prefix: Option<&str>,
+    ) -> ServiceResult<Vec<Versioned<K>>> {
+        let mut all = Vec::new();
+        let mut after = None;
+        loop {
+            let query = ListQuery {
+                prefix: prefix.map(str::to_string),
+                after,
+                limit: PAGE,
+            };
+            let page = self.tx.list(K::KIND.as_str(), &query).await?;
+            let full = page.len() == PAGE as usize;
+            after = page.last().map(|o| o.key.clone());
+            for stored in page {
+                all.push(Versioned::decode(stored)?);
+            }
+            if !full {
+                return Ok(all);
+            }
+        }
+    }
+
+    /// The objects that refer to `target`.
+    pub async fn referencing(&mut self, target: &ObjectKey) -> ServiceResult<Vec<ObjectKey>> {
+        let holders = self.tx.referencing(&target.to_string()).await?;
+        Ok(holders
+            .into_iter()
+            .filter_map(|h| Some(ObjectKey::new(grantd_core::Kind::parse(&h.kind)?, h.key)))
+            .collect())
+    }
+
+    /// Writes an object if `expect` holds, with every check a single write makes.
+    pub async fn put<K: Object>(
+        &mut self,
+        object: &K,
+        expect: Expect,
+    ) -> ServiceResult<Versioned<K>> {
+        self.service.write_in(&mut self.tx, object, expect).await
+    }
+
+    /// Deletes an object and what cascades from it; returns the deleted keys, `target` first.
+    pub async fn delete(&mut self, target: &ObjectKey) -> ServiceResult<Vec<ObjectKey>> {
+        delete_with_dependents(&mut *self.tx, target, Expect::Any).await
+    }
+
+    /// Commits everything as one revision, audited as `action` on `target` with `detail`.
+    pub async fn commit(
+        self,
+        action: &str,
+        target: &ObjectKey,
+        detail: Option<Value>,
+    ) -> ServiceResult<i64> {
+        let mut entry = audit(&self.ctx, action.to_string(), target);
+        entry.detail = detail;
+        let revision = self.service.commit(self.tx, entry).await?;
+        metrics::counter!("grantd_writes_total", "kind" => "batch").increment(1);
+        Ok(revision)
+    }
+}
+
+impl ServiceError {
+    /// Places the field names of a validation error under `prefix` (an item of a request
+    /// that holds several objects); other errors are unchanged.
+    pub fn within(self, prefix: &str) -> ServiceError {
+        match self {
+            ServiceError::Invalid(Invalid(errors)) => ServiceError::Invalid(Invalid(
+                errors
+                    .into_iter()
+                    .map(|mut e| {
+                        e.field = format!("{prefix}.{}", e.field);
+                        e
+                    })
+                    .collect(),
+            )),
+            other => other,
+        }
+    }
+
+    /// `NotFound` for the object `key`.
+    pub fn not_found(key: &ObjectKey) -> ServiceError {
+        ServiceError::NotFound(describe(key))
+    }
+}
