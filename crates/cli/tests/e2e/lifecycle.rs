@@ -164,7 +164,10 @@ async fn sigterm_lets_in_flight_requests_finish() {
                         );
                         Ok(id)
                     }
-                    Err(e) => Err(e.is_connect()),
+                    // Refused, or closed before the server read the request (a connection
+                    // accepted as the shutdown began): never answered, never written. A
+                    // response cut short would be a body or decode error.
+                    Err(e) => Err(e.is_connect() || (e.is_request() && !e.is_body())),
                 };
                 outcomes.lock().expect("lock").push(outcome);
             })
@@ -189,7 +192,7 @@ async fn sigterm_lets_in_flight_requests_finish() {
     let outcomes = outcomes.lock().expect("lock").clone();
     assert!(
         outcomes.iter().all(|o| matches!(o, Ok(_) | Err(true))),
-        "only refused connections may fail: {outcomes:?}"
+        "only requests the server never read may fail: {outcomes:?}"
     );
     let served: Vec<String> = outcomes.into_iter().filter_map(Result::ok).collect();
     assert!(!served.is_empty());
