@@ -116,6 +116,15 @@ impl Authenticator {
     }
 }
 
+/// The secret of an `Authorization: Bearer <secret>` header value, if it has that form.
+pub fn bearer_secret(header: &str) -> Option<&str> {
+    header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+}
+
 /// A token's principal: its broadest scope stands for all, since scopes nest.
 fn principal_of(record: TokenRecord) -> Principal {
     let scope = record

@@ -10,7 +10,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
-use crate::auth::Principal;
+use crate::auth::{bearer_secret, Principal};
 use crate::http::meta::RequestMeta;
 use crate::service::{Actor, Ctx, Scope};
 use crate::state::AppState;
@@ -59,12 +59,7 @@ async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiErro
     let secret = header
         .to_str()
         .ok()
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+        .and_then(bearer_secret)
         .ok_or_else(|| {
             ApiError::new(
                 "unauthenticated",

@@ -62,10 +62,9 @@ async fn render(
 /// `{"name": ...}`, required.
 fn name_body(body: &Value) -> SegmentResult<String> {
     let mut f = Fields::default();
-    let name = f.body(body).and_then(|b| {
-        let v = f.required(b, "name", "name");
-        f.string(v, "name", MAX_ID)
-    });
+    let name = f
+        .body(body)
+        .and_then(|b| f.required_string(b, "name", "", MAX_ID));
     f.finish()?;
     name.ok_or_else(|| SegmentError::field("name", "\"name\" is required"))
 }
@@ -303,7 +302,7 @@ fn member_key(member: &Member) -> String {
 async fn remove_emails(
     batch: &mut Batch<'_>,
     group: &Group,
-    keep: impl Fn(&str) -> bool,
+    keep: &(dyn Fn(&str) -> bool + Sync),
     users: &[User],
     events: &mut Vec<Event>,
 ) -> SegmentResult<()> {
@@ -361,6 +360,39 @@ async fn answer_group(state: &AppState, caller: &Caller, group: &Group) -> Segme
     Ok(Data::ok(json!({ "userGroup": value })))
 }
 
+/// Changes a group's members in one transaction: first removes the members (and invited
+/// addresses) for which `keep` says no, then adds `add`.
+async fn change_members(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    keep: Option<&(dyn Fn(&str) -> bool + Sync)>,
+    add: &[String],
+    action: &str,
+) -> SegmentResult<Group> {
+    let mut batch = state.service.batch(&caller.ctx).await?;
+    let group = require(&mut batch, id).await?;
+    let users: Vec<User> = batch
+        .list::<User>(None)
+        .await?
+        .into_iter()
+        .map(|u| u.object)
+        .collect();
+    let mut events = Vec::new();
+    if let Some(keep) = keep {
+        remove_emails(&mut batch, &group, keep, &users, &mut events).await?;
+    }
+    add_emails(&mut batch, &group, add, &users, &mut events).await?;
+    batch
+        .commit(action, &group.object_key(), audit::detail(events))
+        .await?;
+    Ok(group)
+}
+
+fn lowercase(emails: &[String]) -> BTreeSet<String> {
+    emails.iter().map(|e| e.to_ascii_lowercase()).collect()
+}
+
 /// `POST /groups/{userGroupId}/users`.
 pub async fn add_users(
     State(state): State<AppState>,
@@ -370,23 +402,15 @@ pub async fn add_users(
 ) -> SegmentResult<Data> {
     let id = path.id("userGroupId")?;
     let emails = emails_body(&body)?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let group = require(&mut batch, &id).await?;
-    let users: Vec<User> = batch
-        .list::<User>(None)
-        .await?
-        .into_iter()
-        .map(|u| u.object)
-        .collect();
-    let mut events = Vec::new();
-    add_emails(&mut batch, &group, &emails, &users, &mut events).await?;
-    batch
-        .commit(
-            "segment.group.users.add",
-            &group.object_key(),
-            audit::detail(events),
-        )
-        .await?;
+    let group = change_members(
+        &state,
+        &caller,
+        &id,
+        None,
+        &emails,
+        "segment.group.users.add",
+    )
+    .await?;
     answer_group(&state, &caller, &group).await
 }
 
@@ -399,32 +423,17 @@ pub async fn replace_users(
 ) -> SegmentResult<Data> {
     let id = path.id("userGroupId")?;
     let emails = emails_body(&body)?;
-    let wanted: BTreeSet<String> = emails.iter().map(|e| e.to_ascii_lowercase()).collect();
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let group = require(&mut batch, &id).await?;
-    let users: Vec<User> = batch
-        .list::<User>(None)
-        .await?
-        .into_iter()
-        .map(|u| u.object)
-        .collect();
-    let mut events = Vec::new();
-    remove_emails(
-        &mut batch,
-        &group,
-        |email| wanted.contains(&email.to_ascii_lowercase()),
-        &users,
-        &mut events,
+    let wanted = lowercase(&emails);
+    let keep = move |email: &str| wanted.contains(&email.to_ascii_lowercase());
+    let group = change_members(
+        &state,
+        &caller,
+        &id,
+        Some(&keep),
+        &emails,
+        "segment.group.users.replace",
     )
     .await?;
-    add_emails(&mut batch, &group, &emails, &users, &mut events).await?;
-    batch
-        .commit(
-            "segment.group.users.replace",
-            &group.object_key(),
-            audit::detail(events),
-        )
-        .await?;
     answer_group(&state, &caller, &group).await
 }
 
@@ -436,32 +445,17 @@ pub async fn remove_users(
     RawQuery(raw): RawQuery,
 ) -> SegmentResult<Data> {
     let id = path.id("userGroupId")?;
-    let emails = emails_query(raw.as_deref())?;
-    let gone: BTreeSet<String> = emails.iter().map(|e| e.to_ascii_lowercase()).collect();
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let group = require(&mut batch, &id).await?;
-    let users: Vec<User> = batch
-        .list::<User>(None)
-        .await?
-        .into_iter()
-        .map(|u| u.object)
-        .collect();
-    let mut events = Vec::new();
-    remove_emails(
-        &mut batch,
-        &group,
-        |email| !gone.contains(&email.to_ascii_lowercase()),
-        &users,
-        &mut events,
+    let gone = lowercase(&emails_query(raw.as_deref())?);
+    let keep = move |email: &str| !gone.contains(&email.to_ascii_lowercase());
+    change_members(
+        &state,
+        &caller,
+        &id,
+        Some(&keep),
+        &[],
+        "segment.group.users.remove",
     )
     .await?;
-    batch
-        .commit(
-            "segment.group.users.remove",
-            &group.object_key(),
-            audit::detail(events),
-        )
-        .await?;
     Ok(Data::success())
 }
 

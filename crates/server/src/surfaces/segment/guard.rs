@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::error::{ErrorEntry, SegmentError};
-use crate::auth::Principal;
+use crate::auth::{bearer_secret, Principal};
 use crate::http::meta::RequestMeta;
 use crate::http::ratelimit::Outcome;
 use crate::service::{Actor, Ctx, Scope};
@@ -121,12 +121,7 @@ async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, Segm
         .headers
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.strip_prefix("Bearer ")
-                .or_else(|| v.strip_prefix("bearer "))
-        })
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
+        .and_then(bearer_secret)
         .ok_or_else(|| {
             SegmentError::unauthorized("send a workspace token as `Authorization: Bearer <token>`")
         })?;

@@ -25,18 +25,8 @@ pub async fn create(
     let mut wanted: Vec<(String, Vec<PermissionIn>)> = Vec::new();
     if let Some(b) = f.body(&body) {
         let invites = f.required(b, "invites", "invites");
-        for (i, item) in f
-            .array(invites, "invites")
-            .unwrap_or_default()
-            .iter()
-            .enumerate()
-        {
-            let at = format!("invites.{i}");
-            if f.object(Some(item), &at).is_none() {
-                continue;
-            }
-            let email = f.required(item, "email", &format!("{at}.email"));
-            let email = f.string(email, &format!("{at}.email"), 254);
+        for (at, item) in f.items(invites, "invites") {
+            let email = f.required_string(item, "email", &at, 254);
             let permissions = match item.get("permissions") {
                 Some(serde_json::Value::Null) | None => Vec::new(),
                 given => policies::parse_invite_permissions(

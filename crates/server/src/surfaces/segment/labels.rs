@@ -45,10 +45,8 @@ pub async fn create(
     let label = f.body(&body).and_then(|b| {
         let label = f.required(b, "label", "label")?;
         f.object(Some(label), "label")?;
-        let key = f.required(label, "key", "label.key");
-        let key = f.string(key, "label.key", MAX_ID);
-        let value = f.required(label, "value", "label.value");
-        let value = f.string(value, "label.value", MAX_ID);
+        let key = f.required_string(label, "key", "label", MAX_ID);
+        let value = f.required_string(label, "value", "label", MAX_ID);
         let description = match label.get("description") {
             Some(Value::Null) | None => None,
             given => f.string(given, "label.description", 1024),

@@ -46,19 +46,10 @@ pub struct PermissionIn {
 }
 
 fn parse_labels(f: &mut Fields, value: Option<&Value>, path: &str) -> Vec<LabelIn> {
-    let Some(items) = f.array(value, path) else {
-        return Vec::new();
-    };
     let mut labels = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let at = format!("{path}.{i}");
-        if f.object(Some(item), &at).is_none() {
-            continue;
-        }
-        let key = f.required(item, "key", &format!("{at}.key"));
-        let key = f.string(key, &format!("{at}.key"), MAX_ID);
-        let value = f.required(item, "value", &format!("{at}.value"));
-        let value = f.string(value, &format!("{at}.value"), MAX_ID);
+    for (at, item) in f.items(value, path) {
+        let key = f.required_string(item, "key", &at, MAX_ID);
+        let value = f.required_string(item, "value", &at, MAX_ID);
         if let (Some(key), Some(value)) = (key, value) {
             labels.push(LabelIn { key, value });
         }
@@ -67,9 +58,7 @@ fn parse_labels(f: &mut Fields, value: Option<&Value>, path: &str) -> Vec<LabelI
 }
 
 fn parse_resource(f: &mut Fields, item: &Value, at: &str, with_labels: bool) -> Option<ResourceIn> {
-    f.object(Some(item), at)?;
-    let id = f.required(item, "id", &format!("{at}.id"));
-    let id = f.string(id, &format!("{at}.id"), MAX_ID);
+    let id = f.required_string(item, "id", at, MAX_ID);
     let kind = f.required(item, "type", &format!("{at}.type"));
     let kind = match kind {
         Some(Value::String(t)) if RESOURCE_TYPES.contains(&t.as_str()) => Some(t.clone()),
@@ -107,25 +96,15 @@ fn parse_resource(f: &mut Fields, item: &Value, at: &str, with_labels: bool) -> 
 
 /// `permissions` of a user or group request (`PermissionInputV1[]`).
 pub fn parse_permissions(f: &mut Fields, value: Option<&Value>, path: &str) -> Vec<PermissionIn> {
-    let Some(items) = f.array(value, path) else {
-        return Vec::new();
-    };
     let mut permissions = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let at = format!("{path}.{i}");
-        if f.object(Some(item), &at).is_none() {
-            continue;
-        }
-        let role = f.required(item, "roleId", &format!("{at}.roleId"));
-        let role_id = f.string(role, &format!("{at}.roleId"), MAX_ID);
-        let resources = f.required(item, "resources", &format!("{at}.resources"));
-        let resources = f
-            .array(resources, &format!("{at}.resources"))
-            .unwrap_or_default();
-        let resources: Vec<ResourceIn> = resources
-            .iter()
-            .enumerate()
-            .filter_map(|(j, r)| parse_resource(f, r, &format!("{at}.resources.{j}"), true))
+    for (at, item) in f.items(value, path) {
+        let role_id = f.required_string(item, "roleId", &at, MAX_ID);
+        let list = format!("{at}.resources");
+        let given = f.required(item, "resources", &list);
+        let resources: Vec<ResourceIn> = f
+            .items(given, &list)
+            .into_iter()
+            .filter_map(|(r_at, r)| parse_resource(f, r, &r_at, true))
             .collect();
         if let Some(role_id) = role_id {
             permissions.push(PermissionIn {
@@ -146,17 +125,9 @@ pub fn parse_invite_permissions(
     path: &str,
     workspace: &str,
 ) -> Vec<PermissionIn> {
-    let Some(items) = f.array(value, path) else {
-        return Vec::new();
-    };
     let mut permissions = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let at = format!("{path}.{i}");
-        if f.object(Some(item), &at).is_none() {
-            continue;
-        }
-        let role = f.required(item, "roleId", &format!("{at}.roleId"));
-        let role_id = f.string(role, &format!("{at}.roleId"), MAX_ID);
+    for (at, item) in f.items(value, path) {
+        let role_id = f.required_string(item, "roleId", &at, MAX_ID);
         let labels = match item.get("labels") {
             Some(Value::Null) | None => Vec::new(),
             labels => parse_labels(f, labels, &format!("{at}.labels")),
@@ -168,11 +139,9 @@ pub fn parse_invite_permissions(
                 labels: Vec::new(),
             }],
             given => f
-                .array(given, &format!("{at}.resources"))
-                .unwrap_or_default()
-                .iter()
-                .enumerate()
-                .filter_map(|(j, r)| parse_resource(f, r, &format!("{at}.resources.{j}"), false))
+                .items(given, &format!("{at}.resources"))
+                .into_iter()
+                .filter_map(|(r_at, r)| parse_resource(f, r, &r_at, false))
                 .collect(),
         };
         if !labels.is_empty() {

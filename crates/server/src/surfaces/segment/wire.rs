@@ -142,6 +142,38 @@ impl Fields {
         }
     }
 
+    /// `parent[key]` as a required string of 1 to `max` characters, reported at `at.key`.
+    pub fn required_string(
+        &mut self,
+        parent: &Value,
+        key: &str,
+        at: &str,
+        max: usize,
+    ) -> Option<String> {
+        let path = if at.is_empty() {
+            key.to_string()
+        } else {
+            format!("{at}.{key}")
+        };
+        let value = self.required(parent, key, &path);
+        self.string(value, &path, max)
+    }
+
+    /// The objects of an array, each with its path (`path.N`); other items are reported.
+    pub fn items<'v>(&mut self, value: Option<&'v Value>, path: &str) -> Vec<(String, &'v Value)> {
+        let Some(items) = self.array(value, path) else {
+            return Vec::new();
+        };
+        let mut objects = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            let at = format!("{path}.{i}");
+            if self.object(Some(item), &at).is_some() {
+                objects.push((at, item));
+            }
+        }
+        objects
+    }
+
     /// A string of 1 to `max` characters.
     pub fn string(&mut self, value: Option<&Value>, path: &str, max: usize) -> Option<String> {
         match value? {
