@@ -42,6 +42,9 @@ pub struct Settings {
     /// Segment read operations allowed per minute, per token and operation [default: 600].
     #[arg(long, env = "GRANTD_SEGMENT_READ_LIMIT")]
     pub segment_read_limit: Option<u32>,
+    /// Path the SlashID-compatible API is served under [default: /slashid].
+    #[arg(long, env = "GRANTD_SLASHID_BASE_PATH")]
+    pub slashid_base_path: Option<String>,
 }
 
 impl Settings {
@@ -84,6 +87,9 @@ impl Settings {
         }
         if let Some(v) = self.segment_read_limit {
             config.segment_read_limit = v;
+        }
+        if let Some(v) = self.slashid_base_path {
+            config.slashid_base_path = v;
         }
         Ok(config)
     }

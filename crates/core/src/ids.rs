@@ -48,14 +48,15 @@ pub fn resource_type(value: &str) -> Result<(), String> {
         .ok_or_else(|| "must be 1 to 64 characters: a letter, then letters, digits, _ - .".into())
 }
 
-/// An action such as `read`, `source.write`, `SELECT`, or `*` for every action.
+/// An action such as `read`, `source.write`, `SELECT`, `*` for every action, or a
+/// permission name (which roles list as their actions), so up to 1,024 characters.
 pub fn action(value: &str) -> Result<(), String> {
-    let ok = (1..=MAX_ID_LEN).contains(&value.len())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '*' | '/'));
+    let ok = (1..=MAX_PERMISSION_LEN).contains(&value.len())
+        && value.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ':' | '*' | '/' | '\\')
+        });
     ok.then_some(())
-        .ok_or_else(|| "must be 1 to 128 of letters, digits and _ - . : * /".into())
+        .ok_or_else(|| "must be 1 to 1024 of letters, digits and _ - . : * / \\".into())
 }
 
 /// A permission name as SlashID defines it: `^[A-Za-z0-9][\w./\\\-:]*[A-Za-z0-9]$`

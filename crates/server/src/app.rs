@@ -30,7 +30,7 @@ use crate::index::spawn_follower;
 use crate::service::Service;
 use crate::state::{AppState, Shared};
 use crate::surfaces::native::error::ApiError;
-use crate::surfaces::{native, segment};
+use crate::surfaces::{native, segment, slashid};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -184,8 +184,15 @@ pub fn router(state: AppState) -> Router {
         .trim_end_matches('/')
         .to_string();
     let segment_routes = segment::router(&state);
+    let slashid_base = state
+        .config
+        .slashid_base_path
+        .trim_end_matches('/')
+        .to_string();
+    let slashid_routes = slashid::router(&state);
     native_routes
         .nest(&segment_base, segment_routes)
+        .nest(&slashid_base, slashid_routes)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))

@@ -29,6 +29,8 @@ pub struct Config {
     pub segment_write_limit: u32,
     /// Requests per minute, per token and operation, for Segment's read operations.
     pub segment_read_limit: u32,
+    /// Path the SlashID-compatible API is served under.
+    pub slashid_base_path: String,
 }
 
 impl Default for Config {
@@ -44,6 +46,7 @@ impl Default for Config {
             segment_base_path: "/segment".into(),
             segment_write_limit: 60,
             segment_read_limit: 600,
+            slashid_base_path: "/slashid".into(),
         }
     }
 }

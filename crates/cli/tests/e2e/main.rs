@@ -14,6 +14,7 @@ mod objects;
 mod ops;
 mod segment;
 mod segment_sdk;
+mod slashid;
 mod tenants;
 mod tokens;
 mod watch;

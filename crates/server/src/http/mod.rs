@@ -9,3 +9,4 @@ pub mod metrics;
 pub mod preconditions;
 pub mod ratelimit;
 pub mod request_id;
+pub mod time;

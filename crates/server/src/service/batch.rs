@@ -6,7 +6,8 @@
 //! goes through the same checks as a single one: validation, references, cycles, cascades.
 //! Dropping a batch without committing writes nothing.
 
-use grantd_core::{Invalid, Object, ObjectKey};
+use grantd_core::model::Grant;
+use grantd_core::{Invalid, Kind, Object, ObjectKey};
 use grantd_store::{Expect, ListQuery, WriteTx};
 use serde_json::Value;
 
@@ -71,8 +72,21 @@ impl Batch<'_> {
         let holders = self.tx.referencing(&target.to_string()).await?;
         Ok(holders
             .into_iter()
-            .filter_map(|h| Some(ObjectKey::new(grantd_core::Kind::parse(&h.kind)?, h.key)))
+            .filter_map(|h| Some(ObjectKey::new(Kind::parse(&h.kind)?, h.key)))
             .collect())
+    }
+
+    /// The grants whose subject is `subject` (a user, group or role).
+    pub async fn grants_of(&mut self, subject: &ObjectKey) -> ServiceResult<Vec<Grant>> {
+        let mut grants = Vec::new();
+        for key in self.referencing(subject).await? {
+            if key.kind == Kind::Grant {
+                if let Some(grant) = self.get::<Grant>(&key.key).await? {
+                    grants.push(grant.object);
+                }
+            }
+        }
+        Ok(grants)
     }
 
     /// Writes an object if `expect` holds, with every check a single write makes.

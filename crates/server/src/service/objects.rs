@@ -145,6 +145,26 @@ impl Service {
             .collect())
     }
 
+    /// The grants whose subject is `subject` (a user, group or role).
+    pub async fn grants_of(
+        &self,
+        tenant: &str,
+        subject: &ObjectKey,
+    ) -> ServiceResult<Vec<grantd_core::model::Grant>> {
+        let mut grants = Vec::new();
+        for key in self.referencing(tenant, subject).await? {
+            if key.kind == grantd_core::Kind::Grant {
+                match self.get(tenant, &key.key).await {
+                    Ok(grant) => grants.push(grant.object),
+                    // Deleted since the references were read.
+                    Err(ServiceError::NotFound(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        Ok(grants)
+    }
+
     /// Creates an object; `AlreadyExists` if its key is taken.
     pub async fn create<K: Object>(&self, ctx: &Ctx, object: K) -> ServiceResult<Written<K>> {
         self.write(ctx, object, Expect::Absent).await

@@ -3,12 +3,12 @@
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::http::preconditions;
+pub use crate::http::time::timestamp;
 use crate::service::Versioned;
 
 /// The fields the server adds to every object it returns.
@@ -20,13 +20,6 @@ pub struct ObjectMeta {
     pub created_at: String,
     /// RFC 3339.
     pub updated_at: String,
-}
-
-/// Milliseconds since the epoch as RFC 3339 in UTC.
-pub fn timestamp(millis: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(millis)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 /// The object's fields and its `ObjectMeta`.

@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use super::error::{SegmentError, SegmentResult};
 use super::guard::Caller;
 use super::wire::{page_count, page_cursor, Body, Data, Fields, Query, MAX_PAGE};
+use crate::http::time::timestamp;
 use crate::state::AppState;
 
 /// One Segment audit event, as a write records it.
@@ -223,12 +224,9 @@ pub async fn list(
 }
 
 fn render(record: &AuditRecord, index: usize, event: &Event) -> Value {
-    let timestamp = chrono::DateTime::<chrono::Utc>::from_timestamp_millis(record.at)
-        .unwrap_or_default()
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     json!({
         "id": format!("events/{}-{index}", record.revision),
-        "timestamp": timestamp,
+        "timestamp": timestamp(record.at),
         "type": event.kind,
         "actor": actor(&record.entry.actor),
         "resourceId": event.resource_id,

@@ -243,34 +243,6 @@ pub async fn prepare(
     f.finish()
 }
 
-/// The grants of `subject` (read inside the batch).
-pub async fn grants_in(batch: &mut Batch<'_>, subject: &SubjectRef) -> ServiceResult<Vec<Grant>> {
-    let mut grants = Vec::new();
-    for key in batch.referencing(&subject.object_key()).await? {
-        if key.kind == Kind::Grant {
-            if let Some(grant) = batch.get::<Grant>(&key.key).await? {
-                grants.push(grant.object);
-            }
-        }
-    }
-    Ok(grants)
-}
-
-/// The grants of `subject` (read outside any transaction).
-pub async fn grants_of(
-    service: &Service,
-    tenant: &str,
-    subject: &SubjectRef,
-) -> ServiceResult<Vec<Grant>> {
-    let mut grants = Vec::new();
-    for key in service.referencing(tenant, &subject.object_key()).await? {
-        if key.kind == Kind::Grant {
-            grants.push(service.get::<Grant>(tenant, &key.key).await?.object);
-        }
-    }
-    Ok(grants)
-}
-
 /// Whether a grant shows as a Segment permission: an ALLOW of a role on the workspace, on
 /// labels, or on a resource of a Segment type.
 pub fn visible(grant: &Grant) -> bool {
@@ -334,7 +306,8 @@ pub async fn grant(
     permissions: &[PermissionIn],
     workspace: &str,
 ) -> SegmentResult<Vec<Created>> {
-    let mut held: Vec<(String, Target)> = grants_in(batch, subject)
+    let mut held: Vec<(String, Target)> = batch
+        .grants_of(&subject.object_key())
         .await?
         .into_iter()
         .filter(|g| g.effect == Effect::Allow)
@@ -396,7 +369,7 @@ pub async fn revoke_visible(
     subject: &SubjectRef,
 ) -> ServiceResult<Vec<(String, String)>> {
     let mut removed: Vec<(String, String)> = Vec::new();
-    for grant in grants_in(batch, subject).await? {
+    for grant in batch.grants_of(&subject.object_key()).await? {
         if !visible(&grant) {
             continue;
         }
@@ -550,7 +523,7 @@ pub async fn permissions_of(
     subject: &SubjectRef,
     with_policy: bool,
 ) -> ServiceResult<Vec<Value>> {
-    let grants = grants_of(service, tenant, subject).await?;
+    let grants = service.grants_of(tenant, &subject.object_key()).await?;
     let policies = policies(&grants, tenant);
     let names = role_names(service, tenant, &policies).await?;
     Ok(render(&policies, &names, with_policy.then_some(subject)))
