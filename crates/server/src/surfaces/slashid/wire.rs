@@ -259,9 +259,11 @@ impl Wait {
         let all_regions = match level.as_deref() {
             None | Some("local_region") => false,
             Some("all_regions") => true,
-            Some(other) => return Err(SlashIdError::bad_request(format!(
+            Some(other) => {
+                return Err(SlashIdError::bad_request(format!(
                 "SlashID-Required-Consistency must be local_region or all_regions, not {other:?}"
-            ))),
+            )))
+            }
         };
         let timeout = match headers.get(CONSISTENCY_TIMEOUT) {
             None => 30,

@@ -1,9 +1,13 @@
-//! Segment's official TypeScript SDK against grantd: `tests/sdk/segment.js` drives every
-//! IAM and audit-trail operation through `@segment/public-api-sdk-typescript` and checks
-//! each answer (and, with Segment's OpenAPI document beside the project, its schema).
+//! The vendors' own artefacts against grantd, through scripts in `tests/sdk`:
+//! - Segment's official TypeScript SDK drives every IAM and audit-trail operation
+//!   (`segment.js`), each answer checked (and, with Segment's OpenAPI document beside the
+//!   project, validated against its schema);
+//! - every SlashID operation's requests and answers are validated against SlashID's own
+//!   OpenAPI document (`slashid.js`).
 //!
-//! Needs Node.js and `npm ci --prefix tests/sdk` (`.ci/run` does both). Outside CI a
-//! missing SDK skips this test with a message; under `CI=true` it fails the run.
+//! Needs Node.js and `npm ci --prefix tests/sdk` (`.ci/run` does both) and, for the
+//! documents, `../shared/specs/vendor` beside the project. Outside CI what is missing skips
+//! the test with a message; under `CI=true` it fails the run.
 
 use std::path::PathBuf;
 
@@ -16,6 +20,18 @@ fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+/// Says why a test does not run; under `CI=true` that fails it instead.
+fn skip(message: &str) {
+    assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
+    eprintln!("skipping: {message}");
+}
+
+/// A vendor's OpenAPI document from `../shared/specs/vendor`, if it is there.
+fn vendor_document(name: &str) -> Option<PathBuf> {
+    let path = workspace_root().join("../shared/specs/vendor").join(name);
+    path.exists().then_some(path)
+}
+
 /// Runs a vendor SDK script from `tests/sdk` with `vars`; `None` when the SDK is not
 /// installed (and this is not CI).
 pub async fn run_sdk_script(
@@ -25,11 +41,9 @@ pub async fn run_sdk_script(
 ) -> Option<String> {
     let sdk = workspace_root().join("tests/sdk");
     if !sdk.join("node_modules").join(package).exists() {
-        let message = format!(
+        skip(&format!(
             "{package} is not installed: run `npm ci --prefix tests/sdk` to run the SDK tests"
-        );
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "{message}");
-        eprintln!("skipping: {message}");
+        ));
         return None;
     }
     let output = tokio::process::Command::new("node")
@@ -62,20 +76,19 @@ async fn segment_sdk_drives_every_operation() {
         ("READ_TOKEN", app.token(&workspace, "read").await),
         ("OTHER_TOKEN", app.token(&other, "admin").await),
     ];
-    let document = workspace_root().join("../shared/specs/vendor/segment-openapi-32.0.5.yaml");
-    if document.exists() {
-        vars.push(("SEGMENT_OPENAPI", document.display().to_string()));
-    } else {
-        eprintln!(
-            "../shared/specs/vendor is not beside the project: answers are not checked against Segment's OpenAPI document"
-        );
+    let document = vendor_document("segment-openapi-32.0.5.yaml");
+    match &document {
+        Some(path) => vars.push(("SEGMENT_OPENAPI", path.display().to_string())),
+        None => skip(
+            "../shared/specs/vendor is not beside the project: answers are not checked against Segment's OpenAPI document",
+        ),
     }
     let Some(out) = run_sdk_script("segment.js", "@segment/public-api-sdk-typescript", &vars).await
     else {
         return;
     };
     assert!(out.contains("21 steps passed"), "{out}");
-    if document.exists() {
+    if document.is_some() {
         assert!(!out.contains(" 0 bodies validated"), "{out}");
     }
     // The other tenant's trail holds nothing the SDK did in this one.
@@ -90,4 +103,24 @@ async fn segment_sdk_drives_every_operation() {
         "{}",
         json!(trail)
     );
+}
+
+#[tokio::test]
+async fn slashid_operations_match_slashids_document() {
+    let Some(document) = vendor_document("slashid-openapi.yml") else {
+        skip("../shared/specs/vendor is not beside the project: SlashID's document is not there to check against");
+        return;
+    };
+    let app = spawn_app().await;
+    let org = app.tenant().await;
+    let vars = vec![
+        ("SLASHID_BASE", format!("{}/slashid", app.base)),
+        ("API_KEY", app.token(&org, "admin").await),
+        ("ORG", org),
+        ("SLASHID_OPENAPI", document.display().to_string()),
+    ];
+    let Some(out) = run_sdk_script("slashid.js", "ajv", &vars).await else {
+        return;
+    };
+    assert!(out.contains("# 31 SlashID operations"), "{out}");
 }
