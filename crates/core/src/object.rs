@@ -24,10 +24,14 @@ pub enum Kind {
     Grant,
     Label,
     Invite,
+    PermissionSet,
+    DataPermission,
+    SetMember,
+    SecurityAdmin,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 15] = [
         Kind::Tenant,
         Kind::User,
         Kind::Group,
@@ -39,6 +43,10 @@ impl Kind {
         Kind::Grant,
         Kind::Label,
         Kind::Invite,
+        Kind::PermissionSet,
+        Kind::DataPermission,
+        Kind::SetMember,
+        Kind::SecurityAdmin,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -54,6 +62,10 @@ impl Kind {
             Kind::Grant => "grant",
             Kind::Label => "label",
             Kind::Invite => "invite",
+            Kind::PermissionSet => "permission_set",
+            Kind::DataPermission => "data_permission",
+            Kind::SetMember => "set_member",
+            Kind::SecurityAdmin => "security_admin",
         }
     }
 

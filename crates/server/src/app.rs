@@ -30,7 +30,7 @@ use crate::index::spawn_follower;
 use crate::service::Service;
 use crate::state::{AppState, Shared};
 use crate::surfaces::native::error::ApiError;
-use crate::surfaces::{native, segment, slashid};
+use crate::surfaces::{dataarts, native, segment, slashid};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -193,6 +193,7 @@ pub fn router(state: AppState) -> Router {
     native_routes
         .nest(&segment_base, segment_routes)
         .nest(&slashid_base, slashid_routes)
+        .nest("/v1/{project_id}/security", dataarts::router(&state))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))

@@ -74,6 +74,9 @@ pub trait Store: Send + Sync + 'static {
 
     async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>>;
 
+    /// The tenant's access key `id` (a token with a signing key), for verifying signatures.
+    async fn find_access_key(&self, tenant: &str, id: &str) -> Result<Option<TokenRecord>>;
+
     async fn list_tokens(&self, tenant: &str, query: &ListQuery) -> Result<Vec<TokenRecord>>;
 
     async fn get_setting(&self, key: &str) -> Result<Option<String>>;

@@ -118,7 +118,10 @@ pub struct AuditFilter {
     pub limit: u32,
 }
 
-/// A tenant token. Only its hash is kept; the secret is shown once at creation.
+/// A tenant token. For a bearer token only its hash is kept and the secret is shown once
+/// at creation. An access key (AK/SK pair, for signed requests) is a token whose id is the
+/// access key and whose `signing_key` is the secret key: verifying an HMAC signature needs
+/// the key itself, so it is stored (shown once too, never listed, never in the change feed).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenRecord {
     pub id: String,
@@ -127,4 +130,5 @@ pub struct TokenRecord {
     pub scopes: Vec<String>,
     pub name: Option<String>,
     pub created_at: i64,
+    pub signing_key: Option<String>,
 }

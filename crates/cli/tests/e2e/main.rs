@@ -4,6 +4,7 @@
 mod helpers;
 
 mod crash;
+mod dataarts;
 mod decisions;
 mod errors;
 mod feed;

@@ -3,10 +3,13 @@
 //!   (`segment.js`), each answer checked (and, with Segment's OpenAPI document beside the
 //!   project, validated against its schema);
 //! - every SlashID operation's requests and answers are validated against SlashID's own
-//!   OpenAPI document (`slashid.js`).
+//!   OpenAPI document (`slashid.js`);
+//! - Huawei Cloud's official Python SDK drives every DataArts permission-set operation,
+//!   signing with an access key grantd issued (`dataarts.py`).
 //!
-//! Needs Node.js and `npm ci --prefix tests/sdk` (`.ci/run` does both) and, for the
-//! documents, `../shared/specs/vendor` beside the project. Outside CI what is missing skips
+//! Needs Node.js and `npm ci --prefix tests/sdk`, a Python virtualenv at `tests/sdk/.venv`
+//! with `tests/sdk/requirements.txt` (`.ci/run` sets up all three) and, for the documents,
+//! `../shared/specs/vendor` beside the project. Outside CI what is missing skips
 //! the test with a message; under `CI=true` it fails the run.
 
 use std::path::PathBuf;
@@ -123,4 +126,55 @@ async fn slashid_operations_match_slashids_document() {
         return;
     };
     assert!(out.contains("# 31 SlashID operations"), "{out}");
+}
+
+#[tokio::test]
+async fn huawei_sdk_drives_every_dataarts_operation() {
+    let python = workspace_root().join("tests/sdk/.venv/bin/python");
+    if !python.exists() {
+        skip("the Huawei SDK is not installed: run `python3 -m venv tests/sdk/.venv && tests/sdk/.venv/bin/pip install -r tests/sdk/requirements.txt`");
+        return;
+    }
+    let app = spawn_app().await;
+    let project = app.tenant().await;
+    let other = app.tenant().await;
+    let key = |tenant: String| {
+        let app = &app;
+        async move {
+            let (status, body) = send(
+                app.op(Method::POST, &format!("/v1/tenants/{tenant}/access-keys"))
+                    .json(&json!({"scopes": ["admin"]})),
+            )
+            .await;
+            assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+            (
+                body["access_key"].as_str().expect("ak").to_string(),
+                body["secret_key"].as_str().expect("sk").to_string(),
+            )
+        }
+    };
+    let (ak, sk) = key(project.clone()).await;
+    let (other_ak, other_sk) = key(other.clone()).await;
+    let output = tokio::process::Command::new(&python)
+        .arg("dataarts.py")
+        .current_dir(workspace_root().join("tests/sdk"))
+        .env("NO_PROXY", "127.0.0.1")
+        .env("GRANTD_URL", &app.base)
+        .env("TOKEN", app.token(&project, "admin").await)
+        .env("PROJECT", &project)
+        .env("AK", ak)
+        .env("SK", sk)
+        .env("OTHER_PROJECT", &other)
+        .env("OTHER_AK", other_ak)
+        .env("OTHER_SK", other_sk)
+        .output()
+        .await
+        .expect("run python");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "dataarts.py failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.contains("# 18 steps passed"), "{stdout}");
 }

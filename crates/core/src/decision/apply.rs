@@ -173,7 +173,14 @@ impl Snapshot {
                     self.index_grant(&grant);
                 }
             }
-            Kind::Tenant | Kind::Permission | Kind::Label | Kind::Invite => {}
+            Kind::Tenant
+            | Kind::Permission
+            | Kind::Label
+            | Kind::Invite
+            | Kind::PermissionSet
+            | Kind::DataPermission
+            | Kind::SetMember
+            | Kind::SecurityAdmin => {}
         }
     }
 
@@ -241,7 +248,14 @@ impl Snapshot {
                 }
             }
             Kind::Grant => self.unindex_grant(key),
-            Kind::Tenant | Kind::Permission | Kind::Label | Kind::Invite => {}
+            Kind::Tenant
+            | Kind::Permission
+            | Kind::Label
+            | Kind::Invite
+            | Kind::PermissionSet
+            | Kind::DataPermission
+            | Kind::SetMember
+            | Kind::SecurityAdmin => {}
         }
     }
 

@@ -191,4 +191,14 @@ impl Snapshot {
     pub fn resource_count(&self) -> usize {
         self.resources.len()
     }
+
+    /// Whether `user` is `subject` (`group:g`, `role:r`) or reaches it: a group it belongs
+    /// to, transitively, or a role it or those groups hold, with those roles include.
+    /// A disabled user reaches nothing.
+    pub fn reaches(&self, user: &str, subject: &str) -> bool {
+        let (Some(node), Some(id)) = (self.users.get(user), self.ids.get(subject)) else {
+            return false;
+        };
+        !node.disabled && node.closure.binary_search(id).is_ok()
+    }
 }

@@ -557,3 +557,65 @@ fn data_path_lookups_list_allowed_patterns_minus_denies() {
         assert_eq!(index.check(&query) == Verdict::Allow, allowed, "{path}");
     }
 }
+
+#[test]
+fn users_reach_their_groups_and_roles_transitively() {
+    let mut m = Model::default();
+    for (id, disabled) in [("bob", false), ("eve", true)] {
+        m.users.push(User {
+            id: id.into(),
+            email: None,
+            name: None,
+            attributes: BTreeMap::new(),
+            disabled,
+        });
+    }
+    let member = |group: &str, kind: SubjectType, id: &str| Member {
+        group: group.into(),
+        member: SubjectRef {
+            subject_type: kind,
+            id: id.into(),
+        },
+    };
+    m.members.push(member("g", SubjectType::User, "bob"));
+    m.members.push(member("g", SubjectType::User, "eve"));
+    m.members.push(member("g2", SubjectType::Group, "g"));
+    let role = |id: &str, includes: &[&str]| Role {
+        id: id.into(),
+        name: None,
+        description: None,
+        actions: vec![],
+        includes: includes.iter().map(|s| (*s).into()).collect(),
+    };
+    m.roles = vec![role("r", &["r2"]), role("r2", &[]), role("x", &[])];
+    m.assignments.push(Assignment {
+        subject: SubjectRef {
+            subject_type: SubjectType::Group,
+            id: "g2".into(),
+        },
+        role: "r".into(),
+    });
+    let mut ops: Vec<Op> = ["g", "g2"]
+        .iter()
+        .map(|id| {
+            put(&Group {
+                id: (*id).into(),
+                name: None,
+                description: None,
+            })
+        })
+        .collect();
+    ops.extend(ops_of(&m));
+    let mut index = Snapshot::new();
+    index.apply(1, &ops);
+    for reached in ["user:bob", "group:g", "group:g2", "role:r", "role:r2"] {
+        assert!(index.reaches("bob", reached), "{reached}");
+    }
+    assert!(!index.reaches("bob", "role:x"));
+    assert!(!index.reaches("bob", "role:nope"));
+    assert!(
+        !index.reaches("eve", "group:g"),
+        "a disabled user reaches nothing"
+    );
+    assert!(!index.reaches("nobody", "group:g"));
+}

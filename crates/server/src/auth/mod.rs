@@ -126,7 +126,7 @@ pub fn bearer_secret(header: &str) -> Option<&str> {
 }
 
 /// A token's principal: its broadest scope stands for all, since scopes nest.
-fn principal_of(record: TokenRecord) -> Principal {
+pub fn principal_of(record: TokenRecord) -> Principal {
     let scope = record
         .scopes
         .iter()

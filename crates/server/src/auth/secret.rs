@@ -15,6 +15,28 @@ pub fn generate() -> String {
     )
 }
 
+/// `len` random characters from `alphabet`, without modulo bias.
+fn random_chars(alphabet: &[u8], len: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rngs::OsRng;
+    (0..len)
+        .map(|_| alphabet[rng.gen_range(0..alphabet.len())] as char)
+        .collect()
+}
+
+/// A new access key pair, shaped like Huawei Cloud's: a 20-character AK of upper-case
+/// letters and digits, and a 40-character SK of letters and digits (about 238 bits).
+pub fn access_key_pair() -> (String, String) {
+    const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    (random_chars(UPPER, 20), random_chars(ALNUM, 40))
+}
+
+/// Compares two byte strings in constant time for their length.
+pub fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    bool::from(a.ct_eq(b))
+}
+
 /// The SHA-256 of a secret. A fast hash is enough: the secrets are 256-bit random values,
 /// not passwords.
 pub fn digest(secret: &str) -> [u8; 32] {
@@ -44,5 +66,12 @@ mod tests {
         assert!(same_digest(&digest(&a), &digest(&a)));
         assert!(!same_digest(&digest(&a), &digest(&b)));
         assert_eq!(hash(&a), hex::encode(digest(&a)));
+        let (ak, sk) = access_key_pair();
+        assert_eq!((ak.len(), sk.len()), (20, 40));
+        assert!(ak
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()));
+        assert_ne!(access_key_pair(), access_key_pair());
+        assert!(same_bytes(b"ab", b"ab") && !same_bytes(b"ab", b"ac") && !same_bytes(b"a", b"ab"));
     }
 }

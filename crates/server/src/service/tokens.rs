@@ -1,5 +1,7 @@
 //! Tenant tokens: 256-bit random secrets, shown once at creation and stored only as their
-//! SHA-256 hash. A token carries scopes; each route needs one.
+//! SHA-256 hash. A token carries scopes; each route needs one. An access key (AK/SK pair)
+//! is a token for signed requests (DataArts' `SDK-HMAC-SHA256`): its id is the access key
+//! and its secret key is kept to verify signatures.
 
 use grantd_core::invalid::Checker;
 use grantd_store::{ListQuery, TokenRecord};
@@ -54,6 +56,8 @@ pub struct TokenView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     pub created_at: i64,
+    /// `bearer`, or `access_key` for an AK/SK pair (whose id is the AK) that signs requests.
+    pub kind: &'static str,
 }
 
 /// A token just created, with its secret: the only time the secret is shown.
@@ -71,6 +75,11 @@ impl From<TokenRecord> for TokenView {
             scopes: record.scopes,
             name: record.name,
             created_at: record.created_at,
+            kind: if record.signing_key.is_some() {
+                "access_key"
+            } else {
+                "bearer"
+            },
         }
     }
 }
@@ -82,6 +91,27 @@ impl Service {
         ctx: &Ctx,
         scopes: &[String],
         name: Option<String>,
+    ) -> ServiceResult<IssuedToken> {
+        self.issue(ctx, scopes, name, false).await
+    }
+
+    /// Issues an access key: `view.id` is the AK, `secret` the SK (shown this once).
+    #[tracing::instrument(skip(self, ctx), fields(tenant = %ctx.tenant))]
+    pub async fn create_access_key(
+        &self,
+        ctx: &Ctx,
+        scopes: &[String],
+        name: Option<String>,
+    ) -> ServiceResult<IssuedToken> {
+        self.issue(ctx, scopes, name, true).await
+    }
+
+    async fn issue(
+        &self,
+        ctx: &Ctx,
+        scopes: &[String],
+        name: Option<String>,
+        access_key: bool,
     ) -> ServiceResult<IssuedToken> {
         let mut c = Checker::new();
         if scopes.is_empty() {
@@ -104,14 +134,23 @@ impl Service {
         scopes.sort();
         scopes.dedup();
 
-        let secret = secret::generate();
+        let (id, secret, hash, signing_key) = if access_key {
+            let (ak, sk) = secret::access_key_pair();
+            let hash = format!("ak:{ak}");
+            (ak, sk.clone(), hash, Some(sk))
+        } else {
+            let secret = secret::generate();
+            let hash = secret::hash(&secret);
+            (super::new_id("tok"), secret, hash, None)
+        };
         let record = TokenRecord {
-            id: super::new_id("tok"),
+            id,
             tenant: ctx.tenant.clone(),
-            hash: secret::hash(&secret),
+            hash,
             scopes,
             name,
             created_at: chrono::Utc::now().timestamp_millis(),
+            signing_key,
         };
         let mut tx = self.begin(ctx).await?;
         tx.insert_token(&record).await?;

@@ -7,7 +7,8 @@ use super::dialect::Backend;
 use crate::Result;
 
 /// Migrations in order. `{key}` stands for the key column type of the backend.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE settings (
     name TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -68,7 +69,11 @@ CREATE TABLE tokens (
     created_at BIGINT NOT NULL
 );
 CREATE INDEX tokens_tenant ON tokens (tenant, id);
-"#];
+"#,
+    r#"
+ALTER TABLE tokens ADD COLUMN signing_key TEXT;
+"#,
+];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {
     let mut tx = pool.begin().await?;

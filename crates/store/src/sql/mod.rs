@@ -20,6 +20,7 @@ use crate::{
 };
 pub use dialect::Backend;
 use dialect::WriterGate;
+use rows::TOKEN_COLUMNS;
 use tx::SqlTx;
 
 pub(crate) fn now_millis() -> i64 {
@@ -273,26 +274,39 @@ impl Store for SqlStore {
 
     async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>> {
         let started = Instant::now();
-        let row = sqlx::query(
-            "SELECT id, tenant, hash, scopes, name, created_at FROM tokens WHERE hash = $1",
-        )
-        .bind(hash)
-        .fetch_optional(&self.pool)
-        .await?;
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1");
+        let row = sqlx::query(&sql)
+            .bind(hash)
+            .fetch_optional(&self.pool)
+            .await?;
         observe("find_token", started);
         row.as_ref().map(rows::token).transpose()
     }
 
+    async fn find_access_key(&self, tenant: &str, id: &str) -> Result<Option<TokenRecord>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens \
+             WHERE tenant = $1 AND id = $2 AND signing_key IS NOT NULL"
+        );
+        let row = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::token).transpose()
+    }
+
     async fn list_tokens(&self, tenant: &str, query: &ListQuery) -> Result<Vec<TokenRecord>> {
-        let found = sqlx::query(
-            "SELECT id, tenant, hash, scopes, name, created_at FROM tokens \
-             WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3",
-        )
-        .bind(tenant)
-        .bind(query.after.clone().unwrap_or_default())
-        .bind(i64::from(query.limit))
-        .fetch_all(&self.pool)
-        .await?;
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens \
+             WHERE tenant = $1 AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let found = sqlx::query(&sql)
+            .bind(tenant)
+            .bind(query.after.clone().unwrap_or_default())
+            .bind(i64::from(query.limit))
+            .fetch_all(&self.pool)
+            .await?;
         found.iter().map(rows::token).collect()
     }
 

@@ -33,8 +33,12 @@ pub fn token(row: &AnyRow) -> Result<TokenRecord> {
             .collect(),
         name: row.try_get("name")?,
         created_at: row.try_get("created_at")?,
+        signing_key: row.try_get("signing_key")?,
     })
 }
+
+/// The columns `token` reads.
+pub const TOKEN_COLUMNS: &str = "id, tenant, hash, scopes, name, created_at, signing_key";
 
 pub async fn get_object<'e, E: Executor<'e, Database = Any>>(
     executor: E,

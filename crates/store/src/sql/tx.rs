@@ -200,8 +200,8 @@ impl WriteTx for SqlTx {
 
     async fn insert_token(&mut self, token: &TokenRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO tokens (id, tenant, hash, scopes, name, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO tokens (id, tenant, hash, scopes, name, created_at, signing_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&token.id)
         .bind(&self.tenant)
@@ -209,26 +209,32 @@ impl WriteTx for SqlTx {
         .bind(token.scopes.join(","))
         .bind(token.name.clone())
         .bind(token.created_at)
+        .bind(token.signing_key.clone())
         .execute(&mut *self.tx)
         .await?;
         self.ops.push(ChangeOp::Put {
             kind: "token".into(),
             key: token.id.clone(),
-            body: serde_json::json!({"scopes": token.scopes, "name": token.name}),
+            body: serde_json::json!({
+                "scopes": token.scopes,
+                "name": token.name,
+                "access_key": token.signing_key.is_some(),
+            }),
         });
         Ok(())
     }
 
     async fn delete_token(&mut self, id: &str) -> Result<TokenRecord> {
-        let row = sqlx::query(
-            "DELETE FROM tokens WHERE tenant = $1 AND id = $2 \
-             RETURNING id, tenant, hash, scopes, name, created_at",
-        )
-        .bind(&self.tenant)
-        .bind(id)
-        .fetch_optional(&mut *self.tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        let sql = format!(
+            "DELETE FROM tokens WHERE tenant = $1 AND id = $2 RETURNING {}",
+            rows::TOKEN_COLUMNS
+        );
+        let row = sqlx::query(&sql)
+            .bind(&self.tenant)
+            .bind(id)
+            .fetch_optional(&mut *self.tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
         self.ops.push(ChangeOp::Delete {
             kind: "token".into(),
             key: id.to_string(),

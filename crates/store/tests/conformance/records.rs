@@ -160,9 +160,17 @@ pub async fn tokens_are_found_by_hash_and_deleted_per_tenant(store: SqlStore) {
         scopes: vec!["read".into(), "check".into()],
         name: Some("ci".into()),
         created_at: 42,
+        signing_key: None,
+    };
+    let access_key = TokenRecord {
+        id: format!("{a}-AK"),
+        hash: format!("ak:{a}"),
+        signing_key: Some("secret-key".into()),
+        ..token.clone()
     };
     let mut tx = begin(&store, &a).await;
     tx.insert_token(&token).await.expect("insert");
+    tx.insert_token(&access_key).await.expect("insert");
     tx.commit(audit("token.create", "token:x"))
         .await
         .expect("commit");
@@ -172,6 +180,25 @@ pub async fn tokens_are_found_by_hash_and_deleted_per_tenant(store: SqlStore) {
         Some(token.clone())
     );
     assert_eq!(store.find_token("other").await.expect("find"), None);
+    // Access keys are found by id, in their tenant only; bearer tokens are not access keys.
+    assert_eq!(
+        store
+            .find_access_key(&a, &access_key.id)
+            .await
+            .expect("find"),
+        Some(access_key.clone())
+    );
+    assert_eq!(
+        store
+            .find_access_key(&b, &access_key.id)
+            .await
+            .expect("find"),
+        None
+    );
+    assert_eq!(
+        store.find_access_key(&a, &token.id).await.expect("find"),
+        None
+    );
     let listed = store
         .list_tokens(
             &a,
@@ -182,7 +209,7 @@ pub async fn tokens_are_found_by_hash_and_deleted_per_tenant(store: SqlStore) {
         )
         .await
         .expect("list");
-    assert_eq!(listed, vec![token.clone()]);
+    assert_eq!(listed, vec![access_key.clone(), token.clone()]);
     assert!(store
         .list_tokens(
             &b,

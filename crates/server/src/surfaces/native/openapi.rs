@@ -17,7 +17,7 @@ use super::error::{ErrorBody, ErrorDetail, CODES};
 use super::feed::{AuditEventView, ChangeView};
 use super::invites::AcceptInvite;
 use super::routes::{schema_ref, Auth, Operation};
-use super::tokens::{CreatedToken, NewToken};
+use super::tokens::{CreatedAccessKey, CreatedToken, NewToken};
 use super::view::ObjectMeta;
 use crate::service::TokenView;
 use grantd_core::decision::{DataPathAccess, Explanation, Match};
@@ -49,6 +49,7 @@ use grantd_core::decision::{DataPathAccess, Explanation, Match};
     FieldError,
     NewToken,
     CreatedToken,
+    CreatedAccessKey,
     TokenView,
     ChangeView,
     AuditEventView,

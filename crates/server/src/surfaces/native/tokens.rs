@@ -57,6 +57,38 @@ async fn create(
     Ok(response)
 }
 
+/// A new access key: `secret_key` is shown this once.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedAccessKey {
+    #[serde(flatten)]
+    pub view: TokenView,
+    /// The AK, for `SDK-HMAC-SHA256` signatures (also the `id`).
+    pub access_key: String,
+    pub secret_key: String,
+}
+
+async fn create_access_key(
+    State(state): State<AppState>,
+    access: TenantAccess<Admin>,
+    JsonBody(body): JsonBody,
+) -> ApiResult<Response> {
+    let request: NewToken = decode(body)?;
+    let issued = state
+        .service
+        .create_access_key(&access.ctx, &request.scopes, request.name)
+        .await?;
+    let body = CreatedAccessKey {
+        access_key: issued.view.id.clone(),
+        view: issued.view,
+        secret_key: issued.secret,
+    };
+    let mut response = (StatusCode::CREATED, Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert("grantd-revision", HeaderValue::from(issued.revision));
+    Ok(response)
+}
+
 async fn list(
     State(state): State<AppState>,
     access: TenantAccess<Admin>,
@@ -111,6 +143,23 @@ pub fn register(api: &mut Api) {
                 Some(schema_ref("CreatedToken")),
             ),
         post(create),
+    );
+    api.add(
+        Operation::new(
+            "post",
+            "/v1/tenants/{tenant}/access-keys",
+            "create_access_key",
+            "tokens",
+            admin,
+        )
+        .summary("Issue an access key (AK/SK) for signed requests; the SK is shown in this answer only. Listed and revoked as a token.")
+        .request(schema_ref("NewToken"))
+        .response(
+            201,
+            "The access key and its secret key",
+            Some(schema_ref("CreatedAccessKey")),
+        ),
+        post(create_access_key),
     );
     api.add(
         page_query(Operation::new(

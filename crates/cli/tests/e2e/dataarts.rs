@@ -1,0 +1,228 @@
+//! The DataArts surface beyond what the SDK run shows: authentication failures (expired
+//! and missing signatures, a token of another project), the workspace header, errors in
+//! DataArts' envelope, and isolation between projects on every route.
+
+use grantd_server::surfaces::dataarts::signature;
+use reqwest::{Method, RequestBuilder, StatusCode};
+use serde_json::{json, Value};
+
+use crate::helpers::{send, spawn_app, TestApp};
+
+fn da(app: &TestApp, token: &str, method: Method, project: &str, path: &str) -> RequestBuilder {
+    app.anonymous(method, &format!("/v1/{project}/security{path}"))
+        .header("X-Auth-Token", token)
+        .header("workspace", "ws-1")
+}
+
+fn assert_envelope(body: &Value, code: &str) {
+    assert_eq!(body["error_code"], code, "{body}");
+    assert!(body["error_msg"].as_str().is_some_and(|m| !m.is_empty()));
+}
+
+async fn access_key(app: &TestApp, tenant: &str) -> (String, String) {
+    let (status, body) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{tenant}/access-keys"))
+            .json(&json!({"scopes": ["read"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    assert_eq!(body["kind"], "access_key");
+    (
+        body["access_key"].as_str().expect("ak").into(),
+        body["secret_key"].as_str().expect("sk").into(),
+    )
+}
+
+/// A GET signed as the SDK signs it, dated `date`.
+fn signed_get(app: &TestApp, project: &str, ak: &str, sk: &str, date: &str) -> RequestBuilder {
+    let path = format!("/v1/{project}/security/permission-sets");
+    let host = app.base.trim_start_matches("http://").to_string();
+    let mut headers = axum::http::HeaderMap::new();
+    for (name, value) in [
+        ("content-type", "application/json"),
+        ("host", host.as_str()),
+        ("workspace", "ws-1"),
+        ("x-sdk-date", date),
+    ] {
+        headers.insert(name, value.parse().expect("value"));
+    }
+    let names: Vec<String> = ["content-type", "host", "workspace", "x-sdk-date"]
+        .map(String::from)
+        .to_vec();
+    let sts =
+        signature::string_to_sign(&axum::http::Method::GET, &path, None, &headers, &names, b"");
+    let authorization = format!(
+        "SDK-HMAC-SHA256 Access={ak}, SignedHeaders={}, Signature={}",
+        names.join(";"),
+        signature::sign(sk, &sts)
+    );
+    app.anonymous(Method::GET, &path)
+        .header("content-type", "application/json")
+        .header("workspace", "ws-1")
+        .header("x-sdk-date", date)
+        .header("authorization", authorization)
+}
+
+#[tokio::test]
+async fn signatures_dates_and_credentials_are_checked() {
+    let app = spawn_app().await;
+    let project = app.tenant().await;
+    let other = app.tenant().await;
+    let (ak, sk) = access_key(&app, &project).await;
+    let now = chrono::Utc::now();
+    let fresh = now.format("%Y%m%dT%H%M%SZ").to_string();
+    let (status, body) = send(signed_get(&app, &project, &ak, &sk, &fresh)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["total"], 0);
+    let stale = (now - chrono::Duration::minutes(16))
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string();
+    let (status, body) = send(signed_get(&app, &project, &ak, &sk, &stale)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_envelope(&body, "APIGW.0303");
+    let (status, body) = send(signed_get(&app, &project, &ak, "wrong", &fresh)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_envelope(&body, "APIGW.0301");
+    let (status, body) = send(signed_get(&app, &other, &ak, &sk, &fresh)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "an access key works in its own project only"
+    );
+    assert_envelope(&body, "APIGW.0301");
+    // A read-only key cannot write.
+    let token = app.token(&project, "read").await;
+    let (status, body) = send(
+        da(&app, &token, Method::POST, &project, "/permission-sets").json(&json!({"name": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_envelope(&body, "DLS.0403");
+    // No credentials; no workspace; a token of another project.
+    let (status, body) = send(app.anonymous(
+        Method::GET,
+        &format!("/v1/{project}/security/permission-sets"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_envelope(&body, "APIGW.0301");
+    let admin = app.token(&project, "admin").await;
+    let (status, body) = send(
+        app.anonymous(
+            Method::GET,
+            &format!("/v1/{project}/security/permission-sets"),
+        )
+        .header("X-Auth-Token", &admin),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_envelope(&body, "DLS.0001");
+    let (status, body) = send(da(&app, &admin, Method::GET, &other, "/permission-sets")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_envelope(&body, "DLS.0403");
+    let (status, body) = send(da(&app, &admin, Method::GET, &project, "/no/such/path")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_envelope(&body, "DLS.0404");
+    // Access keys are listed as tokens, never with their secret, and revoked as tokens.
+    let (_, tokens) = send(app.op(Method::GET, &format!("/v1/tenants/{project}/tokens"))).await;
+    let listed = tokens.to_string();
+    assert!(listed.contains(&ak) && !listed.contains(&sk), "{listed}");
+    let (status, _) = send(app.op(
+        Method::DELETE,
+        &format!("/v1/tenants/{project}/tokens/{ak}"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let (status, _) = send(signed_get(&app, &project, &ak, &sk, &fresh)).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "a revoked key signs nothing"
+    );
+}
+
+#[tokio::test]
+async fn no_dataarts_route_reaches_another_project() {
+    let app = spawn_app().await;
+    let a = app.tenant().await;
+    let b = app.tenant().await;
+    let token_a = app.token(&a, "admin").await;
+    let token_b = app.token(&b, "admin").await;
+    app.create(&a, "users", json!({"id": "u-1", "name": "alice"}))
+        .await;
+    let (status, set) =
+        send(da(&app, &token_a, Method::POST, &a, "/permission-sets").json(&json!({"name": "s"})))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let set = set["id"].as_str().expect("id").to_string();
+    let (_, permission) = send(
+        da(&app, &token_a, Method::POST, &a, &format!("/permission-sets/{set}/permissions")).json(
+            &json!({"permission_actions": ["SELECT"], "datasource_type": "HIVE", "cluster_id": "c", "database_name": "d"}),
+        ),
+    )
+    .await;
+    let permission = permission["id"].as_str().expect("id").to_string();
+    let (_, member) = send(
+        da(
+            &app,
+            &token_a,
+            Method::POST,
+            &a,
+            &format!("/permission-sets/{set}/members"),
+        )
+        .json(&json!({"member_type": "USER", "member_id": "u-1"})),
+    )
+    .await;
+    let member = member["id"].as_str().expect("id").to_string();
+    let base = format!("/permission-sets/{set}");
+    let routes: Vec<(Method, String, Value)> = vec![
+        (Method::GET, base.clone(), Value::Null),
+        (Method::PUT, base.clone(), json!({"name": "mine"})),
+        (Method::DELETE, base.clone(), Value::Null),
+        (Method::GET, format!("{base}/permissions"), Value::Null),
+        (Method::POST, format!("{base}/permissions"), json!({"permission_actions": ["SELECT"], "datasource_type": "HIVE", "cluster_id": "c", "database_name": "d"})),
+        (Method::POST, format!("{base}/permissions/batch-append"), json!({"permission_actions": ["SELECT"], "datasource_type": "HIVE", "cluster_id": "c", "database_name": "d"})),
+        (Method::PUT, format!("{base}/permissions/{permission}"), json!({"permission_actions": ["ALL"]})),
+        (Method::POST, format!("{base}/permissions/batch-delete"), json!({"ids": [permission]})),
+        (Method::GET, format!("{base}/members"), Value::Null),
+        (Method::POST, format!("{base}/members"), json!({"member_type": "USER", "member_id": "u-1"})),
+        (Method::POST, format!("{base}/members/batch-create"), json!({"members": [{"member_type": "USER", "member_id": "u-1"}]})),
+        (Method::POST, format!("{base}/members/batch-delete"), json!({"ids": [member]})),
+        (Method::GET, format!("/permission-sets/datasource/actions?datasource_type=HIVE&parent_permission_set_id={set}"), Value::Null),
+    ];
+    for (method, path, body) in routes {
+        let mut request = da(&app, &token_b, method.clone(), &b, &path);
+        if !body.is_null() {
+            request = request.json(&body);
+        }
+        let (status, answer) = send(request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{method} {path}: {answer}");
+        let code = answer["error_code"].as_str().unwrap_or_default();
+        assert!(
+            code.starts_with("DLS.3027") || code == "DLS.6036",
+            "{method} {path}: {answer}"
+        );
+    }
+    for path in [
+        "/permission-sets".to_string(),
+        "/permission-governance/my-permissions?user_name=alice".into(),
+        "/member-permission/query/u-1".into(),
+        "/member-permission/u-1".into(),
+        "/admin".into(),
+    ] {
+        let (status, answer) = send(da(&app, &token_b, Method::GET, &b, &path)).await;
+        let leaked =
+            answer.to_string().contains(&set) || answer.to_string().contains("u-1\",\"member_name");
+        assert!(!leaked, "{path}: {status} {answer}");
+    }
+    // Project a's data is untouched, and alice still holds the set's permission.
+    let (_, shown) = send(da(&app, &token_a, Method::GET, &a, &base)).await;
+    assert_eq!(shown["name"], "s");
+    let (_, check) = send(
+        app.as_token(&token_a, Method::POST, &format!("/v1/tenants/{a}/check")).json(&json!({
+            "subject": {"type": "user", "id": "u-1"}, "action": "SELECT", "data_path": "hive/c/d/t"
+        })),
+    )
+    .await;
+    assert_eq!(check["allowed"], true, "{check}");
+}

@@ -1,0 +1,223 @@
+//! What runs before every DataArts operation: authentication by an `SDK-HMAC-SHA256`
+//! signature with an access key of the path's project (tenant), or by `X-Auth-Token`
+//! carrying a token of that project; the scope the method needs; and the `workspace`
+//! header. The body is read here, to verify the signature over its exact bytes.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{FromRequestParts, OriginalUri, RawPathParams, Request, State};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use super::error::{code, DataArtsError, DataArtsResult};
+use super::signature::{self, Authorization, Refusal};
+use crate::auth::Principal;
+use crate::http::meta::RequestMeta;
+use crate::service::{Actor, Ctx, Scope};
+use crate::state::AppState;
+
+pub const WORKSPACE: &str = "workspace";
+pub const AUTH_TOKEN: &str = "x-auth-token";
+
+/// The authenticated caller: its tenant is the project; `workspace` the header's.
+#[derive(Clone)]
+pub struct Caller {
+    pub ctx: Ctx,
+    pub workspace: String,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = DataArtsError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> DataArtsResult<Self> {
+        parts
+            .extensions
+            .get::<Caller>()
+            .cloned()
+            .ok_or_else(|| DataArtsError::unauthorized(code::BAD_AUTH, "not authenticated"))
+    }
+}
+
+pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let (mut parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return DataArtsError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                code::INVALID,
+                "the request body is larger than the server accepts",
+            )
+            .into_response()
+        }
+    };
+    let project = project_of(&mut parts, &state).await;
+    match caller(&parts, &state, &project, &bytes).await {
+        Ok(caller) => {
+            parts.extensions.insert(caller);
+            next.run(Request::from_parts(parts, Body::from(bytes)))
+                .await
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+/// The project id the path names (`/v1/{project_id}/security/...`), percent-decoded.
+async fn project_of(parts: &mut Parts, state: &AppState) -> String {
+    RawPathParams::from_request_parts(parts, state)
+        .await
+        .ok()
+        .and_then(|params| {
+            params
+                .iter()
+                .find(|(name, _)| *name == "project_id")
+                .map(|(_, v)| v.to_string())
+        })
+        .unwrap_or_default()
+}
+
+async fn caller(
+    parts: &Parts,
+    state: &AppState,
+    project: &str,
+    body: &Bytes,
+) -> DataArtsResult<Caller> {
+    let project = project.to_string();
+    let authorization = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
+    let principal = match authorization {
+        Some(value) if value.starts_with(signature::ALGORITHM) => {
+            signed(parts, state, &project, value, body).await?
+        }
+        _ => {
+            let token = parts
+                .headers
+                .get(AUTH_TOKEN)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    DataArtsError::unauthorized(
+                        code::BAD_AUTH,
+                        "Incorrect IAM authentication information: sign the request (SDK-HMAC-SHA256) or send X-Auth-Token",
+                    )
+                })?;
+            state.auth.authenticate(token).await?.ok_or_else(|| {
+                DataArtsError::unauthorized(
+                    code::BAD_AUTH,
+                    "Incorrect IAM authentication information: the X-Auth-Token is not valid",
+                )
+            })?
+        }
+    };
+    let needed = if parts.method == Method::GET {
+        Scope::Read
+    } else {
+        Scope::Write
+    };
+    match &principal {
+        Principal::Operator => {
+            if state.service.revision(&project).await?.is_none() {
+                return Err(DataArtsError::new(
+                    StatusCode::FORBIDDEN,
+                    code::FORBIDDEN,
+                    format!("project {project} does not exist"),
+                ));
+            }
+        }
+        Principal::Tenant { tenant, scope, .. } => {
+            if **tenant != *project {
+                return Err(DataArtsError::new(
+                    StatusCode::FORBIDDEN,
+                    code::FORBIDDEN,
+                    format!("these credentials are not valid for project {project}"),
+                ));
+            }
+            if !scope.covers(needed) {
+                return Err(DataArtsError::new(
+                    StatusCode::FORBIDDEN,
+                    code::FORBIDDEN,
+                    format!(
+                        "these credentials' `{}` scope does not allow this operation (it needs `{}`)",
+                        scope.as_str(),
+                        needed.as_str()
+                    ),
+                ));
+            }
+        }
+    }
+    let workspace = parts
+        .headers
+        .get(WORKSPACE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|w| !w.is_empty())
+        .ok_or_else(|| DataArtsError::invalid("workspace", "the workspace header is required"))?
+        .to_string();
+    let meta = RequestMeta::of(parts);
+    Ok(Caller {
+        ctx: Ctx {
+            tenant: project,
+            actor: Actor {
+                name: principal.actor_name(),
+                request_id: meta.request_id,
+                client_addr: meta.client_addr,
+            },
+        },
+        workspace,
+    })
+}
+
+/// The principal of a signed request: the access key's, if the signature holds.
+async fn signed(
+    parts: &Parts,
+    state: &AppState,
+    project: &str,
+    value: &str,
+    body: &Bytes,
+) -> DataArtsResult<Principal> {
+    let refused = |why: &str| {
+        DataArtsError::unauthorized(
+            code::BAD_AUTH,
+            format!("Incorrect IAM authentication information: {why}"),
+        )
+    };
+    let auth = Authorization::parse(value).ok_or_else(|| refused("malformed Authorization"))?;
+    let key = state
+        .service
+        .store()
+        .find_access_key(project, &auth.access)
+        .await
+        .map_err(crate::service::ServiceError::from)?
+        .ok_or_else(|| refused("verify aksk signature fail"))?;
+    let secret_key = key.signing_key.clone().unwrap_or_default();
+    let now = chrono::Utc::now().timestamp();
+    // The URI as sent: nesting strips the router's prefix from `parts.uri`.
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map(|OriginalUri(u)| u.clone())
+        .unwrap_or_else(|| parts.uri.clone());
+    signature::verify(
+        &auth,
+        &secret_key,
+        &parts.method,
+        uri.path(),
+        uri.query(),
+        &parts.headers,
+        body,
+        now,
+    )
+    .map_err(|refusal| match refusal {
+        Refusal::Expired => DataArtsError::unauthorized(
+            code::EXPIRED,
+            "Incorrect app authentication information: signature expired (X-Sdk-Date is more than 15 minutes from the server's time)",
+        ),
+        Refusal::NoDate => refused("X-Sdk-Date is missing or malformed"),
+        Refusal::Mismatch => refused("verify aksk signature fail"),
+    })?;
+    Ok(crate::auth::principal_of(key))
+}
