@@ -45,6 +45,18 @@ pub struct Settings {
     /// Path the SlashID-compatible API is served under [default: /slashid].
     #[arg(long, env = "GRANTD_SLASHID_BASE_PATH")]
     pub slashid_base_path: Option<String>,
+    /// This node's id in a cluster [default: a new one at each start].
+    #[arg(long, env = "GRANTD_NODE_ID")]
+    pub node_id: Option<String>,
+    /// The address other nodes and operators see for this node [default: the listen address].
+    #[arg(long, env = "GRANTD_ADVERTISE")]
+    pub advertise: Option<String>,
+    /// Milliseconds between heartbeats [default: 1000].
+    #[arg(long, env = "GRANTD_HEARTBEAT_MS")]
+    pub heartbeat_ms: Option<u64>,
+    /// Milliseconds of silence after which a node is no longer live [default: 10000].
+    #[arg(long, env = "GRANTD_NODE_TIMEOUT_MS")]
+    pub node_timeout_ms: Option<u64>,
 }
 
 impl Settings {
@@ -90,6 +102,18 @@ impl Settings {
         }
         if let Some(v) = self.slashid_base_path {
             config.slashid_base_path = v;
+        }
+        if self.node_id.is_some() {
+            config.node_id = self.node_id;
+        }
+        if self.advertise.is_some() {
+            config.advertise = self.advertise;
+        }
+        if let Some(v) = self.heartbeat_ms {
+            config.heartbeat_ms = v;
+        }
+        if let Some(v) = self.node_timeout_ms {
+            config.node_timeout_ms = v;
         }
         Ok(config)
     }

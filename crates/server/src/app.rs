@@ -22,6 +22,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{bootstrap, Authenticator};
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::http::ratelimit::RateLimiter;
 use crate::http::request_id::SequentialIds;
@@ -88,11 +89,37 @@ impl Application {
             .await
             .map_err(StartError::Index)?;
         let (stopping, stopping_rx) = watch::channel(false);
+        let address = config.advertise.clone().unwrap_or_else(|| {
+            listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_default()
+        });
+        let cluster = Cluster::join(
+            dyn_store.clone(),
+            indexes.clone(),
+            config
+                .node_id
+                .clone()
+                .unwrap_or_else(|| format!("node-{}", uuid::Uuid::now_v7().simple())),
+            address,
+            Duration::from_millis(config.heartbeat_ms.max(1)),
+            Duration::from_millis(config.node_timeout_ms.max(1)),
+            stopping_rx.clone(),
+        )
+        .await?;
+        let window = Duration::from_secs(60);
+        let limits = if store.backend() == "postgres" {
+            RateLimiter::shared(window, dyn_store.clone())
+        } else {
+            RateLimiter::new(window)
+        };
         let state = AppState::new(Shared {
             stopping: stopping_rx,
             service: Service::with_indexes(dyn_store.clone(), indexes),
             auth: Authenticator::new(dyn_store, &operator_hash),
-            limits: RateLimiter::new(Duration::from_secs(60)),
+            limits,
+            cluster,
             config,
         });
         tracing::info!(addr = %listener.local_addr().map_err(|source| StartError::Listen { addr: state.config.listen, source })?, store = store.backend(), "grantd listening");

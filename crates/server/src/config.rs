@@ -31,6 +31,14 @@ pub struct Config {
     pub segment_read_limit: u32,
     /// Path the SlashID-compatible API is served under.
     pub slashid_base_path: String,
+    /// This node's id in the cluster; a new one at each start when absent.
+    pub node_id: Option<String>,
+    /// The address other nodes and operators see for this node; `listen` when absent.
+    pub advertise: Option<String>,
+    /// How often this node heartbeats (it also does soon after its index applies changes).
+    pub heartbeat_ms: u64,
+    /// A node not heard from for this long is no longer live.
+    pub node_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -47,6 +55,10 @@ impl Default for Config {
             segment_write_limit: 60,
             segment_read_limit: 600,
             slashid_base_path: "/slashid".into(),
+            node_id: None,
+            advertise: None,
+            heartbeat_ms: 1000,
+            node_timeout_ms: 10_000,
         }
     }
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use crate::auth::Authenticator;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::http::ratelimit::RateLimiter;
 use crate::service::Service;
@@ -15,8 +16,10 @@ pub struct Shared {
     pub service: Service,
     pub auth: Authenticator,
     pub config: Config,
-    /// Rate-limit windows of this node.
+    /// Rate-limit windows: this node's, or the cluster's.
     pub limits: RateLimiter,
+    /// This node among those sharing its database.
+    pub cluster: Arc<Cluster>,
     /// Becomes true when the server starts shutting down, so that endless responses
     /// (change streams) end and the graceful shutdown can finish.
     pub stopping: watch::Receiver<bool>,

@@ -81,6 +81,27 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get_setting(&self, key: &str) -> Result<Option<String>>;
 
+    /// Records a node's heartbeat (creating its row on the first), and forgets nodes silent
+    /// for over an hour.
+    async fn heartbeat(&self, node: &NodeRecord) -> Result<()>;
+
+    /// Every node that has heartbeaten in the last hour, live or not.
+    async fn list_nodes(&self) -> Result<Vec<NodeRecord>>;
+
+    /// Forgets a node (one stopping cleanly).
+    async fn remove_node(&self, id: &str) -> Result<()>;
+
+    /// Counts a request in the fixed window of `key` (a new window when the last began
+    /// `window_ms` or more before `now`), atomically across every node.
+    async fn rate_hit(&self, key: &str, window_ms: i64, now: i64) -> Result<RateWindow>;
+
+    /// The tenants of commits made by any node, as the database announces them
+    /// (PostgreSQL's LISTEN/NOTIFY); `None` where there is no such channel (SQLite).
+    /// A lost connection is announced as `*` (catch up with everything), then re-listened.
+    async fn commit_notifications(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>;
+
     async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
 }
 

@@ -132,3 +132,25 @@ pub struct TokenRecord {
     pub created_at: i64,
     pub signing_key: Option<String>,
 }
+
+/// A grantd node of a cluster sharing one database, as its last heartbeat left it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NodeRecord {
+    pub id: String,
+    /// Where it serves, as it advertises itself.
+    pub address: String,
+    pub started_at: i64,
+    /// When it last said it is alive (milliseconds since the epoch, its clock).
+    pub heartbeat_at: i64,
+    /// The revision its decision index has applied, per tenant.
+    pub applied: std::collections::BTreeMap<String, i64>,
+}
+
+/// A rate-limit window after a request was counted in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateWindow {
+    /// When the window began (milliseconds since the epoch).
+    pub started_at: i64,
+    /// Requests counted in it, this one included.
+    pub count: i64,
+}

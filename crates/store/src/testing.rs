@@ -58,6 +58,12 @@ pub async fn postgres_url() -> Option<String> {
     POSTGRES_DB.get_or_init(create_postgres_db).await.clone()
 }
 
+/// A new PostgreSQL database of its own (for a test whose nodes must not meet those of
+/// other tests); `None` (after saying why) when no server is configured outside CI.
+pub async fn fresh_postgres_url() -> Option<String> {
+    create_postgres_db().await
+}
+
 async fn create_postgres_db() -> Option<String> {
     let Ok(base) = std::env::var("GRANTD_TEST_DATABASE_URL") else {
         assert!(

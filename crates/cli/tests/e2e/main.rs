@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod cluster;
 mod crash;
 mod dataarts;
 mod decisions;

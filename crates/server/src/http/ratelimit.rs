@@ -1,10 +1,15 @@
 //! Fixed-window rate limits: at most `limit` requests per window for each key (a token and
 //! an operation, say). The window starts at a key's first request and the count resets
-//! when it ends. State is this node's memory; stale windows are swept as the map grows.
+//! when it ends. Nodes sharing a PostgreSQL database count in it, so that a limit holds
+//! across all of them together; a single node counts in its memory (stale windows are
+//! swept as the map grows). If the shared count cannot be reached, the node counts alone
+//! rather than refuse or wave through every request.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
-use std::time::{Duration, SystemTime};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use grantd_store::Store;
 
 /// Past this many keys, windows that have ended are dropped.
 const SWEEP_AT: usize = 10_000;
@@ -31,18 +36,62 @@ impl Outcome {
 pub struct RateLimiter {
     window: Duration,
     windows: Mutex<HashMap<String, (SystemTime, u32)>>,
+    /// Where the nodes of a cluster count together.
+    shared: Option<Arc<dyn Store>>,
+}
+
+fn millis(t: SystemTime) -> i64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
 }
 
 impl RateLimiter {
+    /// Counts in this node's memory.
     pub fn new(window: Duration) -> Self {
         Self {
             window,
             windows: Mutex::new(HashMap::new()),
+            shared: None,
         }
     }
 
-    /// Counts a request for `key` at `now` against `limit`; a refused request is not counted.
-    pub fn hit(&self, key: &str, limit: u32, now: SystemTime) -> Outcome {
+    /// Counts in `store`, together with every node sharing it.
+    pub fn shared(window: Duration, store: Arc<dyn Store>) -> Self {
+        Self {
+            shared: Some(store),
+            ..Self::new(window)
+        }
+    }
+
+    /// Counts a request for `key` at `now` against `limit`.
+    pub async fn hit(&self, key: &str, limit: u32, now: SystemTime) -> Outcome {
+        let Some(store) = &self.shared else {
+            return self.hit_here(key, limit, now);
+        };
+        let window_ms = self.window.as_millis() as i64;
+        match store.rate_hit(key, window_ms, millis(now)).await {
+            Ok(window) => {
+                let count = u32::try_from(window.count).unwrap_or(u32::MAX);
+                let consumed = count.min(limit);
+                Outcome {
+                    allowed: count <= limit,
+                    limit,
+                    consumed,
+                    remaining: limit - consumed,
+                    reset_at: UNIX_EPOCH
+                        + Duration::from_millis((window.started_at + window_ms).max(0) as u64),
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "shared rate limit unavailable; counting on this node");
+                self.hit_here(key, limit, now)
+            }
+        }
+    }
+
+    /// Counts in this node's memory; a refused request is not counted.
+    fn hit_here(&self, key: &str, limit: u32, now: SystemTime) -> Outcome {
         let mut windows = self
             .windows
             .lock()
@@ -78,11 +127,11 @@ mod tests {
         let limiter = RateLimiter::new(Duration::from_secs(60));
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1_000);
         for i in 1..=3 {
-            let o = limiter.hit("k", 3, t0);
+            let o = limiter.hit_here("k", 3, t0);
             assert!(o.allowed);
             assert_eq!((o.consumed, o.remaining), (i, 3 - i));
         }
-        let refused = limiter.hit("k", 3, t0 + Duration::from_secs(59));
+        let refused = limiter.hit_here("k", 3, t0 + Duration::from_secs(59));
         assert!(!refused.allowed);
         assert_eq!(refused.consumed, 3);
         assert_eq!(
@@ -90,8 +139,8 @@ mod tests {
             Duration::from_secs(1)
         );
         // Another key has its own window; the first key's window ends after 60 s.
-        assert!(limiter.hit("other", 3, t0).allowed);
-        let next = limiter.hit("k", 3, t0 + Duration::from_secs(60));
+        assert!(limiter.hit_here("other", 3, t0).allowed);
+        let next = limiter.hit_here("k", 3, t0 + Duration::from_secs(60));
         assert!(next.allowed);
         assert_eq!(next.consumed, 1);
     }

@@ -1,7 +1,8 @@
 //! The follower: the one task that changes indexes. It catches a tenant up when woken for
-//! it (a write on this node), and each second compares every tenant's committed revision
-//! with its index's in one read, catching up those behind (writes made elsewhere: the CLI,
-//! other nodes). Changes are applied in revision order to a copy of the snapshot, and the
+//! it (a write on this node, or another node's commit announced by the database), and each
+//! second compares every tenant's committed revision with its index's in one read,
+//! catching up those behind (a missed notification, the CLI). A tenant too far behind is
+//! rebuilt from a snapshot. Changes are applied in revision order to a copy of the snapshot, and the
 //! copy is published.
 
 use std::collections::{BTreeSet, HashMap};
@@ -17,6 +18,11 @@ use super::{Indexes, TenantIndex};
 
 const POLL: Duration = Duration::from_secs(1);
 const BATCH: u32 = 1000;
+/// An index further behind than this many revisions is rebuilt from a snapshot of the
+/// store rather than replayed change by change.
+const REBUILD_GAP: i64 = 50_000;
+/// What the database announces after a lost connection: catch up with everything.
+const EVERYTHING: &str = "*";
 
 /// Builds every tenant's index from the store, then starts the follower. Returns once the
 /// indexes are built, so the server never answers from an empty index.
@@ -24,8 +30,9 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
     let (wake, mut woken) = mpsc::unbounded_channel::<String>();
     let indexes = Arc::new(Indexes {
         tenants: ArcSwap::from_pointee(HashMap::new()),
-        wake,
+        wake: wake.clone(),
         store: store.clone(),
+        published: tokio::sync::Notify::new(),
     });
     let mut tenants = HashMap::new();
     let mut after = None;
@@ -50,6 +57,17 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
     tracing::info!(tenants = tenants.len(), "decision indexes built");
     indexes.tenants.store(Arc::new(tenants));
 
+    // Commits of other nodes, as the database announces them, wake the follower too.
+    if let Some(mut commits) = store.commit_notifications().await? {
+        tokio::spawn(async move {
+            while let Some(tenant) = commits.recv().await {
+                if wake.send(tenant).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
     let weak = Arc::downgrade(&indexes);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(POLL);
@@ -68,8 +86,8 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
                 return;
             };
             let outcome = match woken_for {
-                Some(due) => catch_up_all(&indexes, due).await,
-                None => poll(&indexes).await,
+                Some(due) if !due.contains(EVERYTHING) => catch_up_all(&indexes, due).await,
+                _ => poll(&indexes).await,
             };
             if let Err(error) = outcome {
                 tracing::warn!(%error, "index follower could not read the store; will retry");
@@ -120,11 +138,19 @@ async fn catch_up(indexes: &Indexes, tenant: &str) -> Result<(), StoreError> {
         indexes.replace_tenants(|t| drop(t.remove(tenant)));
         return Ok(());
     };
-    let Some(index) = indexes.tenant(tenant) else {
+    let rebuild = indexes
+        .tenant(tenant)
+        .is_none_or(|i| committed - i.snapshot().revision() > REBUILD_GAP);
+    if rebuild {
+        // New here, or too far behind to replay: a consistent snapshot of the store.
         if let Some(snapshot) = build(store, tenant).await? {
             let index = Arc::new(TenantIndex::new(snapshot));
             indexes.replace_tenants(|t| drop(t.insert(tenant.to_string(), index)));
+            indexes.published.notify_waiters();
         }
+        return Ok(());
+    }
+    let Some(index) = indexes.tenant(tenant) else {
         return Ok(());
     };
     let mut snapshot = (*index.snapshot()).clone();
@@ -141,6 +167,7 @@ async fn catch_up(indexes: &Indexes, tenant: &str) -> Result<(), StoreError> {
     }
     if snapshot.revision() > index.snapshot().revision() {
         index.publish(snapshot);
+        indexes.published.notify_waiters();
     }
     Ok(())
 }

@@ -3,21 +3,23 @@
 //!
 //! Readers take the tenant's current `Arc<Snapshot>` with no lock (arc-swap) and never touch
 //! the database. One follower task applies changes: it is woken when this node commits a
-//! write, and polls every second for writes made elsewhere (the CLI, other nodes). Each
+//! write, when the database announces a commit of another node (PostgreSQL's
+//! LISTEN/NOTIFY), and polls every second besides, so that a lost notification or a
+//! reconnect never loses a change. Each
 //! tenant publishes the revision its index has applied on a watch channel, which
 //! `at_least_as_fresh` and `fully_consistent` reads wait on.
 
 mod follower;
 mod load;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
 use grantd_core::decision::Snapshot;
 use grantd_store::Store;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, watch, Notify};
 
 pub use follower::spawn_follower;
 pub use load::build as build_snapshot;
@@ -75,12 +77,28 @@ pub struct Indexes {
     tenants: ArcSwap<HashMap<String, Arc<TenantIndex>>>,
     wake: mpsc::UnboundedSender<String>,
     store: Arc<dyn Store>,
+    /// Signalled whenever an index applies changes, for the heartbeat to report them.
+    published: Notify,
 }
 
 impl Indexes {
     /// The tenant's index, if it has one on this node.
     pub fn tenant(&self, tenant: &str) -> Option<Arc<TenantIndex>> {
         self.tenants.load().get(tenant).cloned()
+    }
+
+    /// The revision each tenant's index has applied.
+    pub fn applied_revisions(&self) -> BTreeMap<String, i64> {
+        self.tenants
+            .load()
+            .iter()
+            .map(|(tenant, index)| (tenant.clone(), index.snapshot().revision()))
+            .collect()
+    }
+
+    /// Waits until some index applies changes.
+    pub async fn published(&self) {
+        self.published.notified().await;
     }
 
     /// Asks the follower to catch up with `tenant` now (after a write on this node).

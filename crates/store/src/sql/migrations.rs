@@ -73,6 +73,20 @@ CREATE INDEX tokens_tenant ON tokens (tenant, id);
     r#"
 ALTER TABLE tokens ADD COLUMN signing_key TEXT;
 "#,
+    r#"
+CREATE TABLE nodes (
+    id {key} PRIMARY KEY,
+    address TEXT NOT NULL,
+    started_at BIGINT NOT NULL,
+    heartbeat_at BIGINT NOT NULL,
+    applied TEXT NOT NULL
+);
+CREATE TABLE rate_windows (
+    key {key} PRIMARY KEY,
+    started_at BIGINT NOT NULL,
+    count BIGINT NOT NULL
+);
+"#,
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {

@@ -4,6 +4,7 @@
 //! drift apart; `dialect` holds the few differences (connection set-up, key collation, how
 //! writers are serialised). The conformance suite runs every behaviour against both.
 
+mod cluster;
 mod dialect;
 mod migrations;
 mod rows;
@@ -39,6 +40,8 @@ pub struct SqlStore {
     pool: AnyPool,
     backend: Backend,
     gate: WriterGate,
+    /// Kept to open PostgreSQL's notification listener, which needs its own connection.
+    url: String,
 }
 
 impl SqlStore {
@@ -51,6 +54,7 @@ impl SqlStore {
             pool,
             backend,
             gate: WriterGate::for_backend(backend),
+            url: url.to_string(),
         })
     }
 
@@ -96,6 +100,7 @@ impl SqlStore {
             revision,
             ops: Vec::new(),
             now,
+            notify: self.backend == Backend::Postgres,
         }))
     }
 }
@@ -308,6 +313,31 @@ impl Store for SqlStore {
             .fetch_all(&self.pool)
             .await?;
         found.iter().map(rows::token).collect()
+    }
+
+    async fn heartbeat(&self, node: &crate::NodeRecord) -> Result<()> {
+        cluster::heartbeat(&self.pool, node).await
+    }
+
+    async fn list_nodes(&self) -> Result<Vec<crate::NodeRecord>> {
+        cluster::list_nodes(&self.pool).await
+    }
+
+    async fn remove_node(&self, id: &str) -> Result<()> {
+        cluster::remove_node(&self.pool, id).await
+    }
+
+    async fn rate_hit(&self, key: &str, window_ms: i64, now: i64) -> Result<crate::RateWindow> {
+        cluster::rate_hit(&self.pool, key, window_ms, now).await
+    }
+
+    async fn commit_notifications(
+        &self,
+    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {
+        match self.backend {
+            Backend::Postgres => cluster::listen(&self.url).await.map(Some),
+            Backend::Sqlite => Ok(None),
+        }
     }
 
     async fn get_setting(&self, name: &str) -> Result<Option<String>> {

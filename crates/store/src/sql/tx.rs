@@ -19,6 +19,8 @@ pub struct SqlTx {
     pub(super) revision: i64,
     pub(super) ops: Vec<ChangeOp>,
     pub(super) now: i64,
+    /// Announce the commit to other nodes (PostgreSQL's NOTIFY, delivered on commit).
+    pub(super) notify: bool,
 }
 
 impl SqlTx {
@@ -272,6 +274,13 @@ impl WriteTx for SqlTx {
         .bind(detail)
         .execute(&mut *self.tx)
         .await?;
+        if self.notify {
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(super::cluster::CHANNEL)
+                .bind(&self.tenant)
+                .execute(&mut *self.tx)
+                .await?;
+        }
         let revision = self.revision;
         self.tx.commit().await?;
         Ok(revision)

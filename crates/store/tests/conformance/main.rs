@@ -1,6 +1,7 @@
 //! The store conformance suite: every storage behaviour, written once, run against SQLite
 //! and PostgreSQL. `conformance!` turns each behaviour into one test per backend.
 
+mod cluster;
 mod concurrency;
 mod objects;
 mod records;
@@ -54,6 +55,9 @@ conformance!(
     records::audit_events_filter_by_actor_target_and_time,
     records::tokens_are_found_by_hash_and_deleted_per_tenant,
     records::settings_round_trip,
+    cluster::nodes_heartbeat_and_leave,
+    cluster::rate_windows_count_and_reset,
+    cluster::commits_are_announced_where_the_database_can,
     concurrency::concurrent_writers_commit_in_revision_order,
 );
 

@@ -2,6 +2,7 @@
 //! the audit trail; its errors in `{"error": {...}}`.
 
 mod access;
+mod cluster;
 mod decisions;
 pub mod docs;
 pub mod error;
@@ -28,6 +29,7 @@ use routes::Api;
 pub fn api() -> Api {
     let mut api = Api::default();
     tenants::register(&mut api);
+    cluster::register(&mut api);
     tokens::register(&mut api);
     objects::register::<User>(&mut api);
     objects::register::<Group>(&mut api);

@@ -9,6 +9,7 @@ use grantd_core::FieldError;
 use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
+use super::cluster::{ClusterView, NodeView};
 use super::decisions::{
     BatchRequest, CheckItem, CheckResource, CheckResponse, CheckResult, ConsistencyArg,
     LookupResourcesRequest, LookupSubjectsRequest,
@@ -50,6 +51,8 @@ use grantd_core::decision::{DataPathAccess, Explanation, Match};
     NewToken,
     CreatedToken,
     CreatedAccessKey,
+    ClusterView,
+    NodeView,
     TokenView,
     ChangeView,
     AuditEventView,

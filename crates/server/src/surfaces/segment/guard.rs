@@ -84,11 +84,14 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         state.config.segment_read_limit
     };
     let now = SystemTime::now();
-    let outcome = state.limits.hit(
-        &format!("segment {actor} {} {operation}", parts.method),
-        limit,
-        now,
-    );
+    let outcome = state
+        .limits
+        .hit(
+            &format!("segment {actor} {} {operation}", parts.method),
+            limit,
+            now,
+        )
+        .await;
     if !outcome.allowed {
         let mut response = too_many(&outcome, now);
         limit_headers(response.headers_mut(), &outcome, now);

@@ -284,21 +284,28 @@ impl Wait {
         })
     }
 
-    /// Waits until the write at `revision` is applied as asked; 408 past the timeout, the
-    /// write kept. Every live node is this one until nodes share a cluster, so both levels
-    /// wait for this node's index.
+    /// Waits until the write at `revision` is applied as asked (by this node's index, and
+    /// for `all_regions` by every live node's); 408 past the timeout, the write kept.
     pub async fn until_applied(
         &self,
         state: &AppState,
         tenant: &str,
         revision: i64,
     ) -> SlashIdResult<()> {
-        state
+        let started = std::time::Instant::now();
+        let local = state
             .service
             .snapshot(tenant, Consistency::AtLeastAsFresh(revision), self.timeout)
             .await
-            .map(|_| ())
-            .map_err(|e| match SlashIdError::from(e) {
+            .map(|_| ());
+        let applied = match local {
+            Ok(()) if self.all_regions => {
+                let left = self.timeout.saturating_sub(started.elapsed());
+                state.cluster.all_applied(tenant, revision, left).await
+            }
+            other => other,
+        };
+        applied.map_err(|e| match SlashIdError::from(e) {
                 timeout if timeout.status == StatusCode::REQUEST_TIMEOUT => SlashIdError::new(
                     StatusCode::REQUEST_TIMEOUT,
                     format!(
