@@ -6,7 +6,6 @@
 //! goes through the same checks as a single one: validation, references, cycles, cascades.
 //! Dropping a batch without committing writes nothing.
 
-use grantd_core::model::Grant;
 use grantd_core::{Invalid, Kind, Object, ObjectKey};
 use grantd_store::{Expect, ListQuery, WriteTx};
 use serde_json::Value;
@@ -35,6 +34,11 @@ impl Service {
 }
 
 impl Batch<'_> {
+    /// The tenant the batch writes.
+    pub fn tenant(&self) -> &str {
+        &self.ctx.tenant
+    }
+
     pub async fn get<K: Object>(&mut self, key: &str) -> ServiceResult<Option<Versioned<K>>> {
         match self.tx.get(K::KIND.as_str(), key).await? {
             Some(stored) => Versioned::decode(stored).map(Some),
@@ -76,17 +80,20 @@ impl Batch<'_> {
             .collect())
     }
 
-    /// The grants whose subject is `subject` (a user, group or role).
-    pub async fn grants_of(&mut self, subject: &ObjectKey) -> ServiceResult<Vec<Grant>> {
-        let mut grants = Vec::new();
-        for key in self.referencing(subject).await? {
-            if key.kind == Kind::Grant {
-                if let Some(grant) = self.get::<Grant>(&key.key).await? {
-                    grants.push(grant.object);
+    /// The objects of kind `K` that refer to `target` (a subject's grants, a set's members).
+    pub async fn holders<K: Object>(
+        &mut self,
+        target: &ObjectKey,
+    ) -> ServiceResult<Vec<Versioned<K>>> {
+        let mut found = Vec::new();
+        for key in self.referencing(target).await? {
+            if key.kind == K::KIND {
+                if let Some(object) = self.get::<K>(&key.key).await? {
+                    found.push(object);
                 }
             }
         }
-        Ok(grants)
+        Ok(found)
     }
 
     /// Writes an object if `expect` holds, with every check a single write makes.

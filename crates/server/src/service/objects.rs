@@ -145,24 +145,24 @@ impl Service {
             .collect())
     }
 
-    /// The grants whose subject is `subject` (a user, group or role).
-    pub async fn grants_of(
+    /// The objects of kind `K` that refer to `target` (a subject's grants, a set's members).
+    pub async fn holders<K: Object>(
         &self,
         tenant: &str,
-        subject: &ObjectKey,
-    ) -> ServiceResult<Vec<grantd_core::model::Grant>> {
-        let mut grants = Vec::new();
-        for key in self.referencing(tenant, subject).await? {
-            if key.kind == grantd_core::Kind::Grant {
-                match self.get(tenant, &key.key).await {
-                    Ok(grant) => grants.push(grant.object),
+        target: &ObjectKey,
+    ) -> ServiceResult<Vec<Versioned<K>>> {
+        let mut found = Vec::new();
+        for key in self.referencing(tenant, target).await? {
+            if key.kind == K::KIND {
+                match self.get::<K>(tenant, &key.key).await {
+                    Ok(object) => found.push(object),
                     // Deleted since the references were read.
                     Err(ServiceError::NotFound(_)) => {}
                     Err(e) => return Err(e),
                 }
             }
         }
-        Ok(grants)
+        Ok(found)
     }
 
     /// Creates an object; `AlreadyExists` if its key is taken.

@@ -156,18 +156,6 @@ async fn member_of(
     })
 }
 
-async fn members_in(batch: &mut Batch<'_>, set: &PermissionSet) -> DataArtsResult<Vec<SetMember>> {
-    let mut found = Vec::new();
-    for key in batch.referencing(&set.object_key()).await? {
-        if key.kind == Kind::SetMember {
-            if let Some(m) = batch.get::<SetMember>(&key.key).await? {
-                found.push(m.object);
-            }
-        }
-    }
-    Ok(found)
-}
-
 /// Adds members in one transaction; returns them as written.
 async fn add(
     state: &AppState,
@@ -177,7 +165,12 @@ async fn add(
 ) -> DataArtsResult<Vec<Versioned<SetMember>>> {
     let mut batch = state.service.batch(&caller.ctx).await?;
     let set = sets::require(&mut batch, caller, set_id).await?.object;
-    let mut existing = members_in(&mut batch, &set).await?;
+    let mut existing: Vec<SetMember> = batch
+        .holders::<SetMember>(&set.object_key())
+        .await?
+        .into_iter()
+        .map(|m| m.object)
+        .collect();
     let mut written = Vec::new();
     for value in values {
         let member = member_of(&mut batch, caller, &set, value, &existing).await?;

@@ -105,22 +105,6 @@ fn parse(set: &PermissionSet, value: &Value) -> DataArtsResult<DataPermission> {
     Ok(permission)
 }
 
-/// The set's permissions, read inside the batch.
-async fn permissions_in(
-    batch: &mut Batch<'_>,
-    set: &PermissionSet,
-) -> DataArtsResult<Vec<DataPermission>> {
-    let mut found = Vec::new();
-    for key in batch.referencing(&set.object_key()).await? {
-        if key.kind == Kind::DataPermission {
-            if let Some(p) = batch.get::<DataPermission>(&key.key).await? {
-                found.push(p.object);
-            }
-        }
-    }
-    Ok(found)
-}
-
 /// A sub-set's permission must lie within one of its parent's ALLOW permissions.
 async fn within_parent(
     batch: &mut Batch<'_>,
@@ -133,10 +117,11 @@ async fn within_parent(
     let Some(parent) = batch.get::<PermissionSet>(parent).await? else {
         return Ok(());
     };
-    let covered = permissions_in(batch, &parent.object)
+    let covered = batch
+        .holders::<DataPermission>(&parent.object.object_key())
         .await?
         .iter()
-        .any(|q| q.covers(p));
+        .any(|q| q.object.covers(p));
     if covered {
         Ok(())
     } else {

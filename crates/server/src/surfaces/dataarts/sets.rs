@@ -330,14 +330,9 @@ pub async fn delete(
             children.join(", ")
         )));
     }
-    for key in batch.referencing(&set.object_key()).await? {
-        if key.kind != Kind::SetMember {
-            continue;
-        }
-        if let Some(member) = batch.get::<SetMember>(&key.key).await? {
-            if member.object.member.subject_type == SubjectType::Role {
-                withdraw(&mut batch, &set, &member.object).await?;
-            }
+    for member in batch.holders::<SetMember>(&set.object_key()).await? {
+        if member.object.member.subject_type == SubjectType::Role {
+            withdraw(&mut batch, &set, &member.object).await?;
         }
     }
     batch.delete(&set.object_key()).await?;

@@ -307,9 +307,10 @@ pub async fn grant(
     workspace: &str,
 ) -> SegmentResult<Vec<Created>> {
     let mut held: Vec<(String, Target)> = batch
-        .grants_of(&subject.object_key())
+        .holders::<Grant>(&subject.object_key())
         .await?
         .into_iter()
+        .map(|g| g.object)
         .filter(|g| g.effect == Effect::Allow)
         .filter_map(|g| match g.privilege {
             Privilege::Role { id } => Some((id, g.target)),
@@ -369,7 +370,8 @@ pub async fn revoke_visible(
     subject: &SubjectRef,
 ) -> ServiceResult<Vec<(String, String)>> {
     let mut removed: Vec<(String, String)> = Vec::new();
-    for grant in batch.grants_of(&subject.object_key()).await? {
+    for grant in batch.holders::<Grant>(&subject.object_key()).await? {
+        let grant = grant.object;
         if !visible(&grant) {
             continue;
         }
@@ -523,7 +525,12 @@ pub async fn permissions_of(
     subject: &SubjectRef,
     with_policy: bool,
 ) -> ServiceResult<Vec<Value>> {
-    let grants = service.grants_of(tenant, &subject.object_key()).await?;
+    let grants: Vec<Grant> = service
+        .holders::<Grant>(tenant, &subject.object_key())
+        .await?
+        .into_iter()
+        .map(|g| g.object)
+        .collect();
     let policies = policies(&grants, tenant);
     let names = role_names(service, tenant, &policies).await?;
     Ok(render(&policies, &names, with_policy.then_some(subject)))

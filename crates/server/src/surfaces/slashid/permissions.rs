@@ -41,10 +41,10 @@ fn direct_name(grant: &Grant) -> Option<&str> {
 /// The person's direct ("additional") permissions, sorted.
 pub async fn direct(service: &Service, tenant: &str, user: &str) -> ServiceResult<Vec<String>> {
     let mut names: Vec<String> = service
-        .grants_of(tenant, &user_ref(user).object_key())
+        .holders::<Grant>(tenant, &user_ref(user).object_key())
         .await?
         .iter()
-        .filter_map(direct_name)
+        .filter_map(|g| direct_name(&g.object))
         .map(str::to_string)
         .collect();
     names.sort();
@@ -133,7 +133,12 @@ pub async fn put_direct(
             )));
         }
     }
-    let grants = batch.grants_of(&user.object_key()).await?;
+    let grants: Vec<Grant> = batch
+        .holders::<Grant>(&user.object_key())
+        .await?
+        .into_iter()
+        .map(|g| g.object)
+        .collect();
     let mut current: Vec<String> = grants
         .iter()
         .filter_map(direct_name)
@@ -163,16 +168,14 @@ pub async fn put_direct(
         batch.put(&grant, Expect::Absent).await?;
     }
     let detail = json!({ "permissions": wanted });
-    let revision = batch
-        .commit(
-            "slashid.person.permissions",
-            &user.object_key(),
-            Some(detail),
-        )
-        .await?;
-    wait.until_applied(&state, &caller.ctx.tenant, revision)
-        .await?;
-    Ok(no_content())
+    wait.commit(
+        &state,
+        batch,
+        "slashid.person.permissions",
+        &user.object_key(),
+        Some(detail),
+    )
+    .await
 }
 
 /// `POST /rbac/check`: `{person_id, permission_name}` → `{granted}`.
@@ -212,12 +215,14 @@ pub async fn create(
         return Ok(no_content());
     }
     batch.put(&permission, Expect::Absent).await?;
-    let revision = batch
-        .commit("slashid.permission.create", &permission.object_key(), None)
-        .await?;
-    wait.until_applied(&state, &caller.ctx.tenant, revision)
-        .await?;
-    Ok(no_content())
+    wait.commit(
+        &state,
+        batch,
+        "slashid.permission.create",
+        &permission.object_key(),
+        None,
+    )
+    .await
 }
 
 /// `GET /rbac/permissions`: the catalog's names, with their ETag.
@@ -295,12 +300,14 @@ pub async fn patch(
         permission.description = description;
     }
     batch.put(&permission, Expect::Present).await?;
-    let revision = batch
-        .commit("slashid.permission.update", &permission.object_key(), None)
-        .await?;
-    wait.until_applied(&state, &caller.ctx.tenant, revision)
-        .await?;
-    Ok(no_content())
+    wait.commit(
+        &state,
+        batch,
+        "slashid.permission.update",
+        &permission.object_key(),
+        None,
+    )
+    .await
 }
 
 /// `DELETE /rbac/permissions/{permission_name}`: revoked from everyone; refused while a
@@ -338,14 +345,12 @@ pub async fn delete(
     }
     let removed = batch.delete(&key).await?;
     let revoked = removed.len() - 1;
-    let revision = batch
-        .commit(
-            "slashid.permission.delete",
-            &key,
-            Some(json!({ "revoked_grants": revoked })),
-        )
-        .await?;
-    wait.until_applied(&state, &caller.ctx.tenant, revision)
-        .await?;
-    Ok(no_content())
+    wait.commit(
+        &state,
+        batch,
+        "slashid.permission.delete",
+        &key,
+        Some(json!({ "revoked_grants": revoked })),
+    )
+    .await
 }

@@ -95,12 +95,14 @@ pub async fn create(
     };
     batch.put(&role, Expect::Absent).await?;
     batch.put(&holders_grant(&name), Expect::Any).await?;
-    let revision = batch
-        .commit("slashid.role.create", &role.object_key(), None)
-        .await?;
-    wait.until_applied(&state, &caller.ctx.tenant, revision)
-        .await?;
-    Ok(no_content())
+    wait.commit(
+        &state,
+        batch,
+        "slashid.role.create",
+        &role.object_key(),
+        None,
+    )
+    .await
 }
 
 /// `GET /rbac/roles`: every role's name, with their ETag.
@@ -169,12 +171,14 @@ pub async fn patch(
     }
     batch.put(&role, Expect::Present).await?;
     batch.put(&holders_grant(&name), Expect::Any).await?;
-    let revision = batch
-        .commit("slashid.role.update", &role.object_key(), None)
-        .await?;
-    wait.until_applied(&state, &caller.ctx.tenant, revision)
-        .await?;
-    Ok(no_content())
+    wait.commit(
+        &state,
+        batch,
+        "slashid.role.update",
+        &role.object_key(),
+        None,
+    )
+    .await
 }
 
 /// `DELETE /rbac/roles/{role_name}`: with its assignments and grants.
@@ -192,10 +196,8 @@ pub async fn delete(
         return Err(SlashIdError::not_found(format!("role {name} not found")));
     }
     batch.delete(&key).await?;
-    let revision = batch.commit("slashid.role.delete", &key, None).await?;
-    wait.until_applied(&state, &caller.ctx.tenant, revision)
-        .await?;
-    Ok(no_content())
+    wait.commit(&state, batch, "slashid.role.delete", &key, None)
+        .await
 }
 
 /// `GET /persons/{person_id}/roles`, with the set's ETag.
@@ -268,13 +270,12 @@ pub async fn put_person_roles(
             batch.put(&assignment, Expect::Absent).await?;
         }
     }
-    let revision = batch
-        .commit(
-            "slashid.person.roles",
-            &user.object_key(),
-            Some(json!({ "roles": wanted })),
-        )
-        .await?;
-    wait.until_applied(&state, &tenant, revision).await?;
-    Ok(no_content())
+    wait.commit(
+        &state,
+        batch,
+        "slashid.person.roles",
+        &user.object_key(),
+        Some(json!({ "roles": wanted })),
+    )
+    .await
 }

@@ -284,6 +284,21 @@ impl Wait {
         })
     }
 
+    /// Commits `batch` and answers 204 once the write is applied as asked.
+    pub async fn commit(
+        &self,
+        state: &AppState,
+        batch: crate::service::Batch<'_>,
+        action: &str,
+        target: &grantd_core::ObjectKey,
+        detail: Option<Value>,
+    ) -> SlashIdResult<Response> {
+        let tenant = batch.tenant().to_string();
+        let revision = batch.commit(action, target, detail).await?;
+        self.until_applied(state, &tenant, revision).await?;
+        Ok(no_content())
+    }
+
     /// Waits until the write at `revision` is applied as asked (by this node's index, and
     /// for `all_regions` by every live node's); 408 past the timeout, the write kept.
     pub async fn until_applied(
