@@ -36,6 +36,11 @@ enum Command {
         #[command(subcommand)]
         command: commands::check::LookupCommand,
     },
+    /// Verify or export a tenant's audit trail, straight from the store.
+    Audit {
+        #[command(subcommand)]
+        command: commands::audit::AuditCommand,
+    },
     /// Manage tenants directly in the store.
     Tenant {
         #[command(subcommand)]
@@ -64,6 +69,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(settings) => commands::serve::run(settings).await,
             Command::Token { command } => commands::token::run(command).await,
             Command::Tenant { command } => commands::tenant::run(command).await,
+            Command::Audit { command } => commands::audit::run(command).await,
             Command::Check(args) => commands::check::check(args).await,
             Command::Lookup { command } => commands::check::lookup(command).await,
         }

@@ -57,6 +57,9 @@ pub struct Settings {
     /// Milliseconds of silence after which a node is no longer live [default: 10000].
     #[arg(long, env = "GRANTD_NODE_TIMEOUT_MS")]
     pub node_timeout_ms: Option<u64>,
+    /// Days audit events are kept (older ones are deleted hourly) [default: forever].
+    #[arg(long, env = "GRANTD_AUDIT_RETENTION_DAYS")]
+    pub audit_retention_days: Option<u64>,
 }
 
 impl Settings {
@@ -114,6 +117,9 @@ impl Settings {
         }
         if let Some(v) = self.node_timeout_ms {
             config.node_timeout_ms = v;
+        }
+        if self.audit_retention_days.is_some() {
+            config.audit_retention_days = self.audit_retention_days;
         }
         Ok(config)
     }

@@ -114,6 +114,13 @@ impl Application {
         } else {
             RateLimiter::new(window)
         };
+        if let Some(days) = config.audit_retention_days {
+            spawn_retention(
+                Service::new(dyn_store.clone()),
+                Duration::from_secs(days * 86_400),
+                stopping_rx.clone(),
+            );
+        }
         let state = AppState::new(Shared {
             stopping: stopping_rx,
             service: Service::with_indexes(dyn_store.clone(), indexes),
@@ -177,6 +184,24 @@ impl Application {
         tracing::info!("grantd stopped");
         Ok(())
     }
+}
+
+/// Deletes audit events older than `keep`, now and every hour, until `stopping`.
+fn spawn_retention(service: Service, keep: Duration, mut stopping: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        loop {
+            let before = chrono::Utc::now().timestamp_millis() - keep.as_millis() as i64;
+            match service.prune_audit(before).await {
+                Ok(0) => {}
+                Ok(pruned) => tracing::info!(pruned, "pruned audit events past retention"),
+                Err(error) => tracing::warn!(%error, "audit retention failed; will retry"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                _ = stopping.changed() => return,
+            }
+        }
+    });
 }
 
 async fn not_found() -> ApiError {

@@ -39,6 +39,8 @@ pub struct Config {
     pub heartbeat_ms: u64,
     /// A node not heard from for this long is no longer live.
     pub node_timeout_ms: u64,
+    /// Audit events older than this many days are deleted (hourly); kept forever when absent.
+    pub audit_retention_days: Option<u64>,
 }
 
 impl Default for Config {
@@ -59,6 +61,7 @@ impl Default for Config {
             advertise: None,
             heartbeat_ms: 1000,
             node_timeout_ms: 10_000,
+            audit_retention_days: None,
         }
     }
 }

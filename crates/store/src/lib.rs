@@ -72,6 +72,14 @@ pub trait Store: Send + Sync + 'static {
     /// Audit events matching the filter, in revision order.
     async fn list_audit(&self, tenant: &str, filter: &AuditFilter) -> Result<Vec<AuditRecord>>;
 
+    /// The first revision the tenant's audit trail keeps (1 until events are pruned), or
+    /// `None` if there is no such tenant.
+    async fn audit_floor(&self, tenant: &str) -> Result<Option<i64>>;
+
+    /// Deletes the tenant's audit events older than `before` (ms), always keeping the
+    /// latest, and moves the floor to the first one kept; returns how many went.
+    async fn prune_audit(&self, tenant: &str, before: i64) -> Result<u64>;
+
     async fn find_token(&self, hash: &str) -> Result<Option<TokenRecord>>;
 
     /// The tenant's access key `id` (a token with a signing key), for verifying signatures.

@@ -98,12 +98,41 @@ pub struct AuditEntry {
     pub detail: Option<Value>,
 }
 
-/// An audit event as stored: one per revision.
+/// An audit event as stored: one per revision, chained to the one before by hashes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AuditRecord {
     pub revision: i64,
     pub at: i64,
     pub entry: AuditEntry,
+    /// The hash of the tenant's previous event (empty for its first); `None` for events
+    /// written before the chain existed.
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
+}
+
+/// The hash that chains an audit event: hex SHA-256 over the event's fields and the
+/// previous event's hash, so that changing, removing or reordering events shows.
+pub fn chain_hash(
+    tenant: &str,
+    revision: i64,
+    at: i64,
+    entry: &AuditEntry,
+    prev_hash: &str,
+) -> String {
+    use sha2::{Digest, Sha256};
+    let fields = serde_json::json!([
+        tenant,
+        revision,
+        at,
+        entry.actor,
+        entry.action,
+        entry.target,
+        entry.request_id,
+        entry.client_addr,
+        entry.detail.as_ref().map(|d| d.to_string()),
+        prev_hash,
+    ]);
+    hex::encode(Sha256::digest(fields.to_string().as_bytes()))
 }
 
 /// Which audit events to list: those after revision `after`, at or after `from` and before

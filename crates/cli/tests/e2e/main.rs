@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod audit_chain;
 mod cluster;
 mod crash;
 mod dataarts;

@@ -4,6 +4,7 @@
 //! change record and the audit event, and returns the revision it produced. Surfaces call
 //! these methods and nothing below them; no rule of the model lives in a surface.
 
+mod audit;
 mod batch;
 mod context;
 mod decisions;
@@ -21,6 +22,7 @@ use grantd_store::{AuditEntry, Store, WriteTx};
 
 use crate::index::Indexes;
 
+pub use audit::{ChainBreak, ChainReport};
 pub use batch::Batch;
 pub use context::{Actor, Ctx};
 pub use decisions::Consistency;

@@ -87,6 +87,11 @@ CREATE TABLE rate_windows (
     count BIGINT NOT NULL
 );
 "#,
+    r#"
+ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_events ADD COLUMN hash TEXT;
+ALTER TABLE tenants ADD COLUMN audit_floor BIGINT NOT NULL DEFAULT 1;
+"#,
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {

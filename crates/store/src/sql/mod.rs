@@ -222,8 +222,8 @@ impl Store for SqlStore {
 
     async fn list_audit(&self, tenant: &str, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
         let mut sql = String::from(
-            "SELECT revision, at, actor, action, target, request_id, client_addr, detail \
-             FROM audit_events WHERE tenant = $1 AND revision > $2",
+            "SELECT revision, at, actor, action, target, request_id, client_addr, detail, \
+             prev_hash, hash FROM audit_events WHERE tenant = $1 AND revision > $2",
         );
         let mut texts = Vec::new();
         let mut numbers = Vec::new();
@@ -272,6 +272,8 @@ impl Store for SqlStore {
                         client_addr: row.try_get("client_addr")?,
                         detail: detail.map(|d| serde_json::from_str(&d)).transpose()?,
                     },
+                    prev_hash: row.try_get("prev_hash")?,
+                    hash: row.try_get("hash")?,
                 })
             })
             .collect()
@@ -313,6 +315,49 @@ impl Store for SqlStore {
             .fetch_all(&self.pool)
             .await?;
         found.iter().map(rows::token).collect()
+    }
+
+    async fn audit_floor(&self, tenant: &str) -> Result<Option<i64>> {
+        let row = sqlx::query("SELECT audit_floor FROM tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get("audit_floor")).transpose()?)
+    }
+
+    async fn prune_audit(&self, tenant: &str, before: i64) -> Result<u64> {
+        let _gate = self.gate.enter().await;
+        let mut tx = self.pool.begin().await?;
+        // The tenant row's lock keeps writers out while the floor moves.
+        let Some(row) = sqlx::query(
+            "UPDATE tenants SET audit_floor = audit_floor WHERE id = $1 RETURNING revision",
+        )
+        .bind(tenant)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Err(StoreError::NotFound);
+        };
+        let latest: i64 = row.try_get("revision")?;
+        let pruned =
+            sqlx::query("DELETE FROM audit_events WHERE tenant = $1 AND at < $2 AND revision < $3")
+                .bind(tenant)
+                .bind(before)
+                .bind(latest)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        sqlx::query(
+            "UPDATE tenants SET audit_floor = \
+             (SELECT COALESCE(MIN(revision), $2) FROM audit_events WHERE tenant = $1) \
+             WHERE id = $1",
+        )
+        .bind(tenant)
+        .bind(latest)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(pruned)
     }
 
     async fn heartbeat(&self, node: &crate::NodeRecord) -> Result<()> {

@@ -258,10 +258,23 @@ impl WriteTx for SqlTx {
             .as_ref()
             .map(serde_json::to_string)
             .transpose()?;
+        // The tenant's row is locked by this transaction: the previous event is final.
+        let prev_hash: String = sqlx::query(
+            "SELECT hash FROM audit_events WHERE tenant = $1 ORDER BY revision DESC LIMIT 1",
+        )
+        .bind(&self.tenant)
+        .fetch_optional(&mut *self.tx)
+        .await?
+        .map(|row| row.try_get::<Option<String>, _>("hash"))
+        .transpose()?
+        .flatten()
+        .unwrap_or_default();
+        let hash = crate::chain_hash(&self.tenant, self.revision, self.now, &audit, &prev_hash);
         sqlx::query(
             "INSERT INTO audit_events \
-             (tenant, revision, at, actor, action, target, request_id, client_addr, detail) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             (tenant, revision, at, actor, action, target, request_id, client_addr, detail, \
+              prev_hash, hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .bind(&self.tenant)
         .bind(self.revision)
@@ -272,6 +285,8 @@ impl WriteTx for SqlTx {
         .bind(audit.request_id)
         .bind(audit.client_addr)
         .bind(detail)
+        .bind(prev_hash)
+        .bind(hash)
         .execute(&mut *self.tx)
         .await?;
         if self.notify {

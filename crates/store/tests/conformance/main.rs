@@ -55,6 +55,7 @@ conformance!(
     records::audit_events_filter_by_actor_target_and_time,
     records::tokens_are_found_by_hash_and_deleted_per_tenant,
     records::settings_round_trip,
+    records::audit_events_chain_and_prune_keeps_the_rest_verifiable,
     cluster::nodes_heartbeat_and_leave,
     cluster::rate_windows_count_and_reset,
     cluster::commits_are_announced_where_the_database_can,

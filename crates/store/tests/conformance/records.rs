@@ -248,3 +248,54 @@ pub async fn settings_round_trip(store: SqlStore) {
     );
     store.ping().await.expect("ping");
 }
+
+pub async fn audit_events_chain_and_prune_keeps_the_rest_verifiable(store: SqlStore) {
+    let t = tenant(&store).await;
+    for i in 0..4 {
+        put_one(&store, &t, "user", &format!("u{i}"), json!({})).await;
+    }
+    let filter = grantd_store::AuditFilter {
+        limit: 100,
+        ..Default::default()
+    };
+    let events = store.list_audit(&t, &filter).await.expect("list");
+    assert_eq!(events.len(), 5);
+    assert_eq!(
+        events[0].prev_hash.as_deref(),
+        Some(""),
+        "the first has no predecessor"
+    );
+    for pair in events.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash, "each names the one before");
+    }
+    for e in &events {
+        let expected = grantd_store::chain_hash(
+            &t,
+            e.revision,
+            e.at,
+            &e.entry,
+            e.prev_hash.as_deref().unwrap_or_default(),
+        );
+        assert_eq!(e.hash.as_deref(), Some(expected.as_str()));
+    }
+    assert_eq!(store.audit_floor(&t).await.expect("floor"), Some(1));
+    let pruned = store.prune_audit(&t, i64::MAX).await.expect("prune");
+    assert_eq!(pruned, 4, "all but the latest");
+    let kept = store.list_audit(&t, &filter).await.expect("list");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(
+        store.audit_floor(&t).await.expect("floor"),
+        Some(kept[0].revision)
+    );
+    assert_eq!(
+        kept[0].prev_hash, events[3].hash,
+        "the anchor of what remains"
+    );
+    put_one(&store, &t, "user", "after", json!({})).await;
+    let after = store.list_audit(&t, &filter).await.expect("list");
+    assert_eq!(after[1].prev_hash, after[0].hash, "the chain goes on");
+    assert!(matches!(
+        store.prune_audit("no-such-tenant", 0).await,
+        Err(StoreError::NotFound)
+    ));
+}
