@@ -60,6 +60,21 @@ pub struct Settings {
     /// Days audit events are kept (older ones are deleted hourly) [default: forever].
     #[arg(long, env = "GRANTD_AUDIT_RETENTION_DAYS")]
     pub audit_retention_days: Option<u64>,
+    /// PEM certificate chain to serve TLS with (with --tls-key).
+    #[arg(long, env = "GRANTD_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "GRANTD_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+    /// Most connections open at once [default: 10000].
+    #[arg(long, env = "GRANTD_MAX_CONNECTIONS")]
+    pub max_connections: Option<usize>,
+    /// Seconds a client has to send a request's headers [default: 10].
+    #[arg(long, env = "GRANTD_HEADER_READ_TIMEOUT_SECS")]
+    pub header_read_timeout_secs: Option<u64>,
+    /// Largest request head in bytes [default: 65536].
+    #[arg(long, env = "GRANTD_MAX_HEADER_BYTES")]
+    pub max_header_bytes: Option<usize>,
 }
 
 impl Settings {
@@ -120,6 +135,21 @@ impl Settings {
         }
         if self.audit_retention_days.is_some() {
             config.audit_retention_days = self.audit_retention_days;
+        }
+        if self.tls_cert.is_some() {
+            config.tls_cert = self.tls_cert;
+        }
+        if self.tls_key.is_some() {
+            config.tls_key = self.tls_key;
+        }
+        if let Some(v) = self.max_connections {
+            config.max_connections = v;
+        }
+        if let Some(v) = self.header_read_timeout_secs {
+            config.header_read_timeout_secs = v;
+        }
+        if let Some(v) = self.max_header_bytes {
+            config.max_header_bytes = v;
         }
         Ok(config)
     }

@@ -11,7 +11,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router, ServiceExt};
+use axum::{Json, Router};
 use grantd_store::{SqlStore, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -26,6 +26,7 @@ use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::http::ratelimit::RateLimiter;
 use crate::http::request_id::SequentialIds;
+use crate::http::serve::{serve, tls_config, Limits};
 use crate::http::{health, metrics};
 use crate::index::spawn_follower;
 use crate::service::Service;
@@ -46,6 +47,8 @@ pub enum StartError {
     Operator(#[from] crate::service::ServiceError),
     #[error("cannot build the decision indexes: {0}")]
     Index(grantd_store::StoreError),
+    #[error("cannot set up TLS: {0}")]
+    Tls(String),
     #[error("cannot listen on {addr}: {source}")]
     Listen {
         addr: SocketAddr,
@@ -55,6 +58,7 @@ pub enum StartError {
 
 pub struct Application {
     listener: TcpListener,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     router: Router,
     config: Config,
     store: Arc<SqlStore>,
@@ -77,6 +81,15 @@ impl Application {
         let store = Arc::new(open_store(&config).await?);
         let operator_hash =
             bootstrap::operator_token_hash(store.as_ref(), config.admin_token.as_deref()).await?;
+        let tls = match (&config.tls_cert, &config.tls_key) {
+            (Some(cert), Some(key)) => Some(tls_config(cert, key).map_err(StartError::Tls)?),
+            (None, None) => None,
+            _ => {
+                return Err(StartError::Tls(
+                    "give both tls_cert and tls_key, or neither".into(),
+                ))
+            }
+        };
         let listener =
             TcpListener::bind(config.listen)
                 .await
@@ -132,6 +145,7 @@ impl Application {
         tracing::info!(addr = %listener.local_addr().map_err(|source| StartError::Listen { addr: state.config.listen, source })?, store = store.backend(), "grantd listening");
         Ok(Application {
             listener,
+            tls,
             config: state.config.clone(),
             router: router(state),
             store,
@@ -169,17 +183,17 @@ impl Application {
             // `/segment/` is the Segment SDK's `GET /` under its base path.
             .layer(NormalizePathLayer::trim_trailing_slash())
             .service(self.router);
-        let service = ServiceExt::<axum::extract::Request>::into_make_service_with_connect_info::<
-            SocketAddr,
-        >(service);
+        let limits = Limits {
+            max_connections: config.max_connections,
+            header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
+            max_header_bytes: config.max_header_bytes,
+        };
         let stopping = self.stopping;
         let shutdown = async move {
             shutdown.await;
             stopping.send_replace(true);
         };
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        serve(self.listener, self.tls, service, limits, shutdown).await?;
         self.store.close().await;
         tracing::info!("grantd stopped");
         Ok(())

@@ -41,6 +41,16 @@ pub struct Config {
     pub node_timeout_ms: u64,
     /// Audit events older than this many days are deleted (hourly); kept forever when absent.
     pub audit_retention_days: Option<u64>,
+    /// PEM certificate chain to serve TLS with (with `tls_key`); plain HTTP when absent.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
+    /// Most connections open at once; more wait in the kernel's backlog.
+    pub max_connections: usize,
+    /// A client must send a request's headers within this many seconds (slowloris).
+    pub header_read_timeout_secs: u64,
+    /// Largest request head (request line and headers) accepted, in bytes.
+    pub max_header_bytes: usize,
 }
 
 impl Default for Config {
@@ -62,6 +72,11 @@ impl Default for Config {
             heartbeat_ms: 1000,
             node_timeout_ms: 10_000,
             audit_retention_days: None,
+            tls_cert: None,
+            tls_key: None,
+            max_connections: 10_000,
+            header_read_timeout_secs: 10,
+            max_header_bytes: 64 * 1024,
         }
     }
 }

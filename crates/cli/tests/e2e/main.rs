@@ -12,6 +12,7 @@ mod errors;
 mod feed;
 mod isolation;
 mod lifecycle;
+mod limits;
 mod model;
 mod objects;
 mod ops;

@@ -9,4 +9,5 @@ pub mod metrics;
 pub mod preconditions;
 pub mod ratelimit;
 pub mod request_id;
+pub mod serve;
 pub mod time;

@@ -1,0 +1,137 @@
+//! Serving under abuse: TLS with a certificate from files, a cap on open connections,
+//! clients too slow to send their headers cut off (slowloris), oversized request heads
+//! refused, and every secret compared in constant time (see auth::secret).
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+use crate::helpers::{path_str, scratch, spawn_with, start_binary, OPERATOR};
+
+#[tokio::test]
+async fn serves_tls_from_a_certificate_and_key_file() {
+    let dir = scratch("tls");
+    let issued = rcgen::generate_simple_self_signed(vec!["localhost".into()]).expect("certificate");
+    let cert = dir.join("cert.pem");
+    let key = dir.join("key.pem");
+    std::fs::write(&cert, issued.cert.pem()).expect("write cert");
+    std::fs::write(&key, issued.key_pair.serialize_pem()).expect("write key");
+    let data = path_str(&dir.join("data"));
+    let (server, _) = start_binary(&[
+        "--data-dir",
+        &data,
+        "--admin-token",
+        OPERATOR,
+        "--tls-cert",
+        &path_str(&cert),
+        "--tls-key",
+        &path_str(&key),
+    ])
+    .await;
+    let port = server.base.rsplit(':').next().expect("port").to_string();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(issued.cert.pem().as_bytes()).expect("pem"),
+        )
+        .build()
+        .expect("client");
+    let response = client
+        .get(format!("https://localhost:{port}/v1/tenants"))
+        .bearer_auth(OPERATOR)
+        .send()
+        .await
+        .expect("a TLS request");
+    assert_eq!(response.status(), StatusCode::OK);
+    // Plain HTTP to the TLS port is no request at all.
+    let plain = reqwest::Client::new()
+        .get(format!("http://127.0.0.1:{port}/healthz"))
+        .send()
+        .await;
+    assert!(plain.is_err() || !plain.expect("response").status().is_success());
+    // A key that does not belong to the certificate stops the start with a clear message.
+    let other = rcgen::generate_simple_self_signed(vec!["x".into()]).expect("certificate");
+    let wrong = dir.join("wrong.pem");
+    std::fs::write(&wrong, other.key_pair.serialize_pem()).expect("write");
+    let (ok, _, err) = crate::helpers::run_binary(&[
+        "serve",
+        "--data-dir",
+        &data,
+        "--tls-cert",
+        &path_str(&cert),
+        "--tls-key",
+        &path_str(&wrong),
+        "--listen",
+        "127.0.0.1:0",
+    ])
+    .await;
+    assert!(!ok && err.contains("TLS"), "{err}");
+}
+
+async fn get_healthz(base: &str) -> Option<StatusCode> {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("client");
+    tokio::time::timeout(
+        Duration::from_millis(700),
+        client.get(format!("{base}/healthz")).send(),
+    )
+    .await
+    .ok()
+    .and_then(|r| r.ok())
+    .map(|r| r.status())
+}
+
+#[tokio::test]
+async fn connections_are_capped_and_slow_clients_cut_off() {
+    let app = spawn_with(|c| {
+        c.max_connections = 2;
+        c.header_read_timeout_secs = 1;
+        c.max_header_bytes = 8192;
+    })
+    .await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    // Two clients that connect and send half a request hold both places...
+    let mut slow = Vec::new();
+    for _ in 0..2 {
+        let mut stream = TcpStream::connect(&addr).await.expect("connect");
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .await
+            .expect("write");
+        slow.push(stream);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(
+        get_healthz(&app.base).await,
+        None,
+        "a third connection waits"
+    );
+    // ...until the header timeout cuts them off: they are closed, and the next is served.
+    for stream in &mut slow {
+        let mut buffer = [0u8; 1024];
+        let read = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
+            .await
+            .expect("the server closes a slow client within the header timeout");
+        let n = read.unwrap_or(0);
+        let answer = String::from_utf8_lossy(&buffer[..n]);
+        assert!(n == 0 || answer.starts_with("HTTP/1.1 408"), "{answer}");
+    }
+    assert_eq!(get_healthz(&app.base).await, Some(StatusCode::OK));
+    // An oversized request head is refused, not read into memory.
+    let mut stream = TcpStream::connect(&addr).await.expect("connect");
+    let big = format!(
+        "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(20_000)
+    );
+    let _ = stream.write_all(big.as_bytes()).await;
+    let mut buffer = [0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut buffer))
+        .await
+        .expect("answered or closed")
+        .unwrap_or(0);
+    let answer = String::from_utf8_lossy(&buffer[..n]);
+    assert!(n == 0 || answer.starts_with("HTTP/1.1 431"), "{answer}");
+}
