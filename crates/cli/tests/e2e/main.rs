@@ -10,6 +10,7 @@ mod dataarts;
 mod decisions;
 mod errors;
 mod feed;
+mod fuzzing;
 mod isolation;
 mod lifecycle;
 mod limits;
