@@ -75,6 +75,12 @@ pub struct Settings {
     /// Largest request head in bytes [default: 65536].
     #[arg(long, env = "GRANTD_MAX_HEADER_BYTES")]
     pub max_header_bytes: Option<usize>,
+    /// Requests per minute per token, on every surface [default: unlimited].
+    #[arg(long, env = "GRANTD_RATE_LIMIT_PER_TOKEN")]
+    pub rate_limit_per_token: Option<u32>,
+    /// Requests per minute per tenant, on every surface [default: unlimited].
+    #[arg(long, env = "GRANTD_RATE_LIMIT_PER_TENANT")]
+    pub rate_limit_per_tenant: Option<u32>,
 }
 
 impl Settings {
@@ -150,6 +156,12 @@ impl Settings {
         }
         if let Some(v) = self.max_header_bytes {
             config.max_header_bytes = v;
+        }
+        if self.rate_limit_per_token.is_some() {
+            config.rate_limit_per_token = self.rate_limit_per_token;
+        }
+        if self.rate_limit_per_tenant.is_some() {
+            config.rate_limit_per_tenant = self.rate_limit_per_tenant;
         }
         Ok(config)
     }

@@ -51,6 +51,20 @@ pub struct Config {
     pub header_read_timeout_secs: u64,
     /// Largest request head (request line and headers) accepted, in bytes.
     pub max_header_bytes: usize,
+    /// Requests per minute one token may make, on every surface; unlimited when absent.
+    pub rate_limit_per_token: Option<u32>,
+    /// Requests per minute one tenant may receive, on every surface; unlimited when absent.
+    pub rate_limit_per_tenant: Option<u32>,
+}
+
+impl Config {
+    /// The per-caller limits every surface applies.
+    pub fn caller_limits(&self) -> crate::http::ratelimit::CallerLimits {
+        crate::http::ratelimit::CallerLimits {
+            per_token: self.rate_limit_per_token,
+            per_tenant: self.rate_limit_per_tenant,
+        }
+    }
 }
 
 impl Default for Config {
@@ -77,6 +91,8 @@ impl Default for Config {
             max_connections: 10_000,
             header_read_timeout_secs: 10,
             max_header_bytes: 64 * 1024,
+            rate_limit_per_token: None,
+            rate_limit_per_tenant: None,
         }
     }
 }

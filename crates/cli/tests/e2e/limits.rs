@@ -135,3 +135,77 @@ async fn connections_are_capped_and_slow_clients_cut_off() {
     let answer = String::from_utf8_lossy(&buffer[..n]);
     assert!(n == 0 || answer.starts_with("HTTP/1.1 431"), "{answer}");
 }
+
+#[tokio::test]
+async fn per_token_and_per_tenant_limits_hold_on_every_surface() {
+    use reqwest::Method;
+    use serde_json::Value;
+    let app = spawn_with(|c| {
+        c.rate_limit_per_token = Some(3);
+        c.rate_limit_per_tenant = Some(5);
+    })
+    .await;
+    // Native: the token's 4th request is refused; another token of the tenant gets the
+    // tenant's remaining 2, then the tenant's limit refuses it.
+    let t = app.tenant().await;
+    let first = app.token(&t, "read").await;
+    let second = app.token(&t, "read").await;
+    let get = |token: &str| {
+        crate::helpers::send(app.as_token(token, Method::GET, &format!("/v1/tenants/{t}/users")))
+    };
+    let mut seen = Vec::new();
+    for token in [&first, &first, &first, &first, &second, &second, &second] {
+        seen.push(get(token).await.0.as_u16());
+    }
+    assert_eq!(seen, [200, 200, 200, 429, 200, 200, 429]);
+    let (_, body) = get(&second).await;
+    crate::helpers::assert_error(&body, "rate_limited");
+    // Each compatible surface refuses the 4th request of a token, in its own envelope.
+    let fourth = |responses: Vec<(StatusCode, Value)>| {
+        let codes: Vec<u16> = responses.iter().map(|(s, _)| s.as_u16()).collect();
+        assert_eq!(codes, [200, 200, 200, 429], "{responses:?}");
+        responses[3].1.clone()
+    };
+    let t = app.tenant().await;
+    let token = app.token(&t, "admin").await;
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        answers.push(
+            crate::helpers::send(app.as_token(
+                &token,
+                Method::GET,
+                "/segment/roles?pagination[count]=1",
+            ))
+            .await,
+        );
+    }
+    assert_eq!(fourth(answers)["errors"][0]["type"], "RequestError");
+    let t = app.tenant().await;
+    let token = app.token(&t, "admin").await;
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        answers.push(
+            crate::helpers::send(
+                app.anonymous(Method::GET, "/slashid/groups")
+                    .header("SlashID-API-Key", &token)
+                    .header("SlashID-OrgID", &t),
+            )
+            .await,
+        );
+    }
+    assert_eq!(fourth(answers)["errors"][0]["httpcode"], 429);
+    let t = app.tenant().await;
+    let token = app.token(&t, "admin").await;
+    let mut answers = Vec::new();
+    for _ in 0..4 {
+        answers.push(
+            crate::helpers::send(
+                app.anonymous(Method::GET, &format!("/v1/{t}/security/permission-sets"))
+                    .header("X-Auth-Token", &token)
+                    .header("workspace", "w"),
+            )
+            .await,
+        );
+    }
+    assert_eq!(fourth(answers)["error_code"], "APIGW.0308");
+}

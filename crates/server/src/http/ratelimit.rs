@@ -118,6 +118,42 @@ impl RateLimiter {
     }
 }
 
+/// The limits every surface applies to its callers, per minute; `None` is no limit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CallerLimits {
+    pub per_token: Option<u32>,
+    pub per_tenant: Option<u32>,
+}
+
+impl RateLimiter {
+    /// Counts a request of `actor` (a token) on `tenant` against both limits; the first
+    /// one exhausted is the refusal. The operator is not limited.
+    pub async fn admit(
+        &self,
+        limits: CallerLimits,
+        actor: &str,
+        tenant: &str,
+        now: SystemTime,
+    ) -> Result<(), Outcome> {
+        if actor == "operator" {
+            return Ok(());
+        }
+        if let Some(limit) = limits.per_token {
+            let outcome = self.hit(&format!("token {actor}"), limit, now).await;
+            if !outcome.allowed {
+                return Err(outcome);
+            }
+        }
+        if let Some(limit) = limits.per_tenant {
+            let outcome = self.hit(&format!("tenant {tenant}"), limit, now).await;
+            if !outcome.allowed {
+                return Err(outcome);
+            }
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -32,6 +32,8 @@ pub mod code {
     pub const BAD_AUTH: &str = "APIGW.0301";
     /// The signature's date is outside the 15-minute window (the gateway's).
     pub const EXPIRED: &str = "APIGW.0303";
+    /// Too many requests (the gateway's throttling code).
+    pub const THROTTLED: &str = "APIGW.0308";
 }
 
 #[derive(Debug)]

@@ -157,6 +157,22 @@ async fn caller(
         .filter(|w| !w.is_empty())
         .ok_or_else(|| DataArtsError::invalid("workspace", "the workspace header is required"))?
         .to_string();
+    let now = std::time::SystemTime::now();
+    state
+        .limits
+        .admit(state.config.caller_limits(), &principal.actor_name(), &project, now)
+        .await
+        .map_err(|outcome| {
+            DataArtsError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                code::THROTTLED,
+                format!(
+                    "The throttling threshold has been reached: {} requests per minute; retry in {} s",
+                    outcome.limit,
+                    outcome.retry_after(now).as_secs().max(1)
+                ),
+            )
+        })?;
     let meta = RequestMeta::of(parts);
     Ok(Caller {
         ctx: Ctx {

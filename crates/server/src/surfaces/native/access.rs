@@ -131,11 +131,31 @@ impl<N: Need> FromRequestParts<AppState> for TenantAccess<N> {
                 }
             }
         }
+        let who = actor(&principal, parts);
+        state
+            .limits
+            .admit(
+                state.config.caller_limits(),
+                &who.name,
+                &tenant,
+                std::time::SystemTime::now(),
+            )
+            .await
+            .map_err(|outcome| {
+                ApiError::new(
+                    "rate_limited",
+                    format!(
+                        "rate limit of {} requests per minute reached; retry in {} s",
+                        outcome.limit,
+                        outcome
+                            .retry_after(std::time::SystemTime::now())
+                            .as_secs()
+                            .max(1)
+                    ),
+                )
+            })?;
         Ok(TenantAccess {
-            ctx: Ctx {
-                tenant,
-                actor: actor(&principal, parts),
-            },
+            ctx: Ctx { tenant, actor: who },
             _need: PhantomData,
         })
     }

@@ -70,6 +70,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "The body is well-formed JSON but some fields are wrong; details name each.",
     ),
     (
+        "rate_limited",
+        429,
+        "The token or tenant made more requests this minute than its limit; retry after the reset.",
+    ),
+    (
         "internal",
         500,
         "A fault in grantd; the request id finds it in the log.",

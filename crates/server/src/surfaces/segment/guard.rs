@@ -84,6 +84,15 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         state.config.segment_read_limit
     };
     let now = SystemTime::now();
+    if let Err(outcome) = state
+        .limits
+        .admit(state.config.caller_limits(), &actor, &tenant, now)
+        .await
+    {
+        let mut response = too_many(&outcome, now);
+        limit_headers(response.headers_mut(), &outcome, now);
+        return response;
+    }
     let outcome = state
         .limits
         .hit(

@@ -102,6 +102,26 @@ async fn caller(parts: &Parts, state: &AppState) -> SlashIdResult<Caller> {
             }
         }
     }
+    let now = std::time::SystemTime::now();
+    state
+        .limits
+        .admit(
+            state.config.caller_limits(),
+            &principal.actor_name(),
+            &org,
+            now,
+        )
+        .await
+        .map_err(|outcome| {
+            SlashIdError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "rate limit of {} requests per minute reached; retry in {} s",
+                    outcome.limit,
+                    outcome.retry_after(now).as_secs().max(1)
+                ),
+            )
+        })?;
     let meta = RequestMeta::of(parts);
     Ok(Caller {
         ctx: Ctx {
