@@ -4,14 +4,13 @@
 //! node dropping out of `all_regions`, a rate limit held across the three, and a restart
 //! of PostgreSQL (a private cluster this test starts) losing no change on any node.
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 
 use crate::helpers::{send, start_binary, Server, OPERATOR};
+use crate::private_pg::PrivatePostgres;
 
 /// Starts a node over `url`.
 async fn node(url: &str, id: &str, extra: &[&str]) -> Server {
@@ -110,6 +109,24 @@ async fn allowed(
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// Waits until the node's `/readyz` answers 200 (its store answers again).
+async fn wait_ready(client: &Client, node: &Server) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client
+        .get(format!("{}/readyz", node.base))
+        .send()
+        .await
+        .map_or(true, |r| r.status() != StatusCode::OK)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "{} never became ready",
+            node.base
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn cluster_view(client: &Client, node: &Server) -> Value {
@@ -282,124 +299,11 @@ async fn three_nodes_answer_as_one() {
     drop(n2);
 }
 
-/// A private PostgreSQL cluster on a free port, stopped when dropped.
-struct PrivatePostgres {
-    dir: PathBuf,
-    bin: PathBuf,
-    port: u16,
-}
-
-impl PrivatePostgres {
-    fn bin_dir() -> Option<PathBuf> {
-        let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-            .ok()?
-            .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
-            .filter(|p| p.join("initdb").exists())
-            .collect();
-        versions.sort();
-        versions.pop()
-    }
-
-    fn pg(&self, tool: &str, args: &[&str]) -> std::process::Output {
-        std::process::Command::new("runuser")
-            .args(["-u", "postgres", "--"])
-            .arg(self.bin.join(tool))
-            .args(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run a PostgreSQL tool as postgres")
-    }
-
-    fn start(&self) {
-        let dir = self.dir.join("data");
-        let options = format!(
-            "-p {} -k {} -c listen_addresses=127.0.0.1",
-            self.port,
-            self.dir.display()
-        );
-        let log = self.dir.join("log");
-        let out = self.pg(
-            "pg_ctl",
-            &[
-                "-D",
-                &dir.display().to_string(),
-                "-o",
-                &options,
-                "-l",
-                &log.display().to_string(),
-                "-w",
-                "start",
-            ],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn stop(&self) {
-        let dir = self.dir.join("data");
-        let out = self.pg(
-            "pg_ctl",
-            &["-D", &dir.display().to_string(), "-m", "fast", "-w", "stop"],
-        );
-        assert!(
-            out.status.success(),
-            "pg_ctl stop: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
-    fn create() -> PrivatePostgres {
-        let bin = Self::bin_dir().expect("PostgreSQL's initdb is installed");
-        let dir = std::env::temp_dir().join(grantd_store::testing::unique_name("private-pg"));
-        std::fs::create_dir_all(&dir).expect("dir");
-        let chown = std::process::Command::new("chown")
-            .args(["-R", "postgres:postgres", &dir.display().to_string()])
-            .status()
-            .expect("chown");
-        assert!(chown.success());
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("free port")
-            .port();
-        let cluster = PrivatePostgres { dir, bin, port };
-        let data = cluster.dir.join("data").display().to_string();
-        let out = cluster.pg("initdb", &["-D", &data, "--auth=trust", "-U", "postgres"]);
-        assert!(
-            out.status.success(),
-            "initdb: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        cluster.start();
-        cluster
-    }
-
-    fn url(&self) -> String {
-        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
-    }
-}
-
-impl Drop for PrivatePostgres {
-    fn drop(&mut self) {
-        let dir = self.dir.join("data").display().to_string();
-        let _ = self.pg("pg_ctl", &["-D", &dir, "-m", "immediate", "-w", "stop"]);
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restarting_postgresql_loses_no_change() {
-    if PrivatePostgres::bin_dir().is_none() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI must have PostgreSQL installed"
-        );
-        eprintln!("skipping: PostgreSQL's initdb is not installed");
+    let Some(pg) = PrivatePostgres::create() else {
         return;
-    }
-    let pg = PrivatePostgres::create();
+    };
     let url = pg.url();
     let nodes = [
         node(&url, "p1", &[]).await,
@@ -411,8 +315,8 @@ async fn restarting_postgresql_loses_no_change() {
     let mut acknowledged = Vec::new();
     let mut refused = 0;
     let mut restarted = false;
-    // 100 writes, PostgreSQL stopped for 6 (each waits out the pool's 5 s acquire
-    // timeout), then started again for 100 more.
+    // 100 writes, PostgreSQL stopped for 6, then started again (each node ready again,
+    // its breaker closed) for 100 more.
     for i in 0..206 {
         if i == 100 {
             pg.stop();
@@ -420,6 +324,9 @@ async fn restarting_postgresql_loses_no_change() {
         if i == 106 {
             pg.start();
             restarted = true;
+            for node in &nodes {
+                wait_ready(&client, node).await;
+            }
         }
         let name = format!("w{i}");
         let response = op(

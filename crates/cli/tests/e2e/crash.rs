@@ -1,4 +1,5 @@
-//! SIGKILL during a burst of writes loses no acknowledged write, on either store.
+//! SIGKILL during a burst of writes loses no acknowledged write, change record or audit
+//! event, and leaves the audit chain verifiable, on either store.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -6,7 +7,7 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-use crate::helpers::{path_str, scratch, send, start_binary, OPERATOR};
+use crate::helpers::{path_str, run_binary, scratch, send, start_binary, OPERATOR};
 
 const WORKERS: usize = 8;
 /// Kill once this many writes are acknowledged, while the others are in flight.
@@ -84,6 +85,10 @@ async fn acknowledged_writes_survive_sigkill(store_args: Vec<String>) {
         "every acknowledged write has its change record"
     );
     assert_eq!(count(&changes), count(&audit), "and its audit event");
+    let mut verify = vec!["audit", "verify", "--tenant", tenant.as_str()];
+    verify.extend(store_args.iter().map(String::as_str));
+    let (ok, out, err) = run_binary(&verify).await;
+    assert!(ok, "the audit chain is intact after SIGKILL: {out} {err}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

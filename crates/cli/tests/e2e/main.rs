@@ -2,6 +2,7 @@
 //! One binary for all of them (each test binary costs a link on a two-core machine).
 
 mod helpers;
+mod private_pg;
 
 mod audit_chain;
 mod cluster;
@@ -9,6 +10,7 @@ mod crash;
 mod dataarts;
 mod decisions;
 mod errors;
+mod faults;
 mod feed;
 mod fuzzing;
 mod isolation;

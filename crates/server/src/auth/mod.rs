@@ -2,8 +2,10 @@
 //!
 //! The operator token is configured or generated at first start and kept only as a hash.
 //! Tenant tokens are looked up by hash; positive answers are cached for a few seconds so
-//! that authenticating a check costs neither a database round trip nor a hash. A token revoked on this node stops working at once; on other nodes within the
-//! cache's lifetime.
+//! that authenticating a check costs neither a database round trip nor a hash. A token
+//! revoked on this node stops working at once; on other nodes within the cache's lifetime.
+//! While the database cannot be reached, a token looked up before keeps working (nobody
+//! can revoke it meanwhile), so that checks go on from the index.
 
 pub mod bootstrap;
 pub mod secret;
@@ -12,7 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
-use grantd_store::{Store, TokenRecord};
+use grantd_store::{Store, StoreError, TokenRecord};
 
 use crate::service::{Scope, ServiceError, ServiceResult};
 
@@ -78,11 +80,16 @@ impl Authenticator {
         let principal = if secret::same_digest(&digest, &self.operator) {
             Principal::Operator
         } else {
-            let found = self
-                .store
-                .find_token(&hex::encode(digest))
-                .await
-                .map_err(ServiceError::from)?;
+            let found = match self.store.find_token(&hex::encode(digest)).await {
+                Ok(found) => found,
+                // While the database is away, a token seen before keeps working: nobody
+                // can revoke it meanwhile, and checks go on from the index.
+                Err(StoreError::Unavailable(reason)) => match self.last_known(secret) {
+                    Some(principal) => return Ok(Some(principal)),
+                    None => return Err(ServiceError::Unavailable(reason)),
+                },
+                Err(other) => return Err(other.into()),
+            };
             let Some(record) = found else { return Ok(None) };
             principal_of(record)
         };
@@ -99,6 +106,12 @@ impl Authenticator {
         let cache = self.cache.read().ok()?;
         let (principal, at) = cache.get(secret)?;
         (at.elapsed() < CACHE_TTL).then(|| principal.clone())
+    }
+
+    /// The principal a secret stood for when last looked up, however long ago.
+    fn last_known(&self, secret: &str) -> Option<Principal> {
+        let cache = self.cache.read().ok()?;
+        cache.get(secret).map(|(principal, _)| principal.clone())
     }
 
     /// Forgets every token of a deleted tenant at once.

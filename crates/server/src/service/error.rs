@@ -32,6 +32,10 @@ pub enum ServiceError {
 
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
+/// What every surface tells a client when the store cannot take the request; the cause
+/// goes to the log (and to `/readyz`), not to the client.
+pub const UNAVAILABLE_MESSAGE: &str = "the store is unavailable; retry later (nothing was written)";
+
 impl ServiceError {
     /// Maps a store error about the object `what` (e.g. `user u1`).
     pub fn from_store(error: StoreError, what: &str) -> ServiceError {

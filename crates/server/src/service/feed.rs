@@ -62,4 +62,14 @@ impl Service {
     pub async fn revision(&self, tenant: &str) -> ServiceResult<Option<i64>> {
         Ok(self.store.tenant_revision(tenant).await?)
     }
+
+    /// Whether the tenant exists: known to this node's index (no database round trip, so
+    /// that checks go on while the database is away), or else to the store.
+    pub async fn tenant_exists(&self, tenant: &str) -> ServiceResult<bool> {
+        let indexed = self
+            .indexes
+            .as_ref()
+            .is_some_and(|indexes| indexes.tenant(tenant).is_some());
+        Ok(indexed || self.revision(tenant).await?.is_some())
+    }
 }

@@ -26,7 +26,7 @@ pub use audit::{ChainBreak, ChainReport};
 pub use batch::Batch;
 pub use context::{Actor, Ctx};
 pub use decisions::Consistency;
-pub use error::{ServiceError, ServiceResult};
+pub use error::{ServiceError, ServiceResult, UNAVAILABLE_MESSAGE};
 pub use feed::Page;
 pub use objects::{Versioned, Written};
 pub use tokens::{IssuedToken, Scope, TokenView};

@@ -46,10 +46,14 @@ impl Backend {
         }
     }
 
-    pub async fn connect(self, url: &str) -> Result<AnyPool> {
+    pub fn options(self, url: &str) -> Result<AnyConnectOptions> {
         sqlx::any::install_default_drivers();
-        let options = AnyConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))?;
+        AnyConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))
+    }
+
+    pub async fn connect(self, url: &str) -> Result<AnyPool> {
+        let options = self.options(url)?;
         let pool = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
         let pool = match self {
             // WAL lets readers run beside the one writer; FULL makes every commit durable

@@ -6,10 +6,13 @@
 
 mod cluster;
 mod dialect;
+mod health;
 mod migrations;
+mod owned_tx;
 mod rows;
 mod tx;
 
+use std::sync::Arc;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
@@ -21,6 +24,8 @@ use crate::{
 };
 pub use dialect::Backend;
 use dialect::WriterGate;
+use health::Health;
+use owned_tx::OwnedTx;
 use rows::TOKEN_COLUMNS;
 use tx::SqlTx;
 
@@ -42,6 +47,8 @@ pub struct SqlStore {
     gate: WriterGate,
     /// Kept to open PostgreSQL's notification listener, which needs its own connection.
     url: String,
+    /// Open while a networked database does not answer: operations are refused at once.
+    health: Arc<Health>,
 }
 
 impl SqlStore {
@@ -50,12 +57,23 @@ impl SqlStore {
         let backend = Backend::from_url(url)?;
         let pool = backend.connect(url).await?;
         migrations::run(&pool, backend).await?;
+        let health = Arc::new(Health::default());
+        if backend == Backend::Postgres {
+            Health::monitor(&health, backend.options(url)?);
+        }
         Ok(SqlStore {
             pool,
             backend,
             gate: WriterGate::for_backend(backend),
             url: url.to_string(),
+            health,
         })
+    }
+
+    /// The pool, unless the database is known to be unreachable.
+    fn pool(&self) -> Result<&AnyPool> {
+        self.health.check()?;
+        Ok(&self.pool)
     }
 
     pub async fn close(&self) {
@@ -65,7 +83,7 @@ impl SqlStore {
     async fn start(&self, tenant: &str, create: bool) -> Result<Box<dyn WriteTx>> {
         let started = Instant::now();
         let gate = self.gate.enter().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = OwnedTx::begin(self.pool()?, gate).await?;
         let now = now_millis();
         let revision = if create {
             let created = sqlx::query(
@@ -95,7 +113,6 @@ impl SqlStore {
         observe("begin", started);
         Ok(Box::new(SqlTx {
             tx,
-            _gate: gate,
             tenant: tenant.to_string(),
             revision,
             ops: Vec::new(),
@@ -112,7 +129,7 @@ impl Store for SqlStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(self.pool()?).await?;
         Ok(())
     }
 
@@ -128,8 +145,7 @@ impl Store for SqlStore {
 
     #[tracing::instrument(skip(self))]
     async fn delete_tenant(&self, tenant: &str) -> Result<()> {
-        let _gate = self.gate.enter().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = OwnedTx::begin(self.pool()?, self.gate.enter().await).await?;
         let deleted = sqlx::query("DELETE FROM tenants WHERE id = $1")
             .bind(tenant)
             .execute(&mut *tx)
@@ -156,14 +172,14 @@ impl Store for SqlStore {
     async fn tenant_revision(&self, tenant: &str) -> Result<Option<i64>> {
         let row = sqlx::query("SELECT revision FROM tenants WHERE id = $1")
             .bind(tenant)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?;
         Ok(row.map(|r| r.try_get("revision")).transpose()?)
     }
 
     async fn tenant_revisions(&self) -> Result<Vec<(String, i64)>> {
         let rows = sqlx::query("SELECT id, revision FROM tenants ORDER BY id")
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool()?)
             .await?;
         rows.iter()
             .map(|r| Ok((r.try_get("id")?, r.try_get("revision")?)))
@@ -171,25 +187,25 @@ impl Store for SqlStore {
     }
 
     async fn list_tenants(&self, query: &ListQuery) -> Result<Vec<StoredObject>> {
-        rows::list_objects(&self.pool, None, "tenant", query).await
+        rows::list_objects(self.pool()?, None, "tenant", query).await
     }
 
     async fn get(&self, tenant: &str, kind: &str, key: &str) -> Result<Option<StoredObject>> {
         let started = Instant::now();
-        let found = rows::get_object(&self.pool, tenant, kind, key).await;
+        let found = rows::get_object(self.pool()?, tenant, kind, key).await;
         observe("get", started);
         found
     }
 
     async fn list(&self, tenant: &str, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>> {
         let started = Instant::now();
-        let found = rows::list_objects(&self.pool, Some(tenant), kind, query).await;
+        let found = rows::list_objects(self.pool()?, Some(tenant), kind, query).await;
         observe("list", started);
         found
     }
 
     async fn referencing(&self, tenant: &str, target: &str) -> Result<Vec<RefHolder>> {
-        rows::referencing(&self.pool, tenant, target).await
+        rows::referencing(self.pool()?, tenant, target).await
     }
 
     async fn list_changes(
@@ -205,7 +221,7 @@ impl Store for SqlStore {
         .bind(tenant)
         .bind(after)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool()?)
         .await?;
         found
             .iter()
@@ -255,7 +271,7 @@ impl Store for SqlStore {
         }
         let found = statement
             .bind(i64::from(filter.limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool()?)
             .await?;
         found
             .iter()
@@ -284,7 +300,7 @@ impl Store for SqlStore {
         let sql = format!("SELECT {TOKEN_COLUMNS} FROM tokens WHERE hash = $1");
         let row = sqlx::query(&sql)
             .bind(hash)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?;
         observe("find_token", started);
         row.as_ref().map(rows::token).transpose()
@@ -298,7 +314,7 @@ impl Store for SqlStore {
         let row = sqlx::query(&sql)
             .bind(tenant)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?;
         row.as_ref().map(rows::token).transpose()
     }
@@ -312,7 +328,7 @@ impl Store for SqlStore {
             .bind(tenant)
             .bind(query.after.clone().unwrap_or_default())
             .bind(i64::from(query.limit))
-            .fetch_all(&self.pool)
+            .fetch_all(self.pool()?)
             .await?;
         found.iter().map(rows::token).collect()
     }
@@ -320,14 +336,13 @@ impl Store for SqlStore {
     async fn audit_floor(&self, tenant: &str) -> Result<Option<i64>> {
         let row = sqlx::query("SELECT audit_floor FROM tenants WHERE id = $1")
             .bind(tenant)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?;
         Ok(row.map(|r| r.try_get("audit_floor")).transpose()?)
     }
 
     async fn prune_audit(&self, tenant: &str, before: i64) -> Result<u64> {
-        let _gate = self.gate.enter().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = OwnedTx::begin(self.pool()?, self.gate.enter().await).await?;
         // The tenant row's lock keeps writers out while the floor moves.
         let Some(row) = sqlx::query(
             "UPDATE tenants SET audit_floor = audit_floor WHERE id = $1 RETURNING revision",
@@ -361,19 +376,19 @@ impl Store for SqlStore {
     }
 
     async fn heartbeat(&self, node: &crate::NodeRecord) -> Result<()> {
-        cluster::heartbeat(&self.pool, node).await
+        cluster::heartbeat(self.pool()?, node).await
     }
 
     async fn list_nodes(&self) -> Result<Vec<crate::NodeRecord>> {
-        cluster::list_nodes(&self.pool).await
+        cluster::list_nodes(self.pool()?).await
     }
 
     async fn remove_node(&self, id: &str) -> Result<()> {
-        cluster::remove_node(&self.pool, id).await
+        cluster::remove_node(self.pool()?, id).await
     }
 
     async fn rate_hit(&self, key: &str, window_ms: i64, now: i64) -> Result<crate::RateWindow> {
-        cluster::rate_hit(&self.pool, key, window_ms, now).await
+        cluster::rate_hit(self.pool()?, key, window_ms, now).await
     }
 
     async fn commit_notifications(
@@ -388,7 +403,7 @@ impl Store for SqlStore {
     async fn get_setting(&self, name: &str) -> Result<Option<String>> {
         let row = sqlx::query("SELECT value FROM settings WHERE name = $1")
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.pool()?)
             .await?;
         Ok(row.map(|r| r.try_get("value")).transpose()?)
     }
@@ -400,7 +415,7 @@ impl Store for SqlStore {
         )
         .bind(name)
         .bind(value)
-        .execute(&self.pool)
+        .execute(self.pool()?)
         .await?;
         Ok(())
     }

@@ -3,9 +3,9 @@
 //! put and deleted, and writes that as the change record beside the audit event at commit.
 
 use async_trait::async_trait;
-use sqlx::{Any, Row, Transaction};
-use tokio::sync::OwnedMutexGuard;
+use sqlx::Row;
 
+use super::owned_tx::OwnedTx;
 use super::rows::{self, OBJECT_COLUMNS};
 use crate::{
     AuditEntry, ChangeOp, Expect, ListQuery, NewObject, RefHolder, Result, StoreError,
@@ -13,8 +13,8 @@ use crate::{
 };
 
 pub struct SqlTx {
-    pub(super) tx: Transaction<'static, Any>,
-    pub(super) _gate: Option<OwnedMutexGuard<()>>,
+    /// Holds the writer gate too, until the transaction has ended.
+    pub(super) tx: OwnedTx,
     pub(super) tenant: String,
     pub(super) revision: i64,
     pub(super) ops: Vec<ChangeOp>,

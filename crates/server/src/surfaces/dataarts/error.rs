@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::service::ServiceError;
+use crate::service::{ServiceError, UNAVAILABLE_MESSAGE};
 
 /// Every code grantd's DataArts surface answers with.
 pub mod code {
@@ -106,7 +106,7 @@ impl From<ServiceError> for DataArtsError {
                 DataArtsError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     code::UNAVAILABLE,
-                    "the store is unavailable; retry later (nothing was written)",
+                    UNAVAILABLE_MESSAGE,
                 )
             }
             ServiceError::Internal(m) => {

@@ -120,7 +120,7 @@ async fn caller(
     };
     match &principal {
         Principal::Operator => {
-            if state.service.revision(&project).await?.is_none() {
+            if !state.service.tenant_exists(&project).await? {
                 return Err(DataArtsError::new(
                     StatusCode::FORBIDDEN,
                     code::FORBIDDEN,

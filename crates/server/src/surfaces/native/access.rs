@@ -103,7 +103,7 @@ impl<N: Need> FromRequestParts<AppState> for TenantAccess<N> {
             .unwrap_or_default();
         match &principal {
             Principal::Operator => {
-                if state.service.revision(&tenant).await?.is_none() {
+                if !state.service.tenant_exists(&tenant).await? {
                     return Err(ApiError::new(
                         "not_found",
                         format!("tenant {tenant} does not exist"),

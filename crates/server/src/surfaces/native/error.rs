@@ -8,7 +8,7 @@ use grantd_core::FieldError;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::service::ServiceError;
+use crate::service::{ServiceError, UNAVAILABLE_MESSAGE};
 
 /// Every code the native API answers with, its status and meaning (listed in the OpenAPI
 /// document).
@@ -152,10 +152,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Stale(m) => ApiError::new("consistency_timeout", m),
             ServiceError::Unavailable(m) => {
                 tracing::warn!(error = %m, "store unavailable");
-                ApiError::new(
-                    "unavailable",
-                    "the store is unavailable; retry later (nothing was written)",
-                )
+                ApiError::new("unavailable", UNAVAILABLE_MESSAGE)
             }
             ServiceError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");

@@ -8,7 +8,7 @@ use grantd_core::FieldError;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::service::ServiceError;
+use crate::service::{ServiceError, UNAVAILABLE_MESSAGE};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ErrorEntry {
@@ -105,7 +105,7 @@ impl From<ServiceError> for SegmentError {
                 SegmentError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "ServiceUnavailable",
-                    "the store is unavailable; retry later (nothing was written)",
+                    UNAVAILABLE_MESSAGE,
                 )
             }
             ServiceError::Internal(m) => {

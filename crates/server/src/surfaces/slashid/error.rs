@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-use crate::service::ServiceError;
+use crate::service::{ServiceError, UNAVAILABLE_MESSAGE};
 
 #[derive(Debug)]
 pub struct SlashIdError {
@@ -47,10 +47,7 @@ impl From<ServiceError> for SlashIdError {
             ServiceError::Stale(m) => SlashIdError::new(StatusCode::REQUEST_TIMEOUT, m),
             ServiceError::Unavailable(m) => {
                 tracing::warn!(error = %m, "store unavailable");
-                SlashIdError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "the store is unavailable; retry later (nothing was written)",
-                )
+                SlashIdError::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE)
             }
             ServiceError::Internal(m) => {
                 tracing::error!(error = %m, "internal error");

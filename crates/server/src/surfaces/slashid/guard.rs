@@ -77,7 +77,7 @@ async fn caller(parts: &Parts, state: &AppState) -> SlashIdResult<Caller> {
     };
     match &principal {
         Principal::Operator => {
-            if state.service.revision(&org).await?.is_none() {
+            if !state.service.tenant_exists(&org).await? {
                 return Err(SlashIdError::not_found(format!(
                     "organization {org} does not exist"
                 )));

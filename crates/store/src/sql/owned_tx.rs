@@ -1,0 +1,102 @@
+//! A transaction on a pooled connection, begun and ended with plain `BEGIN`, `COMMIT` and
+//! `ROLLBACK`, so that a connection whose transaction did not end cleanly is retired
+//! instead of handed to the next writer.
+//!
+//! Why not sqlx's `Transaction`: when SQLite's `COMMIT` fails (a full disk), SQLite may
+//! keep the transaction open or roll it back by itself; sqlx's bookkeeping of transaction
+//! depth then disagrees with the connection, and the next transaction on that connection
+//! became a savepoint inside a dead one: writes answered as committed that never were.
+//! Here, any failure to end a transaction closes the connection, which ends it for sure.
+
+use std::ops::{Deref, DerefMut};
+
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
+use tokio::sync::OwnedMutexGuard;
+
+use crate::{Result, StoreError};
+
+pub struct OwnedTx {
+    /// `None` only once the transaction has ended.
+    conn: Option<PoolConnection<Any>>,
+    /// The writer gate (SQLite), released only once the transaction has ended.
+    gate: Option<OwnedMutexGuard<()>>,
+}
+
+impl OwnedTx {
+    pub async fn begin(pool: &AnyPool, gate: Option<OwnedMutexGuard<()>>) -> Result<OwnedTx> {
+        let mut conn = pool.acquire().await?;
+        if let Err(error) = conn.execute("BEGIN").await {
+            retire(conn).await;
+            return Err(error.into());
+        }
+        Ok(OwnedTx {
+            conn: Some(conn),
+            gate,
+        })
+    }
+
+    pub async fn commit(mut self) -> Result<()> {
+        let Some(mut conn) = self.conn.take() else {
+            return Err(StoreError::Internal("transaction already ended".into()));
+        };
+        match conn.execute("COMMIT").await {
+            Ok(_) => Ok(()),
+            Err(error) => {
+                retire(conn).await;
+                Err(error.into())
+            }
+        }
+    }
+}
+
+/// Closes a connection whose transaction state is unknown; closing ends any transaction.
+async fn retire(conn: PoolConnection<Any>) {
+    let _ = conn.detach().close().await;
+}
+
+/// Rolls back, or retires the connection if even that fails.
+async fn roll_back(mut conn: PoolConnection<Any>) {
+    if conn.execute("ROLLBACK").await.is_err() {
+        retire(conn).await;
+    }
+}
+
+impl Drop for OwnedTx {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        let gate = self.gate.take();
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    roll_back(conn).await;
+                    drop(gate);
+                });
+            }
+            // No runtime to roll back on: dropping the detached connection closes it.
+            Err(_) => drop(conn.detach()),
+        }
+    }
+}
+
+impl Deref for OwnedTx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        match &self.conn {
+            Some(conn) => conn,
+            None => unreachable!("an ended transaction is never used"),
+        }
+    }
+}
+
+impl DerefMut for OwnedTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match &mut self.conn {
+            Some(conn) => conn,
+            None => unreachable!("an ended transaction is never used"),
+        }
+    }
+}
