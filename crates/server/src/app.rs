@@ -8,7 +8,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -18,7 +17,6 @@ use tokio::sync::watch;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::{bootstrap, Authenticator};
@@ -27,6 +25,7 @@ use crate::config::Config;
 use crate::http::ratelimit::RateLimiter;
 use crate::http::request_id::SequentialIds;
 use crate::http::serve::{serve, tls_config, Limits};
+use crate::http::timeout::{RequestTimeoutLayer, SurfacePaths};
 use crate::http::{health, metrics};
 use crate::index::spawn_follower;
 use crate::service::Service;
@@ -175,9 +174,12 @@ impl Application {
             .layer(TraceLayer::new_for_http())
             .layer(PropagateRequestIdLayer::x_request_id())
             .layer(CatchPanicLayer::custom(panic_response))
-            .layer(TimeoutLayer::with_status_code(
-                StatusCode::REQUEST_TIMEOUT,
+            .layer(RequestTimeoutLayer::new(
                 Duration::from_secs(config.request_timeout_secs),
+                SurfacePaths {
+                    segment: config.segment_base_path.trim_end_matches('/').to_string(),
+                    slashid: config.slashid_base_path.trim_end_matches('/').to_string(),
+                },
             ))
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
             // `/segment/` is the Segment SDK's `GET /` under its base path.

@@ -1,6 +1,7 @@
 //! Serving under abuse: TLS with a certificate from files, a cap on open connections,
 //! clients too slow to send their headers cut off (slowloris), oversized request heads
-//! refused, and every secret compared in constant time (see auth::secret).
+//! refused, requests cut off at the request timeout, and every secret compared in
+//! constant time (see auth::secret).
 
 use std::time::Duration;
 
@@ -134,6 +135,29 @@ async fn connections_are_capped_and_slow_clients_cut_off() {
         .unwrap_or(0);
     let answer = String::from_utf8_lossy(&buffer[..n]);
     assert!(n == 0 || answer.starts_with("HTTP/1.1 431"), "{answer}");
+}
+
+#[tokio::test]
+async fn a_request_whose_body_trickles_in_is_cut_off_at_the_request_timeout() {
+    let app = spawn_with(|c| c.request_timeout_secs = 1).await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    let mut stream = TcpStream::connect(&addr).await.expect("connect");
+    let head = format!(
+        "POST /v1/tenants HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {OPERATOR}\r\n\
+         Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"id\":"
+    );
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut buffer = [0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer))
+        .await
+        .expect("answered within the request timeout")
+        .unwrap_or(0);
+    let answer = String::from_utf8_lossy(&buffer[..n]);
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(
+        answer.contains("request_timeout") || answer.contains("timed out"),
+        "{answer}"
+    );
 }
 
 #[tokio::test]

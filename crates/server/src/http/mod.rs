@@ -11,3 +11,4 @@ pub mod ratelimit;
 pub mod request_id;
 pub mod serve;
 pub mod time;
+pub mod timeout;

@@ -25,6 +25,8 @@ pub mod code {
     pub const FORBIDDEN: &str = "DLS.0403";
     /// No such path (grantd's code).
     pub const NO_ROUTE: &str = "DLS.0404";
+    /// The request took longer than the request timeout (grantd's code).
+    pub const TIMEOUT: &str = "DLS.0408";
     /// The service cannot answer now (grantd's code).
     pub const UNAVAILABLE: &str = "DLS.0503";
     pub const INTERNAL: &str = "DLS.0500";

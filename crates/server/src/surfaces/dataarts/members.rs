@@ -237,16 +237,10 @@ pub async fn list(
             format!("permission set {id} does not exist"),
         ));
     };
-    let mut members = Vec::new();
-    for key in state
+    let mut members = state
         .service
-        .referencing(tenant, &set.object.object_key())
-        .await?
-    {
-        if key.kind == Kind::SetMember {
-            members.push(state.service.get::<SetMember>(tenant, &key.key).await?);
-        }
-    }
+        .holders::<SetMember>(tenant, &set.object.object_key())
+        .await?;
     let name = q.get("member_name").map(str::to_lowercase);
     members.retain(|m| {
         member_type

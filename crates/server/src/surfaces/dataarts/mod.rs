@@ -23,6 +23,17 @@ use error::{code, DataArtsError};
 
 /// Every DataArts operation, behind the authentication guard, relative to
 /// `/v1/{project_id}/security`.
+/// A request past the request timeout, in this surface's envelope.
+pub fn timed_out(message: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    DataArtsError::new(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        error::code::TIMEOUT,
+        message,
+    )
+    .into_response()
+}
+
 pub fn router(state: &AppState) -> Router<AppState> {
     let sets = "/permission-sets/{permission_set_id}";
     Router::new()

@@ -16,7 +16,7 @@ use super::error::{code, DataArtsError, DataArtsResult};
 use super::guard::Caller;
 use super::sets::{self, new_hex_id};
 use super::wire::{action_code, no_content, ok, Body, Dto, PathParams, Query};
-use crate::service::{Batch, Versioned};
+use crate::service::Batch;
 use crate::state::AppState;
 
 /// Why a permission is not synced: there is no connector to the data sources yet.
@@ -233,21 +233,10 @@ pub async fn list(
             format!("permission set {id} does not exist"),
         ));
     };
-    let mut found: Vec<Versioned<DataPermission>> = Vec::new();
-    for key in state
+    let mut found = state
         .service
-        .referencing(tenant, &set.object.object_key())
-        .await?
-    {
-        if key.kind == Kind::DataPermission {
-            found.push(
-                state
-                    .service
-                    .get::<DataPermission>(tenant, &key.key)
-                    .await?,
-            );
-        }
-    }
+        .holders::<DataPermission>(tenant, &set.object.object_key())
+        .await?;
     let field = |name: &str, value: &Option<String>| {
         q.get(name).is_none_or(|w| value.as_deref() == Some(w))
     };

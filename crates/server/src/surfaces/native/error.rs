@@ -55,6 +55,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "If-Match or If-None-Match did not hold; nothing was written.",
     ),
     (
+        "request_timeout",
+        408,
+        "The request took longer than request_timeout_secs and was abandoned; a write may still have committed, so read before retrying.",
+    ),
+    (
         "payload_too_large",
         413,
         "The body is larger than the configured limit.",

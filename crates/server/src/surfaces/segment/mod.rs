@@ -27,6 +27,17 @@ use guard::Caller;
 use wire::{Body, Data, PageRequest, Query};
 
 /// Every Segment operation, behind the authentication and rate-limit guard.
+/// A request past the request timeout, in this surface's envelope.
+pub fn timed_out(message: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    SegmentError::new(
+        axum::http::StatusCode::REQUEST_TIMEOUT,
+        "RequestTimeout",
+        message,
+    )
+    .into_response()
+}
+
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/", get(workspace))

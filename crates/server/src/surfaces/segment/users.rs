@@ -226,24 +226,23 @@ pub async fn groups(
     let tenant = &caller.ctx.tenant;
     state.service.get::<User>(tenant, &id).await?;
     let mut groups = Vec::new();
-    for key in state
+    for member in state
         .service
-        .referencing(tenant, &ObjectKey::new(Kind::User, id.clone()))
+        .holders::<Member>(tenant, &ObjectKey::new(Kind::User, id.clone()))
         .await?
     {
-        if key.kind != Kind::Member {
-            continue;
-        }
-        let member = match state.service.get::<Member>(tenant, &key.key).await {
-            Ok(m) => m.object,
+        let group = match state
+            .service
+            .get::<Group>(tenant, &member.object.group)
+            .await
+        {
+            Ok(group) => group.object,
+            // Deleted since the memberships were read.
             Err(ServiceError::NotFound(_)) => continue,
             Err(e) => return Err(e.into()),
         };
-        let group = state.service.get::<Group>(tenant, &member.group).await?;
-        groups.push(json!({
-            "id": group.object.id,
-            "name": group.object.name.clone().unwrap_or(group.object.id.clone()),
-        }));
+        groups
+            .push(json!({"id": group.id, "name": group.name.clone().unwrap_or(group.id.clone())}));
     }
     let (items, pagination) = page.slice(&groups);
     Ok(Data::ok(json!({"groups": items, "pagination": pagination})))

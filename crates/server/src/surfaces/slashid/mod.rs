@@ -19,6 +19,12 @@ use crate::state::AppState;
 use error::SlashIdError;
 
 /// Every SlashID operation, behind the API-key and organization guard.
+/// A request past the request timeout, in this surface's envelope.
+pub fn timed_out(message: String) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    SlashIdError::new(axum::http::StatusCode::REQUEST_TIMEOUT, message).into_response()
+}
+
 pub fn router(state: &AppState) -> Router<AppState> {
     Router::new()
         .route(
