@@ -18,7 +18,7 @@ use clap::Parser;
 use rand::rngs::SmallRng;
 use rand::SeedableRng;
 
-use crate::mix::{Op, Worker};
+use crate::mix::{Mix, Op, Worker};
 use crate::report::{resident_kib, Phase, Report};
 
 #[derive(Parser)]
@@ -51,6 +51,11 @@ struct Args {
     /// Fail when resident memory grew by more than this after warm-up.
     #[arg(long, default_value_t = 64)]
     max_growth_mib: u64,
+    /// Only these operations (comma-separated: check, check-batch, lookup-resources,
+    /// lookup-subjects, native-write, segment-read, segment-write, slashid-check,
+    /// slashid-write, dataarts-read, dataarts-write), in their proportions.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
@@ -104,13 +109,14 @@ async fn run(args: &Args) -> Result<Report, String> {
         fx.docs
     );
     let fx = Arc::new(fx);
+    let mix = Arc::new(Mix::only(&args.only)?);
     let memory_before = args.pid.and_then(resident_kib);
-    let warmup = drive(&client, &fx, args.connections, args.warmup_secs).await;
+    let warmup = drive(&client, &fx, &mix, args.connections, args.warmup_secs).await;
     let memory_warm = args.pid.and_then(resident_kib);
     let sampler = args
         .pid
         .map(|pid| tokio::spawn(sample_memory(pid, args.secs)));
-    let measured = drive(&client, &fx, args.connections, args.secs).await;
+    let measured = drive(&client, &fx, &mix, args.connections, args.secs).await;
     let memory_after = args.pid.and_then(resident_kib);
     let memory_samples = match sampler {
         Some(task) => task.await.unwrap_or_default(),
@@ -142,6 +148,7 @@ async fn sample_memory(pid: u32, secs: u64) -> Vec<u64> {
 async fn drive(
     client: &reqwest::Client,
     fx: &Arc<fixture::Fixture>,
+    mix: &Arc<Mix>,
     connections: usize,
     secs: u64,
 ) -> Phase {
@@ -149,14 +156,14 @@ async fn drive(
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for id in 0..connections {
-        let (client, fx) = (client.clone(), fx.clone());
+        let (client, fx, mix) = (client.clone(), fx.clone(), mix.clone());
         tasks.spawn(async move {
             let mut rng = SmallRng::seed_from_u64(id as u64);
             let mut worker = Worker::new(id);
             let mut latencies: BTreeMap<Op, Vec<u32>> = BTreeMap::new();
             let mut errors: Vec<(Op, String)> = Vec::new();
             while Instant::now() < deadline {
-                let op = Op::pick(&mut rng);
+                let op = mix.pick(&mut rng);
                 let sent = Instant::now();
                 let outcome = worker.run(op, &client, &fx, &mut rng).await;
                 let micros = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);

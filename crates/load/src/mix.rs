@@ -59,16 +59,57 @@ impl Op {
         }
     }
 
-    pub fn pick(rng: &mut SmallRng) -> Op {
-        let total: u32 = MIX.iter().map(|(_, w)| w).sum();
-        let mut roll = rng.gen_range(0..total);
-        for (op, weight) in MIX {
+    /// The short name `--only` takes.
+    pub fn key(self) -> &'static str {
+        match self {
+            Op::Check => "check",
+            Op::CheckBatch => "check-batch",
+            Op::LookupResources => "lookup-resources",
+            Op::LookupSubjects => "lookup-subjects",
+            Op::NativeWrite => "native-write",
+            Op::SegmentRead => "segment-read",
+            Op::SegmentWrite => "segment-write",
+            Op::SlashIdCheck => "slashid-check",
+            Op::SlashIdWrite => "slashid-write",
+            Op::DataArtsRead => "dataarts-read",
+            Op::DataArtsWrite => "dataarts-write",
+        }
+    }
+}
+
+/// The operations a run sends, with their weights.
+pub struct Mix(Vec<(Op, u32)>);
+
+impl Mix {
+    /// The whole mix, or only the operations named.
+    pub fn only(names: &[String]) -> Result<Mix, String> {
+        if names.is_empty() {
+            return Ok(Mix(MIX.to_vec()));
+        }
+        let mut chosen = Vec::new();
+        for name in names {
+            let Some(entry) = MIX.iter().find(|(op, _)| op.key() == name) else {
+                let known: Vec<&str> = MIX.iter().map(|(op, _)| op.key()).collect();
+                return Err(format!(
+                    "unknown operation {name:?}: one of {}",
+                    known.join(", ")
+                ));
+            };
+            chosen.push(*entry);
+        }
+        Ok(Mix(chosen))
+    }
+
+    pub fn pick(&self, rng: &mut SmallRng) -> Op {
+        let total: u32 = self.0.iter().map(|(_, w)| w).sum();
+        let mut roll = rng.gen_range(0..total.max(1));
+        for &(op, weight) in &self.0 {
             if roll < weight {
                 return op;
             }
             roll -= weight;
         }
-        Op::Check
+        self.0.first().map_or(Op::Check, |(op, _)| *op)
     }
 }
 

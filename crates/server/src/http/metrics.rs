@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::{OnceLock, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{Method, StatusCode};
@@ -19,15 +19,30 @@ const BUCKETS: &[f64] = &[
     2.5, 5.0,
 ];
 
-/// Installs the process's recorder on first use; `None` if another one was installed.
+/// How often histogram samples are folded into their buckets. Until then each sample is
+/// kept: without upkeep, memory grows with every request until `/metrics` is scraped.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
+
+/// Installs the process's recorder on first use, with a thread doing its upkeep; `None` if
+/// another recorder was installed.
 pub fn handle() -> Option<&'static PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
                 .ok()?
                 .install_recorder()
-                .ok()
+                .ok()?;
+            let upkeep = handle.clone();
+            // A thread, not a task: the recorder outlives any one runtime (tests make many).
+            std::thread::Builder::new()
+                .name("grantd-metrics-upkeep".into())
+                .spawn(move || loop {
+                    std::thread::sleep(UPKEEP_EVERY);
+                    upkeep.run_upkeep();
+                })
+                .ok()?;
+            Some(handle)
         })
         .as_ref()
 }
