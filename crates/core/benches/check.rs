@@ -159,7 +159,14 @@ fn bench(c: &mut Criterion) {
         // Both must give the same answers, or the comparison means nothing.
         for q in &queries {
             let expected = limit.contains(&(q.user.clone(), q.action, q.doc.clone()));
-            assert_eq!(check(&snapshot, q), expected, "{} {} {}", q.user, q.action, q.doc);
+            assert_eq!(
+                check(&snapshot, q),
+                expected,
+                "{} {} {}",
+                q.user,
+                q.action,
+                q.doc
+            );
         }
         let mut next = 0;
         group.bench_function(BenchmarkId::new("grantd", grants), |b| {
