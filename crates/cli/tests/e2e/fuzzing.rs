@@ -49,6 +49,13 @@ async fn schemathesis(args: &[String]) {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("passed"), "{stdout}");
+    // The summary: operations and test cases generated, for the record.
+    for line in stdout
+        .lines()
+        .filter(|l| l.contains("generated") || l.contains("passed") || l.contains("Test cases"))
+    {
+        eprintln!("schemathesis: {}", line.trim());
+    }
 }
 
 #[tokio::test]
