@@ -61,6 +61,8 @@ pub struct Application {
     router: Router,
     config: Config,
     store: Arc<SqlStore>,
+    /// Left before the store closes, so that other nodes stop waiting for this one at once.
+    cluster: Arc<Cluster>,
     stopping: watch::Sender<bool>,
 }
 
@@ -138,7 +140,7 @@ impl Application {
             service: Service::with_indexes(dyn_store.clone(), indexes),
             auth: Authenticator::new(dyn_store, &operator_hash),
             limits,
-            cluster,
+            cluster: cluster.clone(),
             config,
         });
         tracing::info!(addr = %listener.local_addr().map_err(|source| StartError::Listen { addr: state.config.listen, source })?, store = store.backend(), "grantd listening");
@@ -148,6 +150,7 @@ impl Application {
             config: state.config.clone(),
             router: router(state),
             store,
+            cluster,
             stopping,
         })
     }
@@ -196,6 +199,7 @@ impl Application {
             stopping.send_replace(true);
         };
         serve(self.listener, self.tls, service, limits, shutdown).await?;
+        self.cluster.leave().await;
         self.store.close().await;
         tracing::info!("grantd stopped");
         Ok(())

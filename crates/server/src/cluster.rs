@@ -42,8 +42,8 @@ fn now_millis() -> i64 {
 }
 
 impl Cluster {
-    /// Joins the cluster: heartbeats now, then keeps heartbeating until `stopping`, when it
-    /// leaves (a clean stop drops out at once; a crash after `timeout`).
+    /// Joins the cluster: heartbeats now, then keeps heartbeating until `stopping`. A clean
+    /// stop then calls `leave` and drops out at once; a crash drops out after `timeout`.
     pub async fn join(
         store: Arc<dyn Store>,
         indexes: Arc<Indexes>,
@@ -70,11 +70,7 @@ impl Cluster {
                     _ = tokio::time::sleep(node.heartbeat) => {}
                     _ = node.indexes.published() => tokio::time::sleep(MIN_GAP).await,
                     changed = stopping.changed() => {
-                        let stop = changed.is_err() || *stopping.borrow();
-                        if stop {
-                            if let Err(error) = node.store.remove_node(&node.id).await {
-                                tracing::warn!(%error, "could not leave the cluster cleanly");
-                            }
+                        if changed.is_err() || *stopping.borrow() {
                             return;
                         }
                     }
@@ -85,6 +81,13 @@ impl Cluster {
             }
         });
         Ok(cluster)
+    }
+
+    /// Drops out of the live set at once (a clean stop), before the store closes.
+    pub async fn leave(&self) {
+        if let Err(error) = self.store.remove_node(&self.id).await {
+            tracing::warn!(%error, "could not leave the cluster cleanly");
+        }
     }
 
     async fn beat(&self) -> ServiceResult<()> {
