@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{send, start_binary, Server, OPERATOR};
+use crate::helpers::{
+    operator as op, send, start_binary, tenant_with_user as tenant, Server, OPERATOR,
+};
 use crate::private_pg::PrivatePostgres;
 
 /// Starts a node over `url`.
@@ -28,32 +30,6 @@ async fn node(url: &str, id: &str, extra: &[&str]) -> Server {
     ];
     args.extend_from_slice(extra);
     start_binary(&args).await.0
-}
-
-fn op(client: &Client, node: &Server, method: Method, path: &str) -> reqwest::RequestBuilder {
-    client
-        .request(method, format!("{}{path}", node.base))
-        .bearer_auth(OPERATOR)
-}
-
-/// A tenant with user `u`, created through `node`.
-async fn tenant(client: &Client, node: &Server) -> String {
-    let id = grantd_store::testing::unique_name("cl");
-    let (status, _) =
-        send(op(client, node, Method::POST, "/v1/tenants").json(&json!({"id": id}))).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = send(
-        op(
-            client,
-            node,
-            Method::POST,
-            &format!("/v1/tenants/{id}/users"),
-        )
-        .json(&json!({"id": "u"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
-    id
 }
 
 /// Grants `u` read on `doc/<name>` through `node`; returns the write's revision.

@@ -12,32 +12,15 @@ use std::time::{Duration, Instant};
 use reqwest::{Client, Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{path_str, run_binary, scratch, send, start_binary, Server, OPERATOR};
+use crate::helpers::{
+    operator as op, path_str, run_binary, scratch, send, start_binary, tenant_with_user, Server,
+    OPERATOR,
+};
 use crate::private_pg::PrivatePostgres;
-
-fn op(client: &Client, server: &Server, method: Method, path: &str) -> reqwest::RequestBuilder {
-    client
-        .request(method, format!("{}{path}", server.base))
-        .bearer_auth(OPERATOR)
-}
 
 /// A tenant where user `u` may read everything.
 async fn tenant(client: &Client, server: &Server) -> String {
-    let t = grantd_store::testing::unique_name("fault");
-    let (status, _) =
-        send(op(client, server, Method::POST, "/v1/tenants").json(&json!({"id": t}))).await;
-    assert_eq!(status, StatusCode::CREATED);
-    let (status, _) = send(
-        op(
-            client,
-            server,
-            Method::POST,
-            &format!("/v1/tenants/{t}/users"),
-        )
-        .json(&json!({"id": "u"})),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED);
+    let t = tenant_with_user(client, server).await;
     let (status, body) = send(
         op(
             client,
@@ -166,24 +149,21 @@ impl WriteLoad {
     }
 
     async fn wait_acked(&self, count: usize) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.acked() < count {
-            assert!(
-                Instant::now() < deadline,
-                "only {} writes acknowledged",
-                self.acked()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        self.wait_for("acknowledged", Self::acked, count).await;
     }
 
     async fn wait_refused(&self, count: usize) {
+        self.wait_for("refused", Self::refused, count).await;
+    }
+
+    /// Waits (a minute at most) until `seen` counts at least `count` writes.
+    async fn wait_for(&self, what: &str, seen: fn(&Self) -> usize, count: usize) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        while self.refused() < count {
+        while seen(self) < count {
             assert!(
                 Instant::now() < deadline,
-                "only {} writes refused",
-                self.refused()
+                "only {} writes {what}",
+                seen(self)
             );
             tokio::time::sleep(Duration::from_millis(10)).await;
         }

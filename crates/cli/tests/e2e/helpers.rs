@@ -177,6 +177,31 @@ pub async fn start_binary(args: &[&str]) -> (Server, Vec<String>) {
     (Server { child, base }, seen)
 }
 
+/// A request to `server` as the operator.
+pub fn operator(
+    client: &reqwest::Client,
+    server: &Server,
+    method: Method,
+    path: &str,
+) -> RequestBuilder {
+    client
+        .request(method, format!("{}{path}", server.base))
+        .bearer_auth(OPERATOR)
+}
+
+/// A new tenant with user `u`, created through `server` as the operator.
+pub async fn tenant_with_user(client: &reqwest::Client, server: &Server) -> String {
+    let id = testing::unique_name("t");
+    let (status, _) =
+        send(operator(client, server, Method::POST, "/v1/tenants").json(&json!({"id": id}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let users = format!("/v1/tenants/{id}/users");
+    let (status, _) =
+        send(operator(client, server, Method::POST, &users).json(&json!({"id": "u"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    id
+}
+
 /// Runs a `grantd` subcommand to completion; returns (success, stdout, stderr).
 pub async fn run_binary(args: &[&str]) -> (bool, String, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_grantd"))
