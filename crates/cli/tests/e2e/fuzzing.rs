@@ -1,6 +1,7 @@
 //! schemathesis (PyPI) sends generated requests, valid and not, to every operation of
 //! grantd's own OpenAPI document and of the Segment and SlashID documents for the routes
-//! grantd serves: none may answer 5xx. Fixed seeds and example budgets keep it bounded.
+//! grantd serves: none may answer 5xx, and every 4xx must be in its surface's error
+//! envelope (`tests/sdk/envelope.py`). Fixed seeds and example budgets keep it bounded.
 //! Huawei publishes no OpenAPI document for DataArts Security, so its routes get requests
 //! generated here from its DTOs' field names and hostile values, with a fixed seed: no 5xx,
 //! and every refusal in DataArts' `{error_code, error_msg}` envelope.
@@ -24,28 +25,32 @@ fn skip(message: &str) {
     eprintln!("skipping: {message}");
 }
 
-/// Runs schemathesis with `args`; fails the test if it found a server error.
-async fn schemathesis(args: &[String]) {
-    let bin = root().join("tests/sdk/.venv/bin/schemathesis");
-    let output = tokio::process::Command::new(&bin)
+/// Runs schemathesis with `args`; fails the test if it found a server error, or a refusal
+/// outside the `envelope` surface's error envelope (`tests/sdk/envelope.py`).
+async fn schemathesis(envelope: &str, args: &[String]) {
+    let sdk = root().join("tests/sdk");
+    let output = tokio::process::Command::new(sdk.join(".venv/bin/schemathesis"))
         .arg("run")
         .args(args)
         .args([
             "-c",
-            "not_a_server_error",
+            "not_a_server_error,error_envelope",
             "--phases",
             "fuzzing",
             "--seed",
             "1",
         ])
         .env("NO_PROXY", "127.0.0.1")
+        .env("SCHEMATHESIS_HOOKS", "envelope")
+        .env("PYTHONPATH", &sdk)
+        .env("GRANTD_ENVELOPE", envelope)
         .output()
         .await
         .expect("run schemathesis");
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
-        "schemathesis found server errors:\n{stdout}\n{}",
+        "schemathesis found server errors or refusals outside the envelope:\n{stdout}\n{}",
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(stdout.contains("passed"), "{stdout}");
@@ -67,50 +72,59 @@ async fn no_generated_request_gets_a_server_error() {
     let app = spawn_app().await;
     let tenant = app.tenant().await;
     let token = app.token(&tenant, "admin").await;
-    schemathesis(&[
-        format!("{}/openapi.json", app.base),
-        "-H".into(),
-        format!("Authorization: Bearer {OPERATOR}"),
-        "-n".into(),
-        "5".into(),
-        // The change stream answers until the request timeout, by design.
-        "--exclude-path-regex".into(),
-        "watch".into(),
-    ])
+    schemathesis(
+        "native",
+        &[
+            format!("{}/openapi.json", app.base),
+            "-H".into(),
+            format!("Authorization: Bearer {OPERATOR}"),
+            "-n".into(),
+            "5".into(),
+            // The change stream answers until the request timeout, by design.
+            "--exclude-path-regex".into(),
+            "watch".into(),
+        ],
+    )
     .await;
     let vendor = root().join("../shared/specs/vendor");
     if !vendor.exists() {
         skip("../shared/specs/vendor is not beside the project: the vendors' documents are not fuzzed");
         return;
     }
-    schemathesis(&[
-        vendor
-            .join("segment-openapi-32.0.5.yaml")
-            .display()
-            .to_string(),
-        "--url".into(),
-        format!("{}/segment", app.base),
-        "-H".into(),
-        format!("Authorization: Bearer {token}"),
-        "-n".into(),
-        "3".into(),
-        "--include-path-regex".into(),
-        "^/(users|groups|group/|invites|roles|labels|audit-events)".into(),
-    ])
+    schemathesis(
+        "segment",
+        &[
+            vendor
+                .join("segment-openapi-32.0.5.yaml")
+                .display()
+                .to_string(),
+            "--url".into(),
+            format!("{}/segment", app.base),
+            "-H".into(),
+            format!("Authorization: Bearer {token}"),
+            "-n".into(),
+            "3".into(),
+            "--include-path-regex".into(),
+            "^/(users|groups|group/|invites|roles|labels|audit-events)".into(),
+        ],
+    )
     .await;
-    schemathesis(&[
-        vendor.join("slashid-openapi.yml").display().to_string(),
-        "--url".into(),
-        format!("{}/slashid", app.base),
-        "-H".into(),
-        format!("SlashID-API-Key: {token}"),
-        "-H".into(),
-        format!("SlashID-OrgID: {tenant}"),
-        "-n".into(),
-        "3".into(),
-        "--include-path-regex".into(),
-        "^/(persons|rbac|groups)".into(),
-    ])
+    schemathesis(
+        "slashid",
+        &[
+            vendor.join("slashid-openapi.yml").display().to_string(),
+            "--url".into(),
+            format!("{}/slashid", app.base),
+            "-H".into(),
+            format!("SlashID-API-Key: {token}"),
+            "-H".into(),
+            format!("SlashID-OrgID: {tenant}"),
+            "-n".into(),
+            "3".into(),
+            "--include-path-regex".into(),
+            "^/(persons|rbac|groups)".into(),
+        ],
+    )
     .await;
 }
 
