@@ -322,18 +322,13 @@ fn dataarts(
             headers.insert(HeaderName::from_static(name), value);
         }
     }
-    let names: Vec<String> = signed.iter().map(|(n, _)| n.to_string()).collect();
-    let method_http = match method {
-        Method::POST => axum::http::Method::POST,
-        _ => axum::http::Method::GET,
-    };
-    let to_sign =
-        signature::string_to_sign(&method_http, &path, None, &headers, &names, body.as_bytes());
-    let authorization = format!(
-        "SDK-HMAC-SHA256 Access={}, SignedHeaders={}, Signature={}",
-        fx.access_key,
-        names.join(";"),
-        signature::sign(&fx.secret_key, &to_sign)
+    let authorization = signature::authorization(
+        &fx.access_key,
+        &fx.secret_key,
+        &method,
+        &path,
+        &headers,
+        body.as_bytes(),
     );
     client
         .request(method, format!("{}{path}", fx.base))

@@ -46,16 +46,8 @@ fn signed_get(app: &TestApp, project: &str, ak: &str, sk: &str, date: &str) -> R
     ] {
         headers.insert(name, value.parse().expect("value"));
     }
-    let names: Vec<String> = ["content-type", "host", "workspace", "x-sdk-date"]
-        .map(String::from)
-        .to_vec();
-    let sts =
-        signature::string_to_sign(&axum::http::Method::GET, &path, None, &headers, &names, b"");
-    let authorization = format!(
-        "SDK-HMAC-SHA256 Access={ak}, SignedHeaders={}, Signature={}",
-        names.join(";"),
-        signature::sign(sk, &sts)
-    );
+    let authorization =
+        signature::authorization(ak, sk, &axum::http::Method::GET, &path, &headers, b"");
     app.anonymous(Method::GET, &path)
         .header("content-type", "application/json")
         .header("workspace", "ws-1")

@@ -6,6 +6,7 @@
 //! failed, the store refuses at once with the reason, and the first probe that succeeds
 //! closes the breaker again. SQLite is a local file: it has no breaker.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
@@ -17,9 +18,12 @@ use crate::{Result, StoreError};
 const PROBE_EVERY: Duration = Duration::from_millis(250);
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Whether the database answered the last probe; `None` while it does.
+/// Whether the database answered the last probe.
 #[derive(Default)]
 pub struct Health {
+    /// Read by every store operation: a flag, so that the common case takes no lock.
+    is_down: AtomicBool,
+    /// Since when and why, while it is down.
     down: Mutex<Option<Outage>>,
 }
 
@@ -31,6 +35,9 @@ struct Outage {
 impl Health {
     /// `Ok` while the database answers; the outage, at once, while it does not.
     pub fn check(&self) -> Result<()> {
+        if !self.is_down.load(Ordering::Acquire) {
+            return Ok(());
+        }
         let down = self.down.lock().unwrap_or_else(|e| e.into_inner());
         match &*down {
             None => Ok(()),
@@ -49,6 +56,7 @@ impl Health {
             (Ok(()), true) => {
                 tracing::info!("the database answers again");
                 *down = None;
+                self.is_down.store(false, Ordering::Release);
             }
             (Err(reason), false) => {
                 tracing::warn!(%reason, "the database is unreachable: refusing store operations");
@@ -56,6 +64,7 @@ impl Health {
                     since: Instant::now(),
                     reason,
                 });
+                self.is_down.store(true, Ordering::Release);
             }
             (Err(reason), true) => {
                 if let Some(outage) = down.as_mut() {
