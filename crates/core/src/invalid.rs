@@ -58,6 +58,14 @@ impl Checker {
         }
     }
 
+    /// As `check`, for the field `{prefix}{field}`: the name is only built for an error,
+    /// so that checking a valid request allocates nothing.
+    pub fn check_at(&mut self, prefix: &str, field: &str, result: Result<(), String>) {
+        if let Err(message) = result {
+            self.fail(format!("{prefix}{field}"), message);
+        }
+    }
+
     pub fn finish(self) -> Result<(), Invalid> {
         if self.errors.is_empty() {
             Ok(())

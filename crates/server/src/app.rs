@@ -280,5 +280,5 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
-        .layer(axum::middleware::from_fn(metrics::track))
+        .layer(metrics::TrackLayer)
 }

@@ -62,6 +62,9 @@ pub trait Store: Send + Sync + 'static {
     /// Objects of a kind ordered by key, optionally only those whose key starts with a prefix.
     async fn list(&self, tenant: &str, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>>;
 
+    /// How many objects of a kind the tenant holds.
+    async fn count(&self, tenant: &str, kind: &str) -> Result<u64>;
+
     /// The objects holding a reference to `target` (an object key `kind:key`).
     async fn referencing(&self, tenant: &str, target: &str) -> Result<Vec<RefHolder>>;
 

@@ -6,9 +6,11 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use thin_vec::ThinVec;
+
 use super::snapshot::{
-    Actions, GroupNode, Id, Key, LabelSelector, Op, Privilege, ResourceNode, RoleNode, Rule,
-    RuleRef, RuleTarget, Rules, Snapshot, UserNode, TENANT,
+    Actions, Bucket, GroupNode, Id, Key, LabelSelector, Op, Privilege, ResourceLinks, ResourceNode,
+    RoleNode, Rule, RuleTarget, Rules, Snapshot, UserNode, TENANT,
 };
 use crate::model::{
     Assignment, Grant, Group, Member, Privilege as GrantPrivilege, Resource, Role, SubjectType,
@@ -27,11 +29,11 @@ pub(super) struct Dirty {
     pub all_users: bool,
 }
 
-fn remove(list: &mut Vec<Arc<str>>, item: &str) {
+fn remove(list: &mut ThinVec<Arc<str>>, item: &str) {
     list.retain(|x| &**x != item);
 }
 
-fn add(list: &mut Vec<Arc<str>>, item: &Arc<str>) {
+fn add(list: &mut ThinVec<Arc<str>>, item: &Arc<str>) {
     if !list.iter().any(|x| x == item) {
         list.push(item.clone());
     }
@@ -69,6 +71,9 @@ impl Snapshot {
         let id = self.next_id;
         self.next_id += 1;
         self.ids.insert(name.clone(), id);
+        if kind != Kind::Resource {
+            self.names.insert(id, name.clone());
+        }
         (id, name)
     }
 
@@ -83,7 +88,9 @@ impl Snapshot {
     }
 
     fn forget_id(&mut self, kind: Kind, key: &str) {
-        self.ids.remove(format!("{kind}:{key}").as_str());
+        if let Some(id) = self.ids.remove(format!("{kind}:{key}").as_str()) {
+            self.names.remove(&id);
+        }
     }
 
     fn put(&mut self, kind: Kind, body: &serde_json::Value, dirty: &mut Dirty) {
@@ -102,10 +109,10 @@ impl Snapshot {
                             key,
                             GroupNode {
                                 id,
-                                parents: vec![],
-                                users: vec![],
-                                groups: vec![],
-                                roles: vec![],
+                                parents: ThinVec::new(),
+                                users: ThinVec::new(),
+                                groups: ThinVec::new(),
+                                roles: ThinVec::new(),
                             },
                         );
                     }
@@ -228,11 +235,12 @@ impl Snapshot {
             }
             Kind::Resource => {
                 if let Some(node) = self.resources.remove(key) {
-                    if let Some(parent) = &node.parent {
-                        self.resources
-                            .update(&**parent, |p| remove(&mut p.children, key));
+                    if let Some(parent) = node.parent() {
+                        self.resources.update(&**parent, |p| {
+                            p.change_links(|l| remove(&mut l.children, key))
+                        });
                     }
-                    for child in &node.children {
+                    for child in node.children() {
                         dirty.resources.insert(child.clone());
                     }
                     self.forget_id(Kind::Resource, key);
@@ -264,7 +272,7 @@ impl Snapshot {
         let id = self.id_of(Kind::User, &user.id);
         let (groups, roles) = match self.users.get(&*key) {
             Some(old) => (old.groups.clone(), old.roles.clone()),
-            None => (Vec::new(), Vec::new()),
+            None => (ThinVec::new(), ThinVec::new()),
         };
         self.users.insert(
             Key::from(&*key),
@@ -286,26 +294,33 @@ impl Snapshot {
             .parent
             .as_ref()
             .map(|p| Arc::from(p.key().as_str()));
-        let old = self.resources.get(&*key).cloned();
-        if let Some(old_parent) = old.as_ref().and_then(|o| o.parent.clone()) {
+        let mut old = self.resources.get(&*key).cloned();
+        if let Some(old_parent) = old.as_ref().and_then(|o| o.parent().cloned()) {
             if Some(&old_parent) != parent.as_ref() {
-                self.resources
-                    .update(&*old_parent, |p| remove(&mut p.children, &key));
+                self.resources.update(&*old_parent, |p| {
+                    p.change_links(|l| remove(&mut l.children, &key))
+                });
             }
         }
         if let Some(parent) = &parent {
-            self.resources
-                .update(&**parent, |p| add(&mut p.children, &key));
+            self.resources.update(&**parent, |p| {
+                p.change_links(|l| add(&mut l.children, &key))
+            });
         }
-        let node = ResourceNode {
+        let children = old
+            .as_mut()
+            .map(|o| o.take_links().children)
+            .unwrap_or_default();
+        let node = ResourceNode::new(
             id,
-            resource_type: self.shared(&resource.resource_type),
-            parent,
-            labels: (!resource.labels.is_empty()).then(|| Arc::new(resource.labels)),
-            children: old.map(|o| o.children).unwrap_or_default(),
-            rules: self.direct.get(&id).cloned(),
-            ancestors: None,
-        };
+            self.direct.get(&id).cloned(),
+            ResourceLinks {
+                parent,
+                ancestors: None,
+                children,
+                labels: (!resource.labels.is_empty()).then(|| Arc::new(resource.labels)),
+            },
+        );
         self.resources.insert(Key::from(&*key), node);
         dirty.resources.insert(key);
     }
@@ -368,7 +383,7 @@ impl Snapshot {
         dirty: &mut Dirty,
     ) {
         let role_key: Arc<str> = Arc::from(role);
-        let change = |roles: &mut Vec<Arc<str>>| {
+        let change = |roles: &mut ThinVec<Arc<str>>| {
             if linked {
                 add(roles, &role_key)
             } else {
@@ -389,94 +404,96 @@ impl Snapshot {
     }
 
     fn index_grant(&mut self, grant: &Grant) {
-        let (subject, subject_key) =
-            self.named_id(grant.subject.subject_type.kind(), &grant.subject.id);
-        let privilege = match &grant.privilege {
+        let subject = self.id_of(grant.subject.subject_type.kind(), &grant.subject.id);
+        let privilege = self.shared_privilege(match &grant.privilege {
             GrantPrivilege::Role { id } => Privilege::Role(Arc::from(id.as_str())),
-            GrantPrivilege::Permission { id } => Privilege::Actions(
-                self.shared_actions(Actions::from_list(std::slice::from_ref(id))),
-            ),
-            GrantPrivilege::Actions { actions } => {
-                Privilege::Actions(self.shared_actions(Actions::from_list(actions)))
+            GrantPrivilege::Permission { id } => {
+                Privilege::Actions(Actions::from_list(std::slice::from_ref(id)))
             }
-        };
-        let target = match &grant.target {
-            Target::Tenant => RuleTarget::Tenant,
+            GrantPrivilege::Actions { actions } => Privilege::Actions(Actions::from_list(actions)),
+        });
+        let (target, bucket) = match &grant.target {
+            Target::Tenant => (RuleTarget::Tenant, Bucket::Direct(TENANT)),
             Target::Resource { resource } => {
-                RuleTarget::Resource(self.named_id(Kind::Resource, &resource.key()).1)
+                let (id, name) = self.named_id(Kind::Resource, &resource.key());
+                (RuleTarget::Resource(name), Bucket::Direct(id))
             }
             Target::Labels {
                 resource_type,
                 labels,
-            } => RuleTarget::Labels(Box::new(LabelSelector {
-                resource_type: resource_type.as_deref().map(|t| self.shared(t)),
-                labels: labels.clone(),
-            })),
-            Target::DataPath { pattern } => {
-                RuleTarget::DataPath(pattern.split('/').map(Arc::from).collect())
-            }
+            } => (
+                RuleTarget::Labels(Box::new(LabelSelector {
+                    resource_type: resource_type.as_deref().map(|t| self.shared(t)),
+                    labels: labels.clone(),
+                })),
+                Bucket::Selector(subject),
+            ),
+            Target::DataPath { pattern } => (
+                RuleTarget::DataPath(pattern.split('/').map(Arc::from).collect()),
+                Bucket::Selector(subject),
+            ),
         };
-        let direct_target = match &target {
-            RuleTarget::Tenant => Some(TENANT),
-            RuleTarget::Resource(name) => self.ids.get(name).copied(),
-            _ => None,
-        };
-        let rule = Arc::new(Rule {
-            grant: Arc::from(grant.id.as_str()),
-            subject,
-            direct_target,
-            subject_key,
-            target,
-        });
-        self.grants.insert(rule.grant.clone(), rule.clone());
-        let entry = RuleRef {
+        let grant_id: Arc<str> = Arc::from(grant.id.as_str());
+        self.grants.insert(grant_id.clone(), bucket);
+        let rule = Rule {
             subject,
             effect: grant.effect,
             privilege,
-            rule: rule.clone(),
+            grant: grant_id,
+            target,
         };
-        self.link_rule(&rule, Some(entry));
+        self.link_rule(bucket, &rule.grant.clone(), Some(rule));
     }
 
-    /// The one shared copy of an action list, so that the many rules granting `read` read
-    /// the same memory.
-    fn shared_actions(&mut self, actions: Actions) -> Actions {
-        match &actions {
-            Actions::Some(list) => Actions::Some(self.shared(list)),
-            Actions::All => actions,
+    /// The one shared copy of a privilege, so that the many rules granting `read` hold a
+    /// pointer to the same one.
+    fn shared_privilege(&mut self, privilege: Privilege) -> Arc<Privilege> {
+        if let Some(shared) = self.privileges.get(&privilege) {
+            return shared.clone();
         }
+        let privilege = Arc::new(privilege);
+        self.privileges.insert(privilege.clone(), privilege.clone());
+        privilege
     }
 
     fn unindex_grant(&mut self, id: &str) {
-        if let Some(rule) = self.grants.remove(id) {
-            self.link_rule(&rule, None);
+        if let Some(bucket) = self.grants.remove(id) {
+            self.link_rule(bucket, id, None);
         }
     }
 
-    /// Adds a rule to, or removes it from, its bucket: its target's (sorted by subject, so
-    /// that a check can search a large bucket), or its subject's for selector rules.
-    fn link_rule(&mut self, rule: &Arc<Rule>, entry: Option<RuleRef>) {
-        let change = |bucket: Option<&Rules>| -> Rules {
-            let mut rules: Vec<RuleRef> = bucket.map(|b| b.to_vec()).unwrap_or_default();
-            rules.retain(|r| r.rule.grant != rule.grant);
-            if let Some(entry) = entry {
-                let at = rules
-                    .partition_point(|r| (r.subject, &r.rule.grant) < (rule.subject, &rule.grant));
-                rules.insert(at, entry);
+    /// Takes grant `id`'s rule out of `bucket` and puts `rule` in its place, if any. A
+    /// target's bucket is sorted by subject (so that a check can search a large one); a
+    /// resource's node holds its bucket too.
+    fn link_rule(&mut self, bucket: Bucket, id: &str, rule: Option<Rule>) {
+        let (map, key) = match bucket {
+            Bucket::Direct(target) => (&mut self.direct, target),
+            Bucket::Selector(subject) => (&mut self.selectors, subject),
+        };
+        let mut rules: Vec<Rule> = map.get(&key).map(|b| b.to_vec()).unwrap_or_default();
+        let mut resource = None;
+        rules.retain(|r| {
+            let kept = &*r.grant != id;
+            if !kept {
+                if let RuleTarget::Resource(name) = &r.target {
+                    resource = Some(name.clone());
+                }
             }
-            Arc::from(rules)
-        };
-        let (map, key) = match rule.direct_target {
-            Some(target) => (&mut self.direct, target),
-            None => (&mut self.selectors, rule.subject),
-        };
-        let rules = change(map.get(&key));
-        let kept = (!rules.is_empty()).then(|| rules.clone());
+            kept
+        });
+        if let Some(rule) = rule {
+            if let RuleTarget::Resource(name) = &rule.target {
+                resource = Some(name.clone());
+            }
+            let at = rules.partition_point(|r| (r.subject, &r.grant) < (rule.subject, &rule.grant));
+            rules.insert(at, rule);
+        }
+        let kept: Option<Rules> = (!rules.is_empty()).then(|| Arc::from(rules));
         match &kept {
             Some(rules) => map.insert(key, rules.clone()),
             None => map.remove(&key),
         };
-        if let RuleTarget::Resource(name) = &rule.target {
+        if let Some(name) = resource {
             let key = name.split_once(':').map_or("", |(_, key)| key);
             self.resources.update(key, |n| n.rules = kept);
         }

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use super::snapshot::{Id, Privilege, RuleRef, RuleTarget, Rules, Snapshot, TENANT};
+use super::snapshot::{Id, Privilege, Rule, RuleTarget, Rules, Snapshot, TENANT};
 
 /// The labels of a stored resource that has none.
 static EMPTY: BTreeMap<String, String> = BTreeMap::new();
@@ -88,7 +88,7 @@ impl Snapshot {
         target: Id,
         closure: &[Id],
         action: &str,
-        visit: &mut impl FnMut(&RuleRef) -> bool,
+        visit: &mut impl FnMut(&Rule) -> bool,
     ) -> bool {
         self.visit_rules(self.direct.get(&target), closure, action, visit)
     }
@@ -100,10 +100,10 @@ impl Snapshot {
         rules: Option<&Rules>,
         closure: &[Id],
         action: &str,
-        visit: &mut impl FnMut(&RuleRef) -> bool,
+        visit: &mut impl FnMut(&Rule) -> bool,
     ) -> bool {
         let Some(rules) = rules else { return true };
-        let mut each = |r: &RuleRef| !self.privilege_covers(&r.privilege, action) || visit(r);
+        let mut each = |r: &Rule| !self.privilege_covers(&r.privilege, action) || visit(r);
         if rules.len() <= SCAN {
             rules
                 .iter()
@@ -126,7 +126,7 @@ impl Snapshot {
         closure: &[Id],
         action: &str,
         covers: impl Fn(&RuleTarget) -> bool,
-        visit: &mut impl FnMut(&RuleRef) -> bool,
+        visit: &mut impl FnMut(&Rule) -> bool,
     ) -> bool {
         if self.selectors.is_empty() {
             return true;
@@ -136,9 +136,7 @@ impl Snapshot {
             .all(|subject| match self.selectors.get(subject) {
                 Some(rules) => rules
                     .iter()
-                    .filter(|r| {
-                        covers(&r.rule.target) && self.privilege_covers(&r.privilege, action)
-                    })
+                    .filter(|r| covers(&r.target) && self.privilege_covers(&r.privilege, action))
                     .all(&mut *visit),
                 None => true,
             })
@@ -150,7 +148,7 @@ impl Snapshot {
         &self,
         closure: &[Id],
         query: &CheckQuery<'_>,
-        mut visit: impl FnMut(&RuleRef) -> bool,
+        mut visit: impl FnMut(&Rule) -> bool,
     ) {
         let action = query.action;
         match query.resource {
@@ -165,12 +163,10 @@ impl Snapshot {
                     return;
                 }
                 // Read the ancestors only when there is a parent: most resources have none.
-                let ancestors: &[Id] = node.and_then(|n| n.ancestors.as_deref()).unwrap_or(&[]);
-                let resource_type = node
-                    .map(|n| &*n.resource_type)
-                    .or_else(|| key.split_once('/').map(|(t, _)| t));
+                let ancestors: &[Id] = node.map_or(&[], |n| n.ancestors());
+                let resource_type = key.split_once('/').map(|(t, _)| t);
                 let labels = match node {
-                    Some(n) => Some(n.labels.as_deref().unwrap_or(&EMPTY)),
+                    Some(n) => Some(n.labels().unwrap_or(&EMPTY)),
                     None => labels,
                 };
                 let on_targets = ancestors

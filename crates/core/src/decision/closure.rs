@@ -38,7 +38,7 @@ impl Snapshot {
         for resource in resources {
             let ancestors = self.ancestors(&resource);
             self.resources
-                .update(&*resource, |r| r.ancestors = ancestors);
+                .update(&*resource, |r| r.change_links(|l| l.ancestors = ancestors));
         }
     }
 
@@ -64,7 +64,7 @@ impl Snapshot {
                 continue;
             }
             if let Some(node) = self.resources.get(&*r) {
-                stack.extend(node.children.iter().cloned());
+                stack.extend(node.children().iter().cloned());
             }
         }
     }
@@ -138,7 +138,7 @@ impl Snapshot {
         let mut ids: Vec<Id> = Vec::new();
         let mut next = self.resources.get(resource).and_then(|n| {
             ids.push(n.id);
-            n.parent.clone()
+            n.parent().cloned()
         });
         while let Some(key) = next.take() {
             let Some(node) = self.resources.get(&*key) else {
@@ -148,7 +148,7 @@ impl Snapshot {
                 break;
             }
             ids.push(node.id);
-            next = node.parent.clone();
+            next = node.parent().cloned();
         }
         let parents = ids.get(1..).unwrap_or_default();
         (!parents.is_empty()).then(|| Arc::from(parents))

@@ -126,6 +126,18 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         }
     }
 
+    /// Makes room for `additional` more entries, so that filling the map does not outgrow
+    /// its tables (each outgrown table is garbage the size of the one replacing it). Each
+    /// shard gets its share with a margin, hashing never spreads keys exactly evenly.
+    pub fn reserve(&mut self, additional: usize) {
+        let share = additional.div_ceil(SHARDS);
+        let per_shard = share + share / 16 + 16;
+        let state = self.state;
+        for shard in Arc::make_mut(&mut self.shards).iter_mut() {
+            Arc::make_mut(shard).reserve(per_shard, |(k, _)| state.hash_one(k));
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.len
     }
@@ -161,5 +173,19 @@ mod tests {
         assert_eq!((a.len(), b.len()), (999, 1000));
         assert_eq!(a.iter().count(), 999);
         assert_eq!(a.remove("nope"), None);
+    }
+
+    #[test]
+    fn reserving_keeps_every_entry() {
+        let mut a: CowMap<String, u32> = CowMap::default();
+        a.insert("before".into(), 0);
+        let b = a.clone();
+        a.reserve(10_000);
+        for i in 0..10_000 {
+            a.insert(format!("k{i}"), i);
+        }
+        assert_eq!((a.len(), b.len()), (10_001, 1));
+        assert_eq!((a.get("before"), a.get("k9999")), (Some(&0), Some(&9999)));
+        assert_eq!(b.get("k1"), None);
     }
 }

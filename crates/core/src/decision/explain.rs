@@ -51,7 +51,12 @@ impl Snapshot {
         }
         let mut matched = Vec::new();
         self.matching_rules(&user.closure, query, |r| {
-            matched.push((r.rule.grant.clone(), r.effect, r.rule.subject_key.clone()));
+            let subject = self
+                .names
+                .get(&r.subject)
+                .cloned()
+                .unwrap_or_else(|| Arc::from(""));
+            matched.push((r.grant.clone(), r.effect, subject));
             true
         });
         let denied = matched.iter().any(|(_, e, _)| *e == Effect::Deny);

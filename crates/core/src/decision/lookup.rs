@@ -24,8 +24,8 @@ impl Snapshot {
         let mut found: Vec<String> = self
             .resources
             .iter()
-            .filter(|(key, resource)| {
-                resource_type.is_none_or(|t| &*resource.resource_type == t)
+            .filter(|(key, _)| {
+                resource_type.is_none_or(|t| key.split_once('/').is_some_and(|(of, _)| of == t))
                     && after.is_none_or(|a| key.as_str() > a)
             })
             .filter(|(key, _)| {
@@ -127,7 +127,7 @@ impl Snapshot {
                 if r.subject != subject || !self.privilege_covers(&r.privilege, query.action) {
                     continue;
                 }
-                let pattern: Vec<String> = match &r.rule.target {
+                let pattern: Vec<String> = match &r.target {
                     super::snapshot::RuleTarget::Tenant => Vec::new(),
                     super::snapshot::RuleTarget::DataPath(p) => {
                         p.iter().map(|s| s.to_string()).collect()

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde_json::Value;
+use thin_vec::ThinVec;
 
 use super::cowmap::CowMap;
 use crate::model::Effect;
@@ -28,7 +29,7 @@ pub enum Op {
 
 /// The actions a privilege covers. A list is kept as one string, the actions joined by
 /// newlines (which no action contains), so that matching reads one allocation.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Actions {
     All,
     Some(Arc<str>),
@@ -55,7 +56,7 @@ impl Actions {
 
 /// What a rule grants: literal actions, or a role's actions looked up when checked (so a
 /// change to the role applies to its grants at once).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Privilege {
     Actions(Actions),
     Role(Arc<str>),
@@ -76,24 +77,12 @@ pub struct LabelSelector {
     pub labels: BTreeMap<String, String>,
 }
 
-/// A grant as the index evaluates it.
-#[derive(Debug)]
-pub struct Rule {
-    pub grant: Arc<str>,
-    pub subject: Id,
-    /// The tenant or resource id its bucket is keyed by, for rules on those.
-    pub direct_target: Option<Id>,
-    /// `user:alice`, for explanations: the subject's name in `ids`, shared.
-    pub subject_key: Arc<str>,
-    pub target: RuleTarget,
-}
-
 #[derive(Debug, Clone)]
 pub struct UserNode {
     pub id: Id,
     pub disabled: bool,
-    pub groups: Vec<Arc<str>>,
-    pub roles: Vec<Arc<str>>,
+    pub groups: ThinVec<Arc<str>>,
+    pub roles: ThinVec<Arc<str>>,
     /// The user, its groups transitively, and its roles with those they include; sorted.
     pub closure: Arc<[Id]>,
 }
@@ -102,10 +91,10 @@ pub struct UserNode {
 pub struct GroupNode {
     pub id: Id,
     /// Groups this one is a member of.
-    pub parents: Vec<Arc<str>>,
-    pub users: Vec<Arc<str>>,
-    pub groups: Vec<Arc<str>>,
-    pub roles: Vec<Arc<str>>,
+    pub parents: ThinVec<Arc<str>>,
+    pub users: ThinVec<Arc<str>>,
+    pub groups: ThinVec<Arc<str>>,
+    pub roles: ThinVec<Arc<str>>,
 }
 
 #[derive(Debug, Clone)]
@@ -117,32 +106,102 @@ pub struct RoleNode {
     pub covers: Actions,
 }
 
+/// A resource in the index. Most resources of a large tenant have no parent, no children
+/// and no labels, so those sit behind one pointer: the node in the table stays small.
 #[derive(Debug, Clone)]
 pub struct ResourceNode {
     pub id: Id,
-    pub resource_type: Arc<str>,
-    pub parent: Option<Arc<str>>,
-    /// `None` when it has no labels.
-    pub labels: Option<Arc<BTreeMap<String, String>>>,
-    pub children: Vec<Arc<str>>,
     /// The rules on this resource: the bucket `direct` holds under its id, kept here too so
     /// that checking a resource reads its rules without another lookup.
     pub rules: Option<Rules>,
-    /// Its parent, grandparent...; `None` for a resource with no parent.
-    pub ancestors: Option<Arc<[Id]>>,
+    /// `None` when every part of it would be empty.
+    links: Option<Box<ResourceLinks>>,
 }
 
-/// A rule in a bucket, with what a check reads of it beside it (subject, effect,
-/// privilege), so that deciding reads no `Rule`; explanations follow `rule`.
+/// Where a resource sits in the hierarchy, and its labels.
+#[derive(Debug, Clone, Default)]
+pub struct ResourceLinks {
+    pub parent: Option<Arc<str>>,
+    /// Its parent, grandparent...: the ids of those the index holds.
+    pub ancestors: Option<Arc<[Id]>>,
+    pub children: ThinVec<Arc<str>>,
+    pub labels: Option<Arc<BTreeMap<String, String>>>,
+}
+
+impl ResourceLinks {
+    fn is_empty(&self) -> bool {
+        self.parent.is_none()
+            && self.ancestors.is_none()
+            && self.children.is_empty()
+            && self.labels.is_none()
+    }
+}
+
+impl ResourceNode {
+    pub fn new(id: Id, rules: Option<Rules>, links: ResourceLinks) -> ResourceNode {
+        ResourceNode {
+            id,
+            rules,
+            links: (!links.is_empty()).then(|| Box::new(links)),
+        }
+    }
+
+    pub fn parent(&self) -> Option<&Arc<str>> {
+        self.links.as_ref()?.parent.as_ref()
+    }
+
+    pub fn ancestors(&self) -> &[Id] {
+        self.links
+            .as_ref()
+            .and_then(|l| l.ancestors.as_deref())
+            .unwrap_or_default()
+    }
+
+    pub fn children(&self) -> &[Arc<str>] {
+        self.links.as_ref().map_or(&[], |l| &l.children[..])
+    }
+
+    pub fn labels(&self) -> Option<&BTreeMap<String, String>> {
+        self.links.as_ref()?.labels.as_deref()
+    }
+
+    /// Its links, to take them into a replacement node.
+    pub fn take_links(&mut self) -> ResourceLinks {
+        self.links.take().map(|l| *l).unwrap_or_default()
+    }
+
+    /// Changes its links; they are dropped again when left empty.
+    pub fn change_links(&mut self, change: impl FnOnce(&mut ResourceLinks)) {
+        let links = self.links.get_or_insert_with(Box::default);
+        change(links);
+        if links.is_empty() {
+            self.links = None;
+        }
+    }
+}
+
+/// A grant as the index evaluates it, held once, in its bucket: its target's (tenant or
+/// resource) or, for selector rules, its subject's. Nothing points to it but its bucket,
+/// so a million grants cost a million of these and no more.
 #[derive(Debug, Clone)]
-pub struct RuleRef {
+pub struct Rule {
     pub subject: Id,
     pub effect: Effect,
-    pub privilege: Privilege,
-    pub rule: Arc<Rule>,
+    /// Shared by every rule granting the same (see `privileges`).
+    pub privilege: Arc<Privilege>,
+    pub grant: Arc<str>,
+    pub target: RuleTarget,
 }
 
-pub type Rules = Arc<[RuleRef]>;
+/// Where a grant's rule is kept: in the bucket of a direct target (the tenant or a
+/// resource), or in its subject's selector bucket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bucket {
+    Direct(Id),
+    Selector(Id),
+}
+
+pub type Rules = Arc<[Rule]>;
 
 /// One tenant's decision index at one revision. Cloning is cheap; changing a clone leaves
 /// the original as it was.
@@ -157,10 +216,15 @@ pub struct Snapshot {
     pub(super) groups: CowMap<Arc<str>, GroupNode>,
     pub(super) roles: CowMap<Arc<str>, RoleNode>,
     pub(super) resources: CowMap<Key, ResourceNode>,
-    pub(super) grants: CowMap<Arc<str>, Arc<Rule>>,
-    /// Strings many nodes and rules repeat (action lists, resource types), stored once and
+    /// Each grant's bucket, by grant id.
+    pub(super) grants: CowMap<Arc<str>, Bucket>,
+    /// The names of subjects (`user:alice`) by id, for explanations.
+    pub(super) names: CowMap<Id, Arc<str>>,
+    /// Strings many rules repeat (the resource types of label selectors), stored once and
     /// shared (never shrinks; small).
     pub(super) strings: CowMap<Arc<str>, Arc<str>>,
+    /// Privileges, stored once and shared likewise.
+    pub(super) privileges: CowMap<Arc<Privilege>, Arc<Privilege>>,
     /// Rules on the tenant or a resource, by target, each bucket sorted by subject.
     pub(super) direct: CowMap<Id, Rules>,
     /// Rules on label selectors and data paths, by subject.
@@ -173,6 +237,30 @@ impl Snapshot {
             next_id: TENANT + 1,
             ..Snapshot::default()
         }
+    }
+
+    /// Makes room for the objects a build is about to load, `(kind, how many)`: the tables
+    /// are sized once instead of doubling their way there (every outgrown table is garbage
+    /// as large as the one replacing it).
+    pub fn reserve(&mut self, counts: &[(Kind, usize)]) {
+        let count = |kind: Kind| -> usize {
+            counts
+                .iter()
+                .filter(|(k, _)| *k == kind)
+                .map(|(_, n)| n)
+                .sum()
+        };
+        let (users, groups, roles) = (count(Kind::User), count(Kind::Group), count(Kind::Role));
+        let (resources, grants) = (count(Kind::Resource), count(Kind::Grant));
+        self.users.reserve(users);
+        self.groups.reserve(groups);
+        self.roles.reserve(roles);
+        self.resources.reserve(resources);
+        self.grants.reserve(grants);
+        self.names.reserve(users + groups + roles);
+        self.ids.reserve(users + groups + roles + resources);
+        // At most one bucket per resource with grants on it.
+        self.direct.reserve(resources.min(grants));
     }
 
     /// The last revision applied.

@@ -28,16 +28,13 @@ pub async fn json_bytes<S: Send + Sync>(
         .headers()
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or("")
-                .trim()
-                .to_ascii_lowercase()
-        });
-    let json = match essence.as_deref() {
+        .map(|v| v.split(';').next().unwrap_or("").trim().as_bytes());
+    let json = match essence {
         None => lenient,
-        Some(e) => e == "application/json" || e.ends_with("+json"),
+        Some(e) => {
+            e.eq_ignore_ascii_case(b"application/json")
+                || e.len() >= 5 && e[e.len() - 5..].eq_ignore_ascii_case(b"+json")
+        }
     };
     if !json {
         return Err(BodyError::NotJson);

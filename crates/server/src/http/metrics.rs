@@ -2,15 +2,20 @@
 //! store's own timings (recorded by the store). One recorder per process.
 
 use std::collections::HashMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::{OnceLock, RwLock};
+use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use foldhash::fast::RandomState;
 use metrics::{Counter, Histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tower::{Layer, Service};
 
 static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 
@@ -55,7 +60,8 @@ struct RouteMetrics {
     requests: Vec<(Method, StatusCode, Counter)>,
 }
 
-static ROUTES: OnceLock<RwLock<HashMap<String, RouteMetrics>>> = OnceLock::new();
+/// Hashed with foldhash: the key is a route template of ours, not a client's string.
+static ROUTES: OnceLock<RwLock<HashMap<String, RouteMetrics, RandomState>>> = OnceLock::new();
 
 fn record(route: &str, method: &Method, status: StatusCode, seconds: f64) {
     let routes = ROUTES.get_or_init(Default::default);
@@ -98,19 +104,75 @@ fn record(route: &str, method: &Method, status: StatusCode, seconds: f64) {
 }
 
 /// Counts and times every request under its route template, never its concrete path.
-pub async fn track(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let route = request.extensions().get::<MatchedPath>().cloned();
-    let method = request.method().clone();
-    let response = next.run(request).await;
-    let route = route.as_ref().map_or("unmatched", |p| p.as_str());
-    record(
-        route,
-        &method,
-        response.status(),
-        started.elapsed().as_secs_f64(),
-    );
-    response
+/// Added with `Router::layer`, so that each route's template is known; a plain service
+/// and future rather than `middleware::from_fn`, which boxes both on every request.
+#[derive(Clone, Copy, Default)]
+pub struct TrackLayer;
+
+impl<S> Layer<S> for TrackLayer {
+    type Service = Track<S>;
+
+    fn layer(&self, inner: S) -> Track<S> {
+        Track { inner }
+    }
+}
+
+#[derive(Clone)]
+pub struct Track<S> {
+    inner: S,
+}
+
+impl<S> Service<Request> for Track<S>
+where
+    S: Service<Request, Response = Response, Error = Infallible>,
+    S::Future: Unpin,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Tracked<S::Future>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        Tracked {
+            started: Instant::now(),
+            route: request.extensions().get::<MatchedPath>().cloned(),
+            method: request.method().clone(),
+            answer: self.inner.call(request),
+        }
+    }
+}
+
+pub struct Tracked<F> {
+    started: Instant,
+    route: Option<MatchedPath>,
+    method: Method,
+    answer: F,
+}
+
+impl<F> Future for Tracked<F>
+where
+    F: Future<Output = Result<Response, Infallible>> + Unpin,
+{
+    type Output = Result<Response, Infallible>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let response = match Pin::new(&mut self.answer).poll(cx) {
+            Poll::Ready(Ok(response)) => response,
+            Poll::Ready(Err(never)) => match never {},
+            Poll::Pending => return Poll::Pending,
+        };
+        let route = self.route.as_ref().map_or("unmatched", |p| p.as_str());
+        record(
+            route,
+            &self.method,
+            response.status(),
+            self.started.elapsed().as_secs_f64(),
+        );
+        Poll::Ready(Ok(response))
+    }
 }
 
 pub async fn render() -> Response {

@@ -111,13 +111,16 @@ where
     }
 
     fn call(&mut self, request: Request<B>) -> Self::Future {
-        let surface = self.paths.of(request.uri().path());
+        // Which surface answers is worked out only when the time is up: most requests
+        // finish in time, and the path is kept for the rest (a reference count, no copy).
+        let uri = request.uri().clone();
+        let paths = self.paths.clone();
         let limit = self.limit;
         let answer = self.inner.call(request);
         Box::pin(async move {
             match tokio::time::timeout(limit, answer).await {
                 Ok(answered) => answered,
-                Err(_) => Ok(timed_out(surface, limit)),
+                Err(_) => Ok(timed_out(paths.of(uri.path()), limit)),
             }
         })
     }

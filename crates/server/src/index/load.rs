@@ -21,7 +21,7 @@ const LOAD_ORDER: [Kind; 7] = [
     Kind::Grant,
 ];
 
-const PAGE: u32 = 10_000;
+const PAGE: u32 = 2_000;
 
 /// The tenant's snapshot at (at least) its current revision; `None` if it does not exist.
 /// One task reads and decodes pages from the store while this one applies the previous
@@ -30,6 +30,13 @@ pub async fn build(store: Arc<dyn Store>, tenant: &str) -> Result<Option<Snapsho
     let Some(revision) = store.tenant_revision(tenant).await? else {
         return Ok(None);
     };
+    let mut snapshot = Snapshot::new();
+    let mut counts = Vec::with_capacity(LOAD_ORDER.len());
+    for kind in LOAD_ORDER {
+        let count = store.count(tenant, kind.as_str()).await?;
+        counts.push((kind, usize::try_from(count).unwrap_or(0)));
+    }
+    snapshot.reserve(&counts);
     let (pages, mut received) = mpsc::channel::<Result<(Kind, Vec<StoredObject>), StoreError>>(2);
     let reader = {
         let tenant = tenant.to_string();
@@ -58,7 +65,6 @@ pub async fn build(store: Arc<dyn Store>, tenant: &str) -> Result<Option<Snapsho
             }
         })
     };
-    let mut snapshot = Snapshot::new();
     while let Some(page) = received.recv().await {
         let (kind, objects) = page?;
         let ops: Vec<Op> = objects

@@ -204,6 +204,17 @@ impl Store for SqlStore {
         found
     }
 
+    async fn count(&self, tenant: &str, kind: &str) -> Result<u64> {
+        let n: i64 =
+            sqlx::query("SELECT COUNT(*) AS n FROM objects WHERE tenant = $1 AND kind = $2")
+                .bind(tenant)
+                .bind(kind)
+                .fetch_one(self.pool()?)
+                .await?
+                .try_get("n")?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     async fn referencing(&self, tenant: &str, target: &str) -> Result<Vec<RefHolder>> {
         rows::referencing(self.pool()?, tenant, target).await
     }

@@ -264,6 +264,10 @@ pub async fn tenants_never_see_each_other(store: SqlStore) {
         .expect("list");
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0].body["owner"], "a");
+    put_one(&store, &b, "user", "other", json!({})).await;
+    assert_eq!(store.count(&a, "user").await.expect("count"), 1);
+    assert_eq!(store.count(&b, "user").await.expect("count"), 2);
+    assert_eq!(store.count(&b, "group").await.expect("count"), 0);
 
     store.delete_tenant(&a).await.expect("delete tenant");
     assert_eq!(store.get(&a, "user", "same").await.expect("get"), None);

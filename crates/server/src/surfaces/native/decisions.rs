@@ -104,10 +104,16 @@ pub struct CheckResult {
     pub explanation: Option<Explanation>,
 }
 
+/// A check's result with the revision that answered it. Its fields are spelled out, not
+/// `#[serde(flatten)]`ed from `CheckResult`: flattening serializes through a map, and this
+/// answer is on the hot path.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckResponse {
-    #[serde(flatten)]
-    pub result: CheckResult,
+    pub allowed: bool,
+    /// `allow`, `deny` (a DENY grant matched, or the user is disabled) or `no_match`.
+    pub decision: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
     /// The revision of the snapshot that answered.
     pub revision: i64,
 }
@@ -164,16 +170,17 @@ fn validate(
             );
         }
     }
-    c.check(format!("{prefix}action"), ids::action(action));
+    c.check_at(prefix, "action", ids::action(action));
     match (resource, data_path) {
         (Some(r), None) => {
-            c.check(
-                format!("{prefix}resource.type"),
+            c.check_at(
+                prefix,
+                "resource.type",
                 ids::resource_type(&r.resource_type),
             );
-            c.check(format!("{prefix}resource.id"), ids::identifier(&r.id));
+            c.check_at(prefix, "resource.id", ids::identifier(&r.id));
         }
-        (None, Some(path)) => c.check(format!("{prefix}data_path"), ids::data_path(path)),
+        (None, Some(path)) => c.check_at(prefix, "data_path", ids::data_path(path)),
         _ => c.fail(
             format!("{prefix}resource"),
             "give exactly one of `resource` and `data_path`",
@@ -250,8 +257,15 @@ async fn check(
     );
     c.finish().map_err(ApiError::from)?;
     let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
+    let CheckResult {
+        allowed,
+        decision,
+        explanation,
+    } = decide(&snapshot, item);
     Ok(Json(CheckResponse {
-        result: decide(&snapshot, item),
+        allowed,
+        decision,
+        explanation,
         revision: snapshot.revision(),
     }))
 }
