@@ -164,11 +164,6 @@ impl Snapshot {
                 }
                 // Read the ancestors only when there is a parent: most resources have none.
                 let ancestors: &[Id] = node.map_or(&[], |n| n.ancestors());
-                let resource_type = key.split_once('/').map(|(t, _)| t);
-                let labels = match node {
-                    Some(n) => Some(n.labels().unwrap_or(&EMPTY)),
-                    None => labels,
-                };
                 let on_targets = ancestors
                     .iter()
                     .chain(std::iter::once(&TENANT))
@@ -176,12 +171,17 @@ impl Snapshot {
                 if !on_targets {
                     return;
                 }
+                // The type and labels are read only for label selectors: most checks have none.
                 let covers = |target: &RuleTarget| match target {
                     RuleTarget::Labels(selector) => {
+                        let labels = match node {
+                            Some(n) => Some(n.labels().unwrap_or(&EMPTY)),
+                            None => labels,
+                        };
                         selector
                             .resource_type
                             .as_deref()
-                            .is_none_or(|w| Some(w) == resource_type)
+                            .is_none_or(|w| key.split_once('/').is_some_and(|(t, _)| t == w))
                             && labels.is_some_and(|l| labels_cover(&selector.labels, l))
                     }
                     _ => false,
