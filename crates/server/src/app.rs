@@ -14,18 +14,14 @@ use axum::{Json, Router};
 use grantd_store::{SqlStore, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::normalize_path::NormalizePathLayer;
-use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 use crate::auth::{bootstrap, Authenticator};
 use crate::cluster::Cluster;
 use crate::config::Config;
+use crate::http::frame::FrameLayer;
 use crate::http::ratelimit::RateLimiter;
-use crate::http::request_id::SequentialIds;
 use crate::http::serve::{serve, tls_config, Limits};
-use crate::http::timeout::{RequestTimeoutLayer, SurfacePaths};
+use crate::http::timeout::SurfacePaths;
 use crate::http::{health, metrics};
 use crate::index::spawn_follower;
 use crate::service::Service;
@@ -166,27 +162,20 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        // The layers every request goes through, applied once around the router (layers
-        // added with `Router::layer` wrap each route instead, and cost a boxed service per
-        // request): request id in and out, tracing, panics as 500s, the request timeout,
-        // the body limit, trailing slashes trimmed.
+        // What every request goes through, applied once around the router (layers added
+        // with `Router::layer` wrap each route instead): the frame (request id in and out,
+        // trailing slash, tracing, the request timeout, panics as 500s) and the body limit.
         let config = &self.config;
         let service = tower::ServiceBuilder::new()
-            .map_response(|response: axum::http::Response<_>| response.map(axum::body::Body::new))
-            .layer(SetRequestIdLayer::x_request_id(SequentialIds::default()))
-            .layer(TraceLayer::new_for_http())
-            .layer(PropagateRequestIdLayer::x_request_id())
-            .layer(CatchPanicLayer::custom(panic_response))
-            .layer(RequestTimeoutLayer::new(
+            .layer(FrameLayer::new(
                 Duration::from_secs(config.request_timeout_secs),
                 SurfacePaths {
                     segment: config.segment_base_path.trim_end_matches('/').to_string(),
                     slashid: config.slashid_base_path.trim_end_matches('/').to_string(),
                 },
+                panic_response,
             ))
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
-            // `/segment/` is the Segment SDK's `GET /` under its base path.
-            .layer(NormalizePathLayer::trim_trailing_slash())
             .service(self.router);
         let limits = Limits {
             max_connections: config.max_connections,
@@ -235,8 +224,7 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
-    tracing::error!("a request handler panicked");
+fn panic_response() -> Response {
     ApiError::new(
         "internal",
         "internal error; the request id identifies it in the server log",

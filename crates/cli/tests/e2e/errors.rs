@@ -94,3 +94,48 @@ async fn unknown_routes_and_methods_answer_in_the_envelope() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_error(&body, "bad_request");
 }
+
+#[tokio::test]
+async fn every_answer_carries_a_request_id_and_trailing_slashes_are_trimmed() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    // Made by grantd, unique per request, on errors too.
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        let response = app
+            .op(Method::GET, "/v1/nothing")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        ids.push(
+            response.headers()["x-request-id"]
+                .to_str()
+                .expect("ascii")
+                .to_string(),
+        );
+    }
+    assert!(ids
+        .iter()
+        .all(|id| id.len() == 21 && id.as_bytes()[8] == b'-'));
+    assert!(ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2]);
+    // The client's own id is kept, and answered back.
+    let response = app
+        .op(Method::GET, &format!("/v1/tenants/{t}/users/"))
+        .header("x-request-id", "client-chosen-7")
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(
+        response.status(),
+        StatusCode::OK,
+        "the trailing slash is trimmed"
+    );
+    assert_eq!(response.headers()["x-request-id"], "client-chosen-7");
+    let response = app
+        .op(Method::GET, &format!("/v1/tenants/{t}/users/?limit=1"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status(), StatusCode::OK, "with its query kept");
+}

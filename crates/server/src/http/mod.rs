@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod cursor;
+pub mod frame;
 pub mod health;
 pub mod meta;
 pub mod metrics;

@@ -1,0 +1,247 @@
+//! The frame every request goes through, as one service around the router: its request id
+//! (the client's `x-request-id`, or a new one) on the request and on the answer, a trailing
+//! slash trimmed, a tracing span, the request timeout answered in the envelope of the
+//! surface the request came to, and a panic answered as a 500. One service and one boxed
+//! future per request, where a stack of tower-http layers costs a service and a future each.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::uri::PathAndQuery;
+use axum::http::{Request, Uri};
+use axum::response::Response;
+use futures_util::FutureExt;
+use tower::{Layer, Service};
+use tracing::Instrument;
+
+use super::meta::REQUEST_ID;
+use super::request_id::SequentialIds;
+use super::timeout::{timed_out, SurfacePaths};
+
+#[derive(Clone)]
+pub struct FrameLayer {
+    ids: SequentialIds,
+    timeout: Duration,
+    paths: Arc<SurfacePaths>,
+    panicked: fn() -> Response,
+}
+
+impl FrameLayer {
+    /// `panicked` is the answer to a request whose handler panicked.
+    pub fn new(timeout: Duration, paths: SurfacePaths, panicked: fn() -> Response) -> Self {
+        FrameLayer {
+            ids: SequentialIds::default(),
+            timeout,
+            paths: Arc::new(paths),
+            panicked,
+        }
+    }
+}
+
+impl<S> Layer<S> for FrameLayer {
+    type Service = Frame<S>;
+
+    fn layer(&self, inner: S) -> Frame<S> {
+        Frame {
+            inner,
+            layer: self.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Frame<S> {
+    inner: S,
+    layer: FrameLayer,
+}
+
+impl<S> Service<Request<Body>> for Frame<S>
+where
+    S: Service<Request<Body>, Response = Response, Error = Infallible>,
+    S::Future: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, mut request: Request<Body>) -> Self::Future {
+        let started = Instant::now();
+        let id = match request.headers().get(REQUEST_ID) {
+            Some(id) => id.clone(),
+            None => {
+                let id = self.layer.ids.next();
+                request.headers_mut().insert(REQUEST_ID, id.clone());
+                id
+            }
+        };
+        trim_trailing_slash(request.uri_mut());
+        let span = tracing::debug_span!(
+            "request",
+            method = %request.method(),
+            uri = %request.uri(),
+            request_id = ?id,
+        );
+        // The path is kept for the rare answer that needs it (a reference count, no copy).
+        let uri = request.uri().clone();
+        let FrameLayer {
+            timeout,
+            paths,
+            panicked,
+            ..
+        } = self.layer.clone();
+        let answer = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)));
+        Box::pin(
+            async move {
+                let outcome = match answer {
+                    Ok(answer) => {
+                        AssertUnwindSafe(tokio::time::timeout(timeout, answer))
+                            .catch_unwind()
+                            .await
+                    }
+                    Err(panic) => Err(panic),
+                };
+                let mut response = match outcome {
+                    Ok(Ok(Ok(response))) => response,
+                    Ok(Ok(Err(never))) => match never {},
+                    Ok(Err(_elapsed)) => timed_out(paths.of(uri.path()), timeout),
+                    Err(_panic) => {
+                        tracing::error!("a request handler panicked");
+                        panicked()
+                    }
+                };
+                let status = response.status();
+                if status.is_server_error() {
+                    tracing::error!(%status, latency = ?started.elapsed(), "response failed");
+                } else {
+                    tracing::debug!(%status, latency = ?started.elapsed(), "finished processing request");
+                }
+                response.headers_mut().insert(REQUEST_ID, id);
+                Ok(response)
+            }
+            .instrument(span),
+        )
+    }
+}
+
+/// `/a/b/` becomes `/a/b` (the query kept); `/` stays.
+fn trim_trailing_slash(uri: &mut Uri) {
+    let path = uri.path();
+    if path.len() <= 1 || !path.ends_with('/') {
+        return;
+    }
+    let trimmed = path.trim_end_matches('/');
+    let trimmed = if trimmed.is_empty() { "/" } else { trimmed };
+    let with_query = match uri.query() {
+        Some(query) => format!("{trimmed}?{query}"),
+        None => trimmed.to_string(),
+    };
+    let mut parts = uri.clone().into_parts();
+    let Ok(path_and_query) = PathAndQuery::try_from(with_query) else {
+        return;
+    };
+    parts.path_and_query = Some(path_and_query);
+    if let Ok(new) = Uri::from_parts(parts) {
+        *uri = new;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    fn frame<F, Fut>(handler: F) -> Frame<tower::util::ServiceFn<F>>
+    where
+        F: FnMut(Request<Body>) -> Fut,
+    {
+        FrameLayer::new(
+            Duration::from_millis(50),
+            SurfacePaths {
+                segment: "/segment".into(),
+                slashid: "/slashid".into(),
+            },
+            || StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        )
+        .layer(tower::service_fn(handler))
+    }
+
+    async fn body_of(response: Response) -> serde_json::Value {
+        let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .expect("body");
+        serde_json::from_slice(&bytes).expect("json")
+    }
+
+    #[tokio::test]
+    async fn a_panic_is_a_500_with_the_request_id() {
+        let service = frame(|_: Request<Body>| async {
+            if true {
+                panic!("handler bug");
+            }
+            Ok::<Response, Infallible>(StatusCode::OK.into_response())
+        });
+        let response = service
+            .oneshot(Request::get("/v1/x").body(Body::empty()).expect("request"))
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(response.headers().contains_key(REQUEST_ID));
+    }
+
+    #[tokio::test]
+    async fn a_slow_answer_is_a_408_in_its_surface_envelope() {
+        let service = frame(|_: Request<Body>| async {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            Ok::<Response, Infallible>(StatusCode::OK.into_response())
+        });
+        let response = service
+            .clone()
+            .oneshot(
+                Request::get("/segment/users")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        let body = body_of(response).await;
+        assert!(body["errors"][0]["type"].is_string(), "{body}");
+        let response = service
+            .oneshot(
+                Request::get("/v1/tenants/t/users")
+                    .body(Body::empty())
+                    .expect("request"),
+            )
+            .await
+            .expect("infallible");
+        assert_eq!(body_of(response).await["error"]["code"], "request_timeout");
+    }
+
+    fn trimmed(uri: &str) -> String {
+        let mut uri: Uri = uri.parse().expect("uri");
+        trim_trailing_slash(&mut uri);
+        uri.to_string()
+    }
+
+    #[test]
+    fn trailing_slashes_are_trimmed_and_the_query_kept() {
+        assert_eq!(trimmed("/segment/"), "/segment");
+        assert_eq!(trimmed("/a/b//?x=1"), "/a/b?x=1");
+        assert_eq!(trimmed("/"), "/");
+        assert_eq!(trimmed("//"), "/");
+        assert_eq!(trimmed("/a/b?x=/"), "/a/b?x=/");
+    }
+}
