@@ -294,7 +294,8 @@ impl Snapshot {
             .parent
             .as_ref()
             .map(|p| Arc::from(p.key().as_str()));
-        let mut old = self.resources.get(&*key).cloned();
+        // Taken out, not cloned: its children move into the node that replaces it.
+        let mut old = self.resources.remove(&*key);
         if let Some(old_parent) = old.as_ref().and_then(|o| o.parent().cloned()) {
             if Some(&old_parent) != parent.as_ref() {
                 self.resources.update(&*old_parent, |p| {
@@ -439,10 +440,10 @@ impl Snapshot {
             subject,
             effect: grant.effect,
             privilege,
-            grant: grant_id,
+            grant: grant_id.clone(),
             target,
         };
-        self.link_rule(bucket, &rule.grant.clone(), Some(rule));
+        self.link_rule(bucket, &grant_id, Some(rule));
     }
 
     /// The one shared copy of a privilege, so that the many rules granting `read` hold a

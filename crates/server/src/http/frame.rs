@@ -93,12 +93,11 @@ where
         );
         // The path is kept for the rare answer that needs it (a reference count, no copy).
         let uri = request.uri().clone();
-        let FrameLayer {
-            timeout,
-            paths,
-            panicked,
-            ..
-        } = self.layer.clone();
+        let (timeout, paths, panicked) = (
+            self.layer.timeout,
+            self.layer.paths.clone(),
+            self.layer.panicked,
+        );
         let answer = std::panic::catch_unwind(AssertUnwindSafe(|| self.inner.call(request)));
         Box::pin(
             async move {
