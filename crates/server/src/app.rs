@@ -55,6 +55,8 @@ pub struct Application {
     listener: TcpListener,
     tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
     router: Router,
+    /// For the routes answered before the router (`native::direct`).
+    state: AppState,
     config: Config,
     store: Arc<SqlStore>,
     /// Left before the store closes, so that other nodes stop waiting for this one at once.
@@ -144,7 +146,8 @@ impl Application {
             listener,
             tls,
             config: state.config.clone(),
-            router: router(state),
+            router: router(state.clone()),
+            state,
             store,
             cluster,
             stopping,
@@ -164,7 +167,8 @@ impl Application {
     ) -> std::io::Result<()> {
         // What every request goes through, applied once around the router (layers added
         // with `Router::layer` wrap each route instead): the frame (request id in and out,
-        // trailing slash, tracing, the request timeout, panics as 500s) and the body limit.
+        // trailing slash, tracing, the request timeout, panics as 500s), the check answered
+        // without the router, and the body limit.
         let config = &self.config;
         let service = tower::ServiceBuilder::new()
             .layer(FrameLayer::new(
@@ -175,6 +179,7 @@ impl Application {
                 },
                 panic_response,
             ))
+            .layer(native::direct::DirectLayer::new(self.state))
             .layer(DefaultBodyLimit::max(config.max_body_bytes))
             .service(self.router);
         let limits = Limits {

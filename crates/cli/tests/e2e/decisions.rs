@@ -3,7 +3,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, send, spawn_app, TestApp};
+use crate::helpers::{assert_error, send, spawn_app, spawn_with, TestApp};
 
 /// alice ∈ sre ∈ eng; eng holds `editor`, which includes `viewer`; `viewer` may read
 /// SOURCE w1 and what lies below it; bob is in no group; carol is disabled.
@@ -342,6 +342,118 @@ async fn check_tokens_decide_but_cannot_read_and_bodies_are_checked() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = send(app.op(Method::POST, &check).json(&json!({"subject": {"type": "user", "id": "alice"}, "action": "read", "resource": {"type": "SOURCE", "id": "s1"}, "consistency": {"mode": "eventually"}}))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// A check to `/v1/tenants/{t}/check` is answered before the router; one whose tenant is
+/// percent-encoded goes through the router. Both must answer every request alike.
+#[tokio::test]
+async fn a_check_answers_alike_with_or_without_the_router() {
+    let app = spawn_with(|c| c.max_body_bytes = 4096).await;
+    let t = tenant_with_grants(&app).await;
+    let other = app.tenant().await;
+    let checker = app.token(&t, "check").await;
+    let outsider = app.token(&other, "check").await;
+    let direct = format!("/v1/tenants/{t}/check");
+    let routed = format!("/v1/tenants/%{:02X}{}/check", t.as_bytes()[0], &t[1..]);
+    let allowed = r#"{"subject":{"type":"user","id":"alice"},"action":"read","resource":{"type":"SOURCE","id":"s1"}}"#;
+    let cases: Vec<(&str, Option<&str>, Option<&str>, String)> = vec![
+        ("allowed", Some(&checker), Some("application/json"), allowed.into()),
+        ("escaped strings", Some(&checker), Some("application/json"), r#"{"subject":{"type":"user","id":"\u0061lice"},"action":"re\u0061d","resource":{"type":"SOURCE","id":"s1"}}"#.into()),
+        ("no match", Some(&checker), Some("application/json"), r#"{"subject":{"type":"user","id":"bob"},"action":"read","resource":{"type":"SOURCE","id":"s1"}}"#.into()),
+        ("disabled", Some(&checker), Some("application/json"), r#"{"subject":{"type":"user","id":"carol"},"action":"read","resource":{"type":"SOURCE","id":"s1"}}"#.into()),
+        ("explained", Some(&checker), Some("application/json"), r#"{"subject":{"type":"user","id":"alice"},"action":"read","resource":{"type":"SOURCE","id":"s1"},"explain":true}"#.into()),
+        ("no token", None, Some("application/json"), allowed.into()),
+        ("bad token", Some("nonsense"), Some("application/json"), allowed.into()),
+        ("another tenant's token", Some(&outsider), Some("application/json"), allowed.into()),
+        ("not JSON", Some(&checker), Some("text/plain"), allowed.into()),
+        ("too large", Some(&checker), Some("application/json"), format!("{{\"pad\": \"{}\"}}", "x".repeat(5000))),
+        ("malformed", Some(&checker), Some("application/json"), "{\"subject\":".into()),
+        ("unknown field", Some(&checker), Some("application/json"), r#"{"subject":{"type":"user","id":"alice"},"action":"read","resource":{"type":"SOURCE","id":"s1"},"extra":1}"#.into()),
+        ("a group asks", Some(&checker), Some("application/json"), r#"{"subject":{"type":"group","id":"eng"},"action":"read","resource":{"type":"SOURCE","id":"s1"}}"#.into()),
+        ("bad action", Some(&checker), Some("application/json"), r#"{"subject":{"type":"user","id":"alice"},"action":"","data_path":"hive/c1"}"#.into()),
+    ];
+    let mut answers = Vec::new();
+    for (name, token, content_type, body) in &cases {
+        let mut outcomes = Vec::new();
+        for path in [&direct, &routed] {
+            let mut request = app.anonymous(Method::POST, path).body(body.clone());
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            if let Some(content_type) = content_type {
+                request = request.header("content-type", *content_type);
+            }
+            let response = request.send().await.expect("send");
+            let status = response.status();
+            let content_type = response.headers()["content-type"].clone();
+            outcomes.push((status, content_type, response.text().await.expect("body")));
+        }
+        assert_eq!(outcomes[0], outcomes[1], "{name}");
+        answers.push((*name, outcomes.swap_remove(0)));
+    }
+    let status = |name: &str| answers.iter().find(|(n, _)| *n == name).expect(name).1 .0;
+    let body = |name: &str| {
+        let text = &answers.iter().find(|(n, _)| *n == name).expect(name).1 .2;
+        serde_json::from_str::<Value>(text).expect("JSON")
+    };
+    assert_eq!(body("allowed")["decision"], "allow");
+    assert_eq!(body("escaped strings")["decision"], "allow");
+    assert_eq!(body("no match")["decision"], "no_match");
+    assert_eq!(body("disabled")["decision"], "deny");
+    assert!(body("explained")["explanation"].is_object());
+    for (name, expected, code) in [
+        ("no token", StatusCode::UNAUTHORIZED, "unauthenticated"),
+        ("bad token", StatusCode::UNAUTHORIZED, "unauthenticated"),
+        ("another tenant's token", StatusCode::FORBIDDEN, "forbidden"),
+        (
+            "not JSON",
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+        ),
+        (
+            "too large",
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+        ),
+        ("malformed", StatusCode::BAD_REQUEST, "bad_request"),
+        (
+            "unknown field",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "a group asks",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+        (
+            "bad action",
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        ),
+    ] {
+        assert_eq!(status(name), expected, "{name}");
+        assert_error(&body(name), code);
+    }
+    // Both ways count under the route's template.
+    let metrics = app
+        .anonymous(Method::GET, "/metrics")
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for status in ["200", "401", "403", "413", "415"] {
+        assert!(
+            metrics
+                .lines()
+                .any(|l| l.starts_with("grantd_http_requests_total")
+                    && l.contains(r#"route="/v1/tenants/{tenant}/check""#)
+                    && l.contains(&format!(r#"status="{status}""#))),
+            "{status}: {metrics}"
+        );
+    }
 }
 
 #[tokio::test]

@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
+use foldhash::fast::RandomState;
 use grantd_store::{Store, StoreError, TokenRecord};
 
 use crate::service::{Scope, ServiceError, ServiceResult};
@@ -48,9 +49,10 @@ impl Principal {
 pub struct Authenticator {
     store: Arc<dyn Store>,
     operator: [u8; 32],
-    /// By the secret itself (SipHash with a random key), so that a cached token costs no
-    /// SHA-256; the secret is in the request anyway, and never leaves this process.
-    cache: RwLock<HashMap<Box<str>, (Principal, Instant)>>,
+    /// By the secret itself, so that a cached token costs no SHA-256; the secret is in the
+    /// request anyway, and never leaves this process. Hashed with foldhash (randomly
+    /// seeded): only valid tokens are ever inserted, so a caller cannot choose the keys.
+    cache: RwLock<HashMap<Box<str>, (Principal, Instant), RandomState>>,
 }
 
 impl Authenticator {
@@ -67,7 +69,7 @@ impl Authenticator {
         Self {
             store,
             operator,
-            cache: RwLock::new(HashMap::new()),
+            cache: RwLock::new(HashMap::default()),
         }
     }
 

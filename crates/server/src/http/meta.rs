@@ -5,8 +5,10 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
+use axum::http::HeaderName;
 
-pub const REQUEST_ID: &str = "x-request-id";
+/// A `HeaderName`, not a `&str`: a string name is parsed, and copied on insert, each time.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 #[derive(Debug, Clone)]
 pub struct RequestMeta {

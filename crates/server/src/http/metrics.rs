@@ -63,7 +63,8 @@ struct RouteMetrics {
 /// Hashed with foldhash: the key is a route template of ours, not a client's string.
 static ROUTES: OnceLock<RwLock<HashMap<String, RouteMetrics, RandomState>>> = OnceLock::new();
 
-fn record(route: &str, method: &Method, status: StatusCode, seconds: f64) {
+/// Counts and times one answered request under its route template.
+pub fn record(route: &str, method: &Method, status: StatusCode, seconds: f64) {
     let routes = ROUTES.get_or_init(Default::default);
     if let Ok(known) = routes.read() {
         if let Some(metrics) = known.get(route) {

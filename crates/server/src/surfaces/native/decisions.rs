@@ -1,11 +1,17 @@
 //! The decision routes: check, batch check, and the two lookups. Each reads one snapshot,
 //! as fresh as the request's `consistency` asks, and answers the revision it read.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::header::CONTENT_TYPE;
+use axum::http::request::Parts;
+use axum::http::HeaderValue;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Json;
 use grantd_core::decision::{CheckQuery, Explanation, ResourceQuery, Snapshot, Verdict};
@@ -16,9 +22,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::access::{Check, TenantAccess};
+use super::access::{authorize, Check, TenantAccess};
+use super::check_scan::scan;
 use super::error::{ApiError, ApiResult};
-use super::extract::Typed;
+use super::extract::{decode_body, json_body, PathParams};
 use super::page::{page_limit, position};
 use super::routes::{schema_ref, Api, Auth, Operation};
 use crate::http::cursor;
@@ -28,8 +35,11 @@ use crate::state::AppState;
 /// Most checks in one batch.
 pub const MAX_BATCH: usize = 1000;
 
+/// The check route's template, under which the metrics count it.
+pub const CHECK_ROUTE: &str = "/v1/tenants/{tenant}/check";
+
 /// How fresh the snapshot must be; `minimize_latency` when absent.
-#[derive(Debug, Clone, Copy, Deserialize, ToSchema)]
+#[derive(Debug, PartialEq, Clone, Copy, Deserialize, ToSchema)]
 #[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ConsistencyArg {
     MinimizeLatency,
@@ -52,29 +62,50 @@ impl From<Option<ConsistencyArg>> for Consistency {
     }
 }
 
+// The request bodies below borrow their strings from the body's bytes (`Cow`: borrowed
+// unless the JSON escapes a character), so that decoding a check copies no string.
+
+/// The user a check or lookup is asked for: a `SubjectRef`, read without copying its id.
+#[derive(Debug, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectArg<'a> {
+    #[serde(rename = "type")]
+    pub subject_type: SubjectType,
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+}
+
 /// A resource to decide on: a stored one by type and id (`labels` stand in for one grantd
 /// does not store), or a data object by path.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CheckResource {
-    #[serde(rename = "type")]
-    pub resource_type: String,
-    pub id: String,
+pub struct CheckResource<'a> {
+    #[serde(rename = "type", borrow)]
+    #[schema(value_type = String)]
+    pub resource_type: Cow<'a, str>,
+    #[serde(borrow)]
+    #[schema(value_type = String)]
+    pub id: Cow<'a, str>,
     #[serde(default)]
     pub labels: Option<BTreeMap<String, String>>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CheckItem {
+pub struct CheckItem<'a> {
     /// The user asking (`type` must be `user`).
-    pub subject: SubjectRef,
-    pub action: String,
+    #[serde(borrow)]
+    #[schema(value_type = SubjectRef)]
+    pub subject: SubjectArg<'a>,
+    #[serde(borrow)]
+    #[schema(value_type = String)]
+    pub action: Cow<'a, str>,
     /// Either `resource` or `data_path`.
-    #[serde(default)]
-    pub resource: Option<CheckResource>,
-    #[serde(default)]
-    pub data_path: Option<String>,
+    #[serde(default, borrow)]
+    pub resource: Option<CheckResource<'a>>,
+    #[serde(default, borrow)]
+    #[schema(value_type = Option<String>)]
+    pub data_path: Option<Cow<'a, str>>,
     /// Also answer which grants decided, and through which memberships.
     #[serde(default)]
     pub explain: bool,
@@ -83,14 +114,12 @@ pub struct CheckItem {
     pub consistency: Option<ConsistencyArg>,
 }
 
-/// A single check is one item with its `consistency`.
-pub type CheckRequest = CheckItem;
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct BatchRequest {
+pub struct BatchRequest<'a> {
     /// 1 to 1,000 checks, answered in order on one snapshot.
-    pub checks: Vec<CheckItem>,
+    #[serde(borrow)]
+    pub checks: Vec<CheckItem<'a>>,
     #[serde(default)]
     pub consistency: Option<ConsistencyArg>,
 }
@@ -105,8 +134,8 @@ pub struct CheckResult {
 }
 
 /// A check's result with the revision that answered it. Its fields are spelled out, not
-/// `#[serde(flatten)]`ed from `CheckResult`: flattening serializes through a map, and this
-/// answer is on the hot path.
+/// `#[serde(flatten)]`ed from `CheckResult`: flattening serializes through a map. Only an
+/// explained answer is serialized through this; `check_json` writes the others.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckResponse {
     pub allowed: bool,
@@ -120,15 +149,21 @@ pub struct CheckResponse {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LookupResourcesRequest {
-    pub subject: SubjectRef,
-    pub action: String,
+pub struct LookupResourcesRequest<'a> {
+    #[serde(borrow)]
+    #[schema(value_type = SubjectRef)]
+    pub subject: SubjectArg<'a>,
+    #[serde(borrow)]
+    #[schema(value_type = String)]
+    pub action: Cow<'a, str>,
     /// Only resources of this type.
-    #[serde(default)]
-    pub resource_type: Option<String>,
+    #[serde(default, borrow)]
+    #[schema(value_type = Option<String>)]
+    pub resource_type: Option<Cow<'a, str>>,
     /// Instead of resources: the data objects under this path, as patterns.
-    #[serde(default)]
-    pub data_path: Option<String>,
+    #[serde(default, borrow)]
+    #[schema(value_type = Option<String>)]
+    pub data_path: Option<Cow<'a, str>>,
     #[serde(default)]
     pub limit: Option<u32>,
     #[serde(default)]
@@ -139,12 +174,15 @@ pub struct LookupResourcesRequest {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct LookupSubjectsRequest {
-    pub action: String,
-    #[serde(default)]
-    pub resource: Option<CheckResource>,
-    #[serde(default)]
-    pub data_path: Option<String>,
+pub struct LookupSubjectsRequest<'a> {
+    #[serde(borrow)]
+    #[schema(value_type = String)]
+    pub action: Cow<'a, str>,
+    #[serde(default, borrow)]
+    pub resource: Option<CheckResource<'a>>,
+    #[serde(default, borrow)]
+    #[schema(value_type = Option<String>)]
+    pub data_path: Option<Cow<'a, str>>,
     #[serde(default)]
     pub limit: Option<u32>,
     #[serde(default)]
@@ -157,10 +195,10 @@ pub struct LookupSubjectsRequest {
 fn validate(
     c: &mut Checker,
     prefix: &str,
-    subject: Option<&SubjectRef>,
+    subject: Option<&SubjectArg>,
     action: &str,
-    resource: &Option<CheckResource>,
-    data_path: &Option<String>,
+    resource: Option<&CheckResource>,
+    data_path: Option<&str>,
 ) {
     if let Some(subject) = subject {
         if subject.subject_type != SubjectType::User {
@@ -189,30 +227,33 @@ fn validate(
 }
 
 fn resource_query<'a>(
-    key: &'a Option<String>,
-    resource: &'a Option<CheckResource>,
-    data_path: &'a Option<String>,
+    key: Option<&'a str>,
+    resource: Option<&'a CheckResource>,
+    data_path: Option<&'a str>,
 ) -> ResourceQuery<'a> {
-    match (key, data_path) {
-        (Some(key), _) => ResourceQuery::Object {
+    match key {
+        Some(key) => ResourceQuery::Object {
             key,
-            labels: resource.as_ref().and_then(|r| r.labels.as_ref()),
+            labels: resource.and_then(|r| r.labels.as_ref()),
         },
-        (None, Some(path)) => ResourceQuery::DataPath(path),
-        (None, None) => ResourceQuery::DataPath(""),
+        None => ResourceQuery::DataPath(data_path.unwrap_or_default()),
     }
 }
 
-fn resource_key(resource: &Option<CheckResource>) -> Option<String> {
-    resource.as_ref().map(|r| key_of(&r.resource_type, &r.id))
+fn resource_key(resource: Option<&CheckResource>) -> Option<String> {
+    resource.map(|r| key_of(&r.resource_type, &r.id))
 }
 
 fn decide(snapshot: &Snapshot, item: &CheckItem) -> CheckResult {
-    let key = resource_key(&item.resource);
+    let key = resource_key(item.resource.as_ref());
     let query = CheckQuery {
         user: &item.subject.id,
         action: &item.action,
-        resource: resource_query(&key, &item.resource, &item.data_path),
+        resource: resource_query(
+            key.as_deref(),
+            item.resource.as_ref(),
+            item.data_path.as_deref(),
+        ),
     };
     let (verdict, explanation) = if item.explain {
         let explanation = snapshot.explain(&query);
@@ -240,41 +281,106 @@ async fn snapshot(
         .await?)
 }
 
-async fn check(
-    State(state): State<AppState>,
-    access: TenantAccess<Check>,
-    Typed(request): Typed<CheckRequest>,
-) -> ApiResult<Json<CheckResponse>> {
-    let item = &request;
+/// A decision request's JSON body, within `max_body_bytes`.
+async fn body_of(state: &AppState, request: Request) -> ApiResult<Bytes> {
+    let (parts, body) = request.into_parts();
+    json_body(&parts.headers, body, state.config.max_body_bytes).await
+}
+
+/// `POST /v1/tenants/{tenant}/check`, for the router and for `direct` alike: the caller's
+/// authority, the body, the decision, the answer.
+pub async fn answer_check(state: &AppState, tenant: &str, parts: &Parts, body: Body) -> Response {
+    match check(state, tenant, parts, body).await {
+        Ok(answer) => answer,
+        Err(error) => error.into_response(),
+    }
+}
+
+async fn check(state: &AppState, tenant: &str, parts: &Parts, body: Body) -> ApiResult<Response> {
+    authorize(parts, state, tenant, Scope::Check).await?;
+    let bytes = json_body(&parts.headers, body, state.config.max_body_bytes).await?;
+    let item = match scan(&bytes) {
+        Some(item) => item,
+        None => decode_body(&bytes)?,
+    };
     let mut c = Checker::new();
     validate(
         &mut c,
         "",
         Some(&item.subject),
         &item.action,
-        &item.resource,
-        &item.data_path,
+        item.resource.as_ref(),
+        item.data_path.as_deref(),
     );
     c.finish().map_err(ApiError::from)?;
-    let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
+    let snapshot = snapshot(state, tenant, item.consistency).await?;
     let CheckResult {
         allowed,
         decision,
         explanation,
-    } = decide(&snapshot, item);
-    Ok(Json(CheckResponse {
-        allowed,
-        decision,
-        explanation,
-        revision: snapshot.revision(),
-    }))
+    } = decide(&snapshot, &item);
+    let revision = snapshot.revision();
+    if explanation.is_some() {
+        return Ok(Json(CheckResponse {
+            allowed,
+            decision,
+            explanation,
+            revision,
+        })
+        .into_response());
+    }
+    let mut answer = Response::new(Body::from(check_json(allowed, decision, revision)));
+    answer
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    Ok(answer)
+}
+
+/// An unexplained check's answer, as serde would write `CheckResponse`, without serde:
+/// its three fields are a bool, one of three fixed words and a number. Written on the
+/// stack and copied once into the body, which then owns exactly its bytes.
+fn check_json(allowed: bool, decision: &'static str, revision: i64) -> Bytes {
+    let mut revision_digits = itoa::Buffer::new();
+    let revision = revision_digits.format(revision);
+    let parts: [&[u8]; 5] = [
+        if allowed {
+            b"{\"allowed\":true,\"decision\":\""
+        } else {
+            b"{\"allowed\":false,\"decision\":\""
+        },
+        decision.as_bytes(),
+        b"\",\"revision\":",
+        revision.as_bytes(),
+        b"}",
+    ];
+    // 33 + 8 + 12 + 20 + 1: the longest answer fits.
+    let mut out = [0u8; 80];
+    let mut len = 0;
+    for part in parts {
+        out[len..len + part.len()].copy_from_slice(part);
+        len += part.len();
+    }
+    Bytes::copy_from_slice(&out[..len])
+}
+
+/// The routed check: for a request `direct` leaves to the router (one whose tenant is
+/// percent-encoded, say).
+async fn routed_check(
+    State(state): State<AppState>,
+    params: PathParams,
+    request: Request,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    answer_check(&state, params.get("tenant"), &parts, body).await
 }
 
 async fn batch(
     State(state): State<AppState>,
     access: TenantAccess<Check>,
-    Typed(request): Typed<BatchRequest>,
+    request: Request,
 ) -> ApiResult<Json<Value>> {
+    let bytes = body_of(&state, request).await?;
+    let request: BatchRequest = decode_body(&bytes)?;
     let mut c = Checker::new();
     if request.checks.is_empty() || request.checks.len() > MAX_BATCH {
         c.fail(
@@ -297,8 +403,8 @@ async fn batch(
             &format!("checks[{i}]."),
             Some(&item.subject),
             &item.action,
-            &item.resource,
-            &item.data_path,
+            item.resource.as_ref(),
+            item.data_path.as_deref(),
         );
     }
     c.finish().map_err(ApiError::from)?;
@@ -338,8 +444,10 @@ fn lookup_page(
 async fn lookup_resources(
     State(state): State<AppState>,
     access: TenantAccess<Check>,
-    Typed(request): Typed<LookupResourcesRequest>,
+    request: Request,
 ) -> ApiResult<Json<Value>> {
+    let bytes = body_of(&state, request).await?;
+    let request: LookupResourcesRequest = decode_body(&bytes)?;
     let mut c = Checker::new();
     if request.subject.subject_type != SubjectType::User {
         c.fail("subject.type", "lookups are asked for a user");
@@ -390,25 +498,31 @@ async fn lookup_resources(
 async fn lookup_subjects(
     State(state): State<AppState>,
     access: TenantAccess<Check>,
-    Typed(request): Typed<LookupSubjectsRequest>,
+    request: Request,
 ) -> ApiResult<Json<Value>> {
+    let bytes = body_of(&state, request).await?;
+    let request: LookupSubjectsRequest = decode_body(&bytes)?;
     let mut c = Checker::new();
     validate(
         &mut c,
         "",
         None,
         &request.action,
-        &request.resource,
-        &request.data_path,
+        request.resource.as_ref(),
+        request.data_path.as_deref(),
     );
     c.finish().map_err(ApiError::from)?;
     let limit = page_limit(request.limit)?;
     let after = position(request.cursor.as_deref())?;
     let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
-    let key = resource_key(&request.resource);
+    let key = resource_key(request.resource.as_ref());
     let found = snapshot.lookup_subjects(
         &request.action,
-        resource_query(&key, &request.resource, &request.data_path),
+        resource_query(
+            key.as_deref(),
+            request.resource.as_ref(),
+            request.data_path.as_deref(),
+        ),
         after.as_deref(),
     );
     Ok(Json(lookup_page(
@@ -427,7 +541,7 @@ pub fn register(api: &mut Api) {
             .summary("May this user do this action on this resource? With `explain`, which grants decided and why")
             .request(schema_ref("CheckItem"))
             .response(200, "The decision and the revision that answered", Some(schema_ref("CheckResponse"))),
-        post(check),
+        post(routed_check),
     );
     api.add(
         Operation::new(
@@ -460,4 +574,28 @@ pub fn register(api: &mut Api) {
             .response(200, "`{revision, items: [{type: user, id}], next_cursor?}`", None),
         post(lookup_subjects),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_written_check_answer_is_what_serde_writes() {
+        for (allowed, decision, revision) in [
+            (true, "allow", 0),
+            (false, "deny", 42),
+            (false, "no_match", i64::MAX),
+            (false, "no_match", i64::MIN),
+        ] {
+            let serde = serde_json::to_vec(&CheckResponse {
+                allowed,
+                decision,
+                explanation: None,
+                revision,
+            })
+            .expect("serializes");
+            assert_eq!(check_json(allowed, decision, revision), serde);
+        }
+    }
 }

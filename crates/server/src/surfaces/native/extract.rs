@@ -3,30 +3,54 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
-use serde::de::DeserializeOwned;
+use axum::http::HeaderMap;
+use serde::de::{Deserialize, DeserializeOwned};
 use serde_json::Value;
 
 use super::error::ApiError;
 use crate::http::body::{self, BodyError};
 
+fn body_error(error: BodyError) -> ApiError {
+    match error {
+        BodyError::NotJson => ApiError::new(
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
+        BodyError::TooLarge => ApiError::new(
+            "payload_too_large",
+            "the request body is larger than the server accepts (see max_body_bytes)",
+        ),
+        BodyError::Unreadable(m) => ApiError::new("bad_request", m),
+    }
+}
+
 /// The body's bytes, if it is JSON (`application/json` or any `+json` type) within the limit.
 async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
     body::json_bytes(request, state, false)
         .await
-        .map_err(|e| match e {
-            BodyError::NotJson => ApiError::new(
-                "unsupported_media_type",
-                "send the body as JSON with `Content-Type: application/json`",
-            ),
-            BodyError::TooLarge => ApiError::new(
-                "payload_too_large",
-                "the request body is larger than the server accepts (see max_body_bytes)",
-            ),
-            BodyError::Unreadable(m) => ApiError::new("bad_request", m),
-        })
+        .map_err(body_error)
+}
+
+/// As `json_bytes`, for a handler that holds the body apart from its request and the
+/// limit (`max_body_bytes`) itself.
+pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    if !body::is_json(headers, false) {
+        return Err(body_error(BodyError::NotJson));
+    }
+    body::read(body, limit).await.map_err(body_error)
+}
+
+/// Decodes a JSON body into `T`, whose strings may borrow from `bytes`: malformed JSON is
+/// a 400, a body of the wrong shape (missing or unknown field, wrong type) a 422 naming
+/// what is wrong.
+pub fn decode_body<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(bytes).map_err(|e| match e.classify() {
+        serde_json::error::Category::Data => invalid_body(e),
+        _ => ApiError::new("bad_request", format!("the body is not valid JSON: {e}")),
+    })
 }
 
 /// A JSON body as a `Value`: syntactically valid JSON.
@@ -52,12 +76,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Typed<T> {
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = json_bytes(request, state).await?;
-        serde_json::from_slice(&bytes)
-            .map(Typed)
-            .map_err(|e| match e.classify() {
-                serde_json::error::Category::Data => invalid_body(e),
-                _ => ApiError::new("bad_request", format!("the body is not valid JSON: {e}")),
-            })
+        decode_body(&bytes).map(Typed)
     }
 }
 

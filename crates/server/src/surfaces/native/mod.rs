@@ -2,8 +2,10 @@
 //! the audit trail; its errors in `{"error": {...}}`.
 
 mod access;
+mod check_scan;
 mod cluster;
 mod decisions;
+pub mod direct;
 pub mod docs;
 pub mod error;
 mod extract;
