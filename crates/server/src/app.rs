@@ -7,10 +7,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::DefaultBodyLimit;
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use grantd_store::{SqlStore, Store};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -168,20 +168,29 @@ impl Application {
         // What every request goes through, applied once around the router (layers added
         // with `Router::layer` wrap each route instead): the frame (request id in and out,
         // trailing slash, tracing, the request timeout, panics as 500s), the check answered
-        // without the router, and the body limit.
+        // without the router, then, for the router only, the client's address (for audit
+        // events; a check does not need it, and an extension costs an allocation) and the
+        // body limit. Built per connection, around clones of the same router and state.
         let config = &self.config;
-        let service = tower::ServiceBuilder::new()
-            .layer(FrameLayer::new(
-                Duration::from_secs(config.request_timeout_secs),
-                SurfacePaths {
-                    segment: config.segment_base_path.trim_end_matches('/').to_string(),
-                    slashid: config.slashid_base_path.trim_end_matches('/').to_string(),
-                },
-                panic_response,
-            ))
-            .layer(native::direct::DirectLayer::new(self.state))
-            .layer(DefaultBodyLimit::max(config.max_body_bytes))
-            .service(self.router);
+        let frame = FrameLayer::new(
+            Duration::from_secs(config.request_timeout_secs),
+            SurfacePaths {
+                segment: config.segment_base_path.trim_end_matches('/').to_string(),
+                slashid: config.slashid_base_path.trim_end_matches('/').to_string(),
+            },
+            panic_response,
+        );
+        let direct = native::direct::DirectLayer::new(self.state);
+        let body_limit = DefaultBodyLimit::max(config.max_body_bytes);
+        let router = self.router;
+        let connection = move |client: SocketAddr| {
+            tower::ServiceBuilder::new()
+                .layer(frame.clone())
+                .layer(direct.clone())
+                .layer(Extension(ConnectInfo(client)))
+                .layer(body_limit)
+                .service(router.clone())
+        };
         let limits = Limits {
             max_connections: config.max_connections,
             header_read_timeout: Duration::from_secs(config.header_read_timeout_secs),
@@ -192,7 +201,7 @@ impl Application {
             shutdown.await;
             stopping.send_replace(true);
         };
-        serve(self.listener, self.tls, service, limits, shutdown).await?;
+        serve(self.listener, self.tls, connection, limits, shutdown).await?;
         self.cluster.leave().await;
         self.store.close().await;
         tracing::info!("grantd stopped");

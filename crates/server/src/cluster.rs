@@ -4,11 +4,12 @@
 //! that asks for every region waits until every live node has applied it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use grantd_store::{NodeRecord, Store};
 use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
 use crate::index::Indexes;
 use crate::service::{ServiceError, ServiceResult};
@@ -26,6 +27,10 @@ pub struct Cluster {
     started_at: i64,
     heartbeat: Duration,
     timeout: Duration,
+    /// The heartbeat task, stopped by `leave` before it removes this node: a beat after
+    /// that would put the node back among the live ones, and one during the store's close
+    /// would fail.
+    beating: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// A node as `GET /v1/cluster` shows it.
@@ -61,30 +66,48 @@ impl Cluster {
             started_at: now_millis(),
             heartbeat,
             timeout,
+            beating: Mutex::new(None),
         });
         cluster.beat().await?;
-        let node = cluster.clone();
-        tokio::spawn(async move {
+        // The task holds a weak reference: the cluster owns the task, not the other way.
+        let node = Arc::downgrade(&cluster);
+        let (heartbeat, published) = (cluster.heartbeat, cluster.indexes.clone());
+        let task = tokio::spawn(async move {
             loop {
                 tokio::select! {
-                    _ = tokio::time::sleep(node.heartbeat) => {}
-                    _ = node.indexes.published() => tokio::time::sleep(MIN_GAP).await,
+                    _ = tokio::time::sleep(heartbeat) => {}
+                    _ = published.published() => tokio::time::sleep(MIN_GAP).await,
                     changed = stopping.changed() => {
                         if changed.is_err() || *stopping.borrow() {
                             return;
                         }
                     }
                 }
+                let Some(node) = node.upgrade() else { return };
                 if let Err(error) = node.beat().await {
                     tracing::warn!(%error, "heartbeat failed; will retry");
                 }
             }
         });
+        *cluster
+            .beating
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(task);
         Ok(cluster)
     }
 
-    /// Drops out of the live set at once (a clean stop), before the store closes.
+    /// Drops out of the live set at once (a clean stop), before the store closes: stops
+    /// heartbeating first, so that no later beat brings the node back.
     pub async fn leave(&self) {
+        let task = self
+            .beating
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(task) = task {
+            task.abort();
+            let _ = task.await;
+        }
         if let Err(error) = self.store.remove_node(&self.id).await {
             tracing::warn!(%error, "could not leave the cluster cleanly");
         }

@@ -23,8 +23,11 @@ pub enum BodyError {
 /// Whether the Content-Type is JSON (`application/json` or any `+json` type). A request
 /// with no Content-Type counts as JSON when `lenient`.
 pub fn is_json(headers: &HeaderMap, lenient: bool) -> bool {
-    let essence = headers
-        .get(CONTENT_TYPE)
+    let value = headers.get(CONTENT_TYPE);
+    if value.is_some_and(|v| v.as_bytes() == b"application/json") {
+        return true; // what nearly every client sends
+    }
+    let essence = value
         .and_then(|v| v.to_str().ok())
         .map(|v| v.split(';').next().unwrap_or("").trim().as_bytes());
     match essence {

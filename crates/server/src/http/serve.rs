@@ -12,7 +12,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::ConnectInfo;
 use axum::http::Request;
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
@@ -58,11 +57,12 @@ pub fn tls_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, String> 
     Ok(Arc::new(config))
 }
 
-/// Serves `service` on `listener` until `shutdown`, then waits for open connections.
+/// Serves on `listener` until `shutdown`, then waits for open connections. Each
+/// connection gets the service `connection` makes for its client's address.
 pub async fn serve<S>(
     listener: TcpListener,
     tls: Option<Arc<ServerConfig>>,
-    service: S,
+    connection: impl Fn(SocketAddr) -> S,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()>
@@ -110,14 +110,8 @@ where
             _ = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let service = service
-            .clone()
-            .map_request(move |mut request: Request<Incoming>| {
-                request
-                    .extensions_mut()
-                    .insert(ConnectInfo::<SocketAddr>(addr));
-                request.map(Body::new)
-            });
+        let service =
+            connection(addr).map_request(|request: Request<Incoming>| request.map(Body::new));
         let hyper_service = TowerToHyperService::new(service);
         let builder = builder.clone();
         let watcher = graceful.watcher();

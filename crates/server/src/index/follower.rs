@@ -29,12 +29,12 @@ const EVERYTHING: &str = "*";
 pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, StoreError> {
     let (wake, mut woken) = mpsc::unbounded_channel::<String>();
     let indexes = Arc::new(Indexes {
-        tenants: ArcSwap::from_pointee(HashMap::new()),
+        tenants: ArcSwap::from_pointee(HashMap::default()),
         wake: wake.clone(),
         store: store.clone(),
         published: tokio::sync::Notify::new(),
     });
-    let mut tenants = HashMap::new();
+    let mut tenants = HashMap::default();
     let mut after = None;
     loop {
         let page = store

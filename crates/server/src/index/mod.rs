@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use foldhash::fast::RandomState;
 use grantd_core::decision::Snapshot;
 use grantd_store::Store;
 use tokio::sync::{mpsc, watch, Notify};
@@ -74,7 +75,8 @@ pub enum FreshnessError {
 
 /// Every tenant's index, and the channel that wakes the follower.
 pub struct Indexes {
-    tenants: ArcSwap<HashMap<String, Arc<TenantIndex>>>,
+    /// Hashed with foldhash: its keys are tenants the operator created, not a caller's.
+    tenants: ArcSwap<HashMap<String, Arc<TenantIndex>, RandomState>>,
     wake: mpsc::UnboundedSender<String>,
     store: Arc<dyn Store>,
     /// Signalled whenever an index applies changes, for the heartbeat to report them.
@@ -176,7 +178,10 @@ impl Indexes {
         self.at_least(tenant, committed, timeout).await
     }
 
-    fn replace_tenants(&self, change: impl FnOnce(&mut HashMap<String, Arc<TenantIndex>>)) {
+    fn replace_tenants(
+        &self,
+        change: impl FnOnce(&mut HashMap<String, Arc<TenantIndex>, RandomState>),
+    ) {
         let mut tenants = HashMap::clone(&self.tenants.load());
         change(&mut tenants);
         self.tenants.store(Arc::new(tenants));

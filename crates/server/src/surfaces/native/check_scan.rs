@@ -70,16 +70,18 @@ impl<'a> Scanner<'a> {
     /// A string with no escape and no control character, borrowed.
     fn string(&mut self) -> Option<&'a str> {
         self.take(b'"')?;
+        let bytes = self.text.as_bytes();
         let start = self.at;
-        let length = self.text.as_bytes()[start..]
+        let length = bytes[start..]
             .iter()
             .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-        if self.text.as_bytes()[start + length] != b'"' {
+        let end = start + length;
+        if bytes[end] != b'"' {
             return None;
         }
-        self.at = start + length + 1;
+        self.at = end + 1;
         // The bounds are ASCII bytes, so they are character boundaries.
-        self.text.get(start..start + length)
+        self.text.get(start..end)
     }
 
     fn boolean(&mut self) -> Option<bool> {
