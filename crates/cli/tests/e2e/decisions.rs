@@ -436,14 +436,7 @@ async fn a_check_answers_alike_with_or_without_the_router() {
         assert_error(&body(name), code);
     }
     // Both ways count under the route's template.
-    let metrics = app
-        .anonymous(Method::GET, "/metrics")
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let metrics = app.metrics().await;
     for status in ["200", "401", "403", "413", "415"] {
         assert!(
             metrics

@@ -57,6 +57,17 @@ impl TestApp {
         self.client.request(method, format!("{}{path}", self.base))
     }
 
+    /// The Prometheus text `/metrics` serves.
+    pub async fn metrics(&self) -> String {
+        self.anonymous(Method::GET, "/metrics")
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("text")
+    }
+
     /// Creates a tenant with a unique id and returns it.
     pub async fn tenant(&self) -> String {
         let id = testing::unique_name("t");

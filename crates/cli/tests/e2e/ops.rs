@@ -22,14 +22,7 @@ async fn metrics_count_requests_per_route_and_status() {
     let app = spawn_app().await;
     let tenant = app.tenant().await;
     let _ = send(app.op(Method::GET, &format!("/v1/tenants/{tenant}/users/nobody"))).await;
-    let text = app
-        .anonymous(Method::GET, "/metrics")
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
+    let text = app.metrics().await;
     assert!(text.contains("grantd_http_requests_total"), "{text}");
     assert!(
         text.contains(r#"route="/v1/tenants/{tenant}/users/{id}""#),
