@@ -199,3 +199,36 @@ impl Cluster {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use grantd_store::{testing, SqlStore};
+
+    use super::*;
+    use crate::index::spawn_follower;
+
+    #[tokio::test]
+    async fn a_node_that_left_stays_gone() {
+        let url = testing::scratch_sqlite_url("cluster-leave");
+        let store: Arc<dyn Store> = Arc::new(SqlStore::open(&url).await.expect("store"));
+        let indexes = spawn_follower(store.clone()).await.expect("indexes");
+        let (_stop, stopping) = watch::channel(false);
+        let cluster = Cluster::join(
+            store.clone(),
+            indexes,
+            "n1".into(),
+            "127.0.0.1:1".into(),
+            Duration::from_millis(2),
+            Duration::from_secs(1),
+            stopping,
+        )
+        .await
+        .expect("join");
+        let listed = |nodes: Vec<NodeRecord>| nodes.iter().any(|n| n.id == "n1");
+        assert!(listed(store.list_nodes().await.expect("nodes")));
+        cluster.leave().await;
+        // Heartbeats were due every 2 ms: none may come after the node left.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert!(!listed(store.list_nodes().await.expect("nodes")));
+    }
+}
