@@ -185,6 +185,19 @@ async fn per_token_and_per_tenant_limits_hold_on_every_surface() {
     assert_eq!(seen, [200, 200, 200, 429, 200, 200, 429]);
     let (_, body) = get(&second).await;
     crate::helpers::assert_error(&body, "rate_limited");
+    // The check, answered before the router, counts the same way.
+    let t = app.tenant().await;
+    let checker = app.token(&t, "check").await;
+    let mut seen = Vec::new();
+    for _ in 0..4 {
+        let check = app
+            .as_token(&checker, Method::POST, &format!("/v1/tenants/{t}/check"))
+            .json(&serde_json::json!({"subject": {"type": "user", "id": "nobody"}, "action": "read", "data_path": "a"}));
+        seen.push(crate::helpers::send(check).await);
+    }
+    let codes: Vec<u16> = seen.iter().map(|(s, _)| s.as_u16()).collect();
+    assert_eq!(codes, [200, 200, 200, 429], "{seen:?}");
+    crate::helpers::assert_error(&seen[3].1, "rate_limited");
     // Each compatible surface refuses the 4th request of a token, in its own envelope.
     let fourth = |responses: Vec<(StatusCode, Value)>| {
         let codes: Vec<u16> = responses.iter().map(|(s, _)| s.as_u16()).collect();
