@@ -356,6 +356,14 @@ async fn a_check_answers_alike_with_or_without_the_router() {
     let direct = format!("/v1/tenants/{t}/check");
     let routed = format!("/v1/tenants/%{:02X}{}/check", t.as_bytes()[0], &t[1..]);
     let allowed = r#"{"subject":{"type":"user","id":"alice"},"action":"read","resource":{"type":"SOURCE","id":"s1"}}"#;
+    // The cases below read the latest snapshot this node has (the default consistency):
+    // wait until it has applied every write above, so that both ways see one revision.
+    let (status, _) = send(app.as_token(&checker, Method::POST, &direct).json(&json!({
+        "subject": {"type": "user", "id": "alice"}, "action": "read",
+        "resource": {"type": "SOURCE", "id": "s1"}, "consistency": {"mode": "fully_consistent"}
+    })))
+    .await;
+    assert_eq!(status, StatusCode::OK);
     let cases: Vec<(&str, Option<&str>, Option<&str>, String)> = vec![
         ("allowed", Some(&checker), Some("application/json"), allowed.into()),
         ("escaped strings", Some(&checker), Some("application/json"), r#"{"subject":{"type":"user","id":"\u0061lice"},"action":"re\u0061d","resource":{"type":"SOURCE","id":"s1"}}"#.into()),
