@@ -73,6 +73,31 @@ async fn bodies_over_the_limit_get_413() {
     .await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_error(&body, "payload_too_large");
+    // Every surface reads its bodies within the same limit, and answers in its envelope.
+    let token = app.token(&t, "admin").await;
+    let (status, body) = send(
+        app.as_token(&token, Method::POST, "/segment/groups")
+            .json(&json!({"name": "x".repeat(5000)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["errors"][0]["type"], "PayloadTooLarge", "{body}");
+    let (status, body) = send(
+        app.anonymous(Method::POST, "/slashid/persons")
+            .header("SlashID-API-Key", &token)
+            .header("SlashID-OrgID", &t)
+            .json(&json!({"name": "x".repeat(5000)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["errors"][0]["httpcode"], 413, "{body}");
+    let (status, body) = send(
+        app.anonymous(Method::POST, "/v1/p1/security/permission-sets")
+            .json(&json!({"name": "x".repeat(5000)})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(body["error_code"].is_string(), "{body}");
 }
 
 #[tokio::test]

@@ -4,8 +4,6 @@
 use std::pin::Pin;
 
 use axum::body::{Body, Bytes, HttpBody};
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request};
 use axum::http::header::CONTENT_TYPE;
 use axum::http::HeaderMap;
 
@@ -39,21 +37,17 @@ pub fn is_json(headers: &HeaderMap, lenient: bool) -> bool {
     }
 }
 
-/// The body's bytes, if it is JSON within the limit that `DefaultBodyLimit` set.
-pub async fn json_bytes<S: Send + Sync>(
-    request: Request,
-    state: &S,
+/// The body's bytes, if it is JSON (see `is_json`) of at most `limit` bytes.
+pub async fn json_bytes(
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
     lenient: bool,
 ) -> Result<Bytes, BodyError> {
-    if !is_json(request.headers(), lenient) {
+    if !is_json(headers, lenient) {
         return Err(BodyError::NotJson);
     }
-    Bytes::from_request(request, state)
-        .await
-        .map_err(|e| match e {
-            BytesRejection::FailedToBufferBody(_) => BodyError::TooLarge,
-            other => BodyError::Unreadable(other.body_text()),
-        })
+    read(body, limit).await
 }
 
 /// A whole body of at most `limit` bytes. A body that arrives as one piece, as a small

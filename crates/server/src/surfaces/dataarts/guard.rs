@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use super::error::{code, DataArtsError, DataArtsResult};
 use super::signature::{self, Authorization, Refusal};
 use crate::auth::Principal;
+use crate::http::body::{self, BodyError};
 use crate::http::meta::RequestMeta;
 use crate::service::{Actor, Ctx, Scope};
 use crate::state::AppState;
@@ -41,8 +42,11 @@ impl FromRequestParts<AppState> for Caller {
 
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    let bytes = match axum::body::to_bytes(body, state.config.max_body_bytes).await {
+    let bytes = match body::read(body, state.config.max_body_bytes).await {
         Ok(bytes) => bytes,
+        Err(BodyError::Unreadable(message)) => {
+            return DataArtsError::invalid("body", message).into_response()
+        }
         Err(_) => {
             return DataArtsError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,

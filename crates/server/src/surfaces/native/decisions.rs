@@ -35,7 +35,8 @@ use crate::state::AppState;
 /// Most checks in one batch.
 pub const MAX_BATCH: usize = 1000;
 
-/// The check route's template, under which the metrics count it.
+/// The check route's template: registered with the router, recognised by `direct`, and
+/// the name the metrics count it under.
 pub const CHECK_ROUTE: &str = "/v1/tenants/{tenant}/check";
 
 /// How fresh the snapshot must be; `minimize_latency` when absent.
@@ -537,7 +538,7 @@ pub fn register(api: &mut Api) {
     let check_scope = Auth::Tenant(Scope::Check);
     let base = "/v1/tenants/{tenant}";
     api.add(
-        Operation::new("post", format!("{base}/check"), "check", "decisions", check_scope)
+        Operation::new("post", CHECK_ROUTE, "check", "decisions", check_scope)
             .summary("May this user do this action on this resource? With `explain`, which grants decided and why")
             .request(schema_ref("CheckItem"))
             .response(200, "The decision and the revision that answered", Some(schema_ref("CheckResponse"))),

@@ -22,9 +22,10 @@ use super::decisions::{answer_check, CHECK_ROUTE};
 use crate::http::metrics;
 use crate::state::AppState;
 
-/// The tenant of a check's path, `/v1/tenants/{tenant}/check`, when it needs no decoding.
+/// The tenant of a check's path (`CHECK_ROUTE`), when it needs no decoding.
 fn check_tenant(path: &str) -> Option<&str> {
-    let tenant = path.strip_prefix("/v1/tenants/")?.strip_suffix("/check")?;
+    let (before, after) = CHECK_ROUTE.split_once("{tenant}")?;
+    let tenant = path.strip_prefix(before)?.strip_suffix(after)?;
     (!tenant.is_empty() && !tenant.contains(['/', '%'])).then_some(tenant)
 }
 

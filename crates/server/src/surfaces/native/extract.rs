@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::error::ApiError;
 use crate::http::body::{self, BodyError};
+use crate::state::AppState;
 
 fn body_error(error: BodyError) -> ApiError {
     match error {
@@ -27,20 +28,18 @@ fn body_error(error: BodyError) -> ApiError {
     }
 }
 
-/// The body's bytes, if it is JSON (`application/json` or any `+json` type) within the limit.
-async fn json_bytes<S: Send + Sync>(request: Request, state: &S) -> Result<Bytes, ApiError> {
-    body::json_bytes(request, state, false)
+/// The body's bytes, if it is JSON (`application/json` or any `+json` type) of at most
+/// `limit` bytes (`max_body_bytes`).
+pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
+    body::json_bytes(headers, body, limit, false)
         .await
         .map_err(body_error)
 }
 
-/// As `json_bytes`, for a handler that holds the body apart from its request and the
-/// limit (`max_body_bytes`) itself.
-pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<Bytes, ApiError> {
-    if !body::is_json(headers, false) {
-        return Err(body_error(BodyError::NotJson));
-    }
-    body::read(body, limit).await.map_err(body_error)
+/// A request's JSON body, within the configured limit.
+async fn request_json(request: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    let (parts, body) = request.into_parts();
+    json_body(&parts.headers, body, state.config.max_body_bytes).await
 }
 
 /// Decodes a JSON body into `T`, whose strings may borrow from `bytes`: malformed JSON is
@@ -56,11 +55,11 @@ pub fn decode_body<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, ApiErro
 /// A JSON body as a `Value`: syntactically valid JSON.
 pub struct JsonBody(pub Value);
 
-impl<S: Send + Sync> FromRequest<S> for JsonBody {
+impl FromRequest<AppState> for JsonBody {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = json_bytes(request, state).await?;
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bytes = request_json(request, state).await?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::new("bad_request", format!("the body is not valid JSON: {e}")))
@@ -71,11 +70,11 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
 /// shape (missing or unknown field, wrong type) a 422 naming what is wrong.
 pub struct Typed<T>(pub T);
 
-impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Typed<T> {
+impl<T: DeserializeOwned> FromRequest<AppState> for Typed<T> {
     type Rejection = ApiError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = json_bytes(request, state).await?;
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let bytes = request_json(request, state).await?;
         decode_body(&bytes).map(Typed)
     }
 }

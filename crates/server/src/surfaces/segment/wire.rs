@@ -18,6 +18,7 @@ use serde_json::{json, Map, Value};
 
 use super::error::{SegmentError, SegmentResult};
 use crate::http::body::{self, BodyError};
+use crate::state::AppState;
 
 /// Longest id Segment takes in a path or body.
 pub const MAX_ID: usize = 255;
@@ -61,11 +62,12 @@ impl IntoResponse for Data {
 /// A JSON body in any media type Segment takes (or none given); an empty body is `null`.
 pub struct Body(pub Value);
 
-impl<S: Send + Sync> FromRequest<S> for Body {
+impl FromRequest<AppState> for Body {
     type Rejection = SegmentError;
 
-    async fn from_request(request: Request, state: &S) -> SegmentResult<Self> {
-        let bytes = body::json_bytes(request, state, true)
+    async fn from_request(request: Request, state: &AppState) -> SegmentResult<Self> {
+        let (parts, body) = request.into_parts();
+        let bytes = body::json_bytes(&parts.headers, body, state.config.max_body_bytes, true)
             .await
             .map_err(|e| match e {
                 BodyError::NotJson => SegmentError::new(

@@ -116,11 +116,12 @@ pub fn if_match(headers: &HeaderMap, current: &str) -> SlashIdResult<()> {
 /// A JSON body (`application/json`, or no Content-Type); 400 otherwise.
 pub struct Body(pub Value);
 
-impl<S: Send + Sync> FromRequest<S> for Body {
+impl FromRequest<AppState> for Body {
     type Rejection = SlashIdError;
 
-    async fn from_request(request: Request, state: &S) -> SlashIdResult<Self> {
-        let bytes = body::json_bytes(request, state, true)
+    async fn from_request(request: Request, state: &AppState) -> SlashIdResult<Self> {
+        let (parts, body) = request.into_parts();
+        let bytes = body::json_bytes(&parts.headers, body, state.config.max_body_bytes, true)
             .await
             .map_err(|e| match e {
                 BodyError::NotJson => SlashIdError::new(
