@@ -25,7 +25,7 @@ use utoipa::ToSchema;
 use super::access::{authorize, Check, TenantAccess};
 use super::check_scan::scan;
 use super::error::{ApiError, ApiResult};
-use super::extract::{decode_body, json_body, PathParams};
+use super::extract::{decode_body, json_body, request_json, PathParams};
 use super::page::{page_limit, position};
 use super::routes::{schema_ref, Api, Auth, Operation};
 use crate::http::cursor;
@@ -282,12 +282,6 @@ async fn snapshot(
         .await?)
 }
 
-/// A decision request's JSON body, within `max_body_bytes`.
-async fn body_of(state: &AppState, request: Request) -> ApiResult<Bytes> {
-    let (parts, body) = request.into_parts();
-    json_body(&parts.headers, body, state.config.max_body_bytes).await
-}
-
 /// `POST /v1/tenants/{tenant}/check`, for the router and for `direct` alike: the caller's
 /// authority, the body, the decision, the answer.
 pub async fn answer_check(state: &AppState, tenant: &str, parts: &Parts, body: Body) -> Response {
@@ -380,7 +374,7 @@ async fn batch(
     access: TenantAccess<Check>,
     request: Request,
 ) -> ApiResult<Json<Value>> {
-    let bytes = body_of(&state, request).await?;
+    let bytes = request_json(request, &state).await?;
     let request: BatchRequest = decode_body(&bytes)?;
     let mut c = Checker::new();
     if request.checks.is_empty() || request.checks.len() > MAX_BATCH {
@@ -447,7 +441,7 @@ async fn lookup_resources(
     access: TenantAccess<Check>,
     request: Request,
 ) -> ApiResult<Json<Value>> {
-    let bytes = body_of(&state, request).await?;
+    let bytes = request_json(request, &state).await?;
     let request: LookupResourcesRequest = decode_body(&bytes)?;
     let mut c = Checker::new();
     if request.subject.subject_type != SubjectType::User {
@@ -501,7 +495,7 @@ async fn lookup_subjects(
     access: TenantAccess<Check>,
     request: Request,
 ) -> ApiResult<Json<Value>> {
-    let bytes = body_of(&state, request).await?;
+    let bytes = request_json(request, &state).await?;
     let request: LookupSubjectsRequest = decode_body(&bytes)?;
     let mut c = Checker::new();
     validate(

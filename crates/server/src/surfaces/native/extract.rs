@@ -37,7 +37,7 @@ pub async fn json_body(headers: &HeaderMap, body: Body, limit: usize) -> Result<
 }
 
 /// A request's JSON body, within the configured limit.
-async fn request_json(request: Request, state: &AppState) -> Result<Bytes, ApiError> {
+pub async fn request_json(request: Request, state: &AppState) -> Result<Bytes, ApiError> {
     let (parts, body) = request.into_parts();
     json_body(&parts.headers, body, state.config.max_body_bytes).await
 }
