@@ -162,7 +162,8 @@ async fn measure(url: &str, n: usize) {
         let snapshot = build_snapshot(store, tenant)
             .await
             .expect("build")
-            .expect("tenant exists");
+            .expect("tenant exists")
+            .0;
         let took = started.elapsed();
         let after = resident_bytes();
         println!(

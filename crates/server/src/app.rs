@@ -13,9 +13,9 @@ use axum::routing::get;
 use axum::{Extension, Json, Router};
 use grantd_store::{SqlStore, Store};
 use tokio::net::TcpListener;
-use tokio::sync::watch;
+use tokio::sync::{broadcast, watch};
 
-use crate::auth::{bootstrap, Authenticator};
+use crate::auth::{bootstrap, Authenticator, Revoker};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::http::frame::FrameLayer;
@@ -23,7 +23,7 @@ use crate::http::ratelimit::RateLimiter;
 use crate::http::serve::{serve, tls_config, Limits};
 use crate::http::timeout::SurfacePaths;
 use crate::http::{health, metrics};
-use crate::index::spawn_follower;
+use crate::index::{spawn_follower, Revocation};
 use crate::service::Service;
 use crate::state::{AppState, Shared};
 use crate::surfaces::native::error::ApiError;
@@ -133,10 +133,12 @@ impl Application {
                 stopping_rx.clone(),
             );
         }
+        let auth = Authenticator::new(dyn_store.clone(), &operator_hash);
+        follow_revocations(indexes.revocations(), auth.revoker());
         let state = AppState::new(Shared {
             stopping: stopping_rx,
             service: Service::with_indexes(dyn_store.clone(), indexes),
-            auth: Authenticator::new(dyn_store, &operator_hash),
+            auth,
             limits,
             cluster: cluster.clone(),
             config,
@@ -283,4 +285,25 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(metrics::TrackLayer)
+}
+
+/// Forgets in the token cache every revocation this node's index applies: a token revoked
+/// on another node, or every token of a tenant deleted there, stops working here as soon
+/// as the change arrives, and stays refused through a database outage. Ends with the
+/// index, or the cache.
+fn follow_revocations(mut revocations: broadcast::Receiver<Revocation>, revoker: Revoker) {
+    tokio::spawn(async move {
+        loop {
+            let alive = match revocations.recv().await {
+                Ok(Revocation::Token { tenant, id }) => revoker.token(&tenant, &id),
+                Ok(Revocation::Tenant(tenant)) => revoker.tenant(&tenant),
+                // Some revocations went unseen: forget every token, to be looked up again.
+                Err(broadcast::error::RecvError::Lagged(_)) => revoker.everything(),
+                Err(broadcast::error::RecvError::Closed) => false,
+            };
+            if !alive {
+                return;
+            }
+        }
+    });
 }

@@ -142,8 +142,13 @@ impl Cluster {
 
     /// Every node the store knows, live or not, with its lag behind the committed revisions.
     pub async fn status(&self) -> ServiceResult<Vec<NodeStatus>> {
-        let committed: BTreeMap<String, i64> =
-            self.store.tenant_revisions().await?.into_iter().collect();
+        let committed: BTreeMap<String, i64> = self
+            .store
+            .tenant_heads()
+            .await?
+            .into_iter()
+            .map(|(tenant, head)| (tenant, head.revision))
+            .collect();
         let now = now_millis();
         Ok(self
             .store

@@ -45,14 +45,21 @@ pub trait Store: Send + Sync + 'static {
     /// revision; `NotFound` if the tenant does not exist.
     async fn begin(&self, tenant: &str) -> Result<Box<dyn WriteTx>>;
 
-    /// Deletes a tenant and everything it holds; `NotFound` if it does not exist.
+    /// Deletes a tenant and everything it holds, announcing it like a commit;
+    /// `NotFound` if it does not exist.
     async fn delete_tenant(&self, tenant: &str) -> Result<()>;
 
     /// The tenant's latest committed revision, or `None` if it does not exist.
-    async fn tenant_revision(&self, tenant: &str) -> Result<Option<i64>>;
+    async fn tenant_revision(&self, tenant: &str) -> Result<Option<i64>> {
+        Ok(self.tenant_head(tenant).await?.map(|head| head.revision))
+    }
 
-    /// Every tenant's id and latest committed revision, in one read.
-    async fn tenant_revisions(&self) -> Result<Vec<(String, i64)>>;
+    /// The tenant's latest committed revision and incarnation, or `None` if it does not
+    /// exist.
+    async fn tenant_head(&self, tenant: &str) -> Result<Option<TenantHead>>;
+
+    /// Every tenant's id, latest committed revision and incarnation, in one read.
+    async fn tenant_heads(&self) -> Result<Vec<(String, TenantHead)>>;
 
     /// The tenant objects of every tenant, ordered by id.
     async fn list_tenants(&self, page: &ListQuery) -> Result<Vec<StoredObject>>;

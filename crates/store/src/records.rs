@@ -62,6 +62,15 @@ pub struct ListQuery {
     pub limit: u32,
 }
 
+/// A tenant's latest committed revision and its incarnation: a random number drawn when
+/// the tenant is created, so that a tenant deleted and created again under the same id is
+/// told apart from the one before (whose revisions it repeats).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TenantHead {
+    pub revision: i64,
+    pub incarnation: i64,
+}
+
 /// One committed transaction: everything it put and deleted, at one revision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeRecord {

@@ -19,6 +19,7 @@ mod limits;
 mod model;
 mod objects;
 mod ops;
+mod revocation;
 mod segment;
 mod slashid;
 mod tenants;

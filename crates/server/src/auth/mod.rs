@@ -3,15 +3,18 @@
 //! The operator token is configured or generated at first start and kept only as a hash.
 //! Tenant tokens are looked up by hash; positive answers are cached for a few seconds so
 //! that authenticating a check costs neither a database round trip nor a hash. A token
-//! revoked on this node stops working at once; on other nodes within the cache's lifetime.
-//! While the database cannot be reached, a token looked up before keeps working (nobody
-//! can revoke it meanwhile), so that checks go on from the index.
+//! revoked on this node stops working at once; on other nodes as soon as their index
+//! applies the revocation's change record (a `Revoker` forgets it), and within the cache's
+//! lifetime at the latest. While the database cannot be reached, a token looked up before
+//! keeps working, so that checks go on from the index, unless it was revoked or found
+//! missing since: a lookup that finds no token forgets it, as does every revocation the
+//! index applies.
 
 pub mod bootstrap;
 pub mod secret;
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
 use foldhash::fast::RandomState;
@@ -46,13 +49,48 @@ impl Principal {
     }
 }
 
+/// Looked-up tokens by the secret itself, so that a cached token costs no SHA-256; the
+/// secret is in the request anyway, and never leaves this process. Hashed with foldhash
+/// (randomly seeded): only valid tokens are ever inserted, so a caller cannot choose the
+/// keys.
+type Cache = RwLock<HashMap<Box<str>, (Principal, Instant), RandomState>>;
+
 pub struct Authenticator {
     store: Arc<dyn Store>,
     operator: [u8; 32],
-    /// By the secret itself, so that a cached token costs no SHA-256; the secret is in the
-    /// request anyway, and never leaves this process. Hashed with foldhash (randomly
-    /// seeded): only valid tokens are ever inserted, so a caller cannot choose the keys.
-    cache: RwLock<HashMap<Box<str>, (Principal, Instant), RandomState>>,
+    cache: Arc<Cache>,
+}
+
+/// Forgets revoked tokens in an authenticator's cache, for whoever learns of revocations
+/// (the index follower, through the application). Holds the cache weakly.
+pub struct Revoker(Weak<Cache>);
+
+impl Revoker {
+    /// Forgets the tenant's token or access key `id`; false once the cache is gone.
+    pub fn token(&self, tenant: &str, id: &str) -> bool {
+        let actor = format!("token:{id}");
+        self.retain(|p| !matches!(p, Principal::Tenant { tenant: t, actor: a, .. } if &**t == tenant && **a == *actor))
+    }
+
+    /// Forgets every token of a tenant (deleted, or deleted and created again).
+    pub fn tenant(&self, tenant: &str) -> bool {
+        self.retain(|p| !matches!(p, Principal::Tenant { tenant: t, .. } if &**t == tenant))
+    }
+
+    /// Forgets every token: for one who may have missed revocations.
+    pub fn everything(&self) -> bool {
+        self.retain(|_| false)
+    }
+
+    fn retain(&self, keep: impl Fn(&Principal) -> bool) -> bool {
+        let Some(cache) = self.0.upgrade() else {
+            return false;
+        };
+        if let Ok(mut cache) = cache.write() {
+            cache.retain(|_, (principal, _)| keep(principal));
+        }
+        true
+    }
 }
 
 impl Authenticator {
@@ -69,8 +107,13 @@ impl Authenticator {
         Self {
             store,
             operator,
-            cache: RwLock::new(HashMap::default()),
+            cache: Arc::new(RwLock::new(HashMap::default())),
         }
+    }
+
+    /// A handle that forgets revoked tokens in this authenticator's cache.
+    pub fn revoker(&self) -> Revoker {
+        Revoker(Arc::downgrade(&self.cache))
     }
 
     /// The principal a bearer secret stands for, or `None` if it stands for nobody.
@@ -92,7 +135,13 @@ impl Authenticator {
                 },
                 Err(other) => return Err(other.into()),
             };
-            let Some(record) = found else { return Ok(None) };
+            let Some(record) = found else {
+                // Revoked or never issued: not even an outage brings it back.
+                if let Ok(mut cache) = self.cache.write() {
+                    cache.remove(secret);
+                }
+                return Ok(None);
+            };
             principal_of(record)
         };
         if let Ok(mut cache) = self.cache.write() {
@@ -118,9 +167,7 @@ impl Authenticator {
 
     /// Forgets every token of a deleted tenant at once.
     pub fn forget_tenant(&self, tenant: &str) {
-        if let Ok(mut cache) = self.cache.write() {
-            cache.retain(|_, (principal, _)| !matches!(principal, Principal::Tenant { tenant: t, .. } if &**t == tenant));
-        }
+        self.revoker().tenant(tenant);
     }
 
     /// Forgets a revoked token, named by its hex hash, at once.

@@ -1,28 +1,51 @@
-//! The follower: the one task that changes indexes. It catches a tenant up when woken for
-//! it (a write on this node, or another node's commit announced by the database), and each
-//! second compares every tenant's committed revision with its index's in one read,
-//! catching up those behind (a missed notification, the CLI). A tenant too far behind is
-//! rebuilt from a snapshot. Changes are applied in revision order to a copy of the snapshot, and the
-//! copy is published.
+//! The follower: what changes indexes. A dispatcher task takes the wake-ups (a write on
+//! this node, another node's commit or tenant deletion announced by the database) and, each
+//! second, compares every tenant's committed revision and incarnation with its index's in
+//! one read. Each tenant that is behind is caught up by a task of its own, so that one
+//! tenant's backlog never delays another's; at most `CONCURRENT` tenants catch up at once,
+//! and one tenant is never caught up by two tasks.
+//!
+//! Catching up applies change records in revision order to a copy of the snapshot, on the
+//! blocking pool (applying is CPU work that must not hold an async worker that answers
+//! checks and health probes), and publishes the copy after each step of at most `STEP`
+//! changes or `STEP_TIME` of work: a long backlog becomes visible as it is applied. A
+//! tenant whose incarnation changed, or that is too far behind, is rebuilt from a snapshot
+//! of the store; one deleted is dropped. Token revocations and tenant deletions seen on
+//! the way are announced (`Indexes::revocations`).
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Arc;
-use std::time::Duration;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
-use grantd_store::{ListQuery, Store, StoreError};
-use tokio::sync::mpsc;
+use grantd_core::decision::Snapshot;
+use grantd_store::{ChangeOp, ChangeRecord, ListQuery, Store, StoreError};
+use tokio::sync::{broadcast, mpsc, Semaphore};
 
 use super::load::{build, ops_of};
-use super::{Indexes, TenantIndex};
+use super::{Indexes, Revocation, TenantIndex};
 
 const POLL: Duration = Duration::from_secs(1);
-const BATCH: u32 = 1000;
+/// Change records read from the store at once.
+const BATCH: u32 = 500;
+/// At most this many changes are applied before the snapshot is published.
+const STEP: usize = 100;
+/// ... or this much time spent applying them.
+const STEP_TIME: Duration = Duration::from_millis(20);
+/// Tenants caught up at the same time.
+const CONCURRENT: usize = 16;
 /// An index further behind than this many revisions is rebuilt from a snapshot of the
 /// store rather than replayed change by change.
 const REBUILD_GAP: i64 = 50_000;
 /// What the database announces after a lost connection: catch up with everything.
 const EVERYTHING: &str = "*";
+
+/// Which tenants have a catch-up task, and which of those were woken again meanwhile.
+#[derive(Default)]
+struct Running {
+    tenants: HashSet<String>,
+    again: HashSet<String>,
+}
 
 /// Builds every tenant's index from the store, then starts the follower. Returns once the
 /// indexes are built, so the server never answers from an empty index.
@@ -33,6 +56,7 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
         wake: wake.clone(),
         store: store.clone(),
         published: tokio::sync::Notify::new(),
+        revocations: broadcast::channel(1024).0,
     });
     let mut tenants = HashMap::default();
     let mut after = None;
@@ -45,8 +69,9 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
             })
             .await?;
         for tenant in &page {
-            if let Some(snapshot) = build(store.clone(), &tenant.key).await? {
-                tenants.insert(tenant.key.clone(), Arc::new(TenantIndex::new(snapshot)));
+            if let Some((snapshot, incarnation)) = build(store.clone(), &tenant.key).await? {
+                let index = TenantIndex::new(snapshot, incarnation);
+                tenants.insert(tenant.key.clone(), Arc::new(index));
             }
         }
         match page.last() {
@@ -69,6 +94,8 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
     }
 
     let weak = Arc::downgrade(&indexes);
+    let running = Arc::new(Mutex::new(Running::default()));
+    let slots = Arc::new(Semaphore::new(CONCURRENT));
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(POLL);
         loop {
@@ -85,89 +112,178 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
             let Some(indexes) = weak.upgrade() else {
                 return;
             };
-            let outcome = match woken_for {
-                Some(due) if !due.contains(EVERYTHING) => catch_up_all(&indexes, due).await,
-                _ => poll(&indexes).await,
+            let due = match woken_for {
+                Some(due) if !due.contains(EVERYTHING) => Ok(due),
+                _ => behind(&indexes).await,
             };
-            if let Err(error) = outcome {
-                tracing::warn!(%error, "index follower could not read the store; will retry");
+            match due {
+                Ok(due) => {
+                    for tenant in due {
+                        start(&indexes, &running, &slots, tenant);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "index follower could not read the store; will retry")
+                }
             }
         }
     });
     Ok(indexes)
 }
 
-async fn catch_up_all(indexes: &Indexes, tenants: BTreeSet<String>) -> Result<(), StoreError> {
-    for tenant in tenants {
-        catch_up(indexes, &tenant).await?;
+/// Starts a catch-up task for `tenant`, or tells the running one to go round again.
+fn start(indexes: &Arc<Indexes>, running: &Arc<Mutex<Running>>, slots: &Arc<Semaphore>, tenant: String) {
+    {
+        let Ok(mut run) = running.lock() else { return };
+        if run.tenants.contains(&tenant) {
+            run.again.insert(tenant);
+            return;
+        }
+        run.tenants.insert(tenant.clone());
     }
-    Ok(())
+    let indexes = Arc::downgrade(indexes);
+    let running = running.clone();
+    let slots = slots.clone();
+    tokio::spawn(async move {
+        loop {
+            if let (Some(indexes), Ok(_slot)) = (indexes.upgrade(), slots.acquire().await) {
+                if let Err(error) = catch_up(&indexes, &tenant).await {
+                    tracing::warn!(%error, tenant, "index follower could not catch up; will retry");
+                }
+            }
+            let Ok(mut run) = running.lock() else { return };
+            if !run.again.remove(&tenant) {
+                run.tenants.remove(&tenant);
+                return;
+            }
+        }
+    });
 }
 
-/// Catches up every tenant whose committed revision is ahead of its index, builds new
-/// tenants' indexes and drops deleted ones'.
-async fn poll(indexes: &Indexes) -> Result<(), StoreError> {
-    let committed = indexes.store.tenant_revisions().await?;
+/// Every tenant whose committed revision is ahead of its index's, whose incarnation is
+/// not its index's, or that has no index; tenants deleted are dropped at once.
+async fn behind(indexes: &Indexes) -> Result<BTreeSet<String>, StoreError> {
+    let heads = indexes.store.tenant_heads().await?;
     let known = indexes.tenants.load_full();
-    let behind: BTreeSet<String> = committed
+    let due = heads
         .iter()
-        .filter(|(tenant, revision)| {
-            known
-                .get(tenant)
-                .is_none_or(|i| i.snapshot().revision() < *revision)
+        .filter(|(tenant, head)| {
+            known.get(tenant).is_none_or(|i| {
+                i.incarnation != head.incarnation || i.snapshot().revision() < head.revision
+            })
         })
         .map(|(tenant, _)| tenant.clone())
         .collect();
-    let live: BTreeSet<&String> = committed.iter().map(|(t, _)| t).collect();
-    let gone: Vec<String> = known
-        .keys()
-        .filter(|t| !live.contains(t))
-        .cloned()
-        .collect();
-    if !gone.is_empty() {
-        indexes.replace_tenants(|t| gone.iter().for_each(|g| drop(t.remove(g))));
+    let live: BTreeSet<&String> = heads.iter().map(|(t, _)| t).collect();
+    for gone in known.keys().filter(|t| !live.contains(t)) {
+        drop_tenant(indexes, gone);
     }
-    catch_up_all(indexes, behind).await
+    Ok(due)
 }
 
-/// Applies the tenant's changes after its applied revision; builds the index of a new
-/// tenant and drops that of a deleted one.
+/// Drops a deleted tenant's index, which ends its watch streams, and announces it.
+fn drop_tenant(indexes: &Indexes, tenant: &str) {
+    if indexes.tenant(tenant).is_some() {
+        indexes.replace_tenants(|t| drop(t.remove(tenant)));
+        indexes.revoke(Revocation::Tenant(Arc::from(tenant)));
+    }
+}
+
+/// Brings the tenant's index to the store's latest revision of its current incarnation.
 async fn catch_up(indexes: &Indexes, tenant: &str) -> Result<(), StoreError> {
     let store = indexes.store.clone();
-    let Some(committed) = store.tenant_revision(tenant).await? else {
-        indexes.replace_tenants(|t| drop(t.remove(tenant)));
+    let Some(head) = store.tenant_head(tenant).await? else {
+        drop_tenant(indexes, tenant);
         return Ok(());
     };
-    let rebuild = indexes
-        .tenant(tenant)
-        .is_none_or(|i| committed - i.snapshot().revision() > REBUILD_GAP);
+    let current = indexes.tenant(tenant);
+    let rebuild = current.as_ref().is_none_or(|i| {
+        i.incarnation != head.incarnation || head.revision - i.snapshot().revision() > REBUILD_GAP
+    });
     if rebuild {
-        // New here, or too far behind to replay: a consistent snapshot of the store.
-        if let Some(snapshot) = build(store, tenant).await? {
-            let index = Arc::new(TenantIndex::new(snapshot));
-            indexes.replace_tenants(|t| drop(t.insert(tenant.to_string(), index)));
-            indexes.published.notify_waiters();
+        // New here, another incarnation, or too far behind to replay: a consistent
+        // snapshot of the store.
+        match build(store, tenant).await? {
+            Some((snapshot, incarnation)) => {
+                let index = Arc::new(TenantIndex::new(snapshot, incarnation));
+                indexes.replace_tenants(|t| drop(t.insert(tenant.to_string(), index)));
+                if current.is_some_and(|old| old.incarnation != incarnation) {
+                    indexes.revoke(Revocation::Tenant(Arc::from(tenant)));
+                }
+                indexes.published.notify_waiters();
+            }
+            None => drop_tenant(indexes, tenant),
         }
         return Ok(());
     }
-    let Some(index) = indexes.tenant(tenant) else {
+    let Some(index) = current else {
         return Ok(());
     };
     let mut snapshot = (*index.snapshot()).clone();
-    while snapshot.revision() < committed {
+    while snapshot.revision() < head.revision {
         let changes = store
             .list_changes(tenant, snapshot.revision(), BATCH)
             .await?;
+        // The records just read are of the index's incarnation only if the tenant has not
+        // been deleted since: incarnations never repeat, so the same one now means the
+        // same tenant throughout.
+        let still = store.tenant_head(tenant).await?;
+        if still.is_none_or(|h| h.incarnation != index.incarnation) {
+            indexes.changed(tenant);
+            return Ok(());
+        }
         if changes.is_empty() {
             break;
         }
-        for change in &changes {
-            snapshot.apply(change.revision, &ops_of(change));
+        let mut changes: Vec<Arc<ChangeRecord>> = changes.into_iter().map(Arc::new).collect();
+        while !changes.is_empty() {
+            let (applied_to, applied, rest) = tokio::task::spawn_blocking(move || {
+                let (applied, rest) = apply_step(&mut snapshot, changes);
+                (snapshot, applied, rest)
+            })
+            .await
+            .map_err(|e| StoreError::Internal(format!("applying changes failed: {e}")))?;
+            snapshot = applied_to;
+            announce_revocations(indexes, tenant, &applied);
+            index.publish(snapshot.clone(), applied);
+            indexes.published.notify_waiters();
+            changes = rest;
         }
     }
-    if snapshot.revision() > index.snapshot().revision() {
-        index.publish(snapshot);
-        indexes.published.notify_waiters();
-    }
     Ok(())
+}
+
+/// Applies changes until `STEP` of them or `STEP_TIME` have gone; returns those applied
+/// and those left.
+fn apply_step(
+    snapshot: &mut Snapshot,
+    mut changes: Vec<Arc<ChangeRecord>>,
+) -> (Vec<Arc<ChangeRecord>>, Vec<Arc<ChangeRecord>>) {
+    let started = Instant::now();
+    let mut done = 0;
+    for change in &changes {
+        snapshot.apply(change.revision, &ops_of(change));
+        done += 1;
+        if done >= STEP || started.elapsed() >= STEP_TIME {
+            break;
+        }
+    }
+    let rest = changes.split_off(done);
+    (changes, rest)
+}
+
+/// Announces the tokens and access keys that the applied changes revoked.
+fn announce_revocations(indexes: &Indexes, tenant: &str, changes: &[Arc<ChangeRecord>]) {
+    for change in changes {
+        for op in &change.ops {
+            if let ChangeOp::Delete { kind, key } = op {
+                if kind == "token" {
+                    indexes.revoke(Revocation::Token {
+                        tenant: Arc::from(tenant),
+                        id: Arc::from(key.as_str()),
+                    });
+                }
+            }
+        }
+    }
 }

@@ -23,13 +23,40 @@ const LOAD_ORDER: [Kind; 7] = [
 
 const PAGE: u32 = 2_000;
 
-/// The tenant's snapshot at (at least) its current revision; `None` if it does not exist.
-/// One task reads and decodes pages from the store while this one applies the previous
-/// page, so that on two cores reading and indexing overlap.
-pub async fn build(store: Arc<dyn Store>, tenant: &str) -> Result<Option<Snapshot>, StoreError> {
-    let Some(revision) = store.tenant_revision(tenant).await? else {
-        return Ok(None);
-    };
+/// How often a build is started over when its tenant is deleted and created again while
+/// it reads.
+const ATTEMPTS: usize = 3;
+
+/// The tenant's snapshot at (at least) its current revision, and the incarnation it is of;
+/// `None` if the tenant does not exist.
+pub async fn build(
+    store: Arc<dyn Store>,
+    tenant: &str,
+) -> Result<Option<(Snapshot, i64)>, StoreError> {
+    for _ in 0..ATTEMPTS {
+        let Some(head) = store.tenant_head(tenant).await? else {
+            return Ok(None);
+        };
+        let snapshot = load(store.clone(), tenant, head.revision).await?;
+        // Objects read after the tenant was deleted and created again would mix two
+        // incarnations: incarnations never repeat, so the same one now means none did.
+        match store.tenant_head(tenant).await? {
+            Some(now) if now.incarnation == head.incarnation => {
+                return Ok(Some((snapshot, head.incarnation)))
+            }
+            Some(_) => continue,
+            None => return Ok(None),
+        }
+    }
+    Err(StoreError::Internal(format!(
+        "tenant {tenant} was created again {ATTEMPTS} times while its index was built"
+    )))
+}
+
+/// Every object of the tenant, as a snapshot at `revision`. One task reads and decodes
+/// pages from the store while this one applies the previous page, so that on two cores
+/// reading and indexing overlap.
+async fn load(store: Arc<dyn Store>, tenant: &str, revision: i64) -> Result<Snapshot, StoreError> {
     let mut snapshot = Snapshot::new();
     let mut counts = Vec::with_capacity(LOAD_ORDER.len());
     for kind in LOAD_ORDER {
@@ -77,7 +104,7 @@ pub async fn build(store: Arc<dyn Store>, tenant: &str) -> Result<Option<Snapsho
         .await
         .map_err(|e| StoreError::Internal(format!("index reader failed: {e}")))?;
     snapshot.apply(revision, &[]);
-    Ok(Some(snapshot))
+    Ok(snapshot)
 }
 
 /// A change record as the index's operations; kinds the index does not hold are skipped.

@@ -2,12 +2,21 @@
 //! kept current by applying the change records in revision order.
 //!
 //! Readers take the tenant's current `Arc<Snapshot>` with no lock (arc-swap) and never touch
-//! the database. One follower task applies changes: it is woken when this node commits a
-//! write, when the database announces a commit of another node (PostgreSQL's
-//! LISTEN/NOTIFY), and polls every second besides, so that a lost notification or a
-//! reconnect never loses a change. Each
-//! tenant publishes the revision its index has applied on a watch channel, which
-//! `at_least_as_fresh` and `fully_consistent` reads wait on.
+//! the database. The follower applies changes, each tenant in its own task so that one
+//! tenant's backlog never delays another's: it is woken when this node commits a write,
+//! when the database announces a commit or a tenant's deletion by another node
+//! (PostgreSQL's LISTEN/NOTIFY), and polls every second besides, so that a lost
+//! notification or a reconnect never loses a change. Each tenant publishes the revision
+//! its index has applied on a watch channel, which `at_least_as_fresh` and
+//! `fully_consistent` reads wait on, and the change records it applied on a broadcast
+//! channel, which watch streams read (the store is read once per change, not once per
+//! stream).
+//!
+//! An index belongs to one incarnation of its tenant: a tenant deleted and created again
+//! under the same id repeats the old one's revisions, so revisions alone cannot tell them
+//! apart. An index whose incarnation is not the store's is never served by `latest`, never
+//! caught up, and is replaced; its watch streams end, and `revocations` tells the token
+//! cache to forget the tenant's tokens.
 
 mod follower;
 mod load;
@@ -19,24 +28,33 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use foldhash::fast::RandomState;
 use grantd_core::decision::Snapshot;
-use grantd_store::Store;
-use tokio::sync::{mpsc, watch, Notify};
+use grantd_store::{ChangeRecord, Store};
+use tokio::sync::{broadcast, mpsc, watch, Notify};
 
 pub use follower::spawn_follower;
 pub use load::build as build_snapshot;
 
-/// One tenant's published snapshot and applied revision.
+/// How many applied change records a watch stream may fall behind before it reads the
+/// store instead.
+const FEED_CAPACITY: usize = 256;
+
+/// One tenant's published snapshot, applied revision and applied changes, for one
+/// incarnation of the tenant.
 pub struct TenantIndex {
     snapshot: ArcSwap<Snapshot>,
     applied: watch::Sender<i64>,
+    incarnation: i64,
+    changes: broadcast::Sender<Arc<ChangeRecord>>,
 }
 
 impl TenantIndex {
-    fn new(snapshot: Snapshot) -> TenantIndex {
+    fn new(snapshot: Snapshot, incarnation: i64) -> TenantIndex {
         let (applied, _) = watch::channel(snapshot.revision());
         TenantIndex {
             snapshot: ArcSwap::from_pointee(snapshot),
             applied,
+            incarnation,
+            changes: broadcast::channel(FEED_CAPACITY).0,
         }
     }
 
@@ -44,16 +62,42 @@ impl TenantIndex {
         self.snapshot.load_full()
     }
 
-    fn publish(&self, snapshot: Snapshot) {
+    /// Which incarnation of the tenant this index is of.
+    pub fn incarnation(&self) -> i64 {
+        self.incarnation
+    }
+
+    fn publish(&self, snapshot: Snapshot, changes: Vec<Arc<ChangeRecord>>) {
         let revision = snapshot.revision();
         self.snapshot.store(Arc::new(snapshot));
         self.applied.send_replace(revision);
+        if self.changes.receiver_count() > 0 {
+            for change in changes {
+                let _ = self.changes.send(change);
+            }
+        }
     }
 
-    /// A receiver of the applied revision, to wait for a later one.
+    /// A receiver of the applied revision, to wait for a later one. It closes when this
+    /// index is dropped: its tenant was deleted, or replaced by another incarnation.
     pub fn applied(&self) -> watch::Receiver<i64> {
         self.applied.subscribe()
     }
+
+    /// The change records applied from now on, in revision order. A receiver that falls
+    /// more than `FEED_CAPACITY` behind is told it lagged; it closes with the index.
+    pub fn changes(&self) -> broadcast::Receiver<Arc<ChangeRecord>> {
+        self.changes.subscribe()
+    }
+}
+
+/// Access taken away, as this node learns it from the change records it applies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Revocation {
+    /// The tenant was deleted (or deleted and created again): every token of it is gone.
+    Tenant(Arc<str>),
+    /// The tenant's token or access key `id` was revoked.
+    Token { tenant: Arc<str>, id: Arc<str> },
 }
 
 /// Why a read could not be as fresh as asked.
@@ -81,6 +125,7 @@ pub struct Indexes {
     store: Arc<dyn Store>,
     /// Signalled whenever an index applies changes, for the heartbeat to report them.
     published: Notify,
+    revocations: broadcast::Sender<Revocation>,
 }
 
 impl Indexes {
@@ -96,6 +141,16 @@ impl Indexes {
             .iter()
             .map(|(tenant, index)| (tenant.clone(), index.snapshot().revision()))
             .collect()
+    }
+
+    /// Revocations as this node applies them. A receiver that lags must assume anything
+    /// may have been revoked.
+    pub fn revocations(&self) -> broadcast::Receiver<Revocation> {
+        self.revocations.subscribe()
+    }
+
+    fn revoke(&self, revocation: Revocation) {
+        let _ = self.revocations.send(revocation);
     }
 
     /// Waits until some index applies changes.
@@ -165,17 +220,40 @@ impl Indexes {
         }
     }
 
-    /// A snapshot that has applied every write committed before this call.
+    /// A snapshot of the store's incarnation of the tenant that has applied every write
+    /// committed before this call.
     pub async fn latest(
         &self,
         tenant: &str,
         timeout: Duration,
     ) -> Result<Arc<Snapshot>, FreshnessError> {
-        let committed = match self.store.tenant_revision(tenant).await {
-            Ok(Some(revision)) => revision,
+        let head = match self.store.tenant_head(tenant).await {
+            Ok(Some(head)) => head,
             _ => return Err(FreshnessError::NoTenant(tenant.to_string())),
         };
-        self.at_least(tenant, committed, timeout).await
+        let deadline = tokio::time::Instant::now() + timeout;
+        // An index of an incarnation that was deleted is being replaced: wait for it.
+        while self
+            .tenant(tenant)
+            .is_some_and(|index| index.incarnation != head.incarnation)
+        {
+            if tokio::time::Instant::now() >= deadline {
+                return Err(FreshnessError::Timeout {
+                    wanted: head.revision,
+                    applied: 0,
+                    waited: timeout,
+                });
+            }
+            self.changed(tenant);
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        let snapshot = self.at_least(tenant, head.revision, left).await?;
+        match self.tenant(tenant) {
+            Some(index) if index.incarnation == head.incarnation => Ok(snapshot),
+            // Deleted (and perhaps created again) meanwhile: what was asked is gone.
+            _ => Err(FreshnessError::NoTenant(tenant.to_string())),
+        }
     }
 
     fn replace_tenants(

@@ -127,7 +127,7 @@ impl Service {
     /// latest; returns how many went.
     pub async fn prune_audit(&self, before: i64) -> ServiceResult<u64> {
         let mut pruned = 0;
-        for (tenant, _) in self.store.tenant_revisions().await? {
+        for (tenant, _) in self.store.tenant_heads().await? {
             match self.store.prune_audit(&tenant, before).await {
                 Ok(n) => pruned += n,
                 Err(grantd_store::StoreError::NotFound) => {}

@@ -21,11 +21,6 @@ pub enum Consistency {
 }
 
 impl Service {
-    /// The revisions this node's index applies for `tenant`, to wait for new changes.
-    pub fn applied_revisions(&self, tenant: &str) -> Option<tokio::sync::watch::Receiver<i64>> {
-        self.indexes.as_ref()?.tenant(tenant).map(|i| i.applied())
-    }
-
     /// The tenant's snapshot, as fresh as `consistency` asks, waiting up to `timeout`.
     pub async fn snapshot(
         &self,

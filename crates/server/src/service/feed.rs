@@ -1,8 +1,11 @@
 //! Pages, and the tenant's change feed and audit trail as queries.
 
+use std::sync::Arc;
+
 use grantd_store::{AuditFilter, AuditRecord, ChangeRecord};
 
-use super::{Service, ServiceResult};
+use super::{Service, ServiceError, ServiceResult};
+use crate::index::TenantIndex;
 
 /// One page of a list, with the position after its last item when more follow.
 #[derive(Debug, Clone)]
@@ -42,6 +45,33 @@ impl Service {
     ) -> ServiceResult<Page<ChangeRecord>> {
         let rows = self.store.list_changes(tenant, after, limit + 1).await?;
         Page::from_overfetch(rows, limit, |c| c.revision.to_string(), Ok)
+    }
+
+    /// This node's index of the tenant, whose applied changes a stream follows.
+    pub fn tenant_index(&self, tenant: &str) -> Option<Arc<TenantIndex>> {
+        self.indexes.as_ref()?.tenant(tenant)
+    }
+
+    /// Up to `limit` changes after `after` and none past `up_to`, of one incarnation of the
+    /// tenant: `NotFound` once the tenant is not that incarnation any more (deleted, or
+    /// deleted and created again), so that a stream of the old never reads the new.
+    pub async fn changes_of(
+        &self,
+        tenant: &str,
+        incarnation: i64,
+        after: i64,
+        up_to: i64,
+        limit: u32,
+    ) -> ServiceResult<Vec<ChangeRecord>> {
+        let rows = self.store.list_changes(tenant, after, limit).await?;
+        // Incarnations never repeat: the same one after the read means the same tenant
+        // throughout it.
+        match self.store.tenant_head(tenant).await? {
+            Some(head) if head.incarnation == incarnation => {
+                Ok(rows.into_iter().filter(|c| c.revision <= up_to).collect())
+            }
+            _ => Err(ServiceError::NotFound(format!("tenant {tenant}"))),
+        }
     }
 
     /// Audit events matching the filter, in revision order, `filter.limit` at a time.

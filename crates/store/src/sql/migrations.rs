@@ -92,6 +92,11 @@ ALTER TABLE audit_events ADD COLUMN prev_hash TEXT;
 ALTER TABLE audit_events ADD COLUMN hash TEXT;
 ALTER TABLE tenants ADD COLUMN audit_floor BIGINT NOT NULL DEFAULT 1;
 "#,
+    // A tenant deleted and created again is another incarnation of its id: nodes compare
+    // it so that an index of the deleted one is never taken for the new one's.
+    r#"
+ALTER TABLE tenants ADD COLUMN incarnation BIGINT NOT NULL DEFAULT 0;
+"#,
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {

@@ -20,7 +20,7 @@ use sqlx::{AnyPool, Row};
 
 use crate::{
     AuditEntry, AuditFilter, AuditRecord, ChangeRecord, ListQuery, RefHolder, Result, Store,
-    StoreError, StoredObject, TokenRecord, WriteTx,
+    StoreError, StoredObject, TenantHead, TokenRecord, WriteTx,
 };
 pub use dialect::Backend;
 use dialect::WriterGate;
@@ -165,24 +165,33 @@ impl Store for SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
+        if self.backend == Backend::Postgres {
+            // Other nodes drop the tenant's index and every token of it at once.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(cluster::CHANNEL)
+                .bind(tenant)
+                .execute(&mut *tx)
+                .await?;
+        }
         tx.commit().await?;
         Ok(())
     }
 
-    async fn tenant_revision(&self, tenant: &str) -> Result<Option<i64>> {
-        let row = sqlx::query("SELECT revision FROM tenants WHERE id = $1")
+    async fn tenant_head(&self, tenant: &str) -> Result<Option<TenantHead>> {
+        let row = sqlx::query("SELECT revision, incarnation FROM tenants WHERE id = $1")
             .bind(tenant)
             .fetch_optional(self.pool()?)
             .await?;
-        Ok(row.map(|r| r.try_get("revision")).transpose()?)
+        Ok(row.map(|r| rows::tenant_head(&r)).transpose()?)
     }
 
-    async fn tenant_revisions(&self) -> Result<Vec<(String, i64)>> {
-        let rows = sqlx::query("SELECT id, revision FROM tenants ORDER BY id")
+    async fn tenant_heads(&self) -> Result<Vec<(String, TenantHead)>> {
+        let found = sqlx::query("SELECT id, revision, incarnation FROM tenants ORDER BY id")
             .fetch_all(self.pool()?)
             .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("id")?, r.try_get("revision")?)))
+        found
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, rows::tenant_head(r)?)))
             .collect()
     }
 

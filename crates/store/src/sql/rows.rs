@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
-use crate::{ListQuery, RefHolder, Result, StoredObject, TokenRecord};
+use crate::{ListQuery, RefHolder, Result, StoredObject, TenantHead, TokenRecord};
 
 pub const OBJECT_COLUMNS: &str = "kind, key, version, body, created_at, updated_at";
 
@@ -17,6 +17,13 @@ pub fn object(row: &AnyRow) -> Result<StoredObject> {
         body: serde_json::from_str(&body)?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
+    })
+}
+
+pub fn tenant_head(row: &AnyRow) -> Result<TenantHead> {
+    Ok(TenantHead {
+        revision: row.try_get("revision")?,
+        incarnation: row.try_get("incarnation")?,
     })
 }
 

@@ -45,6 +45,7 @@ macro_rules! conformance {
 
 conformance!(
     objects::new_tenant_starts_at_revision_one,
+    objects::a_recreated_tenant_is_another_incarnation,
     objects::put_then_get_round_trips,
     objects::conditional_writes_check_versions,
     objects::dropped_transaction_leaves_nothing,

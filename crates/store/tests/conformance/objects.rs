@@ -22,6 +22,23 @@ pub async fn new_tenant_starts_at_revision_one(store: SqlStore) {
     );
 }
 
+/// A tenant deleted and created again is another incarnation, though its revisions repeat.
+pub async fn a_recreated_tenant_is_another_incarnation(store: SqlStore) {
+    let t = tenant(&store).await;
+    let first = store.tenant_head(&t).await.expect("head").expect("exists");
+    store.delete_tenant(&t).await.expect("delete");
+    let mut tx = store.begin_new_tenant(&t).await.expect("again");
+    tx.put(object("tenant", &t, json!({"id": t})), Expect::Absent)
+        .await
+        .expect("tenant object");
+    tx.commit(audit("tenant.create", &t)).await.expect("commit");
+    let second = store.tenant_head(&t).await.expect("head").expect("exists");
+    assert_eq!(first.revision, second.revision);
+    assert_ne!(first.incarnation, second.incarnation);
+    let heads = store.tenant_heads().await.expect("heads");
+    assert!(heads.contains(&(t.clone(), second)), "{heads:?}");
+}
+
 pub async fn put_then_get_round_trips(store: SqlStore) {
     let t = tenant(&store).await;
     let revision = put_one(&store, &t, "user", "u1", json!({"id": "u1", "n": 1})).await;

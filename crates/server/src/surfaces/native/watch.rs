@@ -1,20 +1,32 @@
 //! The change stream: `GET /v1/tenants/{tenant}/watch?after=REV` answers Server-Sent Events,
 //! one per committed change in revision order, each with `id: <revision>`. A client that
 //! reconnects with `Last-Event-ID` (or `after`) resumes with nothing lost and nothing
-//! repeated. The stream ends when the server shuts down.
+//! repeated.
+//!
+//! Streams read what this node's index applies (its broadcast of change records): a
+//! change is read from the store once, whatever the number of streams. A stream reads the
+//! store itself only to catch up (a resume from an older revision, or after falling more
+//! than the broadcast holds behind), and then only revisions the index has applied, of
+//! the index's incarnation of the tenant.
+//!
+//! A stream ends when the server shuts down, when its token is revoked (at the change that
+//! revokes it, which it does not deliver), and when its tenant is deleted (its index is
+//! dropped or replaced by another incarnation's): a tenant created again under the same
+//! id is another tenant, which an old stream never sees.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
-use std::time::Duration;
+use std::sync::{Arc, Weak};
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::routing::get;
 use futures_util::stream::{self, Stream};
-use grantd_store::ChangeRecord;
+use grantd_store::{ChangeOp, ChangeRecord};
 use serde::Deserialize;
 use serde_json::json;
+use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::sync::watch;
 
 use super::access::{Read, TenantAccess};
@@ -22,12 +34,11 @@ use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use super::feed::change_view;
 use super::routes::{Api, Auth, Operation};
-use crate::service::{Scope, Service};
+use crate::index::TenantIndex;
+use crate::service::{Consistency, Scope, Service, ServiceError};
 use crate::state::AppState;
 
 const BATCH: u32 = 100;
-/// How long to wait for a wake-up before looking at the store anyway.
-const IDLE: Duration = Duration::from_secs(1);
 
 #[derive(Deserialize)]
 struct WatchQuery {
@@ -38,50 +49,124 @@ struct Cursor {
     service: Service,
     tenant: String,
     after: i64,
-    pending: VecDeque<ChangeRecord>,
-    applied: Option<watch::Receiver<i64>>,
+    /// The caller's token, whose revocation ends the stream; `None` for the operator.
+    token: Option<String>,
+    index: Weak<TenantIndex>,
+    incarnation: i64,
+    changes: broadcast::Receiver<Arc<ChangeRecord>>,
+    pending: VecDeque<Arc<ChangeRecord>>,
     stopping: watch::Receiver<bool>,
+}
+
+/// Why a stream stops reading.
+struct End;
+
+impl Cursor {
+    /// Whether the change revokes the caller's token.
+    fn revokes_caller(&self, change: &ChangeRecord) -> bool {
+        self.token.as_deref().is_some_and(|token| {
+            change.ops.iter().any(|op| {
+                matches!(op, ChangeOp::Delete { kind, key } if kind == "token" && key == token)
+            })
+        })
+    }
+
+    /// The index this stream follows, while it is still the tenant's on this node.
+    fn index(&self) -> Result<Arc<TenantIndex>, End> {
+        let index = self.index.upgrade().ok_or(End)?;
+        match self.service.tenant_index(&self.tenant) {
+            Some(current) if Arc::ptr_eq(&current, &index) => Ok(index),
+            _ => Err(End),
+        }
+    }
+
+    /// Takes a change from the broadcast: the next one is queued; one already delivered
+    /// is skipped; one after a gap sends the stream to the store for what is missing.
+    async fn take(&mut self, change: Arc<ChangeRecord>) -> Result<(), End> {
+        let last = self.pending.back().map_or(self.after, |c| c.revision);
+        if change.revision <= last {
+            return Ok(());
+        }
+        if change.revision > last + 1 {
+            self.read_store(change.revision - 1).await?;
+        }
+        self.pending.push_back(change);
+        Ok(())
+    }
+
+    /// Reads from the store the changes after the last queued one, up to `up_to`.
+    async fn read_store(&mut self, up_to: i64) -> Result<(), End> {
+        let mut last = self.pending.back().map_or(self.after, |c| c.revision);
+        while last < up_to {
+            let read = self
+                .service
+                .changes_of(&self.tenant, self.incarnation, last, up_to, BATCH)
+                .await;
+            let page = match read {
+                Ok(page) => page,
+                Err(ServiceError::NotFound(_)) => return Err(End),
+                Err(error) => {
+                    tracing::warn!(tenant = %self.tenant, %error, "watch stream ends: cannot read changes");
+                    return Err(End);
+                }
+            };
+            let Some(newest) = page.last().map(|c| c.revision) else {
+                break;
+            };
+            self.pending.extend(page.into_iter().map(Arc::new));
+            last = newest;
+        }
+        Ok(())
+    }
+
+    /// Fills `pending` with at least one change, or ends.
+    async fn fill(&mut self) -> Result<(), End> {
+        loop {
+            if *self.stopping.borrow() {
+                return Err(End);
+            }
+            let applied = self.index()?.snapshot().revision();
+            match self.changes.try_recv() {
+                Ok(change) => self.take(change).await?,
+                Err(TryRecvError::Lagged(_)) => self.read_store(applied).await?,
+                Err(TryRecvError::Closed) => return Err(End),
+                Err(TryRecvError::Empty) if applied > self.after => {
+                    self.read_store(applied).await?;
+                }
+                Err(TryRecvError::Empty) => {
+                    tokio::select! {
+                        received = self.changes.recv() => match received {
+                            Ok(change) => self.take(change).await?,
+                            Err(RecvError::Lagged(_)) => {}
+                            Err(RecvError::Closed) => return Err(End),
+                        },
+                        _ = self.stopping.changed() => return Err(End),
+                    }
+                }
+            }
+            if !self.pending.is_empty() {
+                return Ok(());
+            }
+        }
+    }
 }
 
 /// The next event, or `None` when the stream should end.
 async fn next_event(mut c: Cursor) -> Option<(Result<Event, Infallible>, Cursor)> {
-    loop {
-        if *c.stopping.borrow() {
-            return None;
-        }
-        if let Some(change) = c.pending.pop_front() {
-            c.after = change.revision;
-            let event = Event::default()
-                .id(change.revision.to_string())
-                .event("change")
-                .json_data(change_view(change))
-                .unwrap_or_else(|_| Event::default().comment("unencodable change"));
-            return Some((Ok(event), c));
-        }
-        match c.service.changes(&c.tenant, c.after, BATCH).await {
-            Ok(page) if !page.items.is_empty() => c.pending.extend(page.items),
-            Ok(_) => {
-                let woken = async {
-                    match c.applied.as_mut() {
-                        Some(rx) => rx.changed().await.is_ok(),
-                        None => {
-                            tokio::time::sleep(IDLE).await;
-                            true
-                        }
-                    }
-                };
-                tokio::select! {
-                    alive = woken => if !alive { return None },
-                    _ = tokio::time::sleep(IDLE) => {},
-                    _ = c.stopping.changed() => return None,
-                }
-            }
-            Err(error) => {
-                tracing::warn!(tenant = %c.tenant, %error, "watch stream ends: cannot read changes");
-                return None;
-            }
-        }
+    if c.pending.is_empty() {
+        c.fill().await.ok()?;
     }
+    let change = c.pending.pop_front()?;
+    if c.revokes_caller(&change) {
+        return None;
+    }
+    c.after = change.revision;
+    let event = Event::default()
+        .id(change.revision.to_string())
+        .event("change")
+        .json_data(change_view(ChangeRecord::clone(&change)))
+        .unwrap_or_else(|_| Event::default().comment("unencodable change"));
+    Some((Ok(event), c))
 }
 
 async fn watch_changes(
@@ -106,9 +191,23 @@ async fn watch_changes(
         Some(after) => after,
         None => state.service.revision(&tenant).await?.unwrap_or(0),
     };
+    // A tenant created a moment ago on another node may not have its index here yet.
+    let wait = std::time::Duration::from_millis(state.config.consistency_timeout_ms);
+    state
+        .service
+        .snapshot(&tenant, Consistency::MinimizeLatency, wait)
+        .await?;
+    let index = state
+        .service
+        .tenant_index(&tenant)
+        .ok_or_else(|| ServiceError::NotFound(format!("tenant {tenant}")))?;
     let cursor = Cursor {
-        applied: state.service.applied_revisions(&tenant),
+        // Subscribed before anything is read, so that nothing applied from now on is missed.
+        changes: index.changes(),
+        index: Arc::downgrade(&index),
+        incarnation: index.incarnation(),
         service: state.service.clone(),
+        token: access.ctx.actor.name.strip_prefix("token:").map(str::to_string),
         tenant,
         after,
         pending: VecDeque::new(),
