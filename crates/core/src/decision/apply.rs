@@ -25,8 +25,12 @@ pub(super) struct Dirty {
     pub users: BTreeSet<Arc<str>>,
     pub groups: BTreeSet<Arc<str>>,
     pub resources: BTreeSet<Arc<str>>,
-    pub roles: bool,
-    pub all_users: bool,
+    /// Roles put or deleted: their covered actions change, and those of the roles that
+    /// include them.
+    pub roles: BTreeSet<Arc<str>>,
+    /// The ids of roles whose inclusions changed (or that were deleted): the closures that
+    /// hold them, or a role including them, change.
+    pub included: BTreeSet<Id>,
 }
 
 fn remove(list: &mut ThinVec<Arc<str>>, item: &str) {
@@ -143,11 +147,11 @@ impl Snapshot {
                         .get(&key)
                         .is_none_or(|old| old.includes != includes)
                     {
-                        dirty.all_users = true;
+                        dirty.included.insert(id);
                     }
                     let actions = role.actions.iter().map(|a| Arc::from(a.as_str())).collect();
                     self.roles.insert(
-                        key,
+                        key.clone(),
                         RoleNode {
                             id,
                             actions,
@@ -155,7 +159,7 @@ impl Snapshot {
                             covers: Actions::All,
                         },
                     );
-                    dirty.roles = true;
+                    dirty.roles.insert(key);
                 }
             }
             Kind::Resource => {
@@ -227,10 +231,10 @@ impl Snapshot {
                 }
             }
             Kind::Role => {
-                if self.roles.remove(key).is_some() {
+                if let Some(role) = self.roles.remove(key) {
                     self.forget_id(Kind::Role, key);
-                    dirty.roles = true;
-                    dirty.all_users = true;
+                    dirty.roles.insert(Arc::from(key));
+                    dirty.included.insert(role.id);
                 }
             }
             Kind::Resource => {

@@ -1,9 +1,13 @@
-//! Derived data, recomputed after each batch for what the batch touched: roles' covered
-//! actions, users' closures (themselves, their groups transitively, their roles with those
-//! they include) and resources' ancestors. Every walk is cycle-safe, though the service
-//! keeps the graphs acyclic.
+//! Derived data, recomputed after each batch for what the batch touched, and only that:
+//! the covered actions of the roles changed and of the roles that include them; the
+//! closures (the user, its groups transitively, its roles with those they include) of the
+//! users whose groups or roles changed, or whose closure holds a role whose inclusions
+//! changed; the ancestors of the resources moved and of what lies below them. The cost of
+//! a change is that of what it affects, not the size of the tenant (the service bounds
+//! how deep the graphs nest). Every walk is cycle-safe, though the service keeps the
+//! graphs acyclic.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::apply::Dirty;
@@ -11,21 +15,36 @@ use super::snapshot::{Actions, Id, Snapshot};
 
 impl Snapshot {
     pub(super) fn recompute(&mut self, dirty: Dirty) {
-        if dirty.roles {
-            self.recompute_roles();
-        }
-        let users: Vec<Arc<str>> = if dirty.all_users {
-            self.users
-                .iter()
-                .map(|(k, _)| Arc::from(k.as_str()))
-                .collect()
-        } else {
-            let mut users = dirty.users;
-            for group in &dirty.groups {
-                self.users_under(group, &mut users);
+        let mut users = dirty.users;
+        if !dirty.roles.is_empty() {
+            let included_by = self.included_by();
+            let changed = self.roles_including(&dirty.roles, &included_by);
+            self.recompute_roles(&changed);
+            if !dirty.included.is_empty() {
+                // A role whose inclusions changed, or a role including it: whoever holds
+                // one holds it in the closure.
+                let mut ids = dirty.included;
+                let regraphed: BTreeSet<Arc<str>> = dirty
+                    .roles
+                    .iter()
+                    .filter(|r| self.roles.get(&***r).is_some_and(|n| ids.contains(&n.id)))
+                    .cloned()
+                    .collect();
+                ids.extend(
+                    self.roles_including(&regraphed, &included_by)
+                        .iter()
+                        .filter_map(|r| self.roles.get(&**r).map(|n| n.id)),
+                );
+                for (key, user) in self.users.iter() {
+                    if user.closure.iter().any(|id| ids.contains(id)) {
+                        users.insert(Arc::from(key.as_str()));
+                    }
+                }
             }
-            users.into_iter().collect()
-        };
+        }
+        for group in &dirty.groups {
+            self.users_under(group, &mut users);
+        }
         for user in users {
             if let Some(closure) = self.user_closure(&user) {
                 self.users.update(&*user, |u| u.closure = closure);
@@ -69,17 +88,49 @@ impl Snapshot {
         }
     }
 
-    fn recompute_roles(&mut self) {
-        let keys: Vec<Arc<str>> = self.roles.iter().map(|(k, _)| k.clone()).collect();
-        for key in keys {
+    /// For each role, the roles that include it directly.
+    fn included_by(&self) -> HashMap<Arc<str>, Vec<Arc<str>>> {
+        let mut by: HashMap<Arc<str>, Vec<Arc<str>>> = HashMap::new();
+        for (key, role) in self.roles.iter() {
+            for included in &role.includes {
+                by.entry(included.clone()).or_default().push(key.clone());
+            }
+        }
+        by
+    }
+
+    /// The roles given and every role that includes one of them, transitively.
+    fn roles_including(
+        &self,
+        roles: &BTreeSet<Arc<str>>,
+        included_by: &HashMap<Arc<str>, Vec<Arc<str>>>,
+    ) -> BTreeSet<Arc<str>> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<Arc<str>> = roles.iter().cloned().collect();
+        while let Some(role) = stack.pop() {
+            if !seen.insert(role.clone()) {
+                continue;
+            }
+            if let Some(by) = included_by.get(&role) {
+                stack.extend(by.iter().cloned());
+            }
+        }
+        seen
+    }
+
+    fn recompute_roles(&mut self, roles: &BTreeSet<Arc<str>>) {
+        for key in roles {
+            if self.roles.get(&**key).is_none() {
+                continue;
+            }
             let mut actions: Vec<Arc<str>> = Vec::new();
-            for role in self.roles_with_included(std::slice::from_ref(&key)) {
+            for role in self.roles_with_included(std::slice::from_ref(key)) {
                 if let Some(node) = self.roles.get(&*role) {
                     actions.extend(node.actions.iter().cloned());
                 }
             }
             let covers = Actions::from_list(&actions);
-            self.roles.update(&*key, |r| r.covers = covers);
+            self.roles.update(&**key, |r| r.covers = covers);
         }
     }
 

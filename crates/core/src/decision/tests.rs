@@ -377,7 +377,7 @@ proptest! {
     }
 
     #[test]
-    fn index_follows_writes_and_deletes(m in model(), changes in prop::collection::vec((0u8..7, any::<u8>(), any::<u8>()), 1..12)) {
+    fn index_follows_writes_and_deletes(m in model(), changes in prop::collection::vec((0u8..8, any::<u8>(), any::<u8>()), 1..12)) {
         let mut m = m;
         let mut index = Snapshot::new();
         index.apply(1, &ops_of(&m));
@@ -394,6 +394,23 @@ proptest! {
                     let i = which as usize % m.users.len();
                     m.users[i].disabled = flip % 3 == 0;
                     vec![put(&m.users[i])]
+                }
+                7 if !m.roles.is_empty() => {
+                    // A role's actions and inclusions changed in place (only roles before
+                    // it are included, so the graph stays acyclic): only what it affects
+                    // is recomputed, and that must be everything it affects.
+                    let i = which as usize % m.roles.len();
+                    m.roles[i].actions = ACTIONS
+                        .iter()
+                        .enumerate()
+                        .filter(|(b, _)| flip & (1 << b) != 0)
+                        .map(|(_, a)| a.to_string())
+                        .collect();
+                    m.roles[i].includes = (0..i)
+                        .filter(|j| flip & (1 << (4 + j % 4)) != 0)
+                        .map(|j| format!("r{j}"))
+                        .collect();
+                    vec![put(&m.roles[i])]
                 }
                 _ => delete(&mut m, choice, which),
             };
