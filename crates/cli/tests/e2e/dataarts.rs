@@ -1,6 +1,7 @@
 //! The DataArts surface beyond what the SDK run shows: authentication failures (expired
-//! and missing signatures, a token of another project), the workspace header, errors in
-//! DataArts' envelope, and isolation between projects on every route.
+//! and missing signatures, a token of another project, a captured signature over another
+//! body, `UNSIGNED-PAYLOAD`), the workspace header, errors in DataArts' envelope, and
+//! isolation between projects on every route.
 
 use grantd_server::surfaces::dataarts::signature;
 use reqwest::{Method, RequestBuilder, StatusCode};
@@ -20,9 +21,13 @@ fn assert_envelope(body: &Value, code: &str) {
 }
 
 async fn access_key(app: &TestApp, tenant: &str) -> (String, String) {
+    access_key_with(app, tenant, "read").await
+}
+
+async fn access_key_with(app: &TestApp, tenant: &str, scope: &str) -> (String, String) {
     let (status, body) = send(
         app.op(Method::POST, &format!("/v1/tenants/{tenant}/access-keys"))
-            .json(&json!({"scopes": ["read"]})),
+            .json(&json!({"scopes": [scope]})),
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
@@ -53,6 +58,267 @@ fn signed_get(app: &TestApp, project: &str, ak: &str, sk: &str, date: &str) -> R
         .header("workspace", "ws-1")
         .header("x-sdk-date", date)
         .header("authorization", authorization)
+}
+
+/// A signed request as it went over the wire: its headers (reqwest sends `host`), its
+/// `Authorization` and its body; re-sent as is, or changed, by whoever captured it.
+#[derive(Clone)]
+struct Captured {
+    method: Method,
+    path: String,
+    headers: Vec<(String, String)>,
+    authorization: String,
+    body: Vec<u8>,
+}
+
+impl Captured {
+    /// Signed as Huawei's SDK signs: `signed` and `host` in SignedHeaders, `payload` as the
+    /// payload hash (the SDK's: the body's hash, or `X-Sdk-Content-Sha256` for a body), and
+    /// `unsigned` headers sent beside them.
+    #[allow(clippy::too_many_arguments)]
+    fn sign(
+        app: &TestApp,
+        (ak, sk): (&str, &str),
+        method: Method,
+        path: &str,
+        signed: &[(&str, &str)],
+        unsigned: &[(&str, &str)],
+        body: &[u8],
+        payload: &str,
+    ) -> Captured {
+        let host = app.base.trim_start_matches("http://").to_string();
+        let date = chrono::Utc::now().format("%Y%m%dT%H%M%SZ").to_string();
+        let mut map = axum::http::HeaderMap::new();
+        let mut headers: Vec<(String, String)> = vec![("x-sdk-date".into(), date)];
+        headers.extend(signed.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        for (name, value) in headers.iter().chain([&("host".to_string(), host)]) {
+            let name = axum::http::HeaderName::from_bytes(name.as_bytes()).expect("name");
+            map.insert(name, value.parse().expect("value"));
+        }
+        let mut names: Vec<String> = map.keys().map(|k| k.as_str().to_string()).collect();
+        names.sort();
+        let to_sign = signature::string_to_sign_with_payload(
+            &axum::http::Method::from_bytes(method.as_str().as_bytes()).expect("method"),
+            path,
+            None,
+            &map,
+            &names,
+            payload,
+        );
+        headers.extend(unsigned.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+        Captured {
+            method,
+            path: path.to_string(),
+            headers,
+            authorization: format!(
+                "SDK-HMAC-SHA256 Access={ak}, SignedHeaders={}, Signature={}",
+                names.join(";"),
+                signature::sign(sk, &to_sign)
+            ),
+            body: body.to_vec(),
+        }
+    }
+
+    fn with_body(&self, body: &[u8]) -> Captured {
+        Captured {
+            body: body.to_vec(),
+            ..self.clone()
+        }
+    }
+
+    fn with_header(&self, name: &str, value: &str) -> Captured {
+        let mut changed = self.clone();
+        changed
+            .headers
+            .retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+        changed.headers.push((name.to_string(), value.to_string()));
+        changed
+    }
+
+    async fn send(&self, app: &TestApp) -> (StatusCode, Value) {
+        let mut request = app
+            .anonymous(self.method.clone(), &self.path)
+            .header("authorization", &self.authorization)
+            .body(self.body.clone());
+        for (name, value) in &self.headers {
+            request = request.header(name.as_str(), value.as_str());
+        }
+        send(request).await
+    }
+}
+
+/// The names of the permission sets of workspace `ws-1`, as a token lists them, sorted.
+async fn set_names(app: &TestApp, token: &str, project: &str) -> Vec<String> {
+    let (status, body) = send(da(
+        app,
+        token,
+        Method::GET,
+        project,
+        "/permission-sets?limit=100",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["permission_sets"]
+        .as_array()
+        .expect("sets")
+        .iter()
+        .map(|s| s["name"].as_str().unwrap_or_default().to_string())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect()
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json;charset=utf-8");
+const WORKSPACE: (&str, &str) = ("workspace", "ws-1");
+const CONTENT_SHA256: &str = "x-sdk-content-sha256";
+const EVIL: &[u8] = br#"{"name": "EVIL-substituted-body"}"#;
+
+#[tokio::test]
+async fn a_captured_signed_body_cannot_be_swapped() {
+    let app = spawn_app().await;
+    let project = app.tenant().await;
+    let (ak, sk) = access_key_with(&app, &project, "write").await;
+    let token = app.token(&project, "read").await;
+    let path = format!("/v1/{project}/security/permission-sets");
+    let sign = |signed: &[(&str, &str)], unsigned: &[(&str, &str)], body: &[u8]| {
+        let payload = signature::payload_hash(body);
+        Captured::sign(
+            &app,
+            (&ak, &sk),
+            Method::POST,
+            &path,
+            signed,
+            unsigned,
+            body,
+            &payload,
+        )
+    };
+    let refused = |(status, body): (StatusCode, Value), what: &str| {
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {body}");
+        assert_envelope(&body, "APIGW.0301");
+    };
+
+    // A signed POST, captured, then re-sent with another body and X-Sdk-Content-Sha256 (not
+    // signed): the hash the signature covers, the new body's, or UNSIGNED-PAYLOAD.
+    let first = br#"{"name": "legit-1"}"#;
+    let captured = sign(&[JSON, WORKSPACE], &[], first);
+    let (status, body) = captured.send(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for value in [
+        signature::payload_hash(first),
+        signature::payload_hash(EVIL),
+        "UNSIGNED-PAYLOAD".to_string(),
+    ] {
+        let swapped = captured.with_body(EVIL).with_header(CONTENT_SHA256, &value);
+        refused(
+            swapped.send(&app).await,
+            &format!("unsigned header {value}"),
+        );
+    }
+    refused(captured.with_body(EVIL).send(&app).await, "no header");
+
+    // Sent with the header, the header not in SignedHeaders: refused, swapped or not.
+    let second = br#"{"name": "legit-2"}"#;
+    let hash = signature::payload_hash(second);
+    let captured = sign(&[JSON, WORKSPACE], &[(CONTENT_SHA256, &hash)], second);
+    refused(captured.send(&app).await, "the header not signed");
+    refused(
+        captured.with_body(EVIL).send(&app).await,
+        "the header not signed, body swapped",
+    );
+
+    // The header signed: accepted with its body, refused with another.
+    let third = br#"{"name": "legit-3"}"#;
+    let hash = signature::payload_hash(third);
+    let captured = sign(&[JSON, WORKSPACE, (CONTENT_SHA256, &hash)], &[], third);
+    let (status, body) = captured.send(&app).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    refused(
+        captured.with_body(EVIL).send(&app).await,
+        "the header signed, body swapped",
+    );
+
+    assert_eq!(
+        set_names(&app, &token, &project).await,
+        ["legit-1", "legit-3"],
+        "nothing but the signed bodies was created"
+    );
+}
+
+#[tokio::test]
+async fn unsigned_payload_is_accepted_signed_and_without_a_body_only() {
+    let app = spawn_app().await;
+    let project = app.tenant().await;
+    let (ak, sk) = access_key_with(&app, &project, "write").await;
+    let token = app.token(&project, "read").await;
+    let path = format!("/v1/{project}/security/permission-sets");
+    let unsigned_payload = (CONTENT_SHA256, "UNSIGNED-PAYLOAD");
+    let empty = signature::payload_hash(b"");
+    let sign = |method: Method,
+                signed: &[(&str, &str)],
+                unsigned: &[(&str, &str)],
+                body: &[u8],
+                payload: &str| {
+        Captured::sign(
+            &app,
+            (&ak, &sk),
+            method,
+            &path,
+            signed,
+            unsigned,
+            body,
+            payload,
+        )
+    };
+
+    // Without a body the SDK signs the empty body's hash whatever the header says.
+    let get = sign(
+        Method::GET,
+        &[JSON, WORKSPACE, unsigned_payload],
+        &[],
+        b"",
+        &empty,
+    );
+    let (status, body) = get.send(&app).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "signed UNSIGNED-PAYLOAD, no body: {body}"
+    );
+    let get = sign(
+        Method::GET,
+        &[JSON, WORKSPACE],
+        &[unsigned_payload],
+        b"",
+        &empty,
+    );
+    let (status, body) = get.send(&app).await;
+    assert_eq!(
+        status,
+        StatusCode::UNAUTHORIZED,
+        "unsigned UNSIGNED-PAYLOAD: {body}"
+    );
+    assert_envelope(&body, "APIGW.0301");
+
+    // With a body, signed as the SDK would sign it (it never does for JSON): refused, as is
+    // anything the captured request is changed into.
+    let body = br#"{"name": "unhashed"}"#;
+    let post = sign(
+        Method::POST,
+        &[JSON, WORKSPACE, unsigned_payload],
+        &[],
+        body,
+        "UNSIGNED-PAYLOAD",
+    );
+    for (request, what) in [
+        (post.clone(), "as signed"),
+        (post.with_body(EVIL), "body swapped"),
+    ] {
+        let (status, answer) = request.send(&app).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {answer}");
+        assert_envelope(&answer, "APIGW.0301");
+    }
+    assert!(set_names(&app, &token, &project).await.is_empty());
 }
 
 #[tokio::test]

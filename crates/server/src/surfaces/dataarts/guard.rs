@@ -238,6 +238,12 @@ async fn signed(
         ),
         Refusal::NoDate => refused("X-Sdk-Date is missing or malformed"),
         Refusal::Mismatch => refused("verify aksk signature fail"),
+        Refusal::Payload => refused(
+            "X-Sdk-Content-Sha256 must be signed and be the SHA-256 of the body (UNSIGNED-PAYLOAD only without a body)",
+        ),
+        Refusal::QueryOrder => {
+            refused("a repeated query parameter's values must be sent in sorted order, as signed")
+        }
     })?;
     Ok(crate::auth::principal_of(key))
 }

@@ -1,7 +1,12 @@
-//! Huawei Cloud's `SDK-HMAC-SHA256` request signatures, verified exactly as the official
-//! SDKs compute them: the canonical request (method, path with a trailing `/`, sorted
-//! query, the signed headers, the SHA-256 of the raw body), hashed into the string to sign
-//! with `X-Sdk-Date`, and an HMAC-SHA256 keyed by the secret key, compared in constant time.
+//! Huawei Cloud's `SDK-HMAC-SHA256` request signatures, verified as the official SDKs
+//! compute them: the canonical request (method, path with a trailing `/`, sorted query, the
+//! signed headers, the SHA-256 of the body), hashed into the string to sign with
+//! `X-Sdk-Date`, and an HMAC-SHA256 keyed by the secret key, compared in constant time.
+//!
+//! What is verified is what the handlers act on: the payload hash is always computed from
+//! the body received (`X-Sdk-Content-Sha256`, when sent, must be signed and agree with it;
+//! `UNSIGNED-PAYLOAD` only without a body), and the query is decoded as the handlers decode
+//! it ([`query_pairs`]), a repeated key's values in the order the canonical form fixes.
 
 use axum::http::{HeaderMap, Method};
 use hmac::{Hmac, Mac};
@@ -12,6 +17,8 @@ use crate::auth::secret::same_bytes;
 pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
 pub const DATE: &str = "x-sdk-date";
 const CONTENT_SHA256: &str = "x-sdk-content-sha256";
+/// What the SDK puts in `X-Sdk-Content-Sha256` for bodies other than JSON.
+const UNSIGNED_PAYLOAD: &[u8] = b"UNSIGNED-PAYLOAD";
 /// The gateway refuses dates further than this from its clock.
 pub const MAX_SKEW_SECS: i64 = 15 * 60;
 
@@ -95,26 +102,39 @@ pub fn canonical_uri(path: &str) -> String {
     uri
 }
 
-/// The canonical query: pairs decoded, sorted by key then value, re-encoded.
+/// A query string's pairs in order, decoded as a form (`+` is a space, `%XX` a byte,
+/// invalid UTF-8 replaced): the one decoding both the handlers and the signature use.
+pub fn query_pairs(query: Option<&str>) -> Vec<(String, String)> {
+    form_urlencoded::parse(query.unwrap_or("").as_bytes())
+        .into_owned()
+        .collect()
+}
+
+/// The canonical query: [`query_pairs`] sorted by key then value (a repeated key's values
+/// sorted, as Huawei's SDK sorts them), each re-encoded.
 pub fn canonical_query(query: Option<&str>) -> String {
-    let mut pairs: Vec<(Vec<u8>, Vec<u8>)> = query
-        .unwrap_or("")
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
-        .collect();
+    let mut pairs = query_pairs(query);
     pairs.sort();
     pairs
         .iter()
-        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .map(|(k, v)| format!("{}={}", encode(k.as_bytes()), encode(v.as_bytes())))
         .collect::<Vec<_>>()
         .join("&")
 }
 
-/// The string to sign for a request, from what was received.
+/// Whether each repeated key's values arrive sorted, as the SDK sends them: the canonical
+/// query does not keep their order, and the handlers read a key's first value.
+fn repeated_keys_in_order(query: Option<&str>) -> bool {
+    let mut pairs = query_pairs(query);
+    // A stable sort by key: each key's values stay in the order they arrived.
+    pairs.sort_by(|a, b| a.0.cmp(&b.0));
+    pairs
+        .windows(2)
+        .all(|w| w[0].0 != w[1].0 || w[0].1 <= w[1].1)
+}
+
+/// The string to sign for a request, from what was received: its payload hash is the
+/// body's, whatever `X-Sdk-Content-Sha256` says ([`verify`] checks that header).
 pub fn string_to_sign(
     method: &Method,
     path: &str,
@@ -122,6 +142,32 @@ pub fn string_to_sign(
     headers: &HeaderMap,
     signed_headers: &[String],
     body: &[u8],
+) -> String {
+    string_to_sign_with_payload(
+        method,
+        path,
+        query,
+        headers,
+        signed_headers,
+        &payload_hash(body),
+    )
+}
+
+/// The hex SHA-256 of a body, as the canonical request carries it.
+pub fn payload_hash(body: &[u8]) -> String {
+    hex::encode(Sha256::digest(body))
+}
+
+/// The string to sign with `payload` as the canonical request's payload hash. Huawei's SDK
+/// signs the body's hash, or for a body `X-Sdk-Content-Sha256` when it sends one; grantd
+/// verifies with the body's hash only (see [`string_to_sign`]).
+pub fn string_to_sign_with_payload(
+    method: &Method,
+    path: &str,
+    query: Option<&str>,
+    headers: &HeaderMap,
+    signed_headers: &[String],
+    payload: &str,
 ) -> String {
     let mut canonical_headers = String::new();
     for name in signed_headers {
@@ -134,10 +180,6 @@ pub fn string_to_sign(
         canonical_headers.push_str(&value);
         canonical_headers.push('\n');
     }
-    let payload = match headers.get(CONTENT_SHA256).and_then(|v| v.to_str().ok()) {
-        Some(given) => given.to_string(),
-        None => hex::encode(Sha256::digest(body)),
-    };
     let canonical = format!(
         "{}\n{}\n{}\n{}\n{}\n{}",
         method.as_str(),
@@ -197,10 +239,16 @@ pub enum Refusal {
     Expired,
     /// The signature does not match, or a required header is not signed.
     Mismatch,
+    /// `X-Sdk-Content-Sha256` is not signed, or is neither the body's SHA-256 nor, for a
+    /// request without a body, `UNSIGNED-PAYLOAD`.
+    Payload,
+    /// A repeated query key's values are not in the order the signature fixes (sorted).
+    QueryOrder,
 }
 
 /// Verifies a parsed `Authorization` against the request, at `now` (seconds since the
-/// epoch). `host` must be among the signed headers, as the SDKs always sign it.
+/// epoch). `host` must be among the signed headers, as the SDKs always sign it. The date
+/// window is the only defence against replay: an unchanged request verifies again within it.
 #[allow(clippy::too_many_arguments)]
 pub fn verify(
     auth: &Authorization,
@@ -225,6 +273,18 @@ pub fn verify(
         .all(|h| auth.signed_headers.iter().any(|s| s == h));
     if !signs_what_it_must {
         return Err(Refusal::Mismatch);
+    }
+    if let Some(given) = headers.get(CONTENT_SHA256) {
+        let signed = auth.signed_headers.iter().any(|s| s == CONTENT_SHA256);
+        let given = given.as_bytes();
+        let agrees = given == payload_hash(body).as_bytes()
+            || (body.is_empty() && given == UNSIGNED_PAYLOAD);
+        if !signed || !agrees {
+            return Err(Refusal::Payload);
+        }
+    }
+    if !repeated_keys_in_order(query) {
+        return Err(Refusal::QueryOrder);
     }
     let expected = sign(
         secret_key,
@@ -400,5 +460,128 @@ mod tests {
             Authorization::parse("SDK-HMAC-SHA256 Access=, SignedHeaders=a, Signature=b").is_none()
         );
         assert_eq!(canonical_uri("/v1/p/a%20b"), "/v1/p/a%20b/");
+    }
+
+    /// Whether a GET signed by a client for `signed_query` verifies when received with
+    /// `received_query`.
+    fn verifies_for(signed_query: &str, received_query: &str) -> bool {
+        let h = headers(&[("host", "h"), ("x-sdk-date", "20240101T000000Z")]);
+        let names = signed("host;x-sdk-date");
+        let path = "/v1/p/security/permission-sets";
+        let to_sign = string_to_sign(&Method::GET, path, Some(signed_query), &h, &names, b"");
+        let auth = Authorization {
+            access: "AK".into(),
+            signed_headers: names,
+            signature: sign(SK, &to_sign),
+        };
+        let now = 1_704_067_200;
+        verify(
+            &auth,
+            SK,
+            &Method::GET,
+            path,
+            Some(received_query),
+            &h,
+            b"",
+            now,
+        )
+        .is_ok()
+    }
+
+    #[test]
+    fn a_plus_in_the_query_is_a_space_as_the_handlers_read_it() {
+        assert_eq!(canonical_query(Some("name=a+b")), "name=a%20b");
+        assert_eq!(canonical_query(Some("name=a%2Bb")), "name=a%2Bb");
+        assert!(verifies_for("name=a%2Bb", "name=a%2Bb"));
+        assert!(verifies_for("name=a%20b", "name=a+b"));
+        // Signed for `a+b`; received as `a+b`, which the handlers read as `a b`.
+        assert!(!verifies_for("name=a%2Bb", "name=a+b"));
+        // Split and decoded as the handlers' `wire::Query` does: one function for both.
+        assert_eq!(
+            canonical_query(Some("k=v=w&&flag&%zz=%FF")),
+            "%25zz=%EF%BF%BD&flag=&k=v%3Dw"
+        );
+    }
+
+    #[test]
+    fn repeated_query_keys_sort_by_value_and_must_arrive_in_that_order() {
+        assert_eq!(
+            canonical_query(Some("limit=5&limit=10")),
+            "limit=10&limit=5"
+        );
+        assert_eq!(canonical_query(Some("b=2&a=1&b=1")), "a=1&b=1&b=2");
+        assert!(verifies_for("limit=10&offset=0", "offset=0&limit=10"));
+        assert!(verifies_for("limit=10&limit=5", "limit=10&limit=5"));
+        // The same canonical query, but the handlers read a key's first value: 5, not 10.
+        assert!(!verifies_for("limit=10&limit=5", "limit=5&limit=10"));
+    }
+
+    #[test]
+    fn the_payload_is_the_body_received_whatever_x_sdk_content_sha256_says() {
+        let path = "/v1/p/security/permission-sets";
+        let now = 1_704_067_200;
+        let original = br#"{"name": "legit"}"#;
+        let evil = br#"{"name": "EVIL-substituted-body"}"#;
+        let base = [("host", "h"), ("x-sdk-date", "20240101T000000Z")];
+        // The client signs over `names` with `payload` as the payload hash, as the SDK does.
+        let client = |names: &str, payload: &str, sent: &HeaderMap| Authorization {
+            access: "AK".into(),
+            signed_headers: signed(names),
+            signature: sign(
+                SK,
+                &string_to_sign_with_payload(
+                    &Method::POST,
+                    path,
+                    None,
+                    sent,
+                    &signed(names),
+                    payload,
+                ),
+            ),
+        };
+        let check = |auth: &Authorization, sent: &HeaderMap, body: &[u8]| {
+            verify(auth, SK, &Method::POST, path, None, sent, body, now)
+        };
+        // Captured without the header; re-sent with another body and an unsigned header.
+        let plain = headers(&base);
+        let auth = client("host;x-sdk-date", &payload_hash(original), &plain);
+        assert_eq!(check(&auth, &plain, original), Ok(()));
+        for value in [
+            payload_hash(original),
+            payload_hash(evil),
+            "UNSIGNED-PAYLOAD".to_string(),
+        ] {
+            let mut swapped = plain.clone();
+            swapped.insert(
+                CONTENT_SHA256,
+                HeaderValue::from_str(&value).expect("value"),
+            );
+            assert!(check(&auth, &swapped, evil).is_err(), "{value}");
+        }
+        // Sent with the header, not signed: refused, body swapped or not.
+        let mut with = plain.clone();
+        with.insert(
+            CONTENT_SHA256,
+            HeaderValue::from_str(&payload_hash(original)).expect("value"),
+        );
+        let auth = client("host;x-sdk-date", &payload_hash(original), &with);
+        assert!(check(&auth, &with, original).is_err());
+        assert!(check(&auth, &with, evil).is_err());
+        // Signed with the body's hash: accepted for that body only.
+        let names = "host;x-sdk-content-sha256;x-sdk-date";
+        let auth = client(names, &payload_hash(original), &with);
+        assert_eq!(check(&auth, &with, original), Ok(()));
+        assert!(check(&auth, &with, evil).is_err());
+        // `UNSIGNED-PAYLOAD`, signed: the SDK hashes an empty body anyway; refused with a body.
+        let mut unsigned = plain.clone();
+        unsigned.insert(CONTENT_SHA256, HeaderValue::from_static("UNSIGNED-PAYLOAD"));
+        let auth = client(names, &payload_hash(b""), &unsigned);
+        assert_eq!(check(&auth, &unsigned, b""), Ok(()));
+        let auth = client(names, "UNSIGNED-PAYLOAD", &unsigned);
+        assert!(check(&auth, &unsigned, original).is_err());
+        assert!(check(&auth, &unsigned, evil).is_err());
+        // `UNSIGNED-PAYLOAD` not signed, even without a body.
+        let auth = client("host;x-sdk-date", &payload_hash(b""), &unsigned);
+        assert!(check(&auth, &unsigned, b"").is_err());
     }
 }

@@ -172,16 +172,12 @@ impl<'a> Dto<'a> {
     }
 }
 
-/// A query string's parameters.
+/// A query string's parameters, decoded as the signature's canonical query decodes them.
 pub struct Query(Vec<(String, String)>);
 
 impl Query {
     pub fn parse(raw: Option<&str>) -> Query {
-        Query(
-            form_urlencoded::parse(raw.unwrap_or("").as_bytes())
-                .into_owned()
-                .collect(),
-        )
+        Query(super::signature::query_pairs(raw))
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
