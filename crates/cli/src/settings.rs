@@ -81,6 +81,16 @@ pub struct Settings {
     /// Requests per minute per tenant, on every surface [default: unlimited].
     #[arg(long, env = "GRANTD_RATE_LIMIT_PER_TENANT")]
     pub rate_limit_per_tenant: Option<u32>,
+    /// Longest chain of inheritance a write may make: groups in groups, roles including
+    /// roles, resources under resources [default: 50].
+    #[arg(long, env = "GRANTD_MAX_NESTING_DEPTH")]
+    pub max_nesting_depth: Option<u32>,
+    /// Most roles one role may include directly [default: 100].
+    #[arg(long, env = "GRANTD_MAX_INCLUDES")]
+    pub max_includes: Option<u32>,
+    /// Most checks one batch request may ask, explained checks counting ten [default: 1000].
+    #[arg(long, env = "GRANTD_MAX_BATCH_WORK")]
+    pub max_batch_work: Option<u32>,
 }
 
 impl Settings {
@@ -162,6 +172,15 @@ impl Settings {
         }
         if self.rate_limit_per_tenant.is_some() {
             config.rate_limit_per_tenant = self.rate_limit_per_tenant;
+        }
+        if let Some(depth) = self.max_nesting_depth {
+            config.max_nesting_depth = depth;
+        }
+        if let Some(includes) = self.max_includes {
+            config.max_includes = includes;
+        }
+        if let Some(work) = self.max_batch_work {
+            config.max_batch_work = work;
         }
         Ok(config)
     }

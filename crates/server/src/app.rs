@@ -137,7 +137,8 @@ impl Application {
         follow_revocations(indexes.revocations(), auth.revoker());
         let state = AppState::new(Shared {
             stopping: stopping_rx,
-            service: Service::with_indexes(dyn_store.clone(), indexes),
+            service: Service::with_indexes(dyn_store.clone(), indexes)
+                .with_limits(config.graph_limits()),
             auth,
             limits,
             cluster: cluster.clone(),

@@ -55,9 +55,24 @@ pub struct Config {
     pub rate_limit_per_token: Option<u32>,
     /// Requests per minute one tenant may receive, on every surface; unlimited when absent.
     pub rate_limit_per_tenant: Option<u32>,
+    /// Longest chain of inheritance a write may make (group in group, role including role,
+    /// resource under resource, permission set under set), in edges.
+    pub max_nesting_depth: u32,
+    /// Most roles one role may include directly.
+    pub max_includes: u32,
+    /// Most checks (or lookups) one batch request may ask; explained checks count ten.
+    pub max_batch_work: u32,
 }
 
 impl Config {
+    /// How large a tenant's graphs may grow.
+    pub fn graph_limits(&self) -> crate::service::GraphLimits {
+        crate::service::GraphLimits {
+            max_depth: self.max_nesting_depth,
+            max_includes: self.max_includes,
+        }
+    }
+
     /// The per-caller limits every surface applies.
     pub fn caller_limits(&self) -> crate::http::ratelimit::CallerLimits {
         crate::http::ratelimit::CallerLimits {
@@ -93,6 +108,9 @@ impl Default for Config {
             max_header_bytes: 64 * 1024,
             rate_limit_per_token: None,
             rate_limit_per_tenant: None,
+            max_nesting_depth: 50,
+            max_includes: 100,
+            max_batch_work: 1000,
         }
     }
 }

@@ -5,6 +5,7 @@ mod helpers;
 mod private_pg;
 
 mod audit_chain;
+mod bounds;
 mod cluster;
 mod crash;
 mod dataarts;

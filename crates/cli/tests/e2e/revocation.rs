@@ -84,7 +84,8 @@ async fn a_recreated_tenant_keeps_nothing_of_the_deleted_one_on_any_node() {
     let revision = grant_read(&a, &t).await;
     // Pad the old incarnation's revision so the new one's stays below it.
     for i in 0..5 {
-        a.create(&t, "users", json!({"id": format!("pad{i}")})).await;
+        a.create(&t, "users", json!({"id": format!("pad{i}")}))
+            .await;
     }
     let fresh = json!({"mode": "at_least_as_fresh", "revision": revision});
     assert_eq!(check(&b, &t, fresh).await["allowed"], true);
@@ -97,7 +98,10 @@ async fn a_recreated_tenant_keeps_nothing_of_the_deleted_one_on_any_node() {
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(3) {
         let body = check(&b, &t, json!({"mode": "fully_consistent"})).await;
-        assert_ne!(body["allowed"], true, "the deleted tenant's grant allowed: {body}");
+        assert_ne!(
+            body["allowed"], true,
+            "the deleted tenant's grant allowed: {body}"
+        );
         let (status, found) = send(
             b.op(Method::POST, &format!("/v1/tenants/{t}/lookup/subjects"))
                 .json(&json!({
@@ -139,16 +143,14 @@ async fn a_token_revoked_before_an_outage_stays_revoked_during_it() {
     let id = issued["id"].as_str().expect("id").to_string();
     let on_b = || {
         b.as_token(&secret, Method::POST, &format!("/v1/tenants/{t}/check"))
-            .json(&json!({"subject": {"type": "user", "id": "u"}, "action": "read",
-                "resource": {"type": "doc", "id": "d1"}}))
+            .json(
+                &json!({"subject": {"type": "user", "id": "u"}, "action": "read",
+                "resource": {"type": "doc", "id": "d1"}}),
+            )
     };
     assert_eq!(send(on_b()).await.0, StatusCode::OK);
 
-    let (status, _) = send(a.op(
-        Method::DELETE,
-        &format!("/v1/tenants/{t}/tokens/{id}"),
-    ))
-    .await;
+    let (status, _) = send(a.op(Method::DELETE, &format!("/v1/tenants/{t}/tokens/{id}"))).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let revoked = Instant::now();
     while send(on_b()).await.0 == StatusCode::OK {
@@ -174,7 +176,11 @@ async fn a_token_revoked_before_an_outage_stays_revoked_during_it() {
 }
 
 /// Reads a stream's text until it ends or `within` passes; true if it ended.
-async fn ends_within(response: &mut reqwest::Response, within: Duration, seen: &mut String) -> bool {
+async fn ends_within(
+    response: &mut reqwest::Response,
+    within: Duration,
+    seen: &mut String,
+) -> bool {
     let deadline = tokio::time::Instant::now() + within;
     loop {
         match tokio::time::timeout_at(deadline, response.chunk()).await {
@@ -232,7 +238,8 @@ async fn watch_streams_end_when_their_token_or_tenant_goes() {
     let mut seen = String::new();
     delete_tenant(&app, &t).await;
     create_tenant(&app, &t).await;
-    app.create(&t, "users", json!({"id": "new-incarnation"})).await;
+    app.create(&t, "users", json!({"id": "new-incarnation"}))
+        .await;
     assert!(
         ends_within(&mut stream, Duration::from_secs(3), &mut seen).await,
         "the stream outlives its tenant"

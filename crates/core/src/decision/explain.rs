@@ -72,10 +72,7 @@ impl Snapshot {
             .map(|(grant, effect, subject)| Match {
                 grant: grant.to_string(),
                 effect,
-                via: paths
-                    .get(&subject)
-                    .cloned()
-                    .unwrap_or_else(|| vec![subject.to_string()]),
+                via: paths.to(&subject),
                 subject: subject.to_string(),
             })
             .collect();
@@ -99,17 +96,18 @@ impl Snapshot {
     }
 
     /// For every subject in the user's closure, the shortest chain of memberships leading
-    /// to it from the user.
-    fn membership_paths(&self, user: &str) -> BTreeMap<Arc<str>, Vec<String>> {
-        let mut paths: BTreeMap<Arc<str>, Vec<String>> = BTreeMap::new();
+    /// to it from the user. A breadth-first walk that records where it came from, so that
+    /// its cost is that of the closure, however deep it nests; each path is spelled out
+    /// once, for the subjects that decided.
+    fn membership_paths(&self, user: &str) -> Paths {
+        let mut came_from: BTreeMap<Arc<str>, Option<Arc<str>>> = BTreeMap::new();
         let Some(node) = self.users.get(user) else {
-            return paths;
+            return Paths(came_from);
         };
         let start: Arc<str> = Arc::from(format!("user:{user}").as_str());
-        paths.insert(start.clone(), vec![start.to_string()]);
+        came_from.insert(start.clone(), None);
         let mut queue = VecDeque::from([start]);
         while let Some(current) = queue.pop_front() {
-            let path = paths[&current].clone();
             let (kind, key) = current.split_once(':').unwrap_or(("", ""));
             let next: Vec<String> = match kind {
                 "user" => node
@@ -138,14 +136,30 @@ impl Snapshot {
             };
             for n in next {
                 let n: Arc<str> = Arc::from(n.as_str());
-                if !paths.contains_key(&n) {
-                    let mut extended = path.clone();
-                    extended.push(n.to_string());
-                    paths.insert(n.clone(), extended);
+                if !came_from.contains_key(&n) {
+                    came_from.insert(n.clone(), Some(current.clone()));
                     queue.push_back(n);
                 }
             }
         }
-        paths
+        Paths(came_from)
+    }
+}
+
+/// Where a breadth-first walk reached each subject from.
+struct Paths(BTreeMap<Arc<str>, Option<Arc<str>>>);
+
+impl Paths {
+    /// The path to `subject`, from the walk's start; the subject alone if it was not
+    /// reached.
+    fn to(&self, subject: &Arc<str>) -> Vec<String> {
+        let mut path = vec![subject.to_string()];
+        let mut at = subject;
+        while let Some(Some(previous)) = self.0.get(at) {
+            path.push(previous.to_string());
+            at = previous;
+        }
+        path.reverse();
+        path
     }
 }

@@ -132,7 +132,12 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
 }
 
 /// Starts a catch-up task for `tenant`, or tells the running one to go round again.
-fn start(indexes: &Arc<Indexes>, running: &Arc<Mutex<Running>>, slots: &Arc<Semaphore>, tenant: String) {
+fn start(
+    indexes: &Arc<Indexes>,
+    running: &Arc<Mutex<Running>>,
+    slots: &Arc<Semaphore>,
+    tenant: String,
+) {
     {
         let Ok(mut run) = running.lock() else { return };
         if run.tenants.contains(&tenant) {

@@ -1,10 +1,14 @@
-//! Cycle detection for the graphs that must stay acyclic: group nesting, role inclusion and
-//! resource parents. Read inside the write transaction, so that two concurrent writes
-//! cannot together close a cycle that neither would alone.
+//! The graphs that must stay acyclic and shallow: group nesting, role inclusion, resource
+//! parents and permission-set parents. A write that would close a cycle is refused, and so
+//! is one that would make a chain of inheritance longer than the tenant's limit (as
+//! SpiceDB bounds its dispatch depth): every closure, cascade and explanation walks these
+//! chains, so their length bounds the work one write or one check can cause. Read inside
+//! the write transaction, so that two concurrent writes cannot together close a cycle (or
+//! pass the limit) that neither would alone.
 
 use std::collections::{BTreeSet, HashMap};
 
-use grantd_core::model::{Member, Resource, Role};
+use grantd_core::model::{Member, PermissionSet, Resource, Role};
 use grantd_core::{Kind, ObjectKey};
 use grantd_store::WriteTx;
 
@@ -46,9 +50,102 @@ async fn successors(tx: &mut dyn WriteTx, node: &ObjectKey) -> ServiceResult<Vec
                 .unwrap_or_default(),
             None => Vec::new(),
         },
+        Kind::PermissionSet => match tx.get(Kind::PermissionSet.as_str(), &node.key).await? {
+            Some(stored) => serde_json::from_value::<PermissionSet>(stored.body)
+                .ok()
+                .and_then(|s| s.parent)
+                .map(|p| vec![ObjectKey::new(Kind::PermissionSet, p)])
+                .unwrap_or_default(),
+            None => Vec::new(),
+        },
         _ => Vec::new(),
     };
     Ok(edges)
+}
+
+/// What inherits from `node` directly: a group's member groups, the roles including a
+/// role, a resource's children, a permission set's sub-sets.
+async fn predecessors(tx: &mut dyn WriteTx, node: &ObjectKey) -> ServiceResult<Vec<ObjectKey>> {
+    let (holder_kind, field) = match node.kind {
+        Kind::Group => (Kind::Member, "group"),
+        Kind::Role => (Kind::Role, "includes"),
+        Kind::Resource => (Kind::Resource, "parent"),
+        Kind::PermissionSet => (Kind::PermissionSet, "parent"),
+        _ => return Ok(Vec::new()),
+    };
+    let mut found = Vec::new();
+    for holder in tx.referencing(&node.to_string()).await? {
+        if holder.kind != holder_kind.as_str() || !holder.field.starts_with(field) {
+            continue;
+        }
+        if holder_kind == Kind::Member {
+            // `group/group:member`: a member that is itself a group.
+            if let Some((_, member)) = holder.key.split_once("/group:") {
+                found.push(ObjectKey::new(Kind::Group, member.to_string()));
+            }
+        } else {
+            found.push(ObjectKey::new(holder_kind, holder.key));
+        }
+    }
+    Ok(found)
+}
+
+/// How large the graphs of one tenant may grow: what bounds the work of a write and of
+/// a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GraphLimits {
+    /// Longest chain of inheritance (group in group, role including role, resource under
+    /// resource, set under set), counted in edges.
+    pub max_depth: u32,
+    /// Most roles one role includes directly.
+    pub max_includes: u32,
+}
+
+impl Default for GraphLimits {
+    fn default() -> Self {
+        GraphLimits {
+            max_depth: 50,
+            max_includes: 100,
+        }
+    }
+}
+
+/// Which way a chain is walked from a node.
+#[derive(Debug, Clone, Copy)]
+pub enum Direction {
+    /// Towards what the node inherits from (parents, included roles).
+    Up,
+    /// Towards what inherits from it (members, children, roles including it).
+    Down,
+}
+
+/// The number of edges of the longest chain from `start` in `direction`, walked level by
+/// level; the walk stops as soon as it passes `limit`, so its cost is bounded by the limit
+/// and not by the size of the graph behind it.
+pub async fn longest_chain(
+    tx: &mut dyn WriteTx,
+    start: &ObjectKey,
+    direction: Direction,
+    limit: u32,
+) -> ServiceResult<u32> {
+    let mut level = BTreeSet::from([start.clone()]);
+    let mut length = 0;
+    while length <= limit {
+        let mut next = BTreeSet::new();
+        for node in &level {
+            let step = match direction {
+                Direction::Up => successors(tx, node).await?,
+                Direction::Down => predecessors(tx, node).await?,
+            };
+            next.extend(step);
+        }
+        if next.is_empty() {
+            break;
+        }
+        length += 1;
+        level = next;
+    }
+    Ok(length)
 }
 
 /// A path of inheritance from `from` to `to`: the nodes after `from`, ending with `to`

@@ -28,6 +28,7 @@ pub use context::{Actor, Ctx};
 pub use decisions::Consistency;
 pub use error::{ServiceError, ServiceResult, UNAVAILABLE_MESSAGE};
 pub use feed::Page;
+pub use graph::GraphLimits;
 pub use objects::{Versioned, Written};
 pub use tokens::{IssuedToken, Scope, TokenView};
 
@@ -42,6 +43,7 @@ pub struct Service {
     store: Arc<dyn Store>,
     /// This node's decision indexes; absent for commands that only write (the CLI).
     indexes: Option<Arc<Indexes>>,
+    limits: GraphLimits,
 }
 
 impl Service {
@@ -50,6 +52,7 @@ impl Service {
         Self {
             store,
             indexes: None,
+            limits: GraphLimits::default(),
         }
     }
 
@@ -58,7 +61,14 @@ impl Service {
         Self {
             store,
             indexes: Some(indexes),
+            limits: GraphLimits::default(),
         }
+    }
+
+    /// This service, refusing writes that would grow a graph past `limits`.
+    pub fn with_limits(mut self, limits: GraphLimits) -> Self {
+        self.limits = limits;
+        self
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

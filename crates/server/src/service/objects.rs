@@ -11,7 +11,7 @@ use grantd_store::{AuditEntry, Expect, ListQuery, NewObject, NewRef, StoredObjec
 use serde_json::Value;
 
 use super::feed::Page;
-use super::graph;
+use super::graph::{self, Direction};
 use super::{Ctx, Service, ServiceError, ServiceResult};
 
 /// An object with the version that last wrote it and its times (ms since the epoch).
@@ -318,7 +318,27 @@ impl Service {
         if !missing.is_empty() {
             return Err(Invalid(missing).into());
         }
-        for (from, to) in object.edges() {
+        let edges = object.edges();
+        let field = match K::KIND {
+            grantd_core::Kind::Role => "includes",
+            grantd_core::Kind::Member => "member",
+            grantd_core::Kind::PermissionSet => "parent_id",
+            _ => "parent",
+        };
+        let limits = self.limits;
+        if edges.len() > limits.max_includes as usize {
+            return Err(Invalid::field(
+                field,
+                format!(
+                    "{} inherits from {} others directly; the limit is {} (max_includes)",
+                    describe(&target),
+                    edges.len(),
+                    limits.max_includes
+                ),
+            )
+            .into());
+        }
+        for (from, to) in edges.iter().cloned() {
             if let Some(path) = graph::path_between(&mut **tx, &to, &from).await? {
                 let mut cycle: Vec<String> = vec![describe(&from), describe(&to)];
                 cycle.extend(path.iter().map(describe));
@@ -329,6 +349,26 @@ impl Service {
                         cycle.join(" -> ")
                     ),
                 });
+            }
+        }
+        // Acyclic, so every chain ends: how long would the longest through each new edge be?
+        for (from, to) in &edges {
+            let above =
+                graph::longest_chain(&mut **tx, to, Direction::Up, limits.max_depth).await?;
+            let below =
+                graph::longest_chain(&mut **tx, from, Direction::Down, limits.max_depth).await?;
+            if above + 1 + below > limits.max_depth {
+                return Err(Invalid::field(
+                    field,
+                    format!(
+                        "{} under {} would make a chain of inheritance {} deep; the limit is {} (max_nesting_depth)",
+                        describe(from),
+                        describe(to),
+                        above + 1 + below,
+                        limits.max_depth
+                    ),
+                )
+                .into());
             }
         }
         let body = serde_json::to_value(object)

@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
@@ -402,17 +402,44 @@ async fn batch(
             item.data_path.as_deref(),
         );
     }
-    c.finish().map_err(ApiError::from)?;
-    let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
-    let results: Vec<CheckResult> = request
+    let work: u64 = request
         .checks
         .iter()
-        .map(|item| decide(&snapshot, item))
-        .collect();
+        .map(|item| if item.explain { EXPLAIN_WORK } else { 1 })
+        .sum();
+    let budget = u64::from(state.config.max_batch_work);
+    if work > budget {
+        c.fail(
+            "checks",
+            format!(
+                "this batch is {work} units of work (an explained check counts {EXPLAIN_WORK}); \
+                 the limit is {budget} (max_batch_work): split it"
+            ),
+        );
+    }
+    c.finish().map_err(ApiError::from)?;
+    let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
+    let mut results: Vec<CheckResult> = Vec::with_capacity(request.checks.len());
+    let mut since_yield = Instant::now();
+    for item in &request.checks {
+        results.push(decide(&snapshot, item));
+        // Deciding never waits, so without this a long batch would hold its worker until
+        // done: the request timeout could not stop it, nor other requests run beside it.
+        if since_yield.elapsed() >= YIELD_EVERY {
+            tokio::task::yield_now().await;
+            since_yield = Instant::now();
+        }
+    }
     Ok(Json(
         json!({"revision": snapshot.revision(), "results": results}),
     ))
 }
+
+/// What an explained check counts towards `max_batch_work`: it walks the memberships and
+/// allocates its answer.
+const EXPLAIN_WORK: u64 = 10;
+/// A batch gives its worker up at least this often.
+const YIELD_EVERY: Duration = Duration::from_millis(2);
 
 /// A page of a lookup's complete, sorted answer.
 fn lookup_page(

@@ -207,7 +207,12 @@ async fn watch_changes(
         index: Arc::downgrade(&index),
         incarnation: index.incarnation(),
         service: state.service.clone(),
-        token: access.ctx.actor.name.strip_prefix("token:").map(str::to_string),
+        token: access
+            .ctx
+            .actor
+            .name
+            .strip_prefix("token:")
+            .map(str::to_string),
         tenant,
         after,
         pending: VecDeque::new(),
