@@ -2,6 +2,10 @@
 //! clone copies only the shards it touches. Snapshots of the decision index are built on
 //! it, so a write publishes a new snapshot without copying the whole index and readers
 //! never lock.
+//!
+//! A node holds an index per tenant and most tenants are small, so an empty map allocates
+//! nothing, the shard array is allocated at the first insert, and each shard at the first
+//! key that falls in it: an empty tenant's eleven maps cost eleven words each.
 
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
@@ -13,10 +17,11 @@ use hashbrown::HashTable;
 /// Shards per map (a power of two): a change copies 1/64 of the map at most.
 const SHARDS: usize = 64;
 
-type Shard<K, V> = Arc<HashTable<(K, V)>>;
+type Shard<K, V> = Option<Arc<HashTable<(K, V)>>>;
 
 pub struct CowMap<K, V> {
-    shards: Arc<[Shard<K, V>; SHARDS]>,
+    /// `None` until the first insert; a shard is `None` until a key falls in it.
+    shards: Option<Arc<[Shard<K, V>; SHARDS]>>,
     len: usize,
     /// Seeded per map at random, so that keys chosen by a client cannot be made to collide.
     state: RandomState,
@@ -35,7 +40,7 @@ impl<K, V> Clone for CowMap<K, V> {
 impl<K: Hash + Eq + Clone, V: Clone> Default for CowMap<K, V> {
     fn default() -> Self {
         Self {
-            shards: Arc::new(std::array::from_fn(|_| Arc::new(HashTable::new()))),
+            shards: None,
             len: 0,
             state: RandomState::default(),
         }
@@ -57,9 +62,13 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash_of(key);
-        self.shards[shard_of(hash)]
+        self.shard(hash)?
             .find(hash, |(k, _)| k.borrow() == key)
             .map(|(_, v)| v)
+    }
+
+    fn shard(&self, hash: u64) -> Option<&HashTable<(K, V)>> {
+        self.shards.as_ref()?[shard_of(hash)].as_deref()
     }
 
     /// The stored key and its value, to share the key's allocation.
@@ -69,14 +78,21 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         Q: Hash + Eq + ?Sized,
     {
         let hash = self.hash_of(key);
-        self.shards[shard_of(hash)]
+        self.shard(hash)?
             .find(hash, |(k, _)| k.borrow() == key)
             .map(|(k, v)| (k, v))
     }
 
+    fn shards_mut(&mut self) -> &mut [Shard<K, V>; SHARDS] {
+        let shards = self
+            .shards
+            .get_or_insert_with(|| Arc::new(std::array::from_fn(|_| None)));
+        Arc::make_mut(shards)
+    }
+
     fn shard_mut(&mut self, hash: u64) -> &mut HashTable<(K, V)> {
-        let shards = Arc::make_mut(&mut self.shards);
-        Arc::make_mut(&mut shards[shard_of(hash)])
+        let shard = self.shards_mut()[shard_of(hash)].get_or_insert_with(Default::default);
+        Arc::make_mut(shard)
     }
 
     /// Inserts or replaces; returns the previous value.
@@ -130,10 +146,14 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
     /// its tables (each outgrown table is garbage the size of the one replacing it). Each
     /// shard gets its share with a margin, hashing never spreads keys exactly evenly.
     pub fn reserve(&mut self, additional: usize) {
+        if additional == 0 {
+            return;
+        }
         let share = additional.div_ceil(SHARDS);
-        let per_shard = share + share / 16 + 16;
+        let per_shard = share + share / 16 + 16.min(share);
         let state = self.state;
-        for shard in Arc::make_mut(&mut self.shards).iter_mut() {
+        for shard in self.shards_mut().iter_mut() {
+            let shard = shard.get_or_insert_with(Default::default);
             Arc::make_mut(shard).reserve(per_shard, |(k, _)| state.hash_one(k));
         }
     }
@@ -149,6 +169,7 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.shards
             .iter()
+            .flat_map(|shards| shards.iter().flatten())
             .flat_map(|s| s.iter().map(|(k, v)| (k, v)))
     }
 }

@@ -22,7 +22,7 @@ mod follower;
 mod load;
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -44,7 +44,9 @@ pub struct TenantIndex {
     snapshot: ArcSwap<Snapshot>,
     applied: watch::Sender<i64>,
     incarnation: i64,
-    changes: broadcast::Sender<Arc<ChangeRecord>>,
+    /// Made by the first stream that follows the tenant: most tenants have none, and the
+    /// channel's buffer is allocated whole.
+    changes: OnceLock<broadcast::Sender<Arc<ChangeRecord>>>,
 }
 
 impl TenantIndex {
@@ -54,7 +56,7 @@ impl TenantIndex {
             snapshot: ArcSwap::from_pointee(snapshot),
             applied,
             incarnation,
-            changes: broadcast::channel(FEED_CAPACITY).0,
+            changes: OnceLock::new(),
         }
     }
 
@@ -71,9 +73,9 @@ impl TenantIndex {
         let revision = snapshot.revision();
         self.snapshot.store(Arc::new(snapshot));
         self.applied.send_replace(revision);
-        if self.changes.receiver_count() > 0 {
+        if let Some(feed) = self.changes.get().filter(|f| f.receiver_count() > 0) {
             for change in changes {
-                let _ = self.changes.send(change);
+                let _ = feed.send(change);
             }
         }
     }
@@ -87,7 +89,9 @@ impl TenantIndex {
     /// The change records applied from now on, in revision order. A receiver that falls
     /// more than `FEED_CAPACITY` behind is told it lagged; it closes with the index.
     pub fn changes(&self) -> broadcast::Receiver<Arc<ChangeRecord>> {
-        self.changes.subscribe()
+        self.changes
+            .get_or_init(|| broadcast::channel(FEED_CAPACITY).0)
+            .subscribe()
     }
 }
 

@@ -87,11 +87,12 @@ impl SqlStore {
         let now = now_millis();
         let revision = if create {
             let created = sqlx::query(
-                "INSERT INTO tenants (id, revision, created_at) VALUES ($1, 1, $2) \
-                 ON CONFLICT DO NOTHING",
+                "INSERT INTO tenants (id, revision, created_at, incarnation) \
+                 VALUES ($1, 1, $2, $3) ON CONFLICT DO NOTHING",
             )
             .bind(tenant)
             .bind(now)
+            .bind(rand::random::<i64>() & i64::MAX)
             .execute(&mut *tx)
             .await?;
             if created.rows_affected() == 0 {
