@@ -150,6 +150,20 @@ pub fn data_path(value: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// The path of one data object, as a check or a lookup of subjects asks about it: a data
+/// path without `*`. A wildcard in the question would be matched by ALLOW patterns but by
+/// no DENY literal below it, and so be allowed over a partly denied subtree.
+pub fn object_path(value: &str) -> Result<(), String> {
+    data_path(value)?;
+    match value.split('/').position(|s| s == "*") {
+        Some(i) => Err(format!(
+            "segment {} is `*`: a check names one data object; list what a pattern covers with lookup/resources",
+            i + 1
+        )),
+        None => Ok(()),
+    }
+}
+
 /// A list of actions: 1 to 256 valid actions.
 pub fn actions(value: &[String], allow_empty: bool) -> Result<(), String> {
     if value.is_empty() && !allow_empty {

@@ -161,6 +161,28 @@ async fn checks_follow_groups_roles_parents_labels_paths_and_deny() {
     let (status, page) = send(app.op(Method::POST, &format!("/v1/tenants/{t}/lookup/resources")).json(&json!({"subject": {"type": "user", "id": "bob"}, "action": "SELECT", "data_path": "hive/c1", "consistency": {"mode": "fully_consistent"}}))).await;
     assert_eq!(status, StatusCode::OK, "{page}");
     assert_eq!(page["items"], json!([{"data_path": "hive/c1/sales"}]));
+
+    // A wildcard in the question (issue 15, finding 9): `hive/c1/sales/*/orders` matched the
+    // ALLOW on `hive/c1/sales` but not the DENY on `hive/c1/sales/secret`, so it was allowed
+    // over a partly denied subtree. A check names one object; a wildcard is refused.
+    app.create(&t, "grants", json!({"subject": {"type": "user", "id": "bob"}, "privilege": {"type": "actions", "actions": ["SELECT"]}, "target": {"type": "data_path", "pattern": "hive/c1/sales/secret"}, "effect": "DENY"})).await;
+    assert_eq!(
+        decide(&app, &t, path("hive/c1/sales/secret/orders")).await["decision"],
+        "deny"
+    );
+    for wildcard in ["hive/c1/sales/*/orders", "hive/c1/sales/*", "*"] {
+        let (status, body) = send(
+            app.op(Method::POST, &format!("/v1/tenants/{t}/check"))
+                .json(&path(wildcard)),
+        )
+        .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{wildcard}: {body}"
+        );
+        assert!(body.to_string().contains("data_path"), "{body}");
+    }
 }
 
 #[tokio::test]

@@ -219,7 +219,7 @@ fn validate(
             );
             c.check_at(prefix, "resource.id", ids::identifier(&r.id));
         }
-        (None, Some(path)) => c.check_at(prefix, "data_path", ids::data_path(path)),
+        (None, Some(path)) => c.check_at(prefix, "data_path", ids::object_path(path)),
         _ => c.fail(
             format!("{prefix}resource"),
             "give exactly one of `resource` and `data_path`",
