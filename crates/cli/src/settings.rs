@@ -81,6 +81,9 @@ pub struct Settings {
     /// Requests per minute per tenant, on every surface [default: unlimited].
     #[arg(long, env = "GRANTD_RATE_LIMIT_PER_TENANT")]
     pub rate_limit_per_tenant: Option<u32>,
+    /// Failed authentications per minute per client address, 0 for no limit [default: 60].
+    #[arg(long, env = "GRANTD_RATE_LIMIT_PER_ADDRESS")]
+    pub rate_limit_per_address: Option<u32>,
 }
 
 impl Settings {
@@ -162,6 +165,9 @@ impl Settings {
         }
         if self.rate_limit_per_tenant.is_some() {
             config.rate_limit_per_tenant = self.rate_limit_per_tenant;
+        }
+        if let Some(v) = self.rate_limit_per_address {
+            config.rate_limit_per_address = v;
         }
         Ok(config)
     }

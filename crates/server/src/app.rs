@@ -19,7 +19,7 @@ use crate::auth::{bootstrap, Authenticator};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::http::frame::FrameLayer;
-use crate::http::ratelimit::RateLimiter;
+use crate::http::ratelimit::{AddressLimiter, RateLimiter};
 use crate::http::serve::{serve, tls_config, Limits};
 use crate::http::timeout::SurfacePaths;
 use crate::http::{health, metrics};
@@ -147,6 +147,7 @@ impl Application {
             service: Service::with_indexes(dyn_store.clone(), indexes),
             auth: Authenticator::new(dyn_store, &operator_hash),
             limits,
+            strangers: AddressLimiter::new(config.rate_limit_per_address),
             cluster: cluster.clone(),
             config,
         });
@@ -195,7 +196,7 @@ impl Application {
         let connection = move |client: SocketAddr| {
             tower::ServiceBuilder::new()
                 .layer(frame.clone())
-                .layer(direct.clone())
+                .layer(direct.for_client(client.ip()))
                 .layer(Extension(ConnectInfo(client)))
                 .layer(body_limit)
                 .service(router.clone())

@@ -8,6 +8,7 @@
 //! can revoke it meanwhile), so that checks go on from the index.
 
 pub mod bootstrap;
+mod misses;
 pub mod secret;
 
 use std::collections::HashMap;
@@ -53,6 +54,8 @@ pub struct Authenticator {
     /// request anyway, and never leaves this process. Hashed with foldhash (randomly
     /// seeded): only valid tokens are ever inserted, so a caller cannot choose the keys.
     cache: RwLock<HashMap<Box<str>, (Principal, Instant), RandomState>>,
+    /// Digests that stood for nobody moments ago: a repeated bad token is not looked up.
+    misses: misses::Misses,
 }
 
 impl Authenticator {
@@ -70,6 +73,7 @@ impl Authenticator {
             store,
             operator,
             cache: RwLock::new(HashMap::default()),
+            misses: misses::Misses::default(),
         }
     }
 
@@ -82,6 +86,9 @@ impl Authenticator {
         let principal = if secret::same_digest(&digest, &self.operator) {
             Principal::Operator
         } else {
+            if self.misses.contains(&digest) {
+                return Ok(None);
+            }
             let found = match self.store.find_token(&hex::encode(digest)).await {
                 Ok(found) => found,
                 // While the database is away, a token seen before keeps working: nobody
@@ -92,7 +99,10 @@ impl Authenticator {
                 },
                 Err(other) => return Err(other.into()),
             };
-            let Some(record) = found else { return Ok(None) };
+            let Some(record) = found else {
+                self.misses.insert(digest);
+                return Ok(None);
+            };
             principal_of(record)
         };
         if let Ok(mut cache) = self.cache.write() {
@@ -104,7 +114,8 @@ impl Authenticator {
         Ok(Some(principal))
     }
 
-    fn cached(&self, secret: &str) -> Option<Principal> {
+    /// The principal of a secret looked up moments ago, if any: no hash, no lookup.
+    pub fn cached(&self, secret: &str) -> Option<Principal> {
         let cache = self.cache.read().ok()?;
         let (principal, at) = cache.get(secret)?;
         (at.elapsed() < CACHE_TTL).then(|| principal.clone())

@@ -22,7 +22,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::ApiQuery;
 use super::feed::change_view;
 use super::routes::{Api, Auth, Operation};
-use crate::service::{Scope, Service};
+use crate::service::{without_credentials, Scope, Service};
 use crate::state::AppState;
 
 const BATCH: u32 = 100;
@@ -39,6 +39,8 @@ struct Cursor {
     tenant: String,
     after: i64,
     pending: VecDeque<ChangeRecord>,
+    /// Whether the caller sees the tenant's tokens and access keys (`admin`).
+    credentials: bool,
     applied: Option<watch::Receiver<i64>>,
     stopping: watch::Receiver<bool>,
 }
@@ -51,6 +53,11 @@ async fn next_event(mut c: Cursor) -> Option<(Result<Event, Infallible>, Cursor)
         }
         if let Some(change) = c.pending.pop_front() {
             c.after = change.revision;
+            let change = if c.credentials {
+                change
+            } else {
+                without_credentials(change)
+            };
             let event = Event::default()
                 .id(change.revision.to_string())
                 .event("change")
@@ -90,6 +97,7 @@ async fn watch_changes(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<WatchQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let credentials = access.sees_credentials();
     let tenant = access.ctx.tenant;
     let resume = match headers.get("last-event-id") {
         Some(v) => Some(
@@ -112,6 +120,7 @@ async fn watch_changes(
         tenant,
         after,
         pending: VecDeque::new(),
+        credentials,
         stopping: state.stopping.clone(),
     };
     let events = stream::unfold(cursor, next_event);
