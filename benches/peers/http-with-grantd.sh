@@ -31,7 +31,7 @@ fi
 (cd "$ROOT" && cargo build --release 2>&1 | tail -1)
 GRANTD="${CARGO_TARGET_DIR:-$ROOT/target}/release/grantd"
 DATA="$WORK/grantd-data"
-OP="bench-operator-token"
+OP="bench-$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 rm -rf "$DATA"
 GRANTD_LOG=warn "$GRANTD" serve --data-dir "$DATA" --listen "127.0.0.1:$PORT" --admin-token "$OP" & SEED=$!
 trap 'kill $SEED 2>/dev/null || true' EXIT

@@ -91,6 +91,9 @@ pub struct Settings {
     /// Most checks one batch request may ask, explained checks counting ten [default: 1000].
     #[arg(long, env = "GRANTD_MAX_BATCH_WORK")]
     pub max_batch_work: Option<u32>,
+    /// Failed authentications per minute per client address, 0 for no limit [default: 60].
+    #[arg(long, env = "GRANTD_RATE_LIMIT_PER_ADDRESS")]
+    pub rate_limit_per_address: Option<u32>,
 }
 
 impl Settings {
@@ -181,6 +184,9 @@ impl Settings {
         }
         if let Some(work) = self.max_batch_work {
             config.max_batch_work = work;
+        }
+        if let Some(v) = self.rate_limit_per_address {
+            config.rate_limit_per_address = v;
         }
         Ok(config)
     }

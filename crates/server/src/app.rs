@@ -19,7 +19,7 @@ use crate::auth::{bootstrap, Authenticator, Revoker};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::http::frame::FrameLayer;
-use crate::http::ratelimit::RateLimiter;
+use crate::http::ratelimit::{AddressLimiter, RateLimiter};
 use crate::http::serve::{serve, tls_config, Limits};
 use crate::http::timeout::SurfacePaths;
 use crate::http::{health, metrics};
@@ -38,6 +38,12 @@ pub enum StartError {
     },
     #[error("cannot open the store: {0}")]
     Store(#[from] grantd_store::StoreError),
+    #[error(
+        "the admin token (--admin-token, GRANTD_ADMIN_TOKEN or admin_token) is too weak: it {0}. \
+         Use a random one (e.g. `openssl rand -base64 32`), or leave it out and grantd \
+         generates one"
+    )]
+    WeakOperatorToken(String),
     #[error("cannot set up the operator token: {0}")]
     Operator(#[from] crate::service::ServiceError),
     #[error("cannot build the decision indexes: {0}")]
@@ -77,6 +83,9 @@ pub async fn open_store(config: &Config) -> Result<SqlStore, StartError> {
 
 impl Application {
     pub async fn build(config: Config) -> Result<Application, StartError> {
+        if let Some(weakness) = config.admin_token.as_deref().and_then(bootstrap::weakness) {
+            return Err(StartError::WeakOperatorToken(weakness));
+        }
         let store = Arc::new(open_store(&config).await?);
         let operator_hash =
             bootstrap::operator_token_hash(store.as_ref(), config.admin_token.as_deref()).await?;
@@ -141,6 +150,7 @@ impl Application {
                 .with_limits(config.graph_limits()),
             auth,
             limits,
+            strangers: AddressLimiter::new(config.rate_limit_per_address),
             cluster: cluster.clone(),
             config,
         });
@@ -189,7 +199,7 @@ impl Application {
         let connection = move |client: SocketAddr| {
             tower::ServiceBuilder::new()
                 .layer(frame.clone())
-                .layer(direct.clone())
+                .layer(direct.for_client(client.ip()))
                 .layer(Extension(ConnectInfo(client)))
                 .layer(body_limit)
                 .service(router.clone())

@@ -51,9 +51,11 @@ pub struct Config {
     pub header_read_timeout_secs: u64,
     /// Largest request head (request line and headers) accepted, in bytes.
     pub max_header_bytes: usize,
-    /// Requests per minute one token may make, on every surface; unlimited when absent.
+    /// Requests per minute one token may make for each class of route (check, read, write,
+    /// admin), on every surface; unlimited when absent.
     pub rate_limit_per_token: Option<u32>,
-    /// Requests per minute one tenant may receive, on every surface; unlimited when absent.
+    /// Requests per minute one tenant may receive for each class of route (check, read,
+    /// write), on every surface; admin routes are not counted; unlimited when absent.
     pub rate_limit_per_tenant: Option<u32>,
     /// Longest chain of inheritance a write may make (group in group, role including role,
     /// resource under resource, permission set under set), in edges.
@@ -62,6 +64,9 @@ pub struct Config {
     pub max_includes: u32,
     /// Most checks (or lookups) one batch request may ask; explained checks count ten.
     pub max_batch_work: u32,
+    /// Requests per minute that fail authentication (no credential, or a bad one) from
+    /// one client address, counted on each node; past it, 429. 0 is no limit.
+    pub rate_limit_per_address: u32,
 }
 
 impl Config {
@@ -111,6 +116,7 @@ impl Default for Config {
             max_nesting_depth: 50,
             max_includes: 100,
             max_batch_work: 1000,
+            rate_limit_per_address: 60,
         }
     }
 }

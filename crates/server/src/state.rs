@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use crate::auth::Authenticator;
 use crate::cluster::Cluster;
 use crate::config::Config;
-use crate::http::ratelimit::RateLimiter;
+use crate::http::ratelimit::{AddressLimiter, RateLimiter};
 use crate::service::Service;
 
 pub struct Shared {
@@ -18,6 +18,8 @@ pub struct Shared {
     pub config: Config,
     /// Rate-limit windows: this node's, or the cluster's.
     pub limits: RateLimiter,
+    /// Failed authentications per client address, in this node's memory.
+    pub strangers: AddressLimiter,
     /// This node among those sharing its database.
     pub cluster: Arc<Cluster>,
     /// Becomes true when the server starts shutting down, so that endless responses

@@ -145,7 +145,8 @@ pub fn chain_hash(
 }
 
 /// Which audit events to list: those after revision `after`, at or after `from` and before
-/// `to` (milliseconds), by `actor` and on `target` when given.
+/// `to` (milliseconds), by `actor` and on `target` when given, and whose target or detail
+/// holds every text of `mentions`.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub after: i64,
@@ -153,6 +154,10 @@ pub struct AuditFilter {
     pub to: Option<i64>,
     pub actor: Option<String>,
     pub target: Option<String>,
+    /// Texts each listed event's target or detail (as stored JSON) contains, ASCII case
+    /// ignored: a coarse filter run by the database, for a caller that filters finer on
+    /// what the detail means (Segment's resource filters).
+    pub mentions: Vec<String>,
     pub limit: u32,
 }
 

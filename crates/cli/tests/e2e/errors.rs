@@ -164,3 +164,100 @@ async fn every_answer_carries_a_request_id_and_trailing_slashes_are_trimmed() {
         .expect("send");
     assert_eq!(response.status(), StatusCode::OK, "with its query kept");
 }
+
+/// Sends `head` on `stream` and reads one response: (its head, lowercased, and whether the
+/// server then closed the connection).
+async fn exchange(stream: &mut tokio::net::TcpStream, head: &str) -> (String, bool) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream.write_all(head.as_bytes()).await.expect("write");
+    let mut got = Vec::new();
+    let mut buffer = [0u8; 4096];
+    let wait = std::time::Duration::from_secs(5);
+    let (head, body_len) = loop {
+        let n = tokio::time::timeout(wait, stream.read(&mut buffer))
+            .await
+            .expect("an answer within 5 s")
+            .expect("read");
+        assert!(
+            n > 0,
+            "closed before answering: {}",
+            String::from_utf8_lossy(&got)
+        );
+        got.extend_from_slice(&buffer[..n]);
+        let text = String::from_utf8_lossy(&got).to_string();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let head = text[..end].to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|l| l.strip_prefix("content-length:"))
+                .map(|v| v.trim().parse::<usize>().expect("length"))
+                .unwrap_or(0);
+            break (head, end + 4 + length);
+        }
+    };
+    while got.len() < body_len {
+        let n = tokio::time::timeout(wait, stream.read(&mut buffer))
+            .await
+            .expect("the body within 5 s")
+            .expect("read");
+        assert!(n > 0);
+        got.extend_from_slice(&buffer[..n]);
+    }
+    let closed = matches!(
+        tokio::time::timeout(
+            std::time::Duration::from_millis(500),
+            stream.read(&mut buffer)
+        )
+        .await,
+        Ok(Ok(0)) | Ok(Err(_))
+    );
+    (head, closed)
+}
+
+#[tokio::test]
+async fn a_refusal_before_the_body_arrives_says_the_connection_closes() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let addr = app.base.trim_start_matches("http://").to_string();
+    for (path, auth) in [
+        (format!("/v1/tenants/{t}/users"), ""),
+        (
+            format!("/v1/tenants/{t}/check"),
+            "Authorization: Bearer gd_bad\r\n",
+        ),
+        (
+            "/segment/groups".to_string(),
+            "Authorization: Bearer gd_bad\r\n",
+        ),
+        ("/slashid/groups".to_string(), "SlashID-API-Key: gd_bad\r\n"),
+    ] {
+        let mut stream = tokio::net::TcpStream::connect(&addr)
+            .await
+            .expect("connect");
+        // The head promises a body that has not been sent when the refusal is answered.
+        let head = format!(
+            "POST {path} HTTP/1.1\r\nHost: x\r\n{auth}Content-Type: application/json\r\n\
+             Content-Length: 1000\r\n\r\n"
+        );
+        let (answer, closed) = exchange(&mut stream, &head).await;
+        assert!(answer.starts_with("http/1.1 401"), "{path}: {answer}");
+        assert!(closed, "{path}: the server closes the connection");
+        assert!(
+            answer.lines().any(|l| l == "connection: close"),
+            "{path}: and says so: {answer}"
+        );
+    }
+    // A refused request without a body keeps the connection open, and says nothing.
+    let mut stream = tokio::net::TcpStream::connect(&addr)
+        .await
+        .expect("connect");
+    let head = format!("GET /v1/tenants/{t}/users HTTP/1.1\r\nHost: x\r\n\r\n");
+    let (answer, closed) = exchange(&mut stream, &head).await;
+    assert!(answer.starts_with("http/1.1 401"), "{answer}");
+    assert!(!closed && !answer.contains("connection: close"), "{answer}");
+    let (answer, _) = exchange(&mut stream, &head).await;
+    assert!(
+        answer.starts_with("http/1.1 401"),
+        "the same connection: {answer}"
+    );
+}

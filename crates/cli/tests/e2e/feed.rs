@@ -112,3 +112,134 @@ async fn audit_events_name_actor_action_target_and_filter() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(assert_error(&body, "bad_request").contains("RFC 3339"));
 }
+
+#[tokio::test]
+async fn credentials_are_hidden_from_feeds_below_the_admin_scope() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    app.create(&t, "users", json!({"id": "u1"})).await;
+    let token = app
+        .create(
+            &t,
+            "tokens",
+            json!({"scopes": ["write"], "name": "deploy-bot"}),
+        )
+        .await;
+    let key = app
+        .create(
+            &t,
+            "access-keys",
+            json!({"scopes": ["read"], "name": "etl-key"}),
+        )
+        .await;
+    let (token_id, key_id) = (
+        token["id"].as_str().expect("id").to_string(),
+        key["id"].as_str().expect("id").to_string(),
+    );
+    let (status, _) = send(app.op(
+        Method::DELETE,
+        &format!("/v1/tenants/{t}/tokens/{token_id}"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    app.create(&t, "users", json!({"id": "u2"})).await;
+    let last = app.revision(&t).await;
+    let reader = app.token(&t, "read").await;
+    let admin = app.token(&t, "admin").await;
+    let last = last + 2; // the two tokens just issued
+    let secret_words = |text: &str| {
+        ["deploy-bot", "etl-key", token_id.as_str(), key_id.as_str()]
+            .into_iter()
+            .filter(|w| text.contains(w))
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    // Changes: every revision is there, with no credential in it.
+    let changes = format!("/v1/tenants/{t}/changes?after=0&limit=1000");
+    let (status, feed) = send(app.as_token(&reader, Method::GET, &changes)).await;
+    assert_eq!(status, StatusCode::OK);
+    let revisions: Vec<i64> = feed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|c| c["revision"].as_i64().expect("revision"))
+        .collect();
+    assert_eq!(revisions, (1..=last).collect::<Vec<_>>(), "no gap: {feed}");
+    assert_eq!(
+        secret_words(&feed.to_string()),
+        Vec::<String>::new(),
+        "{feed}"
+    );
+    assert!(!feed.to_string().contains("\"token\""), "{feed}");
+    let (_, full) = send(app.as_token(&admin, Method::GET, &changes)).await;
+    assert_eq!(
+        secret_words(&full.to_string()).len(),
+        4,
+        "the admin sees them: {full}"
+    );
+    // The audit trail: every event is there; a credential's is only named by its kind.
+    let audit = format!("/v1/tenants/{t}/audit-events?limit=1000");
+    let (status, trail) = send(app.as_token(&reader, Method::GET, &audit)).await;
+    assert_eq!(status, StatusCode::OK);
+    let events = trail["items"].as_array().expect("items");
+    assert_eq!(events.len() as i64, last, "{trail}");
+    assert_eq!(
+        secret_words(&trail.to_string()),
+        Vec::<String>::new(),
+        "{trail}"
+    );
+    assert!(
+        events.iter().any(|e| e["action"] == "token.delete"),
+        "{trail}"
+    );
+    let (status, body) = send(app.as_token(
+        &reader,
+        Method::GET,
+        &format!("/v1/tenants/{t}/audit-events?target=token:{token_id}"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let (_, full) = send(app.as_token(&admin, Method::GET, &audit)).await;
+    assert!(full.to_string().contains(&token_id), "{full}");
+    // The watch stream, as the change feed.
+    let mut response = app
+        .as_token(
+            &reader,
+            Method::GET,
+            &format!("/v1/tenants/{t}/watch?after=0"),
+        )
+        .send()
+        .await
+        .expect("watch");
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut text = String::new();
+    while !text.contains(&format!("id: {last}\n")) {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), response.chunk())
+            .await
+            .expect("events within 10 s")
+            .expect("read")
+            .expect("open");
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    for revision in 1..=last {
+        assert!(
+            text.contains(&format!("id: {revision}\n")),
+            "{revision}: {text}"
+        );
+    }
+    assert_eq!(secret_words(&text), Vec::<String>::new(), "{text}");
+    // Segment's audit trail, read with the same token.
+    let (status, segment) = send(app.as_token(
+        &reader,
+        Method::GET,
+        "/segment/audit-events?pagination[count]=100",
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{segment}");
+    assert!(segment.to_string().contains("Token Created"), "{segment}");
+    assert_eq!(
+        secret_words(&segment.to_string()),
+        Vec::<String>::new(),
+        "{segment}"
+    );
+}

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-pub const OPERATOR: &str = "operator-secret-for-tests";
+pub const OPERATOR: &str = "operator-secret-for-tests-kept-32-characters-or-more";
 
 /// A grantd serving on an ephemeral port in this process.
 pub struct TestApp {

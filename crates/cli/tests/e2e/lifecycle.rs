@@ -57,7 +57,7 @@ async fn the_command_line_creates_tenants_and_tokens_and_reads_a_config_file() {
     std::fs::write(
         &config,
         format!(
-            "data_dir = {:?}\nadmin_token = \"from-file\"\nmax_body_bytes = 2048\n",
+            "data_dir = {:?}\nadmin_token = \"from-the-file-and-long-enough-to-be-strong\"\nmax_body_bytes = 2048\n",
             path_str(&dir.join("data"))
         ),
     )
@@ -97,7 +97,7 @@ async fn the_command_line_creates_tenants_and_tokens_and_reads_a_config_file() {
     let (status, _) = send(
         client
             .get(format!("{}/v1/tenants", server.base))
-            .bearer_auth("from-file"),
+            .bearer_auth("from-the-file-and-long-enough-to-be-strong"),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "the file's operator token works");

@@ -247,3 +247,199 @@ async fn per_token_and_per_tenant_limits_hold_on_every_surface() {
     }
     assert_eq!(fourth(answers)["error_code"], "APIGW.0308");
 }
+
+#[tokio::test]
+async fn check_traffic_cannot_lock_the_admin_out_of_revoking() {
+    use reqwest::Method;
+    let app = spawn_with(|c| c.rate_limit_per_tenant = Some(3)).await;
+    let t = app.tenant().await;
+    let checker = app.token(&t, "check").await;
+    let reader = app.token(&t, "read").await;
+    let admin = app.token(&t, "admin").await;
+    let check = || {
+        app.as_token(&checker, Method::POST, &format!("/v1/tenants/{t}/check"))
+            .json(&serde_json::json!({"subject": {"type": "user", "id": "u"}, "action": "read", "data_path": "a"}))
+    };
+    let mut codes = Vec::new();
+    for _ in 0..4 {
+        codes.push(crate::helpers::send(check()).await.0.as_u16());
+    }
+    assert_eq!(
+        codes,
+        [200, 200, 200, 429],
+        "check traffic spends the tenant's checks"
+    );
+    // The admin still lists, issues and revokes the tenant's tokens...
+    let tokens = format!("/v1/tenants/{t}/tokens");
+    let (status, listed) = crate::helpers::send(app.as_token(&admin, Method::GET, &tokens)).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let (status, created) = crate::helpers::send(
+        app.as_token(&admin, Method::POST, &tokens)
+            .json(&serde_json::json!({"scopes": ["check"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let checker_id = listed["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|i| i["scopes"] == serde_json::json!(["check"]))
+        })
+        .map(|i| i["id"].as_str().expect("id").to_string())
+        .expect("the check token is listed");
+    let (status, body) = crate::helpers::send(app.as_token(
+        &admin,
+        Method::DELETE,
+        &format!("{tokens}/{checker_id}"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "revoking: {body}");
+    // ...and reads are not spent by checks either.
+    let (status, body) =
+        crate::helpers::send(app.as_token(&reader, Method::GET, &format!("/v1/tenants/{t}/users")))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}
+
+/// A client address, and a request with a bad credential to one surface.
+type Surface<'a> = (
+    &'a str,
+    Box<dyn Fn(&reqwest::Client) -> reqwest::RequestBuilder + 'a>,
+);
+
+/// A client whose requests come from `ip` (any 127.x.y.z reaches the loopback server).
+fn client_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(ip.parse::<std::net::IpAddr>().expect("ip"))
+        .build()
+        .expect("client")
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_token_are_limited_per_client_address() {
+    use crate::helpers::send;
+    // The default: 60 refused authentications a minute from one address.
+    let app = spawn_with(|_| {}).await;
+    let t = app.tenant().await;
+    let valid = app.token(&t, "admin").await;
+    let users = format!("{}/v1/tenants/{t}/users", app.base);
+    let flooder = client_from("127.0.0.2");
+    assert_eq!(send(flooder.get(&users).bearer_auth(&valid)).await.0, 200);
+    let mut codes = Vec::new();
+    for i in 0..61 {
+        if i == 59 {
+            // Authenticated now, so still known when the address is refused below.
+            assert_eq!(send(flooder.get(&users).bearer_auth(&valid)).await.0, 200);
+        }
+        let request = flooder.get(&users);
+        let request = match i % 3 {
+            0 => request,
+            1 => request.bearer_auth("gd_not-a-token"),
+            _ => request.bearer_auth(grantd_store::testing::unique_name("gd_random")),
+        };
+        codes.push(send(request).await.0.as_u16());
+    }
+    assert!(codes[..60].iter().all(|c| *c == 401), "{codes:?}");
+    assert_eq!(codes[60], 429, "{codes:?}");
+    let (_, body) = send(flooder.get(&users).bearer_auth("gd_still-wrong")).await;
+    let message = crate::helpers::assert_error(&body, "rate_limited");
+    assert!(message.contains("address"), "{message}");
+    // A token authenticated moments ago still works from there (no lookup needed).
+    assert_eq!(send(flooder.get(&users).bearer_auth(&valid)).await.0, 200);
+    // Another address is not affected: its bad tokens get 401, its good ones 200.
+    let other = client_from("127.0.0.3");
+    assert_eq!(send(other.get(&users).bearer_auth("gd_x")).await.0, 401);
+    assert_eq!(send(other.get(&users).bearer_auth(&valid)).await.0, 200);
+    // Each compatible surface refuses a flood in its own envelope.
+    let base = &app.base;
+    let surfaces: [Surface; 3] = [
+        (
+            "127.0.0.4",
+            Box::new(move |c: &reqwest::Client| {
+                c.get(format!("{base}/segment/roles")).bearer_auth("gd_bad")
+            }),
+        ),
+        (
+            "127.0.0.5",
+            Box::new(|c: &reqwest::Client| {
+                c.get(format!("{base}/slashid/groups"))
+                    .header("SlashID-API-Key", "gd_bad")
+                    .header("SlashID-OrgID", &t)
+            }),
+        ),
+        (
+            "127.0.0.6",
+            Box::new(|c: &reqwest::Client| {
+                c.get(format!("{base}/v1/{t}/security/permission-sets"))
+                    .header("X-Auth-Token", "gd_bad")
+                    .header("workspace", "w")
+            }),
+        ),
+    ];
+    let mut refusals = Vec::new();
+    for (ip, request) in &surfaces {
+        let client = client_from(ip);
+        for _ in 0..60 {
+            assert_eq!(send(request(&client)).await.0, 401);
+        }
+        let (status, body) = send(request(&client)).await;
+        assert_eq!(status, 429, "{ip}: {body}");
+        refusals.push(body);
+    }
+    assert_eq!(refusals[0]["errors"][0]["type"], "RequestError");
+    assert_eq!(refusals[1]["errors"][0]["httpcode"], 429);
+    assert_eq!(refusals[2]["error_code"], "APIGW.0308");
+    // A signed DataArts request with an unknown access key counts as a refusal too.
+    let signer = client_from("127.0.0.7");
+    let signed = || {
+        signer
+            .get(format!("{base}/v1/{t}/security/permission-sets"))
+            .header(
+                "Authorization",
+                "SDK-HMAC-SHA256 Access=NOSUCHKEY, SignedHeaders=host;x-sdk-date, Signature=00",
+            )
+            .header("X-Sdk-Date", "20240101T000000Z")
+            .header("workspace", "w")
+    };
+    for _ in 0..60 {
+        assert_eq!(send(signed()).await.0, 401);
+    }
+    assert_eq!(send(signed()).await.0, 429);
+}
+
+/// The count of a store operation in a server's `/metrics`.
+async fn store_calls(client: &reqwest::Client, base: &str, op: &str) -> u64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let prefix = format!("grantd_store_seconds_count{{op=\"{op}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|v| v.trim().parse().expect("a count"))
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn a_repeated_bad_token_is_looked_up_once() {
+    let data = path_str(&scratch("misses").join("data"));
+    let (server, _) = start_binary(&["--data-dir", &data, "--admin-token", OPERATOR]).await;
+    let client = reqwest::Client::new();
+    let before = store_calls(&client, &server.base, "find_token").await;
+    for _ in 0..20 {
+        let response = client
+            .get(format!("{}/v1/tenants/x/users", server.base))
+            .bearer_auth("gd_this-token-was-never-issued")
+            .send()
+            .await
+            .expect("send");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    }
+    let after = store_calls(&client, &server.base, "find_token").await;
+    assert_eq!(after - before, 1, "a known miss is not looked up again");
+}

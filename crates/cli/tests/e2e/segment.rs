@@ -422,3 +422,90 @@ async fn no_segment_route_reaches_another_workspace() {
     let (_, g) = send(seg(&app, &token, Method::GET, &format!("/groups/{group}"))).await;
     assert_eq!(g["data"]["userGroup"]["name"], "g", "{tenant}");
 }
+
+/// How many times a server read its audit trail, from its `/metrics`.
+async fn audit_reads(client: &reqwest::Client, base: &str) -> u64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    text.lines()
+        .find_map(|l| l.strip_prefix("grantd_store_seconds_count{op=\"list_audit\"} "))
+        .map(|v| v.trim().parse().expect("a count"))
+        .unwrap_or(0)
+}
+
+#[tokio::test]
+async fn audit_event_filters_are_one_bounded_store_query() {
+    use crate::helpers::{operator, path_str, scratch, start_binary, tenant_with_user, OPERATOR};
+    let data = path_str(&scratch("segment-audit").join("data"));
+    let (server, _) = start_binary(&["--data-dir", &data, "--admin-token", OPERATOR]).await;
+    let client = reqwest::Client::new();
+    let tenant = tenant_with_user(&client, &server).await;
+    let (status, issued) = send(
+        operator(
+            &client,
+            &server,
+            Method::POST,
+            &format!("/v1/tenants/{tenant}/tokens"),
+        )
+        .json(&json!({"scopes": ["read"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let token = issued["token"].as_str().expect("secret").to_string();
+    // A trail longer than a store page (1000 events).
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..8 {
+        let (client, base, tenant) = (client.clone(), server.base.clone(), tenant.clone());
+        writers.spawn(async move {
+            for i in (w..1100).step_by(8) {
+                let response = client
+                    .post(format!("{base}/v1/tenants/{tenant}/users"))
+                    .bearer_auth(OPERATOR)
+                    .json(&json!({"id": format!("n{i}")}))
+                    .send()
+                    .await
+                    .expect("send");
+                assert_eq!(response.status(), StatusCode::CREATED);
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.expect("writer");
+    }
+    let list = |query: &str| {
+        client
+            .get(format!("{}/segment/audit-events?{query}", server.base))
+            .bearer_auth(&token)
+    };
+    for (query, expected) in [
+        ("resourceId=n1099&pagination[count]=1", vec!["n1099"]),
+        ("resourceId=nobody&pagination[count]=10", vec![]),
+        (
+            "resourceType=user&resourceId=n7&pagination[count]=10",
+            vec!["n7"],
+        ),
+    ] {
+        let before = audit_reads(&client, &server.base).await;
+        let (status, body) = send(list(query)).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        let found: Vec<&str> = body["data"]["events"]
+            .as_array()
+            .expect("events")
+            .iter()
+            .map(|e| e["resourceId"].as_str().expect("id"))
+            .collect();
+        assert_eq!(found, expected, "{query}: {body}");
+        assert!(body["data"]["pagination"].get("next").is_none(), "{body}");
+        let reads = audit_reads(&client, &server.base).await - before;
+        assert_eq!(
+            reads, 1,
+            "{query}: one store query, not a walk through the trail"
+        );
+    }
+}

@@ -95,3 +95,54 @@ async fn scopes_decide_what_a_token_may_do() {
         send(app.as_token(&admin, Method::DELETE, &format!("{tokens}/{read_id}"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Runs `grantd serve` with `args` (and `env`) and returns its stderr if it exits within
+/// 30 s; fails if it starts listening instead.
+async fn refused_start(args: &[&str], env: &[(&str, &str)]) -> String {
+    use tokio::io::AsyncBufReadExt;
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_grantd"))
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0"])
+        .args(args)
+        .envs(env.iter().copied())
+        .env("GRANTD_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("spawn grantd");
+    let mut lines = tokio::io::BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let mut seen = String::new();
+    let read = async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            assert!(
+                !line.contains("listening"),
+                "started with a weak token: {line}"
+            );
+            seen.push_str(&line);
+            seen.push('\n');
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(30), read)
+        .await
+        .expect("grantd exits within 30 s");
+    let status = child.wait().await.expect("exit status");
+    assert!(!status.success(), "{seen}");
+    seen
+}
+
+#[tokio::test]
+async fn a_weak_operator_token_is_refused_at_start() {
+    let data = crate::helpers::path_str(&crate::helpers::scratch("weak").join("data"));
+    let err = refused_start(&["--data-dir", &data, "--admin-token", "x"], &[]).await;
+    assert!(err.contains("at least 32 characters"), "{err}");
+    let err = refused_start(
+        &["--data-dir", &data],
+        &[(
+            "GRANTD_ADMIN_TOKEN",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+        )],
+    )
+    .await;
+    assert!(err.contains("admin token"), "{err}");
+}

@@ -11,6 +11,7 @@
 //! index applies.
 
 pub mod bootstrap;
+mod misses;
 pub mod secret;
 
 use std::collections::HashMap;
@@ -59,6 +60,8 @@ pub struct Authenticator {
     store: Arc<dyn Store>,
     operator: [u8; 32],
     cache: Arc<Cache>,
+    /// Digests that stood for nobody moments ago: a repeated bad token is not looked up.
+    misses: misses::Misses,
 }
 
 /// Forgets revoked tokens in an authenticator's cache, for whoever learns of revocations
@@ -108,6 +111,7 @@ impl Authenticator {
             store,
             operator,
             cache: Arc::new(RwLock::new(HashMap::default())),
+            misses: misses::Misses::default(),
         }
     }
 
@@ -125,6 +129,9 @@ impl Authenticator {
         let principal = if secret::same_digest(&digest, &self.operator) {
             Principal::Operator
         } else {
+            if self.misses.contains(&digest) {
+                return Ok(None);
+            }
             let found = match self.store.find_token(&hex::encode(digest)).await {
                 Ok(found) => found,
                 // While the database is away, a token seen before keeps working: nobody
@@ -140,6 +147,7 @@ impl Authenticator {
                 if let Ok(mut cache) = self.cache.write() {
                     cache.remove(secret);
                 }
+                self.misses.insert(digest);
                 return Ok(None);
             };
             principal_of(record)
@@ -153,7 +161,8 @@ impl Authenticator {
         Ok(Some(principal))
     }
 
-    fn cached(&self, secret: &str) -> Option<Principal> {
+    /// The principal of a secret looked up moments ago, if any: no hash, no lookup.
+    pub fn cached(&self, secret: &str) -> Option<Principal> {
         let cache = self.cache.read().ok()?;
         let (principal, at) = cache.get(secret)?;
         (at.elapsed() < CACHE_TTL).then(|| principal.clone())

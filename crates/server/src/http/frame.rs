@@ -1,20 +1,25 @@
 //! The frame every request goes through, as one service around the router: its request id
 //! (the client's `x-request-id`, or a new one) on the request and on the answer, a trailing
 //! slash trimmed, a tracing span, the request timeout answered in the envelope of the
-//! surface the request came to, and a panic answered as a 500. One service and one boxed
-//! future per request, where a stack of tower-http layers costs a service and a future each.
+//! surface the request came to, a panic answered as a 500, and `Connection: close` on an
+//! HTTP/1 answer given before the request's body was read to its end (a refusal before
+//! the body arrived, say): the server cannot read the next request on that connection,
+//! so it closes it, and says so. One service and one boxed future per request, where a
+//! stack of tower-http layers costs a service and a future each.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
-use axum::body::Body;
+use axum::body::{Body, Bytes, HttpBody};
+use axum::http::header::CONNECTION;
 use axum::http::uri::PathAndQuery;
-use axum::http::{Request, Uri};
+use axum::http::{HeaderValue, Request, Uri, Version};
 use axum::response::Response;
 use futures_util::FutureExt;
 use tower::{Layer, Service};
@@ -85,6 +90,17 @@ where
             }
         };
         trim_trailing_slash(request.uri_mut());
+        // Only an HTTP/1 request with a body still to come is watched (a check is; a GET
+        // is not): hyper closes its connection if the answer leaves the body unread.
+        let read_whole = (matches!(request.version(), Version::HTTP_10 | Version::HTTP_11)
+            && !request.body().is_end_stream())
+        .then(|| {
+            let read_whole = Arc::new(AtomicBool::new(false));
+            let watched = read_whole.clone();
+            request =
+                std::mem::take(&mut request).map(|body| Body::new(Watched::new(body, watched)));
+            read_whole
+        });
         let span = tracing::debug_span!(
             "request",
             method = %request.method(),
@@ -125,10 +141,51 @@ where
                     tracing::debug!(%status, latency = ?started.elapsed(), "finished processing request");
                 }
                 response.headers_mut().insert(REQUEST_ID, id);
+                if read_whole.is_some_and(|read| !read.load(Ordering::Acquire)) {
+                    response
+                        .headers_mut()
+                        .insert(CONNECTION, HeaderValue::from_static("close"));
+                }
                 Ok(response)
             }
             .instrument(span),
         )
+    }
+}
+
+/// A request body that records when it has been read to its end.
+struct Watched {
+    inner: Body,
+    read_whole: Arc<AtomicBool>,
+}
+
+impl Watched {
+    fn new(inner: Body, read_whole: Arc<AtomicBool>) -> Self {
+        Watched { inner, read_whole }
+    }
+}
+
+impl HttpBody for Watched {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if matches!(polled, Poll::Ready(None)) || self.inner.is_end_stream() {
+            self.read_whole.store(true, Ordering::Release);
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -227,6 +284,29 @@ mod tests {
             .await
             .expect("infallible");
         assert_eq!(body_of(response).await["error"]["code"], "request_timeout");
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_leaves_the_body_unread_says_the_connection_closes() {
+        let refuses = frame(|_: Request<Body>| async {
+            Ok::<Response, Infallible>(StatusCode::UNAUTHORIZED.into_response())
+        });
+        let reads = frame(|request: Request<Body>| async move {
+            let _ = axum::body::to_bytes(request.into_body(), 1 << 16).await;
+            Ok::<Response, Infallible>(StatusCode::OK.into_response())
+        });
+        let post = || {
+            Request::post("/v1/x")
+                .body(Body::from("{}"))
+                .expect("request")
+        };
+        let refused = refuses.clone().oneshot(post()).await.expect("infallible");
+        assert_eq!(refused.headers()[CONNECTION], "close");
+        let read = reads.oneshot(post()).await.expect("infallible");
+        assert!(!read.headers().contains_key(CONNECTION));
+        let get = Request::get("/v1/x").body(Body::empty()).expect("request");
+        let no_body = refuses.oneshot(get).await.expect("infallible");
+        assert!(!no_body.headers().contains_key(CONNECTION));
     }
 
     fn trimmed(uri: &str) -> String {

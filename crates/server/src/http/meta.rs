@@ -25,12 +25,17 @@ impl RequestMeta {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or_default()
                 .to_string(),
-            client_addr: parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
+            client_addr: client_addr(parts),
         }
     }
+}
+
+/// The client's address, where the connection's service put it (the router's requests).
+pub fn client_addr(parts: &Parts) -> Option<IpAddr> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for RequestMeta {

@@ -2,6 +2,7 @@
 //! cursors, metrics, health.
 
 pub mod body;
+pub mod caller;
 pub mod cursor;
 pub mod frame;
 pub mod health;

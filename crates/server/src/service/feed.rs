@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use grantd_store::{AuditFilter, AuditRecord, ChangeRecord};
+use grantd_store::{AuditFilter, AuditRecord, ChangeOp, ChangeRecord};
 
 use super::{Service, ServiceError, ServiceResult};
 use crate::index::TenantIndex;
@@ -32,6 +32,41 @@ impl<T> Page<T> {
         };
         let items = rows.into_iter().map(convert).collect::<Result<_, E>>()?;
         Ok(Page { items, next })
+    }
+}
+
+/// The kind of the tenant's tokens and access keys in the change feed, and in the targets
+/// of their audit events (`token:<id>`).
+pub const CREDENTIAL_KIND: &str = "token";
+
+/// What an audit event on a credential names as its target for a caller below `admin`.
+pub const HIDDEN_CREDENTIAL: &str = "token:hidden";
+
+/// A change as a caller below the `admin` scope sees it: without the puts and deletes of
+/// the tenant's tokens and access keys (their ids, names and scopes are for admins, as in
+/// `GET /tokens`). Its revision and time stay, its ops possibly empty, so that the feed
+/// shows no gap.
+pub fn without_credentials(mut change: ChangeRecord) -> ChangeRecord {
+    change.ops.retain(|op| match op {
+        ChangeOp::Put { kind, .. } | ChangeOp::Delete { kind, .. } => kind != CREDENTIAL_KIND,
+    });
+    change
+}
+
+/// Whether an audit event's target (`kind:key`) is a token or access key.
+pub fn names_credential(target: &str) -> bool {
+    target
+        .split_once(':')
+        .is_some_and(|(kind, _)| kind == CREDENTIAL_KIND)
+}
+
+/// An audit event as a caller below the `admin` scope sees it: one on a token or access
+/// key keeps its revision, time, actor and action, but names no credential (its target
+/// is `token:hidden`) and has no detail.
+pub fn hide_credential(record: &mut AuditRecord) {
+    if names_credential(&record.entry.target) {
+        record.entry.target = HIDDEN_CREDENTIAL.into();
+        record.entry.detail = None;
     }
 }
 

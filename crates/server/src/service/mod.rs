@@ -27,7 +27,7 @@ pub use batch::Batch;
 pub use context::{Actor, Ctx};
 pub use decisions::Consistency;
 pub use error::{ServiceError, ServiceResult, UNAVAILABLE_MESSAGE};
-pub use feed::Page;
+pub use feed::{hide_credential, names_credential, without_credentials, Page};
 pub use graph::GraphLimits;
 pub use objects::{Versioned, Written};
 pub use tokens::{IssuedToken, Scope, TokenView};

@@ -37,6 +37,21 @@ pub(crate) fn now_millis() -> i64 {
 }
 
 /// Records how long a store operation took, for `/metrics`.
+/// A LIKE pattern (with `\\` as its escape) matching any text that contains `text`, ASCII
+/// case ignored (compared with the column's LOWER).
+fn like_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c.to_ascii_lowercase());
+    }
+    pattern.push('%');
+    pattern
+}
+
 fn observe(op: &'static str, started: Instant) {
     metrics::histogram!("grantd_store_seconds", "op" => op).record(started.elapsed().as_secs_f64());
 }
@@ -258,6 +273,7 @@ impl Store for SqlStore {
     }
 
     async fn list_audit(&self, tenant: &str, filter: &AuditFilter) -> Result<Vec<AuditRecord>> {
+        let started = Instant::now();
         let mut sql = String::from(
             "SELECT revision, at, actor, action, target, request_id, client_addr, detail, \
              prev_hash, hash FROM audit_events WHERE tenant = $1 AND revision > $2",
@@ -269,6 +285,14 @@ impl Store for SqlStore {
                 texts.push(value.clone());
                 sql.push_str(&format!(" AND {column} = ${}", 2 + texts.len()));
             }
+        }
+        for mention in &filter.mentions {
+            texts.push(like_pattern(mention));
+            let n = 2 + texts.len();
+            sql.push_str(&format!(
+                " AND (LOWER(target) LIKE ${n} ESCAPE '\\' \
+                 OR LOWER(COALESCE(detail, '')) LIKE ${n} ESCAPE '\\')"
+            ));
         }
         for (condition, value) in [("at >=", filter.from), ("at <", filter.to)] {
             if let Some(value) = value {
@@ -294,6 +318,7 @@ impl Store for SqlStore {
             .bind(i64::from(filter.limit))
             .fetch_all(self.pool()?)
             .await?;
+        observe("list_audit", started);
         found
             .iter()
             .map(|row| {

@@ -54,6 +54,7 @@ conformance!(
     objects::tenants_never_see_each_other,
     records::commit_writes_one_change_and_one_audit_event,
     records::audit_events_filter_by_actor_target_and_time,
+    records::audit_events_filter_by_what_their_target_or_detail_mentions,
     records::tokens_are_found_by_hash_and_deleted_per_tenant,
     records::settings_round_trip,
     records::audit_events_chain_and_prune_keeps_the_rest_verifiable,

@@ -150,6 +150,55 @@ pub async fn audit_events_filter_by_actor_target_and_time(store: SqlStore) {
     assert_eq!(revisions(before), [3, 4]);
 }
 
+pub async fn audit_events_filter_by_what_their_target_or_detail_mentions(store: SqlStore) {
+    let t = tenant(&store).await;
+    let events = [
+        ("user:Ada_1", None),
+        (
+            "user:bob",
+            Some(json!({"events": [{"resourceId": "ada_1", "resourceType": "policy"}]})),
+        ),
+        (
+            "group:g",
+            Some(json!({"events": [{"resourceId": "g", "resourceType": "group"}]})),
+        ),
+        ("user:ada%1", None),
+    ];
+    for (target, detail) in events {
+        let mut tx = begin(&store, &t).await;
+        tx.put(object("user", target, json!({})), Expect::Any)
+            .await
+            .expect("put");
+        tx.commit(AuditEntry {
+            detail,
+            ..audit("user.put", target)
+        })
+        .await
+        .expect("commit");
+    }
+    let mentioning = |mentions: &[&str]| {
+        let store = &store;
+        let t = &t;
+        let filter = AuditFilter {
+            mentions: mentions.iter().map(|m| m.to_string()).collect(),
+            limit: 100,
+            ..Default::default()
+        };
+        async move {
+            let found = store.list_audit(t, &filter).await.expect("audit");
+            found.iter().map(|e| e.revision).collect::<Vec<_>>()
+        }
+    };
+    // In the target or in the detail, ASCII case ignored; `%` and `_` are plain text.
+    assert_eq!(mentioning(&["ADA_1"]).await, [2, 3]);
+    assert_eq!(mentioning(&["ada%1"]).await, [5]);
+    assert_eq!(mentioning(&["a_a"]).await, Vec::<i64>::new());
+    // Every mention must hold.
+    assert_eq!(mentioning(&["ada_1", "policy"]).await, [3]);
+    assert_eq!(mentioning(&["group", "g"]).await, [4]);
+    assert_eq!(mentioning(&[]).await, [1, 2, 3, 4, 5]);
+}
+
 pub async fn tokens_are_found_by_hash_and_deleted_per_tenant(store: SqlStore) {
     let a = tenant(&store).await;
     let b = tenant(&store).await;

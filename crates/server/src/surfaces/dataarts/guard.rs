@@ -14,6 +14,7 @@ use super::error::{code, DataArtsError, DataArtsResult};
 use super::signature::{self, Authorization, Refusal};
 use crate::auth::Principal;
 use crate::http::body::{self, BodyError};
+use crate::http::caller::{self, Credential, Unauthenticated};
 use crate::http::meta::RequestMeta;
 use crate::service::{Actor, Ctx, Scope};
 use crate::state::AppState;
@@ -88,33 +89,39 @@ async fn caller(
     body: &Bytes,
 ) -> DataArtsResult<Caller> {
     let project = project.to_string();
+    let meta = RequestMeta::of(parts);
     let authorization = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
     let principal = match authorization {
         Some(value) if value.starts_with(signature::ALGORITHM) => {
-            signed(parts, state, &project, value, body).await?
+            caller::gate(state, meta.client_addr).map_err(refused)?;
+            match signed(parts, state, &project, value, body).await {
+                Ok(principal) => principal,
+                Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+                    let why = Unauthenticated::Invalid;
+                    return Err(match caller::failed(state, meta.client_addr, why) {
+                        caller::Refusal::Unauthenticated(_) => e,
+                        limited => refused(limited),
+                    });
+                }
+                Err(e) => return Err(e),
+            }
         }
         _ => {
-            let token = parts
-                .headers
-                .get(AUTH_TOKEN)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|t| !t.is_empty())
-                .ok_or_else(|| {
-                    DataArtsError::unauthorized(
-                        code::BAD_AUTH,
-                        "Incorrect IAM authentication information: sign the request (SDK-HMAC-SHA256) or send X-Auth-Token",
-                    )
-                })?;
-            state.auth.authenticate(token).await?.ok_or_else(|| {
-                DataArtsError::unauthorized(
-                    code::BAD_AUTH,
-                    "Incorrect IAM authentication information: the X-Auth-Token is not valid",
-                )
-            })?
+            let credential = match parts.headers.get(AUTH_TOKEN) {
+                None => Credential::Missing,
+                Some(v) => v
+                    .to_str()
+                    .ok()
+                    .map(str::trim)
+                    .filter(|t| !t.is_empty())
+                    .map_or(Credential::Malformed, Credential::Secret),
+            };
+            caller::identify(state, meta.client_addr, credential)
+                .await
+                .map_err(refused)?
         }
     };
     let needed = if parts.method == Method::GET {
@@ -122,37 +129,9 @@ async fn caller(
     } else {
         Scope::Write
     };
-    match &principal {
-        Principal::Operator => {
-            if !state.service.tenant_exists(&project).await? {
-                return Err(DataArtsError::new(
-                    StatusCode::FORBIDDEN,
-                    code::FORBIDDEN,
-                    format!("project {project} does not exist"),
-                ));
-            }
-        }
-        Principal::Tenant { tenant, scope, .. } => {
-            if **tenant != *project {
-                return Err(DataArtsError::new(
-                    StatusCode::FORBIDDEN,
-                    code::FORBIDDEN,
-                    format!("these credentials are not valid for project {project}"),
-                ));
-            }
-            if !scope.covers(needed) {
-                return Err(DataArtsError::new(
-                    StatusCode::FORBIDDEN,
-                    code::FORBIDDEN,
-                    format!(
-                        "these credentials' `{}` scope does not allow this operation (it needs `{}`)",
-                        scope.as_str(),
-                        needed.as_str()
-                    ),
-                ));
-            }
-        }
-    }
+    caller::admit(state, &principal, &project, needed)
+        .await
+        .map_err(refused)?;
     let workspace = parts
         .headers
         .get(WORKSPACE)
@@ -161,23 +140,6 @@ async fn caller(
         .filter(|w| !w.is_empty())
         .ok_or_else(|| DataArtsError::invalid("workspace", "the workspace header is required"))?
         .to_string();
-    let now = std::time::SystemTime::now();
-    state
-        .limits
-        .admit(state.config.caller_limits(), &principal.actor_name(), &project, now)
-        .await
-        .map_err(|outcome| {
-            DataArtsError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                code::THROTTLED,
-                format!(
-                    "The throttling threshold has been reached: {} requests per minute; retry in {} s",
-                    outcome.limit,
-                    outcome.retry_after(now).as_secs().max(1)
-                ),
-            )
-        })?;
-    let meta = RequestMeta::of(parts);
     Ok(Caller {
         ctx: Ctx {
             tenant: project,
@@ -189,6 +151,52 @@ async fn caller(
         },
         workspace,
     })
+}
+
+/// A refusal of the caller, in DataArts' envelope.
+fn refused(refusal: caller::Refusal) -> DataArtsError {
+    match refusal {
+        caller::Refusal::Unauthenticated(Unauthenticated::Invalid) => DataArtsError::unauthorized(
+            code::BAD_AUTH,
+            "Incorrect IAM authentication information: the X-Auth-Token is not valid",
+        ),
+        caller::Refusal::Unauthenticated(_) => DataArtsError::unauthorized(
+            code::BAD_AUTH,
+            "Incorrect IAM authentication information: sign the request (SDK-HMAC-SHA256) or send X-Auth-Token",
+        ),
+        caller::Refusal::RateLimited {
+            outcome,
+            now,
+            per_address,
+        } => DataArtsError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            code::THROTTLED,
+            format!(
+                "The throttling threshold has been reached: {}",
+                caller::Refusal::rate_message(&outcome, now, per_address)
+            ),
+        ),
+        caller::Refusal::NoSuchTenant(project) => DataArtsError::new(
+            StatusCode::FORBIDDEN,
+            code::FORBIDDEN,
+            format!("project {project} does not exist"),
+        ),
+        caller::Refusal::OtherTenant(project) => DataArtsError::new(
+            StatusCode::FORBIDDEN,
+            code::FORBIDDEN,
+            format!("these credentials are not valid for project {project}"),
+        ),
+        caller::Refusal::Scope { has, needs } => DataArtsError::new(
+            StatusCode::FORBIDDEN,
+            code::FORBIDDEN,
+            format!(
+                "these credentials' `{}` scope does not allow this operation (it needs `{}`)",
+                has.as_str(),
+                needs.as_str()
+            ),
+        ),
+        caller::Refusal::Failed(error) => error.into(),
+    }
 }
 
 /// The principal of a signed request: the access key's, if the signature holds.

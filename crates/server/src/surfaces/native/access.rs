@@ -4,6 +4,7 @@
 //! after that check.
 
 use std::marker::PhantomData;
+use std::net::IpAddr;
 
 use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::header::AUTHORIZATION;
@@ -11,7 +12,8 @@ use axum::http::request::Parts;
 
 use super::error::ApiError;
 use crate::auth::{bearer_secret, Principal};
-use crate::http::meta::RequestMeta;
+use crate::http::caller::{self, Credential, Refusal, Unauthenticated};
+use crate::http::meta::{client_addr, RequestMeta};
 use crate::service::{Actor, Ctx, Scope};
 use crate::state::AppState;
 
@@ -41,7 +43,16 @@ impl Need for Check {
 /// A caller allowed to act on the path's tenant with the scope `N`.
 pub struct TenantAccess<N: Need> {
     pub ctx: Ctx,
+    /// The caller's own scope, at least `N`'s (`admin` for the operator).
+    pub scope: Scope,
     _need: PhantomData<N>,
+}
+
+impl<N: Need> TenantAccess<N> {
+    /// Whether the caller may see the tenant's tokens and access keys (as `GET /tokens`).
+    pub fn sees_credentials(&self) -> bool {
+        self.scope.covers(Scope::Admin)
+    }
 }
 
 /// The operator: the only caller that may create, list and delete tenants.
@@ -49,29 +60,58 @@ pub struct OperatorAccess {
     pub actor: Actor,
 }
 
-async fn principal(parts: &Parts, state: &AppState) -> Result<Principal, ApiError> {
-    let header = parts.headers.get(AUTHORIZATION).ok_or_else(|| {
-        ApiError::new(
-            "unauthenticated",
-            "send a token as `Authorization: Bearer <token>`",
-        )
-    })?;
-    let secret = header
-        .to_str()
-        .ok()
-        .and_then(bearer_secret)
-        .ok_or_else(|| {
-            ApiError::new(
+/// The native surface's credential: `Authorization: Bearer <token>`.
+fn credential(parts: &Parts) -> Credential<'_> {
+    match parts.headers.get(AUTHORIZATION) {
+        None => Credential::Missing,
+        Some(header) => match header.to_str().ok().and_then(bearer_secret) {
+            Some(secret) => Credential::Secret(secret),
+            None => Credential::Malformed,
+        },
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        match refusal {
+            Refusal::Unauthenticated(why) => ApiError::new(
                 "unauthenticated",
-                "the Authorization header must be `Bearer <token>`",
-            )
-        })?;
-    state.auth.authenticate(secret).await?.ok_or_else(|| {
-        ApiError::new(
-            "unauthenticated",
-            "the bearer token is not valid (revoked, or never issued)",
-        )
-    })
+                match why {
+                    Unauthenticated::Missing => "send a token as `Authorization: Bearer <token>`",
+                    Unauthenticated::Malformed => {
+                        "the Authorization header must be `Bearer <token>`"
+                    }
+                    Unauthenticated::Invalid => {
+                        "the bearer token is not valid (revoked, or never issued)"
+                    }
+                },
+            ),
+            Refusal::RateLimited {
+                outcome,
+                now,
+                per_address,
+            } => ApiError::new(
+                "rate_limited",
+                Refusal::rate_message(&outcome, now, per_address),
+            ),
+            Refusal::NoSuchTenant(tenant) => {
+                ApiError::new("not_found", format!("tenant {tenant} does not exist"))
+            }
+            Refusal::OtherTenant(tenant) => ApiError::new(
+                "forbidden",
+                format!("this token is not valid for tenant {tenant}"),
+            ),
+            Refusal::Scope { has, needs } => ApiError::new(
+                "forbidden",
+                format!(
+                    "this route needs the `{}` scope; the token has `{}`",
+                    needs.as_str(),
+                    has.as_str()
+                ),
+            ),
+            Refusal::Failed(error) => error.into(),
+        }
+    }
 }
 
 fn actor(principal: &Principal, parts: &Parts) -> Actor {
@@ -83,70 +123,17 @@ fn actor(principal: &Principal, parts: &Parts) -> Actor {
     }
 }
 
-/// Whether the caller may act on `tenant` with the scope `need`; counts the request
-/// against the caller's rate limits. What `TenantAccess` checks, for a route answered
-/// without the router (see `direct`).
+/// Whether the caller, from `client`, may act on `tenant` with the scope `need`; counts
+/// the request against the caller's rate limits. What `TenantAccess` checks, for a route
+/// answered without the router (see `direct`).
 pub async fn authorize(
     parts: &Parts,
+    client: Option<IpAddr>,
     state: &AppState,
     tenant: &str,
     need: Scope,
 ) -> Result<Principal, ApiError> {
-    let principal = principal(parts, state).await?;
-    let token = match &principal {
-        Principal::Operator => {
-            if !state.service.tenant_exists(tenant).await? {
-                return Err(ApiError::new(
-                    "not_found",
-                    format!("tenant {tenant} does not exist"),
-                ));
-            }
-            // The operator is not rate limited.
-            return Ok(principal);
-        }
-        Principal::Tenant {
-            tenant: own,
-            scope,
-            actor,
-        } => {
-            if **own != *tenant {
-                return Err(ApiError::new(
-                    "forbidden",
-                    format!("this token is not valid for tenant {tenant}"),
-                ));
-            }
-            if !scope.covers(need) {
-                return Err(ApiError::new(
-                    "forbidden",
-                    format!(
-                        "this route needs the `{}` scope; the token has `{}`",
-                        need.as_str(),
-                        scope.as_str()
-                    ),
-                ));
-            }
-            actor
-        }
-    };
-    let limits = state.config.caller_limits();
-    if limits.per_token.is_some() || limits.per_tenant.is_some() {
-        let now = std::time::SystemTime::now();
-        state
-            .limits
-            .admit(limits, token, tenant, now)
-            .await
-            .map_err(|outcome| {
-                ApiError::new(
-                    "rate_limited",
-                    format!(
-                        "rate limit of {} requests per minute reached; retry in {} s",
-                        outcome.limit,
-                        outcome.retry_after(now).as_secs().max(1)
-                    ),
-                )
-            })?;
-    }
-    Ok(principal)
+    Ok(caller::authorize(state, client, credential(parts), tenant, need).await?)
 }
 
 impl<N: Need> FromRequestParts<AppState> for TenantAccess<N> {
@@ -166,12 +153,17 @@ impl<N: Need> FromRequestParts<AppState> for TenantAccess<N> {
                     .map(|(_, v)| v.to_string())
             })
             .unwrap_or_default();
-        let principal = authorize(parts, state, &tenant, N::SCOPE).await?;
+        let principal = authorize(parts, client_addr(parts), state, &tenant, N::SCOPE).await?;
+        let scope = match &principal {
+            Principal::Operator => Scope::Admin,
+            Principal::Tenant { scope, .. } => *scope,
+        };
         Ok(TenantAccess {
             ctx: Ctx {
                 tenant,
                 actor: actor(&principal, parts),
             },
+            scope,
             _need: PhantomData,
         })
     }
@@ -184,7 +176,8 @@ impl FromRequestParts<AppState> for OperatorAccess {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match principal(parts, state).await? {
+        let principal = caller::identify(state, client_addr(parts), credential(parts)).await?;
+        match principal {
             principal @ Principal::Operator => Ok(OperatorAccess {
                 actor: actor(&principal, parts),
             }),

@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,6 +30,7 @@ use super::extract::{decode_body, json_body, request_json, PathParams};
 use super::page::{page_limit, position};
 use super::routes::{schema_ref, Api, Auth, Operation};
 use crate::http::cursor;
+use crate::http::meta::client_addr;
 use crate::service::{Consistency, Scope};
 use crate::state::AppState;
 
@@ -283,16 +285,28 @@ async fn snapshot(
 }
 
 /// `POST /v1/tenants/{tenant}/check`, for the router and for `direct` alike: the caller's
-/// authority, the body, the decision, the answer.
-pub async fn answer_check(state: &AppState, tenant: &str, parts: &Parts, body: Body) -> Response {
-    match check(state, tenant, parts, body).await {
+/// authority (from `client`), the body, the decision, the answer.
+pub async fn answer_check(
+    state: &AppState,
+    tenant: &str,
+    client: Option<IpAddr>,
+    parts: &Parts,
+    body: Body,
+) -> Response {
+    match check(state, tenant, client, parts, body).await {
         Ok(answer) => answer,
         Err(error) => error.into_response(),
     }
 }
 
-async fn check(state: &AppState, tenant: &str, parts: &Parts, body: Body) -> ApiResult<Response> {
-    authorize(parts, state, tenant, Scope::Check).await?;
+async fn check(
+    state: &AppState,
+    tenant: &str,
+    client: Option<IpAddr>,
+    parts: &Parts,
+    body: Body,
+) -> ApiResult<Response> {
+    authorize(parts, client, state, tenant, Scope::Check).await?;
     let bytes = json_body(&parts.headers, body, state.config.max_body_bytes).await?;
     let item = match scan(&bytes) {
         Some(item) => item,
@@ -366,7 +380,8 @@ async fn routed_check(
     request: Request,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    answer_check(&state, params.get("tenant"), &parts, body).await
+    let client = client_addr(&parts);
+    answer_check(&state, params.get("tenant"), client, &parts, body).await
 }
 
 async fn batch(

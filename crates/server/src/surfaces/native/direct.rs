@@ -8,6 +8,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::IpAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
@@ -32,11 +33,25 @@ fn check_tenant(path: &str) -> Option<&str> {
 #[derive(Clone)]
 pub struct DirectLayer {
     state: AppState,
+    /// The connection's client, for the caller's authorization (the router's requests
+    /// carry it as an extension; a check does not, to spare an allocation).
+    client: Option<IpAddr>,
 }
 
 impl DirectLayer {
     pub fn new(state: AppState) -> Self {
-        DirectLayer { state }
+        DirectLayer {
+            state,
+            client: None,
+        }
+    }
+
+    /// This layer, for one connection's client.
+    pub fn for_client(&self, client: IpAddr) -> Self {
+        DirectLayer {
+            state: self.state.clone(),
+            client: Some(client),
+        }
     }
 }
 
@@ -47,6 +62,7 @@ impl<S> Layer<S> for DirectLayer {
         Direct {
             inner,
             state: self.state.clone(),
+            client: self.client,
         }
     }
 }
@@ -55,6 +71,7 @@ impl<S> Layer<S> for DirectLayer {
 pub struct Direct<S> {
     inner: S,
     state: AppState,
+    client: Option<IpAddr>,
 }
 
 type Answer = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
@@ -76,11 +93,12 @@ where
             return Either::Right(self.inner.call(request));
         }
         let state = self.state.clone();
+        let client = self.client;
         let (parts, body) = request.into_parts();
         Either::Left(Box::pin(async move {
             let started = Instant::now();
             let tenant = check_tenant(parts.uri.path()).unwrap_or_default();
-            let answer = answer_check(&state, tenant, &parts, body).await;
+            let answer = answer_check(&state, tenant, client, &parts, body).await;
             metrics::record(
                 CHECK_ROUTE,
                 &parts.method,

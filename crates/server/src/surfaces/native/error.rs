@@ -77,7 +77,7 @@ pub const CODES: &[(&str, u16, &str)] = &[
     (
         "rate_limited",
         429,
-        "The token or tenant made more requests this minute than its limit; retry after the reset.",
+        "The token or tenant made more requests of this class of route this minute than its limit, or this client address sent too many without a valid token; retry after the reset.",
     ),
     (
         "internal",

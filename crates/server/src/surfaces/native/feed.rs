@@ -15,7 +15,7 @@ use super::extract::ApiQuery;
 use super::page::{page_json, page_limit, page_query, page_schema, position};
 use super::routes::{schema_ref, Api, Auth, Operation};
 use super::view::timestamp;
-use crate::service::Scope;
+use crate::service::{hide_credential, names_credential, without_credentials, Scope};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -107,10 +107,11 @@ async fn changes(
         .service
         .changes(&access.ctx.tenant, after, page_limit(q.limit)?)
         .await?;
+    let hide = !access.sees_credentials();
     let items = page
         .items
         .into_iter()
-        .map(|c| json!(change_view(c)))
+        .map(|c| json!(change_view(if hide { without_credentials(c) } else { c })))
         .collect();
     Ok(Json(page_json(items, page.next)))
 }
@@ -120,6 +121,13 @@ async fn audit_events(
     access: TenantAccess<Read>,
     ApiQuery(q): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<Value>> {
+    let hide = !access.sees_credentials();
+    if hide && q.target.as_deref().is_some_and(names_credential) {
+        return Err(ApiError::new(
+            "forbidden",
+            "the audit events of tokens and access keys need the `admin` scope",
+        ));
+    }
     let query = AuditFilter {
         after: after(q.cursor.as_deref(), None)?,
         from: millis("from", q.from.as_deref())?,
@@ -127,6 +135,7 @@ async fn audit_events(
         actor: q.actor,
         target: q.target,
         limit: page_limit(q.limit)?,
+        ..AuditFilter::default()
     };
     let page = state
         .service
@@ -135,7 +144,10 @@ async fn audit_events(
     let items = page
         .items
         .into_iter()
-        .map(|e| {
+        .map(|mut e| {
+            if hide {
+                hide_credential(&mut e);
+            }
             json!(AuditEventView {
                 revision: e.revision,
                 time: timestamp(e.at),

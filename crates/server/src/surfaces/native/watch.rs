@@ -35,7 +35,7 @@ use super::extract::ApiQuery;
 use super::feed::change_view;
 use super::routes::{Api, Auth, Operation};
 use crate::index::TenantIndex;
-use crate::service::{Consistency, Scope, Service, ServiceError};
+use crate::service::{without_credentials, Consistency, Scope, Service, ServiceError};
 use crate::state::AppState;
 
 const BATCH: u32 = 100;
@@ -55,6 +55,8 @@ struct Cursor {
     incarnation: i64,
     changes: broadcast::Receiver<Arc<ChangeRecord>>,
     pending: VecDeque<Arc<ChangeRecord>>,
+    /// Whether the caller sees the tenant's tokens and access keys (`admin`).
+    credentials: bool,
     stopping: watch::Receiver<bool>,
 }
 
@@ -161,10 +163,16 @@ async fn next_event(mut c: Cursor) -> Option<(Result<Event, Infallible>, Cursor)
         return None;
     }
     c.after = change.revision;
+    let change = ChangeRecord::clone(&change);
+    let change = if c.credentials {
+        change
+    } else {
+        without_credentials(change)
+    };
     let event = Event::default()
         .id(change.revision.to_string())
         .event("change")
-        .json_data(change_view(ChangeRecord::clone(&change)))
+        .json_data(change_view(change))
         .unwrap_or_else(|_| Event::default().comment("unencodable change"));
     Some((Ok(event), c))
 }
@@ -175,6 +183,7 @@ async fn watch_changes(
     headers: HeaderMap,
     ApiQuery(query): ApiQuery<WatchQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let credentials = access.sees_credentials();
     let tenant = access.ctx.tenant;
     let resume = match headers.get("last-event-id") {
         Some(v) => Some(
@@ -216,6 +225,7 @@ async fn watch_changes(
         tenant,
         after,
         pending: VecDeque::new(),
+        credentials,
         stopping: state.stopping.clone(),
     };
     let events = stream::unfold(cursor, next_event);

@@ -4,6 +4,8 @@
 //! `GET /audit-events` lists them oldest first, each stored event expanded to the Segment
 //! events it holds, with keyset cursors so that a page costs what it returns.
 
+use std::borrow::Cow;
+
 use axum::extract::{RawQuery, State};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -15,6 +17,7 @@ use super::error::{SegmentError, SegmentResult};
 use super::guard::Caller;
 use super::wire::{page_count, page_cursor, Body, Data, Fields, Query, MAX_PAGE};
 use crate::http::time::timestamp;
+use crate::service::{hide_credential, names_credential, Scope};
 use crate::state::AppState;
 
 /// One Segment audit event, as a write records it.
@@ -175,44 +178,63 @@ pub async fn list(
             SegmentError::field("pagination.cursor", "is not a cursor this API returned")
         })?,
     };
-    let mut events = Vec::new();
-    let mut next = None;
-    let mut filter = AuditFilter {
+    // One store query per page. The resource filters go into it as texts the target or
+    // detail must mention (a coarse filter the database runs), so that a rare resource is
+    // not looked for by reading the whole trail; what the query returns is then filtered
+    // exactly. With a filter the query reads at most MAX_PAGE events, and a page that
+    // finds fewer matches than asked still says where the next one starts.
+    let filtered = resource_id.is_some() || resource_type.is_some();
+    let mentions = [resource_id, resource_type]
+        .into_iter()
+        .flatten()
+        .filter(|text| pushable(text))
+        .map(str::to_string)
+        .collect();
+    let filter = AuditFilter {
         after: start.revision - 1,
         from,
         to,
-        limit: MAX_PAGE as u32,
+        mentions,
+        limit: if filtered { MAX_PAGE } else { count.max(1) } as u32,
         ..AuditFilter::default()
     };
-    'pages: loop {
-        let page = state
-            .service
-            .audit_events(&caller.ctx.tenant, &filter)
-            .await?;
-        for record in &page.items {
-            for (index, event) in expand(record).into_iter().enumerate() {
-                if record.revision == start.revision && index < start.index {
-                    continue;
-                }
-                if resource_id.is_some_and(|id| id != event.resource_id)
-                    || resource_type.is_some_and(|t| !t.eq_ignore_ascii_case(&event.resource_type))
-                {
-                    continue;
-                }
-                if events.len() == count {
-                    next = Some(Position {
-                        revision: record.revision,
-                        index,
-                    });
-                    break 'pages;
-                }
-                events.push(render(record, index, &event));
+    let hide = !caller.scope.covers(Scope::Admin);
+    let page = state
+        .service
+        .audit_events(&caller.ctx.tenant, &filter)
+        .await?;
+    let mut events = Vec::new();
+    let mut next = None;
+    'records: for record in &page.items {
+        let mut record = Cow::Borrowed(record);
+        if hide && names_credential(&record.entry.target) {
+            hide_credential(record.to_mut());
+        }
+        for (index, event) in expand(&record).into_iter().enumerate() {
+            if record.revision == start.revision && index < start.index {
+                continue;
             }
+            if resource_id.is_some_and(|id| id != event.resource_id)
+                || resource_type.is_some_and(|t| !t.eq_ignore_ascii_case(&event.resource_type))
+            {
+                continue;
+            }
+            if events.len() == count {
+                next = Some(Position {
+                    revision: record.revision,
+                    index,
+                });
+                break 'records;
+            }
+            events.push(render(&record, index, &event));
         }
-        match page.next.and_then(|n| n.parse::<i64>().ok()) {
-            Some(after) => filter.after = after,
-            None => break,
-        }
+    }
+    if next.is_none() && page.next.is_some() {
+        // More events follow those this page read: the next page starts after them.
+        next = page.items.last().map(|last| Position {
+            revision: last.revision + 1,
+            index: 0,
+        });
     }
     let mut pagination = json!({ "current": encode(start) });
     if let Some(next) = next {
@@ -221,6 +243,15 @@ pub async fn list(
     Ok(Data::ok(
         json!({"events": events, "pagination": pagination}),
     ))
+}
+
+/// Whether the database can look for `text` in the stored target and detail as it is:
+/// printable ASCII that JSON does not escape (anything else is filtered after the query).
+fn pushable(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .bytes()
+            .all(|b| (b' '..=b'~').contains(&b) && b != b'"' && b != b'\\')
 }
 
 fn render(record: &AuditRecord, index: usize, event: &Event) -> Value {

@@ -15,6 +15,7 @@ use serde_json::json;
 
 use super::error::{ErrorEntry, SegmentError};
 use crate::auth::{bearer_secret, Principal};
+use crate::http::caller::{self, Credential, Refusal, Unauthenticated};
 use crate::http::meta::RequestMeta;
 use crate::http::ratelimit::Outcome;
 use crate::service::{Actor, Ctx, Scope};
@@ -24,6 +25,8 @@ use crate::state::AppState;
 #[derive(Clone)]
 pub struct Caller {
     pub ctx: Ctx,
+    /// The token's scope.
+    pub scope: Scope,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -48,15 +51,23 @@ const MEDIA_TYPES: [&str; 4] = [
 
 pub async fn guard(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
-    let principal = match authenticate(&parts, &state).await {
+    let meta = RequestMeta::of(&parts);
+    let credential = match parts.headers.get(AUTHORIZATION) {
+        None => Credential::Missing,
+        Some(value) => match value.to_str().ok().and_then(bearer_secret) {
+            Some(secret) => Credential::Secret(secret),
+            None => Credential::Malformed,
+        },
+    };
+    let principal = match caller::identify(&state, meta.client_addr, credential).await {
         Ok(p) => p,
-        Err(e) => return e.into_response(),
+        Err(refusal) => return refused(refusal),
     };
     let Principal::Tenant {
         actor,
         tenant,
         scope,
-    } = principal
+    } = &principal
     else {
         return SegmentError::unauthorized(
             "the operator token has no workspace; use a tenant token (grantd token create)",
@@ -65,13 +76,8 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     };
     let writes = parts.method != Method::GET && parts.method != Method::HEAD;
     let needed = if writes { Scope::Write } else { Scope::Read };
-    if !scope.covers(needed) {
-        return SegmentError::unauthorized(format!(
-            "this token's `{}` scope does not allow this operation (it needs `{}`)",
-            scope.as_str(),
-            needed.as_str()
-        ))
-        .into_response();
+    if let Err(refusal) = caller::admit(&state, &principal, tenant, needed).await {
+        return refused(refusal);
     }
     let operation = parts
         .extensions
@@ -84,15 +90,6 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         state.config.segment_read_limit
     };
     let now = SystemTime::now();
-    if let Err(outcome) = state
-        .limits
-        .admit(state.config.caller_limits(), &actor, &tenant, now)
-        .await
-    {
-        let mut response = too_many(&outcome, now);
-        limit_headers(response.headers_mut(), &outcome, now);
-        return response;
-    }
     let outcome = state
         .limits
         .hit(
@@ -107,7 +104,6 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
         return response;
     }
     let media = negotiated(&parts.headers);
-    let meta = RequestMeta::of(&parts);
     parts.extensions.insert(Caller {
         ctx: Ctx {
             tenant: tenant.to_string(),
@@ -117,6 +113,7 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
                 client_addr: meta.client_addr,
             },
         },
+        scope: *scope,
     });
     let mut response = next.run(Request::from_parts(parts, body)).await;
     if response.status().is_success() {
@@ -128,20 +125,32 @@ pub async fn guard(State(state): State<AppState>, request: Request, next: Next) 
     response
 }
 
-async fn authenticate(parts: &Parts, state: &AppState) -> Result<Principal, SegmentError> {
-    let secret = parts
-        .headers
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(bearer_secret)
-        .ok_or_else(|| {
+/// A refusal of the caller, in Segment's envelope.
+fn refused(refusal: Refusal) -> Response {
+    match refusal {
+        Refusal::Unauthenticated(Unauthenticated::Invalid) => {
+            SegmentError::unauthorized("the bearer token is not valid").into_response()
+        }
+        Refusal::Unauthenticated(_) => {
             SegmentError::unauthorized("send a workspace token as `Authorization: Bearer <token>`")
-        })?;
-    state
-        .auth
-        .authenticate(secret)
-        .await?
-        .ok_or_else(|| SegmentError::unauthorized("the bearer token is not valid"))
+                .into_response()
+        }
+        Refusal::RateLimited { outcome, now, .. } => {
+            let mut response = too_many(&outcome, now);
+            limit_headers(response.headers_mut(), &outcome, now);
+            response
+        }
+        Refusal::Scope { has, needs } => SegmentError::unauthorized(format!(
+            "this token's `{}` scope does not allow this operation (it needs `{}`)",
+            has.as_str(),
+            needs.as_str()
+        ))
+        .into_response(),
+        Refusal::NoSuchTenant(_) | Refusal::OtherTenant(_) => {
+            SegmentError::unauthorized("the token is not valid for this workspace").into_response()
+        }
+        Refusal::Failed(error) => SegmentError::from(error).into_response(),
+    }
 }
 
 /// The response media type the Accept header asks for, `application/json` by default.

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
 use super::error::{SlashIdError, SlashIdResult};
-use crate::auth::Principal;
+use crate::http::caller::{self, Credential, Refusal, Unauthenticated};
 use crate::http::meta::RequestMeta;
 use crate::service::{Actor, Ctx, Scope};
 use crate::state::AppState;
@@ -56,15 +56,14 @@ fn header<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 }
 
 async fn caller(parts: &Parts, state: &AppState) -> SlashIdResult<Caller> {
-    let key = header(parts, API_KEY).ok_or_else(|| {
-        SlashIdError::new(
-            StatusCode::UNAUTHORIZED,
-            "send a grantd token in the SlashID-API-Key header",
-        )
-    })?;
-    let principal = state.auth.authenticate(key).await?.ok_or_else(|| {
-        SlashIdError::new(StatusCode::UNAUTHORIZED, "the SlashID-API-Key is not valid")
-    })?;
+    let meta = RequestMeta::of(parts);
+    let credential = match parts.headers.get(API_KEY) {
+        None => Credential::Missing,
+        Some(_) => header(parts, API_KEY).map_or(Credential::Malformed, Credential::Secret),
+    };
+    let principal = caller::identify(state, meta.client_addr, credential)
+        .await
+        .map_err(refused)?;
     let org = header(parts, ORG_ID)
         .ok_or_else(|| SlashIdError::bad_request("the SlashID-OrgID header is required"))?
         .to_string();
@@ -75,54 +74,9 @@ async fn caller(parts: &Parts, state: &AppState) -> SlashIdResult<Caller> {
     } else {
         Scope::Write
     };
-    match &principal {
-        Principal::Operator => {
-            if !state.service.tenant_exists(&org).await? {
-                return Err(SlashIdError::not_found(format!(
-                    "organization {org} does not exist"
-                )));
-            }
-        }
-        Principal::Tenant { tenant, scope, .. } => {
-            if **tenant != *org {
-                return Err(SlashIdError::new(
-                    StatusCode::FORBIDDEN,
-                    format!("this API key is not valid for organization {org}"),
-                ));
-            }
-            if !scope.covers(needed) {
-                return Err(SlashIdError::new(
-                    StatusCode::FORBIDDEN,
-                    format!(
-                        "this API key's `{}` scope does not allow this operation (it needs `{}`)",
-                        scope.as_str(),
-                        needed.as_str()
-                    ),
-                ));
-            }
-        }
-    }
-    let now = std::time::SystemTime::now();
-    state
-        .limits
-        .admit(
-            state.config.caller_limits(),
-            &principal.actor_name(),
-            &org,
-            now,
-        )
+    caller::admit(state, &principal, &org, needed)
         .await
-        .map_err(|outcome| {
-            SlashIdError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!(
-                    "rate limit of {} requests per minute reached; retry in {} s",
-                    outcome.limit,
-                    outcome.retry_after(now).as_secs().max(1)
-                ),
-            )
-        })?;
-    let meta = RequestMeta::of(parts);
+        .map_err(refused)?;
     Ok(Caller {
         ctx: Ctx {
             tenant: org,
@@ -133,4 +87,41 @@ async fn caller(parts: &Parts, state: &AppState) -> SlashIdResult<Caller> {
             },
         },
     })
+}
+
+/// A refusal of the caller, in SlashID's envelope.
+fn refused(refusal: Refusal) -> SlashIdError {
+    match refusal {
+        Refusal::Unauthenticated(Unauthenticated::Invalid) => {
+            SlashIdError::new(StatusCode::UNAUTHORIZED, "the SlashID-API-Key is not valid")
+        }
+        Refusal::Unauthenticated(_) => SlashIdError::new(
+            StatusCode::UNAUTHORIZED,
+            "send a grantd token in the SlashID-API-Key header",
+        ),
+        Refusal::RateLimited {
+            outcome,
+            now,
+            per_address,
+        } => SlashIdError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            Refusal::rate_message(&outcome, now, per_address),
+        ),
+        Refusal::NoSuchTenant(org) => {
+            SlashIdError::not_found(format!("organization {org} does not exist"))
+        }
+        Refusal::OtherTenant(org) => SlashIdError::new(
+            StatusCode::FORBIDDEN,
+            format!("this API key is not valid for organization {org}"),
+        ),
+        Refusal::Scope { has, needs } => SlashIdError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "this API key's `{}` scope does not allow this operation (it needs `{}`)",
+                has.as_str(),
+                needs.as_str()
+            ),
+        ),
+        Refusal::Failed(error) => error.into(),
+    }
 }
