@@ -338,9 +338,9 @@ impl Service {
             )
             .into());
         }
-        for (from, to) in edges.iter().cloned() {
-            if let Some(path) = graph::path_between(&mut **tx, &to, &from).await? {
-                let mut cycle: Vec<String> = vec![describe(&from), describe(&to)];
+        for (from, to) in &edges {
+            if let Some(path) = graph::path_between(&mut **tx, to, from).await? {
+                let mut cycle: Vec<String> = vec![describe(from), describe(to)];
                 cycle.extend(path.iter().map(describe));
                 return Err(ServiceError::Conflict {
                     code: "cycle_detected",
