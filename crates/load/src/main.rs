@@ -4,9 +4,12 @@
 //! server's resident memory before and after. Exits non-zero on any error, or when memory
 //! grew after warm-up by more than `--max-growth-mib`.
 //!
-//! `benches/soak.sh` builds and starts the server and runs this against it.
+//! `benches/soak.sh` builds and starts the server and runs this against it. With
+//! `--scenario isolation` it runs the isolation scenario instead (`isolation.rs`,
+//! `benches/isolation.sh`).
 
 mod fixture;
+mod isolation;
 mod mix;
 mod report;
 
@@ -59,11 +62,39 @@ struct Args {
     /// Also write the report as JSON to this file.
     #[arg(long)]
     json: Option<std::path::PathBuf>,
+    /// `mixed` (the default), or `isolation`: one tenant hammering a deep graph while
+    /// another's revocations and `/healthz` are timed.
+    #[arg(long, default_value = "mixed")]
+    scenario: String,
+    /// Isolation: how deep the busy tenant's chains of roles and groups are.
+    #[arg(long, default_value_t = 1000)]
+    depth: usize,
+    /// Isolation: concurrent writers changing the busy tenant's chains.
+    #[arg(long, default_value_t = 4)]
+    writers: usize,
 }
 
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    if args.scenario == "isolation" {
+        let settings = isolation::Settings {
+            url: args.url.clone(),
+            admin_token: args.admin_token.clone(),
+            depth: args.depth.max(2),
+            users: args.users,
+            writers: args.writers,
+            secs: args.secs,
+        };
+        match isolation::run(&settings).await {
+            Ok(lines) => lines.iter().for_each(|l| println!("{l}")),
+            Err(error) => {
+                eprintln!("grantd-load: {error}");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
     match run(&args).await {
         Ok(report) => {
             print!("{}", report.table());
