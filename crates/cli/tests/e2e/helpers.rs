@@ -235,3 +235,20 @@ pub fn path_str(path: &Path) -> String {
 pub fn scratch(label: &str) -> PathBuf {
     testing::scratch_dir(label)
 }
+
+/// The count of a store operation in a server's `/metrics`.
+pub async fn store_calls(client: &reqwest::Client, base: &str, op: &str) -> u64 {
+    let text = client
+        .get(format!("{base}/metrics"))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let prefix = format!("grantd_store_seconds_count{{op=\"{op}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map(|v| v.trim().parse().expect("a count"))
+        .unwrap_or(0)
+}

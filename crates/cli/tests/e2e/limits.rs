@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::{path_str, scratch, spawn_with, start_binary, OPERATOR};
+use crate::helpers::{path_str, scratch, spawn_with, start_binary, store_calls, OPERATOR};
 
 #[tokio::test]
 async fn serves_tls_from_a_certificate_and_key_file() {
@@ -406,23 +406,6 @@ async fn requests_without_a_valid_token_are_limited_per_client_address() {
         assert_eq!(send(signed()).await.0, 401);
     }
     assert_eq!(send(signed()).await.0, 429);
-}
-
-/// The count of a store operation in a server's `/metrics`.
-async fn store_calls(client: &reqwest::Client, base: &str, op: &str) -> u64 {
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    let prefix = format!("grantd_store_seconds_count{{op=\"{op}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map(|v| v.trim().parse().expect("a count"))
-        .unwrap_or(0)
 }
 
 #[tokio::test]

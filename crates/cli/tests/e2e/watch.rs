@@ -5,7 +5,9 @@ use std::time::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{spawn_app, TestApp};
+use crate::helpers::{
+    path_str, scratch, send, spawn_app, start_binary, store_calls, TestApp, OPERATOR,
+};
 
 /// Reads events from a stream until `count` have arrived; returns (revision, change).
 async fn read_events(
@@ -75,4 +77,57 @@ async fn watch_streams_every_change_once_and_resumes() {
     writer.await.expect("writer");
     assert_eq!(resumed.iter().map(|(r, _)| *r).collect::<Vec<_>>(), [4, 5]);
     assert_eq!(resumed[1].1["ops"][0]["key"], "late");
+}
+
+/// Issue 15, finding 5: with 1,000 open streams, each change was read from the store once
+/// per stream. Streams now read what the index applied: one read per change, whatever the
+/// number of streams.
+#[tokio::test]
+async fn a_change_is_read_once_whatever_the_number_of_streams() {
+    const STREAMS: usize = 40;
+    const WRITES: usize = 10;
+    let data = path_str(&scratch("fanout").join("data"));
+    let (server, _) = start_binary(&["--data-dir", &data, "--admin-token", OPERATOR]).await;
+    let client = reqwest::Client::new();
+    let op = |method: Method, path: &str| {
+        client
+            .request(method, format!("{}{path}", server.base))
+            .bearer_auth(OPERATOR)
+    };
+    let (status, _) = send(op(Method::POST, "/v1/tenants").json(&json!({"id": "fan"}))).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let mut streams = Vec::new();
+    for _ in 0..STREAMS {
+        let response = op(Method::GET, "/v1/tenants/fan/watch")
+            .send()
+            .await
+            .expect("watch");
+        assert_eq!(response.status(), StatusCode::OK);
+        streams.push(response);
+    }
+    let before = store_calls(&client, &server.base, "list_changes").await;
+    for i in 0..WRITES {
+        let (status, _) =
+            send(op(Method::POST, "/v1/tenants/fan/users").json(&json!({"id": format!("u{i}")})))
+                .await;
+        assert_eq!(status, StatusCode::CREATED);
+    }
+    // Every stream delivers every change.
+    for stream in &mut streams {
+        let mut text = String::new();
+        while text.matches("event: change").count() < WRITES {
+            let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+                .await
+                .expect("an event within 10 s")
+                .expect("read")
+                .expect("stream open");
+            text.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+    let reads = store_calls(&client, &server.base, "list_changes").await - before;
+    eprintln!("{STREAMS} streams, {WRITES} changes: {reads} reads of the change feed");
+    assert!(
+        (1..=3 * WRITES as u64).contains(&reads),
+        "{reads} reads of the change feed for {WRITES} changes and {STREAMS} streams"
+    );
 }

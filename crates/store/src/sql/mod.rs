@@ -250,6 +250,7 @@ impl Store for SqlStore {
         after: i64,
         limit: u32,
     ) -> Result<Vec<ChangeRecord>> {
+        let started = Instant::now();
         let found = sqlx::query(
             "SELECT revision, at, ops FROM changes WHERE tenant = $1 AND revision > $2 \
              ORDER BY revision LIMIT $3",
@@ -259,6 +260,7 @@ impl Store for SqlStore {
         .bind(i64::from(limit))
         .fetch_all(self.pool()?)
         .await?;
+        observe("list_changes", started);
         found
             .iter()
             .map(|row| {
