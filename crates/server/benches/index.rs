@@ -6,15 +6,19 @@
 //!    scratch SQLite file (transactions of 10,000 objects, straight through the store), then
 //!    `build_snapshot` is timed, and resident memory read before and after (/proc/self/statm);
 //! 2. a batch of 1,000 checks on that snapshot;
-//! 3. a lookup that returns 10,000 resources (10,000 sources under one workspace).
+//! 3. a lookup that returns 10,000 resources (10,000 sources under one workspace);
+//! 4. with `--tenants M` instead: M small tenants (a user and 10 grants each) written
+//!    straight into a scratch SQLite file, then every tenant's index built as a starting
+//!    node builds them (`spawn_follower`): the time it takes and resident memory per tenant.
 //!
 //!     cargo bench -p grantd-server --bench index [-- N]
+//!     cargo bench -p grantd-server --bench index -- --tenants 100000
 
 use std::time::Instant;
 
 use grantd_core::decision::{CheckQuery, Op, ResourceQuery, Snapshot, Verdict};
 use grantd_core::Kind;
-use grantd_server::index::build_snapshot;
+use grantd_server::index::{build_snapshot, spawn_follower};
 use grantd_store::{testing, AuditEntry, Expect, NewObject, SqlStore, Store};
 use serde_json::{json, Value};
 
@@ -100,6 +104,23 @@ fn main() {
         runtime.block_on(measure(&url, n));
         return;
     }
+    if let Some(at) = args.iter().position(|a| a == "--measure-tenants") {
+        let url = args[at + 1].clone();
+        let m: usize = args[at + 2].parse().expect("M");
+        runtime.block_on(measure_tenants(&url, m));
+        return;
+    }
+    if let Some(at) = args.iter().position(|a| a == "--tenants") {
+        let m: usize = args[at + 1].parse().expect("M");
+        let url = testing::scratch_sqlite_url("index-tenants");
+        runtime.block_on(write_tenants(&url, m));
+        let status = std::process::Command::new(std::env::current_exe().expect("exe"))
+            .args(["--measure-tenants", &url, &m.to_string()])
+            .status()
+            .expect("measure");
+        assert!(status.success());
+        return;
+    }
     let n: usize = args
         .iter()
         .skip(1)
@@ -112,6 +133,74 @@ fn main() {
         .status()
         .expect("measure");
     assert!(status.success());
+}
+
+/// M tenants of a user and 10 grants each, in one transaction of plain inserts (the index
+/// reads objects only; a server would also have their change records and audit events).
+async fn write_tenants(url: &str, m: usize) {
+    use sqlx::Connection;
+    drop(SqlStore::open(url).await.expect("store"));
+    let started = Instant::now();
+    let mut db = sqlx::SqliteConnection::connect(url).await.expect("connect");
+    let mut tx = db.begin().await.expect("begin");
+    let insert = "INSERT INTO objects (tenant, kind, key, version, body, created_at, updated_at) \
+                  VALUES ($1, $2, $3, 1, $4, 0, 0)";
+    for t in 0..m {
+        let tenant = format!("t{t:06}");
+        sqlx::query(
+            "INSERT INTO tenants (id, revision, created_at, incarnation) VALUES ($1, 12, 0, $2)",
+        )
+        .bind(&tenant)
+        .bind(t as i64)
+        .execute(&mut *tx)
+        .await
+        .expect("tenant");
+        let mut rows = vec![
+            ("tenant", tenant.clone(), json!({"id": tenant})),
+            ("user", "u".to_string(), json!({"id": "u"})),
+        ];
+        for g in 0..10 {
+            rows.push(("grant", format!("g{g}"), json!({
+                "id": format!("g{g}"),
+                "subject": {"type": "user", "id": "u"},
+                "privilege": {"type": "actions", "actions": [ACTIONS[g % 3]]},
+                "target": {"type": "resource", "resource": {"type": "doc", "id": format!("d{g}")}},
+                "effect": "ALLOW"
+            })));
+        }
+        for (kind, key, body) in rows {
+            sqlx::query(insert)
+                .bind(&tenant)
+                .bind(kind)
+                .bind(key)
+                .bind(body.to_string())
+                .execute(&mut *tx)
+                .await
+                .expect("object");
+        }
+    }
+    tx.commit().await.expect("commit");
+    println!(
+        "wrote {m} tenants of a user and 10 grants in {:.1?}",
+        started.elapsed()
+    );
+}
+
+async fn measure_tenants(url: &str, m: usize) {
+    let store: std::sync::Arc<dyn Store> =
+        std::sync::Arc::new(SqlStore::open(url).await.expect("store"));
+    let before = resident_bytes();
+    let started = Instant::now();
+    let indexes = spawn_follower(store).await.expect("indexes");
+    let took = started.elapsed();
+    let after = resident_bytes();
+    println!(
+        "{} tenants' indexes built in {took:.2?}; resident memory {:.1} MiB before, {:.1} MiB after: {:.0} bytes per tenant",
+        indexes.applied_revisions().len(),
+        before as f64 / 1048576.0,
+        after as f64 / 1048576.0,
+        after.saturating_sub(before) as f64 / m as f64
+    );
 }
 
 async fn write(url: &str, n: usize) {

@@ -69,8 +69,9 @@ pub trait Store: Send + Sync + 'static {
     /// Objects of a kind ordered by key, optionally only those whose key starts with a prefix.
     async fn list(&self, tenant: &str, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>>;
 
-    /// How many objects of a kind the tenant holds.
-    async fn count(&self, tenant: &str, kind: &str) -> Result<u64>;
+    /// How many objects of each kind the tenant holds (kinds it holds none of are left out),
+    /// in one read.
+    async fn counts(&self, tenant: &str) -> Result<Vec<(String, u64)>>;
 
     /// The objects holding a reference to `target` (an object key `kind:key`).
     async fn referencing(&self, tenant: &str, target: &str) -> Result<Vec<RefHolder>>;

@@ -58,17 +58,25 @@ pub async fn build(
 /// reading and indexing overlap.
 async fn load(store: Arc<dyn Store>, tenant: &str, revision: i64) -> Result<Snapshot, StoreError> {
     let mut snapshot = Snapshot::new();
-    let mut counts = Vec::with_capacity(LOAD_ORDER.len());
-    for kind in LOAD_ORDER {
-        let count = store.count(tenant, kind.as_str()).await?;
-        counts.push((kind, usize::try_from(count).unwrap_or(0)));
-    }
+    let held = store.counts(tenant).await?;
+    let count_of = |kind: Kind| {
+        held.iter()
+            .find(|(k, _)| k == kind.as_str())
+            .map_or(0, |(_, n)| usize::try_from(*n).unwrap_or(0))
+    };
+    let counts: Vec<(Kind, usize)> = LOAD_ORDER.iter().map(|&k| (k, count_of(k))).collect();
     snapshot.reserve(&counts);
+    // Kinds the tenant holds none of are not read: a small tenant costs few queries.
+    let kinds: Vec<Kind> = counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, _)| *k)
+        .collect();
     let (pages, mut received) = mpsc::channel::<Result<(Kind, Vec<StoredObject>), StoreError>>(2);
     let reader = {
         let tenant = tenant.to_string();
         tokio::spawn(async move {
-            for kind in LOAD_ORDER {
+            for kind in kinds {
                 let mut after = None;
                 loop {
                     let query = ListQuery {

@@ -229,15 +229,20 @@ impl Store for SqlStore {
         found
     }
 
-    async fn count(&self, tenant: &str, kind: &str) -> Result<u64> {
-        let n: i64 =
-            sqlx::query("SELECT COUNT(*) AS n FROM objects WHERE tenant = $1 AND kind = $2")
-                .bind(tenant)
-                .bind(kind)
-                .fetch_one(self.pool()?)
-                .await?
-                .try_get("n")?;
-        Ok(u64::try_from(n).unwrap_or(0))
+    async fn counts(&self, tenant: &str) -> Result<Vec<(String, u64)>> {
+        let found = sqlx::query(
+            "SELECT kind, COUNT(*) AS n FROM objects WHERE tenant = $1 GROUP BY kind ORDER BY kind",
+        )
+        .bind(tenant)
+        .fetch_all(self.pool()?)
+        .await?;
+        found
+            .iter()
+            .map(|row| {
+                let n: i64 = row.try_get("n")?;
+                Ok((row.try_get("kind")?, u64::try_from(n).unwrap_or(0)))
+            })
+            .collect()
     }
 
     async fn referencing(&self, tenant: &str, target: &str) -> Result<Vec<RefHolder>> {
