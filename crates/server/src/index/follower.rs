@@ -57,6 +57,7 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
         store: store.clone(),
         published: tokio::sync::Notify::new(),
         revocations: broadcast::channel(1024).0,
+        replacing: std::sync::Mutex::new(()),
     });
     let mut tenants = HashMap::default();
     let mut after = None;

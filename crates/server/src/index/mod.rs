@@ -130,6 +130,8 @@ pub struct Indexes {
     /// Signalled whenever an index applies changes, for the heartbeat to report them.
     published: Notify,
     revocations: broadcast::Sender<Revocation>,
+    /// Held while the map of tenants is replaced.
+    replacing: std::sync::Mutex<()>,
 }
 
 impl Indexes {
@@ -264,6 +266,9 @@ impl Indexes {
         &self,
         change: impl FnOnce(&mut HashMap<String, Arc<TenantIndex>, RandomState>),
     ) {
+        // Tenants catch up in tasks of their own: one change of the map at a time, or two
+        // would each start from the same map and one would undo the other.
+        let _one_at_a_time = self.replacing.lock();
         let mut tenants = HashMap::clone(&self.tenants.load());
         change(&mut tenants);
         self.tenants.store(Arc::new(tenants));
