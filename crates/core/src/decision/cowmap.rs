@@ -3,9 +3,10 @@
 //! it, so a write publishes a new snapshot without copying the whole index and readers
 //! never lock.
 //!
-//! A node holds an index per tenant and most tenants are small, so an empty map allocates
-//! nothing, the shard array is allocated at the first insert, and each shard at the first
-//! key that falls in it: an empty tenant's eleven maps cost eleven words each.
+//! A node holds an index per tenant and most tenants are small, so a map starts as one
+//! table, allocated at its first insert (an empty map allocates nothing), and is split
+//! into its shards only once it holds `SPLIT_AT` entries: a small tenant's maps cost a
+//! table each, not 64.
 
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash};
@@ -14,14 +15,16 @@ use std::sync::Arc;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
-/// Shards per map (a power of two): a change copies 1/64 of the map at most.
+/// Shards per map once split (a power of two): a change copies 1/64 of the map at most.
 const SHARDS: usize = 64;
+/// A map of this many entries is split into `SHARDS` shards; below, one table holds all.
+const SPLIT_AT: usize = 512;
 
-type Shard<K, V> = Option<Arc<HashTable<(K, V)>>>;
+type Shard<K, V> = Arc<HashTable<(K, V)>>;
 
 pub struct CowMap<K, V> {
-    /// `None` until the first insert; a shard is `None` until a key falls in it.
-    shards: Option<Arc<[Shard<K, V>; SHARDS]>>,
+    /// `None` until the first insert; then one shard, or `SHARDS` once split.
+    shards: Option<Arc<Vec<Shard<K, V>>>>,
     len: usize,
     /// Seeded per map at random, so that keys chosen by a client cannot be made to collide.
     state: RandomState,
@@ -47,8 +50,13 @@ impl<K: Hash + Eq + Clone, V: Clone> Default for CowMap<K, V> {
     }
 }
 
-fn shard_of(hash: u64) -> usize {
-    (hash >> (64 - SHARDS.trailing_zeros())) as usize
+/// The shard of a hash among `count` (one, or `SHARDS`).
+fn shard_of(hash: u64, count: usize) -> usize {
+    if count == 1 {
+        0
+    } else {
+        (hash >> (64 - SHARDS.trailing_zeros())) as usize
+    }
 }
 
 impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
@@ -68,7 +76,8 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
     }
 
     fn shard(&self, hash: u64) -> Option<&HashTable<(K, V)>> {
-        self.shards.as_ref()?[shard_of(hash)].as_deref()
+        let shards = self.shards.as_ref()?;
+        shards.get(shard_of(hash, shards.len())).map(|s| &**s)
     }
 
     /// The stored key and its value, to share the key's allocation.
@@ -83,16 +92,39 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
             .map(|(k, v)| (k, v))
     }
 
-    fn shards_mut(&mut self) -> &mut [Shard<K, V>; SHARDS] {
+    fn shards_mut(&mut self) -> &mut Vec<Shard<K, V>> {
         let shards = self
             .shards
-            .get_or_insert_with(|| Arc::new(std::array::from_fn(|_| None)));
+            .get_or_insert_with(|| Arc::new(vec![Arc::new(HashTable::new())]));
         Arc::make_mut(shards)
     }
 
     fn shard_mut(&mut self, hash: u64) -> &mut HashTable<(K, V)> {
-        let shard = self.shards_mut()[shard_of(hash)].get_or_insert_with(Default::default);
-        Arc::make_mut(shard)
+        let shards = self.shards_mut();
+        let at = shard_of(hash, shards.len());
+        Arc::make_mut(&mut shards[at])
+    }
+
+    /// Spreads the one table's entries over `SHARDS` shards, each with room for its share
+    /// of `expected` entries.
+    fn split(&mut self, expected: usize) {
+        let state = self.state;
+        let shards = self.shards_mut();
+        if shards.len() != 1 {
+            return;
+        }
+        let share = expected.div_ceil(SHARDS);
+        let per_shard = share + share / 16 + 16.min(share);
+        let mut split: Vec<HashTable<(K, V)>> = (0..SHARDS)
+            .map(|_| HashTable::with_capacity(per_shard))
+            .collect();
+        for (k, v) in shards[0].iter() {
+            let hash = state.hash_one(k);
+            split[shard_of(hash, SHARDS)].insert_unique(hash, (k.clone(), v.clone()), |(k, _)| {
+                state.hash_one(k)
+            });
+        }
+        *shards = split.into_iter().map(Arc::new).collect();
     }
 
     /// Inserts or replaces; returns the previous value.
@@ -105,6 +137,9 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
             None => {
                 shard.insert_unique(hash, (key, value), |(k, _)| state.hash_one(k));
                 self.len += 1;
+                if self.len == SPLIT_AT {
+                    self.split(SPLIT_AT * 2);
+                }
                 None
             }
         }
@@ -149,11 +184,19 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
         if additional == 0 {
             return;
         }
+        let expected = self.len + additional;
+        let state = self.state;
+        let unsplit = self.shards.as_ref().is_none_or(|s| s.len() == 1);
+        if expected < SPLIT_AT && unsplit {
+            // Small: the one table, sized once.
+            let shard = self.shard_mut(0);
+            shard.reserve(additional, |(k, _)| state.hash_one(k));
+            return;
+        }
+        self.split(expected);
         let share = additional.div_ceil(SHARDS);
         let per_shard = share + share / 16 + 16.min(share);
-        let state = self.state;
         for shard in self.shards_mut().iter_mut() {
-            let shard = shard.get_or_insert_with(Default::default);
             Arc::make_mut(shard).reserve(per_shard, |(k, _)| state.hash_one(k));
         }
     }
@@ -169,7 +212,7 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
     pub fn iter(&self) -> impl Iterator<Item = (&K, &V)> {
         self.shards
             .iter()
-            .flat_map(|shards| shards.iter().flatten())
+            .flat_map(|shards| shards.iter())
             .flat_map(|s| s.iter().map(|(k, v)| (k, v)))
     }
 }
@@ -194,6 +237,26 @@ mod tests {
         assert_eq!((a.len(), b.len()), (999, 1000));
         assert_eq!(a.iter().count(), 999);
         assert_eq!(a.remove("nope"), None);
+    }
+
+    #[test]
+    fn a_map_splits_into_shards_as_it_grows_and_clones_stay_apart() {
+        let mut a: CowMap<u32, u32> = CowMap::default();
+        assert!(a.shards.is_none(), "an empty map allocates nothing");
+        a.insert(0, 0);
+        let small = a.clone();
+        for i in 1..2000 {
+            a.insert(i, i);
+        }
+        assert_eq!(a.shards.as_ref().map(|s| s.len()), Some(SHARDS));
+        assert_eq!(small.shards.as_ref().map(|s| s.len()), Some(1));
+        assert!((0..2000).all(|i| a.get(&i) == Some(&i)));
+        assert_eq!((a.len(), small.len(), small.get(&5)), (2000, 1, None));
+        assert_eq!(a.iter().count(), 2000);
+        for i in 0..1990 {
+            a.remove(&i);
+        }
+        assert_eq!(a.iter().map(|(k, _)| *k).min(), Some(1990));
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod misses;
 pub mod secret;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock, Weak};
 use std::time::{Duration, Instant};
 
@@ -54,7 +55,30 @@ impl Principal {
 /// secret is in the request anyway, and never leaves this process. Hashed with foldhash
 /// (randomly seeded): only valid tokens are ever inserted, so a caller cannot choose the
 /// keys.
-type Cache = RwLock<HashMap<Box<str>, (Principal, Instant), RandomState>>;
+#[derive(Default)]
+struct Cache {
+    entries: RwLock<HashMap<Box<str>, (Principal, Instant), RandomState>>,
+    /// Counts the forgettings (each made under the write lock): a lookup that started
+    /// before one does not cache what it found, for it may be what was just revoked.
+    forgettings: AtomicU64,
+}
+
+impl Cache {
+    fn forget(&self, keep: impl Fn(&str, &Principal) -> bool) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.retain(|secret, (principal, _)| keep(secret, principal));
+            self.forgettings.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    fn remove(&self, secret: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            if entries.remove(secret).is_some() {
+                self.forgettings.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+}
 
 pub struct Authenticator {
     store: Arc<dyn Store>,
@@ -89,9 +113,7 @@ impl Revoker {
         let Some(cache) = self.0.upgrade() else {
             return false;
         };
-        if let Ok(mut cache) = cache.write() {
-            cache.retain(|_, (principal, _)| keep(principal));
-        }
+        cache.forget(|_, principal| keep(principal));
         true
     }
 }
@@ -110,7 +132,7 @@ impl Authenticator {
         Self {
             store,
             operator,
-            cache: Arc::new(RwLock::new(HashMap::default())),
+            cache: Arc::new(Cache::default()),
             misses: misses::Misses::default(),
         }
     }
@@ -126,6 +148,7 @@ impl Authenticator {
             return Ok(Some(principal));
         }
         let digest = secret::digest(secret);
+        let forgettings = self.cache.forgettings.load(Ordering::SeqCst);
         let principal = if secret::same_digest(&digest, &self.operator) {
             Principal::Operator
         } else {
@@ -144,15 +167,17 @@ impl Authenticator {
             };
             let Some(record) = found else {
                 // Revoked or never issued: not even an outage brings it back.
-                if let Ok(mut cache) = self.cache.write() {
-                    cache.remove(secret);
-                }
+                self.cache.remove(secret);
                 self.misses.insert(digest);
                 return Ok(None);
             };
             principal_of(record)
         };
-        if let Ok(mut cache) = self.cache.write() {
+        if let Ok(mut cache) = self.cache.entries.write() {
+            if self.cache.forgettings.load(Ordering::SeqCst) != forgettings {
+                // Something was revoked while the store was asked: perhaps this.
+                return Ok(Some(principal));
+            }
             if cache.len() >= CACHE_MAX {
                 cache.clear();
             }
@@ -163,14 +188,14 @@ impl Authenticator {
 
     /// The principal of a secret looked up moments ago, if any: no hash, no lookup.
     pub fn cached(&self, secret: &str) -> Option<Principal> {
-        let cache = self.cache.read().ok()?;
+        let cache = self.cache.entries.read().ok()?;
         let (principal, at) = cache.get(secret)?;
         (at.elapsed() < CACHE_TTL).then(|| principal.clone())
     }
 
     /// The principal a secret stood for when last looked up, however long ago.
     fn last_known(&self, secret: &str) -> Option<Principal> {
-        let cache = self.cache.read().ok()?;
+        let cache = self.cache.entries.read().ok()?;
         cache.get(secret).map(|(principal, _)| principal.clone())
     }
 
@@ -181,9 +206,7 @@ impl Authenticator {
 
     /// Forgets a revoked token, named by its hex hash, at once.
     pub fn forget(&self, hash: &str) {
-        if let Ok(mut cache) = self.cache.write() {
-            cache.retain(|secret, _| secret::hash(secret) != hash);
-        }
+        self.cache.forget(|secret, _| secret::hash(secret) != hash);
     }
 }
 

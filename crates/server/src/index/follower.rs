@@ -171,28 +171,38 @@ fn start(
 async fn behind(indexes: &Indexes) -> Result<BTreeSet<String>, StoreError> {
     let heads = indexes.store.tenant_heads().await?;
     let known = indexes.tenants.load_full();
-    let due = heads
-        .iter()
-        .filter(|(tenant, head)| {
-            known.get(tenant).is_none_or(|i| {
-                i.incarnation != head.incarnation || i.snapshot().revision() < head.revision
-            })
-        })
-        .map(|(tenant, _)| tenant.clone())
-        .collect();
+    let mut due: BTreeSet<String> = BTreeSet::new();
+    for (tenant, head) in &heads {
+        match known.get(tenant) {
+            // Another incarnation's index is never served, not even while the new one is
+            // built: dropped at once, so that readers wait for the new one.
+            Some(index) if index.incarnation != head.incarnation => {
+                drop_tenant(indexes, tenant);
+                due.insert(tenant.clone());
+            }
+            Some(index) if index.snapshot().revision() >= head.revision => {}
+            _ => {
+                due.insert(tenant.clone());
+            }
+        }
+    }
     let live: BTreeSet<&String> = heads.iter().map(|(t, _)| t).collect();
     for gone in known.keys().filter(|t| !live.contains(t)) {
         drop_tenant(indexes, gone);
+        // Caught up once more, by the tenant's own task: a build that was under way puts
+        // no index back for long.
+        due.insert(gone.clone());
     }
     Ok(due)
 }
 
-/// Drops a deleted tenant's index, which ends its watch streams, and announces it.
+/// Drops a tenant's index, which ends its watch streams, and announces that every token of
+/// the tenant is gone (also when this node had no index of it: it may have cached them).
 fn drop_tenant(indexes: &Indexes, tenant: &str) {
     if indexes.tenant(tenant).is_some() {
         indexes.replace_tenants(|t| drop(t.remove(tenant)));
-        indexes.revoke(Revocation::Tenant(Arc::from(tenant)));
     }
+    indexes.revoke(Revocation::Tenant(Arc::from(tenant)));
 }
 
 /// Brings the tenant's index to the store's latest revision of its current incarnation.
@@ -202,10 +212,19 @@ async fn catch_up(indexes: &Indexes, tenant: &str) -> Result<(), StoreError> {
         drop_tenant(indexes, tenant);
         return Ok(());
     };
-    let current = indexes.tenant(tenant);
-    let rebuild = current.as_ref().is_none_or(|i| {
-        i.incarnation != head.incarnation || head.revision - i.snapshot().revision() > REBUILD_GAP
-    });
+    let mut current = indexes.tenant(tenant);
+    if current
+        .as_ref()
+        .is_some_and(|i| i.incarnation != head.incarnation)
+    {
+        // Another incarnation's index is never served, not even while the new one is
+        // built: dropped first, so that readers wait for the new one.
+        drop_tenant(indexes, tenant);
+        current = None;
+    }
+    let rebuild = current
+        .as_ref()
+        .is_none_or(|i| head.revision - i.snapshot().revision() > REBUILD_GAP);
     if rebuild {
         // New here, another incarnation, or too far behind to replay: a consistent
         // snapshot of the store.
@@ -213,7 +232,9 @@ async fn catch_up(indexes: &Indexes, tenant: &str) -> Result<(), StoreError> {
             Some((snapshot, incarnation)) => {
                 let index = Arc::new(TenantIndex::new(snapshot, incarnation));
                 indexes.replace_tenants(|t| drop(t.insert(tenant.to_string(), index)));
-                if current.is_some_and(|old| old.incarnation != incarnation) {
+                if current.is_some() {
+                    // Too far behind to replay: the revocations it skipped are not known
+                    // one by one, so every token of the tenant is looked up again.
                     indexes.revoke(Revocation::Tenant(Arc::from(tenant)));
                 }
                 indexes.published.notify_waiters();

@@ -239,6 +239,7 @@ impl Indexes {
         };
         let deadline = tokio::time::Instant::now() + timeout;
         // An index of an incarnation that was deleted is being replaced: wait for it.
+        let mut asked = false;
         while self
             .tenant(tenant)
             .is_some_and(|index| index.incarnation != head.incarnation)
@@ -250,7 +251,10 @@ impl Indexes {
                     waited: timeout,
                 });
             }
-            self.changed(tenant);
+            if !asked {
+                self.changed(tenant);
+                asked = true;
+            }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
         let left = deadline.saturating_duration_since(tokio::time::Instant::now());
