@@ -71,6 +71,14 @@ pub struct TenantHead {
     pub incarnation: i64,
 }
 
+/// Where a scan of every tenant's objects stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanPosition {
+    pub tenant: String,
+    pub kind: String,
+    pub key: String,
+}
+
 /// One committed transaction: everything it put and deleted, at one revision.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChangeRecord {

@@ -120,9 +120,8 @@ impl<K: Hash + Eq + Clone, V: Clone> CowMap<K, V> {
             .collect();
         for (k, v) in shards[0].iter() {
             let hash = state.hash_one(k);
-            split[shard_of(hash, SHARDS)].insert_unique(hash, (k.clone(), v.clone()), |(k, _)| {
-                state.hash_one(k)
-            });
+            split[shard_of(hash, SHARDS)]
+                .insert_unique(hash, (k.clone(), v.clone()), |(k, _)| state.hash_one(k));
         }
         *shards = split.into_iter().map(Arc::new).collect();
     }

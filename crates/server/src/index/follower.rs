@@ -19,10 +19,11 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use grantd_core::decision::Snapshot;
-use grantd_store::{ChangeOp, ChangeRecord, ListQuery, Store, StoreError};
+use grantd_store::{ChangeOp, ChangeRecord, Store, StoreError};
 use tokio::sync::{broadcast, mpsc, Semaphore};
 
 use super::load::{build, ops_of};
+use super::start::build_every;
 use super::{Indexes, Revocation, TenantIndex};
 
 const POLL: Duration = Duration::from_secs(1);
@@ -59,28 +60,12 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
         revocations: broadcast::channel(1024).0,
         replacing: std::sync::Mutex::new(()),
     });
+    let started = Instant::now();
     let mut tenants = HashMap::default();
-    let mut after = None;
-    loop {
-        let page = store
-            .list_tenants(&ListQuery {
-                prefix: None,
-                after: after.clone(),
-                limit: 1000,
-            })
-            .await?;
-        for tenant in &page {
-            if let Some((snapshot, incarnation)) = build(store.clone(), &tenant.key).await? {
-                let index = TenantIndex::new(snapshot, incarnation);
-                tenants.insert(tenant.key.clone(), Arc::new(index));
-            }
-        }
-        match page.last() {
-            Some(last) if page.len() == 1000 => after = Some(last.key.clone()),
-            _ => break,
-        }
+    for (tenant, snapshot, incarnation) in build_every(store.clone()).await? {
+        tenants.insert(tenant, Arc::new(TenantIndex::new(snapshot, incarnation)));
     }
-    tracing::info!(tenants = tenants.len(), "decision indexes built");
+    tracing::info!(tenants = tenants.len(), took = ?started.elapsed(), "decision indexes built");
     indexes.tenants.store(Arc::new(tenants));
 
     // Commits of other nodes, as the database announces them, wake the follower too.

@@ -11,7 +11,7 @@ use grantd_store::{ChangeOp, ChangeRecord, ListQuery, Store, StoreError, StoredO
 use tokio::sync::mpsc;
 
 /// The kinds the index holds, in the order that lets references resolve.
-const LOAD_ORDER: [Kind; 7] = [
+pub(super) const LOAD_ORDER: [Kind; 7] = [
     Kind::User,
     Kind::Group,
     Kind::Role,

@@ -20,6 +20,7 @@
 
 mod follower;
 mod load;
+mod start;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, OnceLock};

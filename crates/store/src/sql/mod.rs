@@ -19,8 +19,8 @@ use async_trait::async_trait;
 use sqlx::{AnyPool, Row};
 
 use crate::{
-    AuditEntry, AuditFilter, AuditRecord, ChangeRecord, ListQuery, RefHolder, Result, Store,
-    StoreError, StoredObject, TenantHead, TokenRecord, WriteTx,
+    AuditEntry, AuditFilter, AuditRecord, ChangeRecord, ListQuery, RefHolder, Result, ScanPosition,
+    Store, StoreError, StoredObject, TenantHead, TokenRecord, WriteTx,
 };
 pub use dialect::Backend;
 use dialect::WriterGate;
@@ -227,6 +227,45 @@ impl Store for SqlStore {
         let found = rows::list_objects(self.pool()?, Some(tenant), kind, query).await;
         observe("list", started);
         found
+    }
+
+    async fn scan_objects(
+        &self,
+        kinds: &[&str],
+        after: Option<&ScanPosition>,
+        next_tenant: bool,
+        limit: u32,
+    ) -> Result<Vec<(String, StoredObject)>> {
+        let started = Instant::now();
+        let (position, bound): (&str, Vec<&str>) = match (after, next_tenant) {
+            (None, _) => ("1 = 1", vec![]),
+            (Some(at), true) => ("tenant > $1", vec![&at.tenant]),
+            (Some(at), false) => (
+                "(tenant, kind, key) > ($1, $2, $3)",
+                vec![&at.tenant, &at.kind, &at.key],
+            ),
+        };
+        // The kinds are the caller's constants, bound as parameters all the same.
+        let places: Vec<String> = (0..kinds.len())
+            .map(|i| format!("${}", bound.len() + i + 1))
+            .collect();
+        let sql = format!(
+            "SELECT tenant, {} FROM objects WHERE {position} AND kind IN ({}) \
+             ORDER BY tenant, kind, key LIMIT {}",
+            rows::OBJECT_COLUMNS,
+            places.join(", "),
+            limit
+        );
+        let mut statement = sqlx::query(&sql);
+        for value in bound.into_iter().chain(kinds.iter().copied()) {
+            statement = statement.bind(value);
+        }
+        let found = statement.fetch_all(self.pool()?).await?;
+        observe("scan_objects", started);
+        found
+            .iter()
+            .map(|row| Ok((row.try_get("tenant")?, rows::object(row)?)))
+            .collect()
     }
 
     async fn counts(&self, tenant: &str) -> Result<Vec<(String, u64)>> {

@@ -46,6 +46,7 @@ macro_rules! conformance {
 conformance!(
     objects::new_tenant_starts_at_revision_one,
     objects::a_recreated_tenant_is_another_incarnation,
+    objects::every_tenants_objects_are_scanned_in_order,
     objects::put_then_get_round_trips,
     objects::conditional_writes_check_versions,
     objects::dropped_transaction_leaves_nothing,

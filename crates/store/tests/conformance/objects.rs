@@ -317,3 +317,58 @@ pub async fn tenants_never_see_each_other(store: SqlStore) {
         .expect("tenants");
     assert!(tenants.iter().any(|o| o.key == b) && !tenants.iter().any(|o| o.key == a));
 }
+
+/// Every tenant's objects in one ordered pass, paged, skipping a tenant's rest on demand.
+pub async fn every_tenants_objects_are_scanned_in_order(store: SqlStore) {
+    let (a, b) = (tenant(&store).await, tenant(&store).await);
+    for (t, kind, key) in [
+        (&a, "user", "u2"),
+        (&a, "user", "u1"),
+        (&a, "grant", "g1"),
+        (&b, "user", "u1"),
+        (&a, "label", "skipped"),
+    ] {
+        put_one(&store, t, kind, key, json!({"id": key})).await;
+    }
+    let kinds = ["user", "grant"];
+    let mut seen = Vec::new();
+    let mut after: Option<grantd_store::ScanPosition> = None;
+    loop {
+        let page = store
+            .scan_objects(&kinds, after.as_ref(), false, 2)
+            .await
+            .expect("scan");
+        let Some((t, last)) = page.last() else { break };
+        after = Some(grantd_store::ScanPosition {
+            tenant: t.clone(),
+            kind: last.kind.clone(),
+            key: last.key.clone(),
+        });
+        seen.extend(
+            page.iter()
+                .filter(|(t, _)| *t == a || *t == b)
+                .map(|(t, o)| format!("{}/{}:{}", if *t == a { "a" } else { "b" }, o.kind, o.key)),
+        );
+    }
+    let (first, second) = if a < b { ("a", "b") } else { ("b", "a") };
+    let mut expected = vec![
+        format!("a/grant:g1"),
+        format!("a/user:u1"),
+        format!("a/user:u2"),
+        format!("b/user:u1"),
+    ];
+    expected.sort_by_key(|e| (e.starts_with(second), e.clone()));
+    assert_eq!(seen, expected, "{first} first");
+    // Skipping the rest of the first tenant.
+    let skip = grantd_store::ScanPosition {
+        tenant: a.clone().min(b.clone()),
+        kind: String::new(),
+        key: String::new(),
+    };
+    let rest = store
+        .scan_objects(&kinds, Some(&skip), true, 100)
+        .await
+        .expect("scan");
+    assert!(rest.iter().all(|(t, _)| *t > skip.tenant));
+    assert!(rest.iter().any(|(t, _)| *t == a.clone().max(b.clone())));
+}
