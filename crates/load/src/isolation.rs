@@ -140,7 +140,7 @@ pub async fn run(s: &Settings) -> Result<Vec<String>, String> {
         writers.push(tokio::spawn(async move {
             let mut n = 0u64;
             while !stop.load(Ordering::Relaxed) {
-                let result = if n % 2 == 0 {
+                let result = if n.is_multiple_of(2) {
                     api.send(
                         Method::PATCH,
                         &format!("{b}/roles/r0"),

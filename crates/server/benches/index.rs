@@ -11,6 +11,8 @@
 //!    straight into a scratch SQLite file, then every tenant's index built as a starting
 //!    node builds them (`spawn_follower`): the time it takes and resident memory per tenant.
 //!
+//! Run:
+//!
 //!     cargo bench -p grantd-server --bench index [-- N]
 //!     cargo bench -p grantd-server --bench index -- --tenants 100000
 

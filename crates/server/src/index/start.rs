@@ -65,7 +65,11 @@ pub async fn build_every(
         match now.get(&tenant) {
             None => continue,
             Some(&incarnation) if incarnation == head.incarnation && !large.contains(&tenant) => {
-                let mut snapshot = scanned.remove(&tenant).unwrap_or_else(Snapshot::new);
+                // `Snapshot::new`, not `Default`: ids start after the tenant's own.
+                let mut snapshot = match scanned.remove(&tenant) {
+                    Some(snapshot) => snapshot,
+                    None => Snapshot::new(),
+                };
                 snapshot.apply(head.revision, &[]);
                 built.push((tenant, snapshot, incarnation));
             }
