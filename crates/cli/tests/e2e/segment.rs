@@ -196,8 +196,8 @@ async fn errors_keep_segments_envelope_everywhere() {
     let (status, error) = send(seg(&app, &token, Method::GET, &format!("/users/{long}"))).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(error["errors"][0]["field"], "userId");
-    // A WORKSPACE resource must be this workspace; labels must exist; an invalid write
-    // changes nothing and records nothing.
+    // A WORKSPACE resource must be this workspace, a role must exist; an invalid write
+    // changes nothing and records nothing (not even the label it would have created).
     let before = app.revision(&tenant).await;
     let (status, error) = send(
         seg(&app, &token, Method::POST, "/users/u1/permissions").json(&json!({
@@ -211,11 +211,7 @@ async fn errors_keep_segments_envelope_everywhere() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(
         fields(&error),
-        [
-            "permissions.0.resources.0.id",
-            "permissions.0.resources.1.labels.0",
-            "permissions.1.roleId"
-        ]
+        ["permissions.0.resources.0.id", "permissions.1.roleId"]
     );
     let (status, error) = send(
         seg(&app, &token, Method::POST, "/users/u1/permissions").json(&json!({
@@ -228,6 +224,31 @@ async fn errors_keep_segments_envelope_everywhere() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{error}");
     assert_eq!(fields(&error), ["permissions.0.resources.0.labels"]);
     assert_eq!(app.revision(&tenant).await, before);
+    let (_, listed) = send(seg(&app, &token, Method::GET, "/labels")).await;
+    assert!(!listed.to_string().contains("such"), "{listed}");
+
+    // A label the workspace does not hold yet is created with the permission that names
+    // it, with its description, in the same write (issue 16): a client moving its policies
+    // from Segment passes the labels its workspace already has.
+    let (status, added) = send(
+        seg(&app, &token, Method::POST, "/users/u1/permissions").json(&json!({
+            "permissions": [{"roleId": "1WDUuRLxv84rrfCNUwvkrRtkxnS", "resources": [
+                {"id": tenant, "type": "WORKSPACE", "labels": [
+                    {"key": "team", "value": "data", "description": "The data team"}
+                ]}
+            ]}]
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    assert!(added.to_string().contains("\"team\""), "{added}");
+    assert_eq!(app.revision(&tenant).await, before + 1, "one write");
+    let (_, listed) = send(seg(&app, &token, Method::GET, "/labels")).await;
+    let labels = listed["data"]["labels"].as_array().expect("labels");
+    assert!(
+        labels.contains(&json!({"key": "team", "value": "data", "description": "The data team"})),
+        "{listed}"
+    );
     // A label in use cannot be deleted; built-in ones never.
     let (status, _) = send(seg(
         &app,

@@ -13,7 +13,7 @@ use std::collections::{BTreeMap, HashMap};
 use grantd_core::model::{
     Effect, Grant, Label, Privilege, Resource, ResourceRef, Role, SubjectRef, Target,
 };
-use grantd_core::{Kind, ObjectKey};
+use grantd_core::{Kind, Object, ObjectKey};
 use grantd_store::Expect;
 use serde_json::{json, Value};
 
@@ -28,6 +28,8 @@ const ORIGIN: &str = "segment:policy:";
 pub struct LabelIn {
     pub key: String,
     pub value: String,
+    /// The label object's own description, for a label created with the permission.
+    pub description: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,8 +52,16 @@ fn parse_labels(f: &mut Fields, value: Option<&Value>, path: &str) -> Vec<LabelI
     for (at, item) in f.items(value, path) {
         let key = f.required_string(item, "key", &at, MAX_ID);
         let value = f.required_string(item, "value", &at, MAX_ID);
+        let description = match item.get("description") {
+            Some(Value::Null) | None => None,
+            given => f.string(given, &format!("{at}.description"), 1024),
+        };
         if let (Some(key), Some(value)) = (key, value) {
-            labels.push(LabelIn { key, value });
+            labels.push(LabelIn {
+                key,
+                value,
+                description,
+            });
         }
     }
     labels
@@ -197,8 +207,10 @@ pub fn targets(resource: &ResourceIn, workspace: &str) -> Result<Vec<Target>, St
     }])
 }
 
-/// Checks that each permission's role and labels exist (built-in ones count), naming each
-/// that does not, and writes the built-in roles the tenant does not hold yet.
+/// Checks that each permission's role exists (built-in ones count), naming each that does
+/// not, and writes the built-in roles the tenant does not hold yet, and the labels it does
+/// not hold yet: a client moving its policies from Segment names the labels its workspace
+/// has, each with its description, and they are created with the permission.
 pub async fn prepare(
     batch: &mut Batch<'_>,
     permissions: &[PermissionIn],
@@ -223,19 +235,22 @@ pub async fn prepare(
                 f.fail(format!("{at}.id"), message);
             }
             for (k, l) in r.labels.iter().enumerate() {
+                let key = Label::key_of(&l.key, &l.value);
                 let known = catalog::is_builtin_label(&l.key, &l.value)
-                    || batch
-                        .get::<Label>(&Label::key_of(&l.key, &l.value))
-                        .await?
-                        .is_some();
-                if !known {
-                    f.fail(
-                        format!("{at}.labels.{k}"),
-                        format!(
-                            "label {}:{} does not exist (POST /labels creates it)",
-                            l.key, l.value
-                        ),
-                    );
+                    || batch.get::<Label>(&key).await?.is_some();
+                if known {
+                    continue;
+                }
+                let label = Label {
+                    key: l.key.clone(),
+                    value: l.value.clone(),
+                    description: l.description.clone(),
+                };
+                match label.validate() {
+                    Ok(()) => {
+                        batch.put(&label, Expect::Absent).await?;
+                    }
+                    Err(invalid) => f.fail(format!("{at}.labels.{k}"), invalid.to_string()),
                 }
             }
         }
@@ -433,6 +448,7 @@ pub fn policies(grants: &[Grant], workspace: &str) -> Vec<Policy> {
                     .map(|(k, v)| LabelIn {
                         key: k.clone(),
                         value: v.clone(),
+                        description: None,
                     })
                     .collect();
                 match policy
