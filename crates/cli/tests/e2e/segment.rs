@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{send, spawn_app, spawn_with, TestApp};
+use crate::helpers::{assert_error, send, spawn_app, spawn_with, TestApp};
 
 /// A tenant with users u1 (ada@example.com) and u2, and an admin token.
 async fn workspace(app: &TestApp) -> (String, String) {
@@ -529,4 +529,65 @@ async fn audit_event_filters_are_one_bounded_store_query() {
             "{query}: one store query, not a walk through the trail"
         );
     }
+}
+
+/// Issue 16: a grant written for a Segment policy has one owner, the policy. Changing or
+/// deleting it through the native API was accepted (204) and left Segment listing a
+/// permission that no longer decided; now it is refused with 409 naming the owner, and a
+/// native grant cannot claim a policy as its origin either.
+#[tokio::test]
+async fn a_policys_grants_are_changed_through_the_policy_only() {
+    let app = spawn_app().await;
+    let (tenant, token) = workspace(&app).await;
+    let (status, added) = send(
+        seg(&app, &token, Method::POST, "/users/u1/permissions").json(&json!({
+            "permissions": [{"roleId": "1WDUuRLxv84rrfCNUwvkrRtkxnS", "resources": [
+                {"id": tenant, "type": "WORKSPACE"}
+            ]}]
+        })),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{added}");
+    let (_, grants) = send(app.op(Method::GET, &format!("/v1/tenants/{tenant}/grants"))).await;
+    let grant = grants["items"]
+        .as_array()
+        .and_then(|g| {
+            g.iter().find(|g| {
+                g["origin"]
+                    .as_str()
+                    .is_some_and(|o| o.starts_with("segment:policy:"))
+            })
+        })
+        .cloned()
+        .expect("the policy's grant");
+    let id = grant["id"].as_str().expect("id");
+    let path = format!("/v1/tenants/{tenant}/grants/{id}");
+    let before = app.revision(&tenant).await;
+    for request in [
+        app.op(Method::DELETE, &path),
+        app.op(Method::PATCH, &path)
+            .json(&json!({"effect": "DENY"})),
+    ] {
+        let (status, body) = send(request).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert!(
+            assert_error(&body, "derived_object").contains("Segment policy"),
+            "{body}"
+        );
+    }
+    let mut forged = grant.clone();
+    forged["id"] = json!("forged");
+    let (status, body) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{tenant}/grants"))
+            .json(&forged),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(app.revision(&tenant).await, before, "nothing written");
+    // What Segment lists is still what the engine enforces.
+    let (_, user) = send(seg(&app, &token, Method::GET, "/users/u1")).await;
+    assert!(
+        user.to_string().contains("1WDUuRLxv84rrfCNUwvkrRtkxnS"),
+        "{user}"
+    );
 }

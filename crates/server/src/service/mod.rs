@@ -8,6 +8,7 @@ mod audit;
 mod batch;
 mod context;
 mod decisions;
+mod derived;
 mod error;
 mod feed;
 mod graph;

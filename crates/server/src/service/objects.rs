@@ -10,6 +10,7 @@ use grantd_core::{Invalid, Object, ObjectKey};
 use grantd_store::{AuditEntry, Expect, ListQuery, NewObject, NewRef, StoredObject, WriteTx};
 use serde_json::Value;
 
+use super::derived;
 use super::feed::Page;
 use super::graph::{self, Direction};
 use super::{Ctx, Service, ServiceError, ServiceResult};
@@ -215,6 +216,7 @@ impl Service {
                 ));
             }
         }
+        derived::refuse_derived(&what, &current.body)?;
         let mut body = current.body;
         merge_patch(&mut body, patch);
         let object: K =
@@ -251,6 +253,9 @@ impl Service {
     ) -> ServiceResult<i64> {
         let target = ObjectKey::new(K::KIND, key);
         let mut tx = self.begin(ctx).await?;
+        if let Some(stored) = tx.get(K::KIND.as_str(), key).await? {
+            derived::refuse_derived(&describe(&target), &stored.body)?;
+        }
         let removed = delete_with_dependents(&mut *tx, &target, expect).await?;
         let mut entry = audit(ctx, format!("{}.delete", K::KIND), &target);
         if removed.len() > 1 {
@@ -278,8 +283,16 @@ impl Service {
     ) -> ServiceResult<Written<K>> {
         object.validate()?;
         let target = object.object_key();
+        let what = describe(&target);
+        let body = serde_json::to_value(&object)
+            .map_err(|e| ServiceError::Internal(format!("cannot encode {target}: {e}")))?;
+        derived::refuse_derived(&what, &body)?;
         let mut tx = self.begin(ctx).await?;
-        let existed = tx.get(K::KIND.as_str(), &target.key).await?.is_some();
+        let existing = tx.get(K::KIND.as_str(), &target.key).await?;
+        if let Some(stored) = &existing {
+            derived::refuse_derived(&what, &stored.body)?;
+        }
+        let existed = existing.is_some();
         let value = self.write_in(&mut tx, &object, expect).await?;
         let verb = if existed { "replace" } else { "create" };
         self.commit(tx, audit(ctx, format!("{}.{verb}", K::KIND), &target))

@@ -50,6 +50,11 @@ pub const CODES: &[(&str, u16, &str)] = &[
         "The object cannot be deleted while another refers to it.",
     ),
     (
+        "derived_object",
+        409,
+        "The object was written on behalf of a compatible surface's object (a Segment policy, a SlashID role, a DataArts permission set), which owns it: change that instead.",
+    ),
+    (
         "precondition_failed",
         412,
         "If-Match or If-None-Match did not hold; nothing was written.",
