@@ -484,3 +484,37 @@ async fn no_dataarts_route_reaches_another_project() {
     .await;
     assert_eq!(check["allowed"], true, "{check}");
 }
+
+/// Issue 16: parent cycles of permission sets (A under B under A) were accepted. A move
+/// that would close one is refused, and nothing changes.
+#[tokio::test]
+async fn a_permission_set_cannot_be_moved_under_its_own_sub_set() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let token = app.token(&t, "admin").await;
+    let create = |body: Value| {
+        let request = da(&app, &token, Method::POST, &t, "/permission-sets").json(&body);
+        async move {
+            let (status, set) = send(request).await;
+            assert_eq!(status, StatusCode::OK, "{set}");
+            set["id"].as_str().expect("id").to_string()
+        }
+    };
+    let a = create(json!({"name": "a"})).await;
+    let b = create(json!({"name": "b", "parent_id": a})).await;
+    let before = app.revision(&t).await;
+    let (status, body) = send(
+        da(
+            &app,
+            &token,
+            Method::PUT,
+            &t,
+            &format!("/permission-sets/{a}"),
+        )
+        .json(&json!({"name": "a", "parent_id": b})),
+    )
+    .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    assert!(body.to_string().contains("cycle"), "{body}");
+    assert_eq!(app.revision(&t).await, before);
+}
