@@ -177,34 +177,46 @@ impl Indexes {
         revision: i64,
         timeout: Duration,
     ) -> Result<Arc<Snapshot>, FreshnessError> {
-        let index = match self.tenant(tenant) {
-            Some(index) => index,
-            None => self.appearing(tenant, timeout).await?,
-        };
-        let current = index.snapshot();
-        if current.revision() >= revision {
-            return Ok(current);
-        }
-        match self.store.tenant_revision(tenant).await {
-            Ok(Some(committed)) if committed < revision => {
-                return Err(FreshnessError::Future {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut asked = false;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let index = match self.tenant(tenant) {
+                Some(index) => index,
+                None => self.appearing(tenant, left).await?,
+            };
+            let current = index.snapshot();
+            if current.revision() >= revision {
+                return Ok(current);
+            }
+            if !asked {
+                match self.store.tenant_revision(tenant).await {
+                    Ok(Some(committed)) if committed < revision => {
+                        return Err(FreshnessError::Future {
+                            wanted: revision,
+                            committed,
+                        });
+                    }
+                    Ok(None) => return Err(FreshnessError::NoTenant(tenant.to_string())),
+                    _ => {}
+                }
+                self.changed(tenant);
+                asked = true;
+            }
+            // Only the receiver is held while waiting, not the index: one replaced (another
+            // incarnation, a rebuild) or dropped is let go, its streams end, and the wait
+            // goes on with the tenant's index as it is then.
+            let mut applied = index.applied();
+            drop(index);
+            let reached =
+                tokio::time::timeout_at(deadline, applied.wait_for(|r| *r >= revision)).await;
+            if reached.is_err() {
+                return Err(FreshnessError::Timeout {
                     wanted: revision,
-                    committed,
+                    applied: self.tenant(tenant).map_or(0, |i| i.snapshot().revision()),
+                    waited: timeout,
                 });
             }
-            Ok(None) => return Err(FreshnessError::NoTenant(tenant.to_string())),
-            _ => {}
-        }
-        self.changed(tenant);
-        let mut applied = index.applied();
-        let reached = tokio::time::timeout(timeout, applied.wait_for(|r| *r >= revision)).await;
-        match reached {
-            Ok(Ok(_)) => Ok(index.snapshot()),
-            _ => Err(FreshnessError::Timeout {
-                wanted: revision,
-                applied: index.snapshot().revision(),
-                waited: timeout,
-            }),
         }
     }
 
