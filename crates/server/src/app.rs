@@ -147,7 +147,8 @@ impl Application {
         let state = AppState::new(Shared {
             stopping: stopping_rx,
             service: Service::with_indexes(dyn_store.clone(), indexes)
-                .with_limits(config.graph_limits()),
+                .with_limits(config.graph_limits())
+                .with_consistency_timeout(Duration::from_millis(config.consistency_timeout_ms)),
             auth,
             limits,
             strangers: AddressLimiter::new(config.rate_limit_per_address),

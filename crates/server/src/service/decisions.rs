@@ -21,8 +21,20 @@ pub enum Consistency {
 }
 
 impl Service {
-    /// The tenant's snapshot, as fresh as `consistency` asks, waiting up to `timeout`.
+    /// The tenant's snapshot, as fresh as `consistency` asks, waiting up to the configured
+    /// consistency timeout: the one freshness policy of every surface.
     pub async fn snapshot(
+        &self,
+        tenant: &str,
+        consistency: Consistency,
+    ) -> ServiceResult<Arc<Snapshot>> {
+        self.snapshot_within(tenant, consistency, self.consistency_timeout)
+            .await
+    }
+
+    /// The same, waiting up to `timeout`: for a wire that lets the client say how long
+    /// (SlashID's `SlashID-Required-Consistency-Timeout`).
+    pub async fn snapshot_within(
         &self,
         tenant: &str,
         consistency: Consistency,

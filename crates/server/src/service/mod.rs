@@ -45,7 +45,12 @@ pub struct Service {
     /// This node's decision indexes; absent for commands that only write (the CLI).
     indexes: Option<Arc<Indexes>>,
     limits: GraphLimits,
+    /// How long a check or lookup waits for the freshness it asked for.
+    consistency_timeout: std::time::Duration,
 }
+
+/// What `consistency_timeout` is unless configured.
+const CONSISTENCY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Service {
     /// A service that writes but does not decide.
@@ -54,6 +59,7 @@ impl Service {
             store,
             indexes: None,
             limits: GraphLimits::default(),
+            consistency_timeout: CONSISTENCY_TIMEOUT,
         }
     }
 
@@ -63,7 +69,14 @@ impl Service {
             store,
             indexes: Some(indexes),
             limits: GraphLimits::default(),
+            consistency_timeout: CONSISTENCY_TIMEOUT,
         }
+    }
+
+    /// This service, its reads waiting up to `timeout` for the freshness they ask.
+    pub fn with_consistency_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.consistency_timeout = timeout;
+        self
     }
 
     /// This service, refusing writes that would grow a graph past `limits`.

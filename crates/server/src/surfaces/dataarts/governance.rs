@@ -39,11 +39,7 @@ async fn reached(
     let tenant = &caller.ctx.tenant;
     let snapshot = state
         .service
-        .snapshot(
-            tenant,
-            Consistency::MinimizeLatency,
-            std::time::Duration::from_secs(5),
-        )
+        .snapshot(tenant, Consistency::MinimizeLatency)
         .await?;
     let sets: Vec<PermissionSet> = state
         .service

@@ -277,11 +277,7 @@ async fn snapshot(
     tenant: &str,
     consistency: Option<ConsistencyArg>,
 ) -> ApiResult<Arc<Snapshot>> {
-    let timeout = Duration::from_millis(state.config.consistency_timeout_ms);
-    Ok(state
-        .service
-        .snapshot(tenant, consistency.into(), timeout)
-        .await?)
+    Ok(state.service.snapshot(tenant, consistency.into()).await?)
 }
 
 /// `POST /v1/tenants/{tenant}/check`, for the router and for `direct` alike: the caller's

@@ -201,10 +201,9 @@ async fn watch_changes(
         None => state.service.revision(&tenant).await?.unwrap_or(0),
     };
     // A tenant created a moment ago on another node may not have its index here yet.
-    let wait = std::time::Duration::from_millis(state.config.consistency_timeout_ms);
     state
         .service
-        .snapshot(&tenant, Consistency::MinimizeLatency, wait)
+        .snapshot(&tenant, Consistency::MinimizeLatency)
         .await?;
     let index = state
         .service

@@ -61,7 +61,7 @@ pub async fn granted(
 ) -> SlashIdResult<bool> {
     let snapshot = state
         .service
-        .snapshot(tenant, Consistency::MinimizeLatency, wait_default())
+        .snapshot(tenant, Consistency::MinimizeLatency)
         .await?;
     let key = org_resource(tenant);
     let query = CheckQuery {
@@ -73,10 +73,6 @@ pub async fn granted(
         },
     };
     Ok(snapshot.check(&query) == Verdict::Allow)
-}
-
-fn wait_default() -> std::time::Duration {
-    std::time::Duration::from_secs(30)
 }
 
 /// `GET /persons/{person_id}/additional-permissions`, with the set's ETag.

@@ -311,7 +311,7 @@ impl Wait {
         let started = std::time::Instant::now();
         let local = state
             .service
-            .snapshot(tenant, Consistency::AtLeastAsFresh(revision), self.timeout)
+            .snapshot_within(tenant, Consistency::AtLeastAsFresh(revision), self.timeout)
             .await
             .map(|_| ());
         let applied = match local {
