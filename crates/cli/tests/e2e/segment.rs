@@ -5,7 +5,7 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, send, spawn_app, spawn_with, TestApp};
+use crate::helpers::{assert_error, send, spawn_app, spawn_with, store_calls, TestApp};
 
 /// A tenant with users u1 (ada@example.com) and u2, and an admin token.
 async fn workspace(app: &TestApp) -> (String, String) {
@@ -444,22 +444,6 @@ async fn no_segment_route_reaches_another_workspace() {
     assert_eq!(g["data"]["userGroup"]["name"], "g", "{tenant}");
 }
 
-/// How many times a server read its audit trail, from its `/metrics`.
-async fn audit_reads(client: &reqwest::Client, base: &str) -> u64 {
-    let text = client
-        .get(format!("{base}/metrics"))
-        .send()
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("text");
-    text.lines()
-        .find_map(|l| l.strip_prefix("grantd_store_seconds_count{op=\"list_audit\"} "))
-        .map(|v| v.trim().parse().expect("a count"))
-        .unwrap_or(0)
-}
-
 #[tokio::test]
 async fn audit_event_filters_are_one_bounded_store_query() {
     use crate::helpers::{operator, path_str, scratch, start_binary, tenant_with_user, OPERATOR};
@@ -512,7 +496,7 @@ async fn audit_event_filters_are_one_bounded_store_query() {
             vec!["n7"],
         ),
     ] {
-        let before = audit_reads(&client, &server.base).await;
+        let before = store_calls(&client, &server.base, "list_audit").await;
         let (status, body) = send(list(query)).await;
         assert_eq!(status, StatusCode::OK, "{query}: {body}");
         let found: Vec<&str> = body["data"]["events"]
@@ -523,7 +507,7 @@ async fn audit_event_filters_are_one_bounded_store_query() {
             .collect();
         assert_eq!(found, expected, "{query}: {body}");
         assert!(body["data"]["pagination"].get("next").is_none(), "{body}");
-        let reads = audit_reads(&client, &server.base).await - before;
+        let reads = store_calls(&client, &server.base, "list_audit").await - before;
         assert_eq!(
             reads, 1,
             "{query}: one store query, not a walk through the trail"
