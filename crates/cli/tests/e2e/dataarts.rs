@@ -518,3 +518,53 @@ async fn a_permission_set_cannot_be_moved_under_its_own_sub_set() {
     assert!(body.to_string().contains("cycle"), "{body}");
     assert_eq!(app.revision(&t).await, before);
 }
+
+/// Issue 16: the set's role given natively to a user whom DataArts does not list as a
+/// member allowed, and a native delete of the set's derived grant answered 204 while
+/// DataArts still listed the permission. The set owns its role, members and grants.
+#[tokio::test]
+async fn a_permission_sets_role_members_and_grants_are_changed_through_the_set() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let token = app.token(&t, "admin").await;
+    app.create(&t, "users", json!({"id": "bob"})).await;
+    let (status, set) =
+        send(da(&app, &token, Method::POST, &t, "/permission-sets").json(&json!({"name": "s"})))
+            .await;
+    assert_eq!(status, StatusCode::OK, "{set}");
+    let set = set["id"].as_str().expect("id").to_string();
+    let (status, permission) = send(
+        da(&app, &token, Method::POST, &t, &format!("/permission-sets/{set}/permissions")).json(
+            &json!({"permission_actions": ["SELECT"], "datasource_type": "DWS", "cluster_id": "c", "database_name": "sales"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{permission}");
+    let (_, grants) = send(app.op(Method::GET, &format!("/v1/tenants/{t}/grants"))).await;
+    let grant = grants["items"]
+        .as_array()
+        .and_then(|g| {
+            g.iter().find(|g| {
+                g["origin"]
+                    .as_str()
+                    .is_some_and(|o| o.starts_with("dataarts:"))
+            })
+        })
+        .and_then(|g| g["id"].as_str())
+        .expect("the set's grant")
+        .to_string();
+    let role = format!("dataarts.ps.{set}");
+    let before = app.revision(&t).await;
+    for request in [
+        app.op(Method::DELETE, &format!("/v1/tenants/{t}/grants/{grant}")),
+        app.op(Method::POST, &format!("/v1/tenants/{t}/role-assignments"))
+            .json(&json!({"subject": {"type": "user", "id": "bob"}, "role": role})),
+        app.op(Method::PATCH, &format!("/v1/tenants/{t}/roles/{role}"))
+            .json(&json!({"actions": ["*"]})),
+    ] {
+        let (status, body) = send(request).await;
+        assert_eq!(status, StatusCode::CONFLICT, "{body}");
+        assert_eq!(body["error"]["code"], "derived_object", "{body}");
+    }
+    assert_eq!(app.revision(&t).await, before, "nothing written");
+}

@@ -4,10 +4,14 @@
 //! API's generic commands refuse to change or delete it (409 `derived_object`, naming the
 //! source and where to change it), and refuse to write a grant claiming such an origin, so
 //! that what a surface lists and what the engine enforces cannot drift apart behind its
-//! back. The surfaces write these grants through their own commands (`Batch`), deleting a
+//! back. A DataArts permission set also owns its role (`dataarts.ps.<set>`): the role, its
+//! assignments (the set's members) and any grant of it are changed through the set. The
+//! surfaces write these grants through their own commands (`Batch`), deleting a
 //! source deletes what it derived, and deleting a grant's subject or target still cascades
 //! to it.
 
+use grantd_core::model::PermissionSet;
+use grantd_core::Kind;
 use serde_json::Value;
 
 use super::{ServiceError, ServiceResult};
@@ -21,19 +25,38 @@ const SOURCES: [(&str, &str); 4] = [
     ("dataarts:permission-set:", "the DataArts permission set {id}: change it through its permissions (/v1/{project_id}/security/permission-sets/{id}/permissions)"),
 ];
 
-/// Who owns an object with this body, in words, if a surface does.
-fn owner(body: &Value) -> Option<String> {
-    let origin = body.get("origin")?.as_str()?;
-    SOURCES.iter().find_map(|(prefix, owner)| {
-        let id = origin.strip_prefix(prefix)?;
-        Some(owner.replace("{id}", id))
+/// Who owns an object of `kind` with this body, in words, if a surface does.
+fn owner(kind: Kind, body: &Value) -> Option<String> {
+    let field = |name: &str| body.get(name).and_then(Value::as_str);
+    let set_role = match kind {
+        Kind::Role => field("id"),
+        Kind::Assignment => field("role"),
+        Kind::Grant => body
+            .get("privilege")
+            .filter(|p| p.get("type").and_then(Value::as_str) == Some("role"))
+            .and_then(|p| p.get("id"))
+            .and_then(Value::as_str),
+        _ => None,
+    };
+    let from_origin = field("origin").and_then(|origin| {
+        SOURCES.iter().find_map(|(prefix, owner)| {
+            let id = origin.strip_prefix(prefix)?;
+            Some(owner.replace("{id}", id))
+        })
+    });
+    let set_prefix = PermissionSet::role_of("");
+    from_origin.or_else(|| {
+        let set = set_role?.strip_prefix(set_prefix.as_str())?;
+        Some(format!(
+            "the DataArts permission set {set}, whose role it is or grants: change the set's members and permissions (/v1/{{project_id}}/security/permission-sets/{set})"
+        ))
     })
 }
 
-/// Refuses a native change to `what` (whose stored or new body is `body`) when a surface
-/// owns it.
-pub fn refuse_derived(what: &str, body: &Value) -> ServiceResult<()> {
-    match owner(body) {
+/// Refuses a native change to `what`, an object of `kind` whose stored or new body is
+/// `body`, when a surface owns it.
+pub fn refuse_derived(kind: Kind, what: &str, body: &Value) -> ServiceResult<()> {
+    match owner(kind, body) {
         Some(owner) => Err(ServiceError::Conflict {
             code: "derived_object",
             message: format!(
@@ -51,16 +74,31 @@ mod tests {
 
     #[test]
     fn grants_of_a_source_are_owned_and_others_are_not() {
-        let policy = json!({"origin": "segment:policy:pol_1"});
-        let refused = refuse_derived("grant g", &policy).expect_err("owned");
+        let grant = |body: Value| refuse_derived(Kind::Grant, "grant g", &body);
+        let refused = grant(json!({"origin": "segment:policy:pol_1"})).expect_err("owned");
         assert!(
             refused.to_string().contains("Segment policy pol_1"),
             "{refused}"
         );
-        let set = json!({"origin": "dataarts:permission-set:ps9"});
-        assert!(refuse_derived("grant g", &set).is_err());
-        assert!(refuse_derived("grant g", &json!({"origin": "slashid:role"})).is_err());
-        assert!(refuse_derived("grant g", &json!({"origin": "my-terraform"})).is_ok());
-        assert!(refuse_derived("grant g", &json!({})).is_ok());
+        assert!(grant(json!({"origin": "dataarts:permission-set:ps9"})).is_err());
+        assert!(grant(json!({"origin": "slashid:role"})).is_err());
+        assert!(grant(json!({"origin": "my-terraform"})).is_ok());
+        assert!(grant(json!({})).is_ok());
+    }
+
+    #[test]
+    fn a_permission_sets_role_is_the_sets() {
+        let role = PermissionSet::role_of("ps9");
+        let refused = refuse_derived(Kind::Assignment, "assignment", &json!({"role": role}))
+            .expect_err("the set's members");
+        assert!(
+            refused.to_string().contains("permission set ps9"),
+            "{refused}"
+        );
+        assert!(refuse_derived(Kind::Role, "role", &json!({"id": role})).is_err());
+        let granted = json!({"privilege": {"type": "role", "id": role}});
+        assert!(refuse_derived(Kind::Grant, "grant", &granted).is_err());
+        assert!(refuse_derived(Kind::Assignment, "a", &json!({"role": "viewer"})).is_ok());
+        assert!(refuse_derived(Kind::User, "user", &json!({"id": role})).is_ok());
     }
 }

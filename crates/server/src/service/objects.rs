@@ -216,7 +216,7 @@ impl Service {
                 ));
             }
         }
-        derived::refuse_derived(&what, &current.body)?;
+        derived::refuse_derived(K::KIND, &what, &current.body)?;
         let mut body = current.body;
         merge_patch(&mut body, patch);
         let object: K =
@@ -254,7 +254,7 @@ impl Service {
         let target = ObjectKey::new(K::KIND, key);
         let mut tx = self.begin(ctx).await?;
         if let Some(stored) = tx.get(K::KIND.as_str(), key).await? {
-            derived::refuse_derived(&describe(&target), &stored.body)?;
+            derived::refuse_derived(K::KIND, &describe(&target), &stored.body)?;
         }
         let removed = delete_with_dependents(&mut *tx, &target, expect).await?;
         let mut entry = audit(ctx, format!("{}.delete", K::KIND), &target);
@@ -286,11 +286,11 @@ impl Service {
         let what = describe(&target);
         let body = serde_json::to_value(&object)
             .map_err(|e| ServiceError::Internal(format!("cannot encode {target}: {e}")))?;
-        derived::refuse_derived(&what, &body)?;
+        derived::refuse_derived(K::KIND, &what, &body)?;
         let mut tx = self.begin(ctx).await?;
         let existing = tx.get(K::KIND.as_str(), &target.key).await?;
         if let Some(stored) = &existing {
-            derived::refuse_derived(&what, &stored.body)?;
+            derived::refuse_derived(K::KIND, &what, &stored.body)?;
         }
         let existed = existing.is_some();
         let value = self.write_in(&mut tx, &object, expect).await?;
