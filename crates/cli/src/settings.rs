@@ -88,6 +88,10 @@ pub struct Settings {
     /// Most roles one role may include directly [default: 100].
     #[arg(long, env = "GRANTD_MAX_INCLUDES")]
     pub max_includes: Option<u32>,
+    /// Most groups, roles, resources or sets the depth check of one write may read
+    /// [default: 10000].
+    #[arg(long, env = "GRANTD_MAX_GRAPH_WALK")]
+    pub max_graph_walk: Option<u32>,
     /// Most checks one batch request may ask, explained checks counting ten [default: 1000].
     #[arg(long, env = "GRANTD_MAX_BATCH_WORK")]
     pub max_batch_work: Option<u32>,
@@ -181,6 +185,9 @@ impl Settings {
         }
         if let Some(includes) = self.max_includes {
             config.max_includes = includes;
+        }
+        if let Some(walk) = self.max_graph_walk {
+            config.max_graph_walk = walk;
         }
         if let Some(work) = self.max_batch_work {
             config.max_batch_work = work;

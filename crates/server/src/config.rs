@@ -62,6 +62,8 @@ pub struct Config {
     pub max_nesting_depth: u32,
     /// Most roles one role may include directly.
     pub max_includes: u32,
+    /// Most groups, roles, resources or sets the depth check of one write may read.
+    pub max_graph_walk: u32,
     /// Most checks (or lookups) one batch request may ask; explained checks count ten.
     pub max_batch_work: u32,
     /// Requests per minute that fail authentication (no credential, or a bad one) from
@@ -75,6 +77,7 @@ impl Config {
         crate::service::GraphLimits {
             max_depth: self.max_nesting_depth,
             max_includes: self.max_includes,
+            max_walk: self.max_graph_walk,
         }
     }
 
@@ -115,6 +118,7 @@ impl Default for Config {
             rate_limit_per_tenant: None,
             max_nesting_depth: 50,
             max_includes: 100,
+            max_graph_walk: 10_000,
             max_batch_work: 1000,
             rate_limit_per_address: 60,
         }

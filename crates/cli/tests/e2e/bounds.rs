@@ -112,6 +112,30 @@ async fn graphs_deeper_or_wider_than_the_limits_are_refused() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
 }
 
+/// Review of finding 2: a shallow but wide graph (a lattice of roles each including many)
+/// made the depth check of one write read thousands of nodes inside its transaction. The
+/// check reads at most `max_graph_walk` nodes, and refuses a write that would need more.
+#[tokio::test]
+async fn the_depth_check_of_a_write_reads_a_bounded_graph() {
+    let app = spawn_with(|c| c.max_graph_walk = 5).await;
+    let t = app.tenant().await;
+    app.create(&t, "groups", json!({"id": "hub"})).await;
+    for i in 0..6 {
+        app.create(&t, "groups", json!({"id": format!("m{i}")}))
+            .await;
+        let (status, body) = nest(&app, &t, &format!("m{i}"), "hub").await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+    // `hub` is in six groups: putting a group under it reads them all.
+    app.create(&t, "groups", json!({"id": "leaf"})).await;
+    let (status, body) = nest(&app, &t, "hub", "leaf").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(
+        assert_error(&body, "validation_failed").contains("max_graph_walk"),
+        "{body}"
+    );
+}
+
 /// Adds group `member` to group `group`.
 async fn nest(app: &TestApp, t: &str, group: &str, member: &str) -> (StatusCode, Value) {
     post(

@@ -99,6 +99,10 @@ pub struct GraphLimits {
     pub max_depth: u32,
     /// Most roles one role includes directly.
     pub max_includes: u32,
+    /// Most nodes the depth check of one write reads, each a read or two inside the write
+    /// transaction (which on SQLite every tenant's writes wait behind): a write whose
+    /// neighbourhood is larger is refused rather than checked slowly.
+    pub max_walk: u32,
 }
 
 impl Default for GraphLimits {
@@ -106,6 +110,7 @@ impl Default for GraphLimits {
         GraphLimits {
             max_depth: 50,
             max_includes: 100,
+            max_walk: 10_000,
         }
     }
 }
@@ -120,18 +125,31 @@ pub enum Direction {
 }
 
 /// The number of edges of the longest chain from `start` in `direction`, walked level by
-/// level; the walk stops as soon as it passes `limit`, so its cost is bounded by the limit
-/// and not by the size of the graph behind it.
+/// level; the walk stops as soon as it passes `limit`, and refuses to read more than
+/// `limits.max_walk` nodes, so its cost is bounded whatever the graph behind it.
 pub async fn longest_chain(
     tx: &mut dyn WriteTx,
     start: &ObjectKey,
     direction: Direction,
-    limit: u32,
+    limits: GraphLimits,
 ) -> ServiceResult<u32> {
+    let limit = limits.max_depth;
     let mut level = BTreeSet::from([start.clone()]);
     let mut length = 0;
+    let mut read = 0;
     while length <= limit {
         let mut next = BTreeSet::new();
+        read += level.len();
+        if read > limits.max_walk as usize {
+            return Err(grantd_core::Invalid::field(
+                "body",
+                format!(
+                    "the groups, roles, resources or sets this write would connect reach more than {} others within {limit} steps: too many to check against max_nesting_depth (max_graph_walk); connect smaller parts",
+                    limits.max_walk
+                ),
+            )
+            .into());
+        }
         for node in &level {
             let step = match direction {
                 Direction::Up => successors(tx, node).await?,

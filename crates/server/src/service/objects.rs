@@ -366,10 +366,8 @@ impl Service {
         }
         // Acyclic, so every chain ends: how long would the longest through each new edge be?
         for (from, to) in &edges {
-            let above =
-                graph::longest_chain(&mut **tx, to, Direction::Up, limits.max_depth).await?;
-            let below =
-                graph::longest_chain(&mut **tx, from, Direction::Down, limits.max_depth).await?;
+            let above = graph::longest_chain(&mut **tx, to, Direction::Up, limits).await?;
+            let below = graph::longest_chain(&mut **tx, from, Direction::Down, limits).await?;
             if above + 1 + below > limits.max_depth {
                 return Err(Invalid::field(
                     field,
