@@ -10,7 +10,6 @@
 //! source deletes what it derived, and deleting a grant's subject or target still cascades
 //! to it.
 
-use grantd_core::model::PermissionSet;
 use grantd_core::Kind;
 use serde_json::Value;
 
@@ -28,29 +27,52 @@ const SOURCES: [(&str, &str); 4] = [
 /// Who owns an object of `kind` with this body, in words, if a surface does.
 fn owner(kind: Kind, body: &Value) -> Option<String> {
     let field = |name: &str| body.get(name).and_then(Value::as_str);
-    let set_role = match kind {
-        Kind::Role => field("id"),
-        Kind::Assignment => field("role"),
-        Kind::Grant => body
-            .get("privilege")
-            .filter(|p| p.get("type").and_then(Value::as_str) == Some("role"))
-            .and_then(|p| p.get("id"))
-            .and_then(Value::as_str),
-        _ => None,
-    };
     let from_origin = field("origin").and_then(|origin| {
         SOURCES.iter().find_map(|(prefix, owner)| {
             let id = origin.strip_prefix(prefix)?;
             Some(owner.replace("{id}", id))
         })
     });
-    let set_prefix = PermissionSet::role_of("");
     from_origin.or_else(|| {
-        let set = set_role?.strip_prefix(set_prefix.as_str())?;
+        let set = set_roles(kind, body).find_map(|role| role.strip_prefix(SET_ROLE))?;
         Some(format!(
-            "the DataArts permission set {set}, whose role it is or grants: change the set's members and permissions (/v1/{{project_id}}/security/permission-sets/{set})"
+            "the DataArts permission set {set}, whose role it is, includes, assigns or grants: change the set's members and permissions (/v1/{{project_id}}/security/permission-sets/{set})"
         ))
     })
+}
+
+/// The prefix of a permission set's role (`PermissionSet::role_of`).
+const SET_ROLE: &str = "dataarts.ps.";
+
+/// The roles an object of `kind` names in a way that would hand out, or add to, what a
+/// role's holders may do: a role's own id and the roles it includes; an assignment's role;
+/// a grant's role privilege and role subject.
+fn set_roles<'a>(kind: Kind, body: &'a Value) -> impl Iterator<Item = &'a str> + 'a {
+    let text = |v: Option<&'a Value>| v.and_then(Value::as_str);
+    let role_ref = |v: Option<&'a Value>| {
+        v.filter(|r| r.get("type").and_then(Value::as_str) == Some("role"))
+            .and_then(|r| r.get("id"))
+            .and_then(Value::as_str)
+    };
+    let named: Vec<&'a str> = match kind {
+        Kind::Role => text(body.get("id"))
+            .into_iter()
+            .chain(
+                body.get("includes")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str),
+            )
+            .collect(),
+        Kind::Assignment => text(body.get("role")).into_iter().collect(),
+        Kind::Grant => role_ref(body.get("privilege"))
+            .into_iter()
+            .chain(role_ref(body.get("subject")))
+            .collect(),
+        _ => Vec::new(),
+    };
+    named.into_iter()
 }
 
 /// Refuses a native change to `what`, an object of `kind` whose stored or new body is
@@ -88,7 +110,7 @@ mod tests {
 
     #[test]
     fn a_permission_sets_role_is_the_sets() {
-        let role = PermissionSet::role_of("ps9");
+        let role = grantd_core::model::PermissionSet::role_of("ps9");
         let refused = refuse_derived(Kind::Assignment, "assignment", &json!({"role": role}))
             .expect_err("the set's members");
         assert!(
@@ -99,6 +121,14 @@ mod tests {
         let granted = json!({"privilege": {"type": "role", "id": role}});
         assert!(refuse_derived(Kind::Grant, "grant", &granted).is_err());
         assert!(refuse_derived(Kind::Assignment, "a", &json!({"role": "viewer"})).is_ok());
+        // A native role including the set's role, or a grant to the set's holders, would
+        // reach past what DataArts lists.
+        let including = json!({"id": "mine", "includes": ["viewer", role]});
+        assert!(refuse_derived(Kind::Role, "role", &including).is_err());
+        let to_holders = json!({"subject": {"type": "role", "id": role},
+                                "privilege": {"type": "actions", "actions": ["read"]}});
+        assert!(refuse_derived(Kind::Grant, "grant", &to_holders).is_err());
+        assert_eq!(grantd_core::model::PermissionSet::role_of(""), SET_ROLE);
         assert!(refuse_derived(Kind::User, "user", &json!({"id": role})).is_ok());
     }
 }
