@@ -134,6 +134,31 @@ async fn the_depth_check_of_a_write_reads_a_bounded_graph() {
         assert_error(&body, "validation_failed").contains("max_graph_walk"),
         "{body}"
     );
+
+    // Only the edges a write adds are walked: relabelling a folder with many children under
+    // its parent walks nothing.
+    app.create(&t, "resources", json!({"type": "folder", "id": "root"}))
+        .await;
+    let under_root =
+        json!({"type": "folder", "id": "f", "parent": {"type": "folder", "id": "root"}});
+    app.create(&t, "resources", under_root).await;
+    for i in 0..6 {
+        app.create(
+            &t,
+            "resources",
+            json!({"type": "doc", "id": format!("d{i}"), "parent": {"type": "folder", "id": "f"}}),
+        )
+        .await;
+    }
+    let (status, body) = send(
+        app.op(
+            Method::PATCH,
+            &format!("/v1/tenants/{t}/resources/folder/f"),
+        )
+        .json(&json!({"labels": {"team": "data"}})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 }
 
 /// Adds group `member` to group `group`.

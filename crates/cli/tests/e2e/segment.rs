@@ -567,6 +567,33 @@ async fn a_policys_grants_are_changed_through_the_policy_only() {
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    // Nor through a PATCH of a grant of its own, nor an invite's pending grant.
+    let own = app
+        .create(
+            &tenant,
+            "grants",
+            json!({"subject": {"type": "user", "id": "u2"},
+                   "privilege": {"type": "actions", "actions": ["read"]},
+                   "target": {"type": "tenant"}, "effect": "ALLOW"}),
+        )
+        .await;
+    let before = app.revision(&tenant).await;
+    let own_path = format!(
+        "/v1/tenants/{tenant}/grants/{}",
+        own["id"].as_str().expect("id")
+    );
+    let claim = json!({"origin": grant["origin"]});
+    let (status, body) = send(app.op(Method::PATCH, &own_path).json(&claim)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    let invite = json!({"email": "eve@example.com", "grants": [{
+        "privilege": {"type": "actions", "actions": ["read"]}, "target": {"type": "tenant"},
+        "effect": "ALLOW", "origin": grant["origin"]}]});
+    let (status, body) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{tenant}/invites"))
+            .json(&invite),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(app.revision(&tenant).await, before, "nothing written");
     // What Segment lists is still what the engine enforces.
     let (_, user) = send(seg(&app, &token, Method::GET, "/users/u1")).await;

@@ -24,8 +24,10 @@ const SOURCES: [(&str, &str); 4] = [
     ("dataarts:permission-set:", "the DataArts permission set {id}: change it through its permissions (/v1/{project_id}/security/permission-sets/{id}/permissions)"),
 ];
 
-/// Who owns an object of `kind` with this body, in words, if a surface does.
-fn owner(kind: Kind, body: &Value) -> Option<String> {
+/// Who owns an object of `kind` with this body, in words, if a surface does. `before`, the
+/// object's stored body when this is its new one, is what it already named: a role a
+/// DataArts set made a member of includes the set's role, and stays the tenant's to edit.
+fn owner(kind: Kind, body: &Value, before: Option<&Value>, includes: bool) -> Option<String> {
     let field = |name: &str| body.get(name).and_then(Value::as_str);
     let from_origin = field("origin").and_then(|origin| {
         SOURCES.iter().find_map(|(prefix, owner)| {
@@ -33,8 +35,12 @@ fn owner(kind: Kind, body: &Value) -> Option<String> {
             Some(owner.replace("{id}", id))
         })
     });
+    let already: Vec<&str> = before.map(|b| set_roles(kind, b, true)).unwrap_or_default();
     from_origin.or_else(|| {
-        let set = set_roles(kind, body).find_map(|role| role.strip_prefix(SET_ROLE))?;
+        let set = set_roles(kind, body, includes)
+            .into_iter()
+            .filter(|role| !already.contains(role))
+            .find_map(|role| role.strip_prefix(SET_ROLE))?;
         Some(format!(
             "the DataArts permission set {set}, whose role it is, includes, assigns or grants: change the set's members and permissions (/v1/{{project_id}}/security/permission-sets/{set})"
         ))
@@ -45,40 +51,68 @@ fn owner(kind: Kind, body: &Value) -> Option<String> {
 const SET_ROLE: &str = "dataarts.ps.";
 
 /// The roles an object of `kind` names in a way that would hand out, or add to, what a
-/// role's holders may do: a role's own id and the roles it includes; an assignment's role;
-/// a grant's role privilege and role subject.
-fn set_roles<'a>(kind: Kind, body: &'a Value) -> impl Iterator<Item = &'a str> + 'a {
-    let text = |v: Option<&'a Value>| v.and_then(Value::as_str);
-    let role_ref = |v: Option<&'a Value>| {
+/// role's holders may do: a role's own id and, with `includes`, the roles it includes; an
+/// assignment's role; a grant's role privilege and role subject.
+fn set_roles(kind: Kind, body: &Value, includes: bool) -> Vec<&str> {
+    fn role_ref(v: Option<&Value>) -> Option<&str> {
         v.filter(|r| r.get("type").and_then(Value::as_str) == Some("role"))
             .and_then(|r| r.get("id"))
             .and_then(Value::as_str)
-    };
-    let named: Vec<&'a str> = match kind {
-        Kind::Role => text(body.get("id"))
+    }
+    match kind {
+        Kind::Role => {
+            let mut named: Vec<&str> = body.get("id").and_then(Value::as_str).into_iter().collect();
+            if includes {
+                named.extend(
+                    body.get("includes")
+                        .and_then(Value::as_array)
+                        .into_iter()
+                        .flatten()
+                        .filter_map(Value::as_str),
+                );
+            }
+            named
+        }
+        Kind::Assignment => body
+            .get("role")
+            .and_then(Value::as_str)
             .into_iter()
-            .chain(
-                body.get("includes")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str),
-            )
             .collect(),
-        Kind::Assignment => text(body.get("role")).into_iter().collect(),
         Kind::Grant => role_ref(body.get("privilege"))
             .into_iter()
             .chain(role_ref(body.get("subject")))
             .collect(),
         _ => Vec::new(),
-    };
-    named.into_iter()
+    }
 }
 
-/// Refuses a native change to `what`, an object of `kind` whose stored or new body is
-/// `body`, when a surface owns it.
-pub fn refuse_derived(kind: Kind, what: &str, body: &Value) -> ServiceResult<()> {
-    match owner(kind, body) {
+/// Refuses a native change to `what`, an object of `kind`, when a surface owns it as
+/// stored (`stored`) or would own it as written (`new`): changing, deleting, or writing an
+/// object that claims a surface's source or hands out a permission set's role. An
+/// invite's pending grants are held to what a grant is.
+pub fn refuse_derived(
+    kind: Kind,
+    what: &str,
+    stored: Option<&Value>,
+    new: Option<&Value>,
+) -> ServiceResult<()> {
+    // As stored, a role is the set's by its id only: one a set made a member includes the
+    // set's role and stays the tenant's. As written, any role it names newly counts.
+    let owned = stored
+        .and_then(|body| owner(kind, body, None, false))
+        .or_else(|| new.and_then(|body| owner(kind, body, stored, true)))
+        .or_else(|| {
+            // A native invite's grants are written as they are when it is accepted.
+            let grants = new?.get("grants")?.as_array()?;
+            (kind == Kind::Invite)
+                .then(|| {
+                    grants
+                        .iter()
+                        .find_map(|g| owner(Kind::Grant, g, None, true))
+                })
+                .flatten()
+        });
+    match owned {
         Some(owner) => Err(ServiceError::Conflict {
             code: "derived_object",
             message: format!(
@@ -96,7 +130,7 @@ mod tests {
 
     #[test]
     fn grants_of_a_source_are_owned_and_others_are_not() {
-        let grant = |body: Value| refuse_derived(Kind::Grant, "grant g", &body);
+        let grant = |body: Value| refuse_derived(Kind::Grant, "grant g", None, Some(&body));
         let refused = grant(json!({"origin": "segment:policy:pol_1"})).expect_err("owned");
         assert!(
             refused.to_string().contains("Segment policy pol_1"),
@@ -111,24 +145,51 @@ mod tests {
     #[test]
     fn a_permission_sets_role_is_the_sets() {
         let role = grantd_core::model::PermissionSet::role_of("ps9");
-        let refused = refuse_derived(Kind::Assignment, "assignment", &json!({"role": role}))
-            .expect_err("the set's members");
+        let refused = refuse_derived(
+            Kind::Assignment,
+            "assignment",
+            None,
+            Some(&json!({"role": role})),
+        )
+        .expect_err("the set's members");
         assert!(
             refused.to_string().contains("permission set ps9"),
             "{refused}"
         );
-        assert!(refuse_derived(Kind::Role, "role", &json!({"id": role})).is_err());
+        assert!(refuse_derived(Kind::Role, "role", Some(&json!({"id": role})), None).is_err());
         let granted = json!({"privilege": {"type": "role", "id": role}});
-        assert!(refuse_derived(Kind::Grant, "grant", &granted).is_err());
-        assert!(refuse_derived(Kind::Assignment, "a", &json!({"role": "viewer"})).is_ok());
+        assert!(refuse_derived(Kind::Grant, "grant", Some(&granted), None).is_err());
+        assert!(refuse_derived(
+            Kind::Assignment,
+            "a",
+            None,
+            Some(&json!({"role": "viewer"}))
+        )
+        .is_ok());
         // A native role including the set's role, or a grant to the set's holders, would
         // reach past what DataArts lists.
         let including = json!({"id": "mine", "includes": ["viewer", role]});
-        assert!(refuse_derived(Kind::Role, "role", &including).is_err());
+        assert!(refuse_derived(Kind::Role, "role", None, Some(&including)).is_err());
         let to_holders = json!({"subject": {"type": "role", "id": role},
                                 "privilege": {"type": "actions", "actions": ["read"]}});
-        assert!(refuse_derived(Kind::Grant, "grant", &to_holders).is_err());
+        assert!(refuse_derived(Kind::Grant, "grant", None, Some(&to_holders)).is_err());
         assert_eq!(grantd_core::model::PermissionSet::role_of(""), SET_ROLE);
-        assert!(refuse_derived(Kind::User, "user", &json!({"id": role})).is_ok());
+        // A role the set made a member (its includes hold the set's role) stays editable;
+        // adding the set's role to one is not.
+        let member = json!({"id": "analyst", "includes": [role]});
+        let renamed = json!({"id": "analyst", "name": "Analysts", "includes": [role]});
+        assert!(refuse_derived(Kind::Role, "role", Some(&member), Some(&renamed)).is_ok());
+        assert!(refuse_derived(Kind::Role, "role", Some(&member), None).is_ok());
+        let plain = json!({"id": "analyst"});
+        assert!(refuse_derived(Kind::Role, "role", Some(&plain), Some(&member)).is_err());
+        // An invite whose pending grant hands out the set's role, or claims a policy.
+        let invite = |g: Value| json!({"email": "a@b.c", "grants": [g]});
+        let forged = invite(json!({"origin": "segment:policy:p"}));
+        assert!(refuse_derived(Kind::Invite, "invite", None, Some(&forged)).is_err());
+        let handing = invite(json!({"privilege": {"type": "role", "id": role}}));
+        assert!(refuse_derived(Kind::Invite, "invite", None, Some(&handing)).is_err());
+        let fine = invite(json!({"privilege": {"type": "role", "id": "viewer"}}));
+        assert!(refuse_derived(Kind::Invite, "invite", None, Some(&fine)).is_ok());
+        assert!(refuse_derived(Kind::User, "user", None, Some(&json!({"id": role}))).is_ok());
     }
 }

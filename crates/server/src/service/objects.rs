@@ -216,9 +216,9 @@ impl Service {
                 ));
             }
         }
-        derived::refuse_derived(K::KIND, &what, &current.body)?;
-        let mut body = current.body;
+        let mut body = current.body.clone();
         merge_patch(&mut body, patch);
+        derived::refuse_derived(K::KIND, &what, Some(&current.body), Some(&body))?;
         let object: K =
             serde_json::from_value(body).map_err(|e| Invalid::field("body", e.to_string()))?;
         if object.key() != key {
@@ -254,7 +254,7 @@ impl Service {
         let target = ObjectKey::new(K::KIND, key);
         let mut tx = self.begin(ctx).await?;
         if let Some(stored) = tx.get(K::KIND.as_str(), key).await? {
-            derived::refuse_derived(K::KIND, &describe(&target), &stored.body)?;
+            derived::refuse_derived(K::KIND, &describe(&target), Some(&stored.body), None)?;
         }
         let removed = delete_with_dependents(&mut *tx, &target, expect).await?;
         let mut entry = audit(ctx, format!("{}.delete", K::KIND), &target);
@@ -286,12 +286,10 @@ impl Service {
         let what = describe(&target);
         let body = serde_json::to_value(&object)
             .map_err(|e| ServiceError::Internal(format!("cannot encode {target}: {e}")))?;
-        derived::refuse_derived(K::KIND, &what, &body)?;
         let mut tx = self.begin(ctx).await?;
         let existing = tx.get(K::KIND.as_str(), &target.key).await?;
-        if let Some(stored) = &existing {
-            derived::refuse_derived(K::KIND, &what, &stored.body)?;
-        }
+        let stored = existing.as_ref().map(|s| &s.body);
+        derived::refuse_derived(K::KIND, &what, stored, Some(&body))?;
         let existed = existing.is_some();
         let value = self.write_in(&mut tx, &object, expect).await?;
         let verb = if existed { "replace" } else { "create" };
@@ -331,7 +329,20 @@ impl Service {
         if !missing.is_empty() {
             return Err(Invalid(missing).into());
         }
-        let edges = object.edges();
+        // Only the edges this write adds are checked: an edge the object already had closes
+        // no new cycle and makes no chain longer, and an object written before a limit was
+        // lowered stays editable.
+        let mut edges = object.edges();
+        let mut had = 0;
+        if !edges.is_empty() {
+            if let Some(stored) = tx.get(K::KIND.as_str(), &target.key).await? {
+                let old: Vec<_> = serde_json::from_value::<K>(stored.body)
+                    .map(|old| old.edges())
+                    .unwrap_or_default();
+                had = old.len();
+                edges.retain(|edge| !old.contains(edge));
+            }
+        }
         let field = match K::KIND {
             grantd_core::Kind::Role => "includes",
             grantd_core::Kind::Member => "member",
@@ -339,13 +350,14 @@ impl Service {
             _ => "parent",
         };
         let limits = self.limits;
-        if edges.len() > limits.max_includes as usize {
+        let inherits = object.edges().len();
+        if inherits > limits.max_includes as usize && inherits > had {
             return Err(Invalid::field(
                 field,
                 format!(
                     "{} inherits from {} others directly; the limit is {} (max_includes)",
                     describe(&target),
-                    edges.len(),
+                    inherits,
                     limits.max_includes
                 ),
             )
