@@ -567,6 +567,7 @@ async fn a_policys_grants_are_changed_through_the_policy_only() {
     )
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(app.revision(&tenant).await, before, "nothing written");
     // Nor through a PATCH of a grant of its own, nor an invite's pending grant.
     let own = app
         .create(
