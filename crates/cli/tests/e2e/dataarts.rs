@@ -568,3 +568,89 @@ async fn a_permission_sets_role_members_and_grants_are_changed_through_the_set()
     }
     assert_eq!(app.revision(&t).await, before, "nothing written");
 }
+
+/// Issue 16: a sub-set's permissions had to lie within its parent's only when they were
+/// added; narrowing or deleting the parent's, or moving the sub-set, left it enforcing what
+/// no parent covered. The rule now holds whenever either side changes.
+#[tokio::test]
+async fn a_sub_sets_permissions_stay_within_its_parents_whatever_changes() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let token = app.token(&t, "admin").await;
+    let post = |path: String, body: Value| {
+        let request = da(&app, &token, Method::POST, &t, &path).json(&body);
+        async move {
+            let (status, answer) = send(request).await;
+            assert_eq!(status, StatusCode::OK, "{answer}");
+            answer["id"].as_str().expect("id").to_string()
+        }
+    };
+    let on_sales = |actions: &[&str]| json!({"permission_actions": actions, "datasource_type": "HIVE", "cluster_id": "c", "database_name": "sales"});
+    let parent = post("/permission-sets".into(), json!({"name": "parent"})).await;
+    let granted = post(
+        format!("/permission-sets/{parent}/permissions"),
+        on_sales(&["SELECT", "UPDATE"]),
+    )
+    .await;
+    let sub = post(
+        "/permission-sets".into(),
+        json!({"name": "sub", "parent_id": parent}),
+    )
+    .await;
+    post(
+        format!("/permission-sets/{sub}/permissions"),
+        on_sales(&["SELECT"]),
+    )
+    .await;
+    let other = post("/permission-sets".into(), json!({"name": "other"})).await;
+    let before = app.revision(&t).await;
+
+    let refused = [
+        // The parent's permission narrowed to what no longer covers the sub-set's.
+        da(
+            &app,
+            &token,
+            Method::PUT,
+            &t,
+            &format!("/permission-sets/{parent}/permissions/{granted}"),
+        )
+        .json(&json!({"permission_actions": ["UPDATE"]})),
+        // The parent's permission deleted.
+        da(
+            &app,
+            &token,
+            Method::POST,
+            &t,
+            &format!("/permission-sets/{parent}/permissions/batch-delete"),
+        )
+        .json(&json!({"ids": [granted]})),
+        // The sub-set moved under a set that covers nothing.
+        da(
+            &app,
+            &token,
+            Method::PUT,
+            &t,
+            &format!("/permission-sets/{sub}"),
+        )
+        .json(&json!({"name": "sub", "parent_id": other})),
+    ];
+    for request in refused {
+        let (status, body) = send(request).await;
+        assert!(status.is_client_error(), "{status} {body}");
+        assert!(body.to_string().contains("within its parent"), "{body}");
+    }
+    assert_eq!(app.revision(&t).await, before, "nothing written");
+    // Widening stays allowed.
+    let (status, body) = send(
+        da(
+            &app,
+            &token,
+            Method::PUT,
+            &t,
+            &format!("/permission-sets/{parent}/permissions/{granted}"),
+        )
+        .json(&json!({"permission_actions": ["SELECT", "UPDATE", "DROP"]})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

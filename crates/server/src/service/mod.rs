@@ -14,6 +14,7 @@ mod feed;
 mod graph;
 mod invites;
 mod objects;
+mod permission_sets;
 mod tenants;
 mod tokens;
 

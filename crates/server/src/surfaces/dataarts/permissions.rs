@@ -1,6 +1,7 @@
 //! The data permissions of a permission set: each is a record with DataArts' fields and a
 //! grant of its actions on its data path to the set's role, written and removed together.
-//! A sub-set's permissions must lie within its parent's ALLOW permissions.
+//! A sub-set's permissions must lie within its parent's ALLOW permissions: the service
+//! owns that rule (`Batch::check_within_parent`, `Batch::check_sub_set_rule`).
 
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
@@ -105,38 +106,6 @@ fn parse(set: &PermissionSet, value: &Value) -> DataArtsResult<DataPermission> {
     Ok(permission)
 }
 
-/// A sub-set's permission must lie within one of its parent's ALLOW permissions.
-async fn within_parent(
-    batch: &mut Batch<'_>,
-    set: &PermissionSet,
-    p: &DataPermission,
-) -> DataArtsResult<()> {
-    let Some(parent) = &set.parent else {
-        return Ok(());
-    };
-    let Some(parent) = batch.get::<PermissionSet>(parent).await? else {
-        return Ok(());
-    };
-    let covered = batch
-        .holders::<DataPermission>(&parent.object.object_key())
-        .await?
-        .iter()
-        .any(|q| q.object.covers(p));
-    if covered {
-        Ok(())
-    } else {
-        Err(DataArtsError::invalid(
-            "permission_actions",
-            format!(
-                "a sub-set's permission must lie within its parent's: {} on {} is not allowed by permission set {}",
-                p.actions.join(","),
-                p.path(),
-                parent.object.id
-            ),
-        ))
-    }
-}
-
 /// Writes permissions (records and grants) in one transaction.
 async fn add(
     state: &AppState,
@@ -149,7 +118,7 @@ async fn add(
     let mut written = Vec::new();
     for value in values {
         let p = parse(&set, value)?;
-        within_parent(&mut batch, &set, &p).await?;
+        batch.check_within_parent(&set, &p).await?;
         batch.put(&p, Expect::Absent).await?;
         batch.put(&grant_of(&set, &p), Expect::Absent).await?;
         written.push(p);
@@ -313,9 +282,11 @@ pub async fn update(
         p.dw_id = dto.text("dw_id")?;
     }
     p.validate()?;
-    within_parent(&mut batch, &set, &p).await?;
+    batch.check_within_parent(&set, &p).await?;
     batch.put(&p, Expect::Present).await?;
     batch.put(&grant_of(&set, &p), Expect::Any).await?;
+    // Narrowed: the sub-sets' permissions must still lie within the set's.
+    batch.check_sub_set_rule(&set).await?;
     batch
         .commit("dataarts.permission.update", &p.object_key(), None)
         .await?;
@@ -347,6 +318,8 @@ pub async fn batch_delete(
             })?;
         batch.delete(&p.object_key()).await?;
     }
+    // Gone: the sub-sets' permissions must still lie within what is left.
+    batch.check_sub_set_rule(&set).await?;
     batch
         .commit("dataarts.permissions.delete", &set.object_key(), None)
         .await?;
