@@ -571,7 +571,9 @@ async fn a_permission_sets_role_members_and_grants_are_changed_through_the_set()
 
 /// Issue 16: a sub-set's permissions had to lie within its parent's only when they were
 /// added; narrowing or deleting the parent's, or moving the sub-set, left it enforcing what
-/// no parent covered. The rule now holds whenever either side changes.
+/// no parent covered. Now a move that would is refused, and narrowing or deleting the
+/// parent's takes the sub-set's uncovered permissions (and their grants) with it, in the
+/// same write, as DataArts' own API answers such deletes with success.
 #[tokio::test]
 async fn a_sub_sets_permissions_stay_within_its_parents_whatever_changes() {
     let app = spawn_app().await;
@@ -586,6 +588,20 @@ async fn a_sub_sets_permissions_stay_within_its_parents_whatever_changes() {
         }
     };
     let on_sales = |actions: &[&str]| json!({"permission_actions": actions, "datasource_type": "HIVE", "cluster_id": "c", "database_name": "sales"});
+    let sub_permissions = |sub: String| {
+        let request = da(
+            &app,
+            &token,
+            Method::GET,
+            &t,
+            &format!("/permission-sets/{sub}/permissions"),
+        );
+        async move {
+            let (status, listed) = send(request).await;
+            assert_eq!(status, StatusCode::OK, "{listed}");
+            listed["total"].as_u64().expect("total")
+        }
+    };
     let parent = post("/permission-sets".into(), json!({"name": "parent"})).await;
     let granted = post(
         format!("/permission-sets/{parent}/permissions"),
@@ -602,29 +618,16 @@ async fn a_sub_sets_permissions_stay_within_its_parents_whatever_changes() {
         on_sales(&["SELECT"]),
     )
     .await;
+    post(
+        format!("/permission-sets/{sub}/permissions"),
+        on_sales(&["UPDATE"]),
+    )
+    .await;
     let other = post("/permission-sets".into(), json!({"name": "other"})).await;
-    let before = app.revision(&t).await;
 
-    let refused = [
-        // The parent's permission narrowed to what no longer covers the sub-set's.
-        da(
-            &app,
-            &token,
-            Method::PUT,
-            &t,
-            &format!("/permission-sets/{parent}/permissions/{granted}"),
-        )
-        .json(&json!({"permission_actions": ["UPDATE"]})),
-        // The parent's permission deleted.
-        da(
-            &app,
-            &token,
-            Method::POST,
-            &t,
-            &format!("/permission-sets/{parent}/permissions/batch-delete"),
-        )
-        .json(&json!({"ids": [granted]})),
-        // The sub-set moved under a set that covers nothing.
+    // The sub-set moved under a set that covers nothing: refused, nothing written.
+    let before = app.revision(&t).await;
+    let (status, body) = send(
         da(
             &app,
             &token,
@@ -633,14 +636,13 @@ async fn a_sub_sets_permissions_stay_within_its_parents_whatever_changes() {
             &format!("/permission-sets/{sub}"),
         )
         .json(&json!({"name": "sub", "parent_id": other})),
-    ];
-    for request in refused {
-        let (status, body) = send(request).await;
-        assert!(status.is_client_error(), "{status} {body}");
-        assert!(body.to_string().contains("within its parent"), "{body}");
-    }
+    )
+    .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    assert!(body.to_string().contains("within its parent"), "{body}");
     assert_eq!(app.revision(&t).await, before, "nothing written");
-    // Widening stays allowed.
+
+    // The parent's permission narrowed: the sub-set's SELECT goes, its UPDATE stays.
     let (status, body) = send(
         da(
             &app,
@@ -649,8 +651,31 @@ async fn a_sub_sets_permissions_stay_within_its_parents_whatever_changes() {
             &t,
             &format!("/permission-sets/{parent}/permissions/{granted}"),
         )
-        .json(&json!({"permission_actions": ["SELECT", "UPDATE", "DROP"]})),
+        .json(&json!({"permission_actions": ["UPDATE"]})),
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(sub_permissions(sub.clone()).await, 1);
+    // The parent's permission deleted: the sub-set keeps nothing, in the same write.
+    let before = app.revision(&t).await;
+    let (status, body) = send(
+        da(
+            &app,
+            &token,
+            Method::POST,
+            &t,
+            &format!("/permission-sets/{parent}/permissions/batch-delete"),
+        )
+        .json(&json!({"ids": [granted]})),
+    )
+    .await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(app.revision(&t).await, before + 1, "one write");
+    assert_eq!(sub_permissions(sub.clone()).await, 0);
+    let (_, grants) = send(app.op(Method::GET, &format!("/v1/tenants/{t}/grants"))).await;
+    assert_eq!(
+        grants["items"],
+        json!([]),
+        "no grant outlives its permission"
+    );
 }

@@ -1,11 +1,13 @@
 //! The rule of sub-sets, owned here rather than by the DataArts surface that exposes
 //! permission sets: every permission of a sub-set lies within one of its parent's ALLOW
-//! permissions. It is checked whenever it could break, inside the write that could break
-//! it: a permission added to or changed in a sub-set, a parent's permission narrowed or
-//! deleted, a sub-set moved under another parent.
+//! permissions. It holds after every write that could break it, inside that write: a
+//! permission added to or changed in a sub-set, or a sub-set moved under another parent,
+//! is refused if its parent does not cover it; a parent's permission narrowed or deleted
+//! takes with it (reconciled, not refused, as DataArts' own API does) the sub-sets'
+//! permissions, and their grants, that it no longer covers, down the tree.
 
 use grantd_core::model::{DataPermission, PermissionSet};
-use grantd_core::{Invalid, Object};
+use grantd_core::{Invalid, Kind, Object, ObjectKey};
 
 use super::batch::Batch;
 use super::ServiceResult;
@@ -44,25 +46,54 @@ impl Batch<'_> {
         .into())
     }
 
-    /// Refuses the write under way unless the rule still holds around `set` as this batch
-    /// has left it: each of its permissions within its parent's (it may have moved), and
-    /// each permission of each of its sub-sets within its own (they may have narrowed).
-    pub async fn check_sub_set_rule(&mut self, set: &PermissionSet) -> ServiceResult<()> {
-        let key = set.object_key();
-        for own in self.holders::<DataPermission>(&key).await? {
+    /// Refuses the write under way unless each of `set`'s permissions lies within its
+    /// parent's: after a move.
+    pub async fn check_moved_set(&mut self, set: &PermissionSet) -> ServiceResult<()> {
+        for own in self.holders::<DataPermission>(&set.object_key()).await? {
             self.check_within_parent(set, &own.object).await?;
         }
-        for sub in self.holders::<PermissionSet>(&key).await? {
-            if sub.object.parent.as_deref() != Some(set.id.as_str()) {
-                continue;
-            }
-            for p in self
-                .holders::<DataPermission>(&sub.object.object_key())
+        Ok(())
+    }
+
+    /// After `set`'s permissions narrowed or went: deletes, with their grants, the
+    /// permissions of its sub-sets (and theirs, down the tree) that what is left no longer
+    /// covers. Returns the ids of the permissions deleted.
+    pub async fn narrow_sub_sets(&mut self, set: &PermissionSet) -> ServiceResult<Vec<String>> {
+        let mut removed = Vec::new();
+        let mut parents = vec![set.clone()];
+        while let Some(parent) = parents.pop() {
+            let key = parent.object_key();
+            let covering: Vec<DataPermission> = self
+                .holders::<DataPermission>(&key)
                 .await?
-            {
-                self.check_within_parent(&sub.object, &p.object).await?;
+                .into_iter()
+                .map(|p| p.object)
+                .collect();
+            for sub in self.holders::<PermissionSet>(&key).await? {
+                if sub.object.parent.as_deref() != Some(parent.id.as_str()) {
+                    continue;
+                }
+                for p in self
+                    .holders::<DataPermission>(&sub.object.object_key())
+                    .await?
+                {
+                    if covering.iter().any(|q| q.covers(&p.object)) {
+                        continue;
+                    }
+                    let grant = ObjectKey::new(Kind::Grant, p.object.grant_id());
+                    if self
+                        .get::<grantd_core::model::Grant>(&grant.key)
+                        .await?
+                        .is_some()
+                    {
+                        self.delete(&grant).await?;
+                    }
+                    self.delete(&p.object.object_key()).await?;
+                    removed.push(p.object.id);
+                }
+                parents.push(sub.object);
             }
         }
-        Ok(())
+        Ok(removed)
     }
 }

@@ -1,7 +1,7 @@
 //! The data permissions of a permission set: each is a record with DataArts' fields and a
 //! grant of its actions on its data path to the set's role, written and removed together.
 //! A sub-set's permissions must lie within its parent's ALLOW permissions: the service
-//! owns that rule (`Batch::check_within_parent`, `Batch::check_sub_set_rule`).
+//! owns that rule (`Batch::check_within_parent`, `Batch::narrow_sub_sets`).
 
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
@@ -285,8 +285,8 @@ pub async fn update(
     batch.check_within_parent(&set, &p).await?;
     batch.put(&p, Expect::Present).await?;
     batch.put(&grant_of(&set, &p), Expect::Any).await?;
-    // Narrowed: the sub-sets' permissions must still lie within the set's.
-    batch.check_sub_set_rule(&set).await?;
+    // Narrowed: what the sub-sets held beyond it goes with it.
+    batch.narrow_sub_sets(&set).await?;
     batch
         .commit("dataarts.permission.update", &p.object_key(), None)
         .await?;
@@ -318,8 +318,8 @@ pub async fn batch_delete(
             })?;
         batch.delete(&p.object_key()).await?;
     }
-    // Gone: the sub-sets' permissions must still lie within what is left.
-    batch.check_sub_set_rule(&set).await?;
+    // Gone: what the sub-sets held beyond what is left goes with it.
+    batch.narrow_sub_sets(&set).await?;
     batch
         .commit("dataarts.permissions.delete", &set.object_key(), None)
         .await?;

@@ -303,7 +303,7 @@ pub async fn update(
     }
     let written = batch.put(&set, Expect::Version(current.version)).await?;
     // Moved: its permissions must lie within its new parent's.
-    batch.check_sub_set_rule(&set).await?;
+    batch.check_moved_set(&set).await?;
     batch
         .commit("dataarts.set.update", &set.object_key(), None)
         .await?;
