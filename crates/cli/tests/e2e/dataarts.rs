@@ -15,6 +15,34 @@ fn da(app: &TestApp, token: &str, method: Method, project: &str, path: &str) -> 
         .header("workspace", "ws-1")
 }
 
+/// POSTs `body` to a DataArts `path` of project `t`; returns the id of what it created.
+async fn created(app: &TestApp, token: &str, t: &str, path: &str, body: Value) -> String {
+    let (status, answer) = send(da(app, token, Method::POST, t, path).json(&body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    answer["id"].as_str().expect("id").to_string()
+}
+
+/// Moving set `(name, id)` under `parent` is refused with a message saying `why`, and
+/// nothing is written.
+async fn move_is_refused(
+    app: &TestApp,
+    token: &str,
+    t: &str,
+    (name, id): (&str, &str),
+    parent: &str,
+    why: &str,
+) {
+    let before = app.revision(t).await;
+    let path = format!("/permission-sets/{id}");
+    let (status, body) = send(
+        da(app, token, Method::PUT, t, &path).json(&json!({"name": name, "parent_id": parent})),
+    )
+    .await;
+    assert!(status.is_client_error(), "{status} {body}");
+    assert!(body.to_string().contains(why), "{body}");
+    assert_eq!(app.revision(t).await, before, "nothing written");
+}
+
 fn assert_envelope(body: &Value, code: &str) {
     assert_eq!(body["error_code"], code, "{body}");
     assert!(body["error_msg"].as_str().is_some_and(|m| !m.is_empty()));
@@ -492,31 +520,10 @@ async fn a_permission_set_cannot_be_moved_under_its_own_sub_set() {
     let app = spawn_app().await;
     let t = app.tenant().await;
     let token = app.token(&t, "admin").await;
-    let create = |body: Value| {
-        let request = da(&app, &token, Method::POST, &t, "/permission-sets").json(&body);
-        async move {
-            let (status, set) = send(request).await;
-            assert_eq!(status, StatusCode::OK, "{set}");
-            set["id"].as_str().expect("id").to_string()
-        }
-    };
-    let a = create(json!({"name": "a"})).await;
-    let b = create(json!({"name": "b", "parent_id": a})).await;
-    let before = app.revision(&t).await;
-    let (status, body) = send(
-        da(
-            &app,
-            &token,
-            Method::PUT,
-            &t,
-            &format!("/permission-sets/{a}"),
-        )
-        .json(&json!({"name": "a", "parent_id": b})),
-    )
-    .await;
-    assert!(status.is_client_error(), "{status} {body}");
-    assert!(body.to_string().contains("cycle"), "{body}");
-    assert_eq!(app.revision(&t).await, before);
+    let a = created(&app, &token, &t, "/permission-sets", json!({"name": "a"})).await;
+    let b = json!({"name": "b", "parent_id": a});
+    let b = created(&app, &token, &t, "/permission-sets", b).await;
+    move_is_refused(&app, &token, &t, ("a", &a), &b, "cycle").await;
 }
 
 /// Issue 16: the set's role given natively to a user whom DataArts does not list as a
@@ -528,31 +535,18 @@ async fn a_permission_sets_role_members_and_grants_are_changed_through_the_set()
     let t = app.tenant().await;
     let token = app.token(&t, "admin").await;
     app.create(&t, "users", json!({"id": "bob"})).await;
-    let (status, set) =
-        send(da(&app, &token, Method::POST, &t, "/permission-sets").json(&json!({"name": "s"})))
-            .await;
-    assert_eq!(status, StatusCode::OK, "{set}");
-    let set = set["id"].as_str().expect("id").to_string();
-    let (status, permission) = send(
-        da(&app, &token, Method::POST, &t, &format!("/permission-sets/{set}/permissions")).json(
-            &json!({"permission_actions": ["SELECT"], "datasource_type": "DWS", "cluster_id": "c", "database_name": "sales"}),
-        ),
+    let set = created(&app, &token, &t, "/permission-sets", json!({"name": "s"})).await;
+    let on_sales = json!({"permission_actions": ["SELECT"], "datasource_type": "DWS", "cluster_id": "c", "database_name": "sales"});
+    created(
+        &app,
+        &token,
+        &t,
+        &format!("/permission-sets/{set}/permissions"),
+        on_sales,
     )
     .await;
-    assert_eq!(status, StatusCode::OK, "{permission}");
-    let (_, grants) = send(app.op(Method::GET, &format!("/v1/tenants/{t}/grants"))).await;
-    let grant = grants["items"]
-        .as_array()
-        .and_then(|g| {
-            g.iter().find(|g| {
-                g["origin"]
-                    .as_str()
-                    .is_some_and(|o| o.starts_with("dataarts:"))
-            })
-        })
-        .and_then(|g| g["id"].as_str())
-        .expect("the set's grant")
-        .to_string();
+    let grant = app.grant_with_origin(&t, "dataarts:").await;
+    let grant = grant["id"].as_str().expect("id");
     let role = format!("dataarts.ps.{set}");
     let before = app.revision(&t).await;
     for request in [
@@ -579,14 +573,6 @@ async fn a_sub_sets_permissions_stay_within_its_parents_whatever_changes() {
     let app = spawn_app().await;
     let t = app.tenant().await;
     let token = app.token(&t, "admin").await;
-    let post = |path: String, body: Value| {
-        let request = da(&app, &token, Method::POST, &t, &path).json(&body);
-        async move {
-            let (status, answer) = send(request).await;
-            assert_eq!(status, StatusCode::OK, "{answer}");
-            answer["id"].as_str().expect("id").to_string()
-        }
-    };
     let on_sales = |actions: &[&str]| json!({"permission_actions": actions, "datasource_type": "HIVE", "cluster_id": "c", "database_name": "sales"});
     let sub_permissions = |sub: String| {
         let request = da(
@@ -602,45 +588,57 @@ async fn a_sub_sets_permissions_stay_within_its_parents_whatever_changes() {
             listed["total"].as_u64().expect("total")
         }
     };
-    let parent = post("/permission-sets".into(), json!({"name": "parent"})).await;
-    let granted = post(
-        format!("/permission-sets/{parent}/permissions"),
+    let parent = created(
+        &app,
+        &token,
+        &t,
+        "/permission-sets",
+        json!({"name": "parent"}),
+    )
+    .await;
+    let granted = created(
+        &app,
+        &token,
+        &t,
+        &format!("/permission-sets/{parent}/permissions"),
         on_sales(&["SELECT", "UPDATE"]),
     )
     .await;
-    let sub = post(
-        "/permission-sets".into(),
+    let sub = created(
+        &app,
+        &token,
+        &t,
+        "/permission-sets",
         json!({"name": "sub", "parent_id": parent}),
     )
     .await;
-    post(
-        format!("/permission-sets/{sub}/permissions"),
+    created(
+        &app,
+        &token,
+        &t,
+        &format!("/permission-sets/{sub}/permissions"),
         on_sales(&["SELECT"]),
     )
     .await;
-    post(
-        format!("/permission-sets/{sub}/permissions"),
+    created(
+        &app,
+        &token,
+        &t,
+        &format!("/permission-sets/{sub}/permissions"),
         on_sales(&["UPDATE"]),
     )
     .await;
-    let other = post("/permission-sets".into(), json!({"name": "other"})).await;
-
-    // The sub-set moved under a set that covers nothing: refused, nothing written.
-    let before = app.revision(&t).await;
-    let (status, body) = send(
-        da(
-            &app,
-            &token,
-            Method::PUT,
-            &t,
-            &format!("/permission-sets/{sub}"),
-        )
-        .json(&json!({"name": "sub", "parent_id": other})),
+    let other = created(
+        &app,
+        &token,
+        &t,
+        "/permission-sets",
+        json!({"name": "other"}),
     )
     .await;
-    assert!(status.is_client_error(), "{status} {body}");
-    assert!(body.to_string().contains("within its parent"), "{body}");
-    assert_eq!(app.revision(&t).await, before, "nothing written");
+
+    // The sub-set moved under a set that covers nothing: refused, nothing written.
+    move_is_refused(&app, &token, &t, ("sub", &sub), &other, "within its parent").await;
 
     // The parent's permission narrowed: the sub-set's SELECT goes, its UPDATE stays.
     let (status, body) = send(

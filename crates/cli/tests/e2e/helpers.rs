@@ -107,6 +107,21 @@ impl TestApp {
         created
     }
 
+    /// The tenant's first grant whose `origin` starts with `prefix`: one a surface wrote.
+    pub async fn grant_with_origin(&self, tenant: &str, prefix: &str) -> Value {
+        let (status, grants) =
+            send(self.op(Method::GET, &format!("/v1/tenants/{tenant}/grants"))).await;
+        assert_eq!(status, StatusCode::OK, "{grants}");
+        grants["items"]
+            .as_array()
+            .and_then(|g| {
+                g.iter()
+                    .find(|g| g["origin"].as_str().is_some_and(|o| o.starts_with(prefix)))
+            })
+            .cloned()
+            .unwrap_or_else(|| panic!("no grant of origin {prefix}: {grants}"))
+    }
+
     pub async fn revision(&self, tenant: &str) -> i64 {
         let (status, body) = send(self.op(
             Method::GET,

@@ -532,18 +532,7 @@ async fn a_policys_grants_are_changed_through_the_policy_only() {
     )
     .await;
     assert_eq!(status, StatusCode::OK, "{added}");
-    let (_, grants) = send(app.op(Method::GET, &format!("/v1/tenants/{tenant}/grants"))).await;
-    let grant = grants["items"]
-        .as_array()
-        .and_then(|g| {
-            g.iter().find(|g| {
-                g["origin"]
-                    .as_str()
-                    .is_some_and(|o| o.starts_with("segment:policy:"))
-            })
-        })
-        .cloned()
-        .expect("the policy's grant");
+    let grant = app.grant_with_origin(&tenant, "segment:policy:").await;
     let id = grant["id"].as_str().expect("id");
     let path = format!("/v1/tenants/{tenant}/grants/{id}");
     let before = app.revision(&tenant).await;

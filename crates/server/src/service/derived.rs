@@ -10,18 +10,28 @@
 //! source deletes what it derived, and deleting a grant's subject or target still cascades
 //! to it.
 
+use grantd_core::model::PermissionSet;
 use grantd_core::Kind;
 use serde_json::Value;
 
 use super::{ServiceError, ServiceResult};
 
+/// The `origin` of the grants a Segment policy writes: this, then the policy's id.
+pub const SEGMENT_POLICY: &str = "segment:policy:";
+/// The `origin` of the grant that gives a SlashID role's holders its permissions.
+pub const SLASHID_ROLE: &str = "slashid:role";
+/// The `origin` of a SlashID person's additional permissions.
+pub const SLASHID_PERSON: &str = "slashid:additional";
+/// The `origin` of a DataArts permission set's grants: this, then the set's id.
+pub const DATAARTS_SET: &str = "dataarts:permission-set:";
+
 /// The sources that own grants, by the prefix of the `origin` they write, with where each
-/// is changed.
+/// is changed. The surfaces write their origins with the constants above.
 const SOURCES: [(&str, &str); 4] = [
-    ("segment:policy:", "the Segment policy {id}: change it through the Segment API (/segment/users/{user}/permissions, /segment/groups/{group}/permissions)"),
-    ("slashid:role", "a SlashID role: change it through the SlashID API (/slashid/groups/roles)"),
-    ("slashid:additional", "a SlashID person's permissions: change them through the SlashID API (/slashid/persons/{id}/permissions)"),
-    ("dataarts:permission-set:", "the DataArts permission set {id}: change it through its permissions (/v1/{project_id}/security/permission-sets/{id}/permissions)"),
+    (SEGMENT_POLICY, "the Segment policy {id}: change it through the Segment API (/segment/users/{user}/permissions, /segment/groups/{group}/permissions)"),
+    (SLASHID_ROLE, "a SlashID role: change it through the SlashID API (/slashid/groups/roles)"),
+    (SLASHID_PERSON, "a SlashID person's permissions: change them through the SlashID API (/slashid/persons/{id}/permissions)"),
+    (DATAARTS_SET, "the DataArts permission set {id}: change it through its permissions (/v1/{project_id}/security/permission-sets/{id}/permissions)"),
 ];
 
 /// Who owns an object of `kind` with this body, in words, if a surface does. `before`, the
@@ -36,19 +46,18 @@ fn owner(kind: Kind, body: &Value, before: Option<&Value>, includes: bool) -> Op
         })
     });
     let already: Vec<&str> = before.map(|b| set_roles(kind, b, true)).unwrap_or_default();
+    // A set's role is its id after this prefix.
+    let set_prefix = PermissionSet::role_of("");
     from_origin.or_else(|| {
         let set = set_roles(kind, body, includes)
             .into_iter()
             .filter(|role| !already.contains(role))
-            .find_map(|role| role.strip_prefix(SET_ROLE))?;
+            .find_map(|role| role.strip_prefix(set_prefix.as_str()))?;
         Some(format!(
             "the DataArts permission set {set}, whose role it is, includes, assigns or grants: change the set's members and permissions (/v1/{{project_id}}/security/permission-sets/{set})"
         ))
     })
 }
-
-/// The prefix of a permission set's role (`PermissionSet::role_of`).
-const SET_ROLE: &str = "dataarts.ps.";
 
 /// The roles an object of `kind` names in a way that would hand out, or add to, what a
 /// role's holders may do: a role's own id and, with `includes`, the roles it includes; an
@@ -144,7 +153,7 @@ mod tests {
 
     #[test]
     fn a_permission_sets_role_is_the_sets() {
-        let role = grantd_core::model::PermissionSet::role_of("ps9");
+        let role = PermissionSet::role_of("ps9");
         let refused = refuse_derived(
             Kind::Assignment,
             "assignment",
@@ -173,7 +182,6 @@ mod tests {
         let to_holders = json!({"subject": {"type": "role", "id": role},
                                 "privilege": {"type": "actions", "actions": ["read"]}});
         assert!(refuse_derived(Kind::Grant, "grant", None, Some(&to_holders)).is_err());
-        assert_eq!(grantd_core::model::PermissionSet::role_of(""), SET_ROLE);
         // A role the set made a member (its includes hold the set's role) stays editable;
         // adding the set's role to one is not.
         let member = json!({"id": "analyst", "includes": [role]});

@@ -8,7 +8,7 @@ mod audit;
 mod batch;
 mod context;
 mod decisions;
-mod derived;
+pub mod derived;
 mod error;
 mod feed;
 mod graph;

@@ -68,7 +68,11 @@ fn grant_of(set: &PermissionSet, p: &DataPermission) -> Grant {
         },
         target: Target::DataPath { pattern: p.path() },
         effect: p.effect,
-        origin: Some(format!("dataarts:permission-set:{}", set.id)),
+        origin: Some(format!(
+            "{}{}",
+            crate::service::derived::DATAARTS_SET,
+            set.id
+        )),
     }
 }
 

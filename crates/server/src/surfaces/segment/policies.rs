@@ -22,7 +22,7 @@ use super::error::SegmentResult;
 use super::wire::{Fields, MAX_ID};
 use crate::service::{new_id, Batch, Service, ServiceResult};
 
-const ORIGIN: &str = "segment:policy:";
+use crate::service::derived::SEGMENT_POLICY as ORIGIN;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelIn {

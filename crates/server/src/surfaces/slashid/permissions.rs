@@ -22,7 +22,7 @@ use crate::http::time::timestamp;
 use crate::service::{new_id, Consistency, Service, ServiceResult};
 use crate::state::AppState;
 
-const ORIGIN: &str = "slashid:additional";
+use crate::service::derived::SLASHID_PERSON as ORIGIN;
 
 /// The resource SlashID checks stand for: the organization itself. Only tenant-wide grants
 /// (and label grants without a type) reach it, as only they are SlashID permissions.

@@ -38,7 +38,7 @@ fn holders_grant(role: &str) -> Grant {
         },
         target: Target::Tenant,
         effect: Effect::Allow,
-        origin: Some("slashid:role".into()),
+        origin: Some(crate::service::derived::SLASHID_ROLE.into()),
     }
 }
 
