@@ -96,8 +96,26 @@ impl Batch<'_> {
         Ok(found)
     }
 
-    /// Writes an object if `expect` holds, with every check a single write makes.
+    /// Who the batch writes for.
+    pub fn actor(&self) -> &str {
+        &self.ctx.actor.name
+    }
+
+    /// Writes an object if `expect` holds, with every check a single write makes and what
+    /// it derives (a permission set's role, a data permission's grant, a member's role).
     pub async fn put<K: Object>(
+        &mut self,
+        object: &K,
+        expect: Expect,
+    ) -> ServiceResult<Versioned<K>> {
+        match self.put_owned(object, expect).await? {
+            Some(written) => Ok(written),
+            None => self.put_plain(object, expect).await,
+        }
+    }
+
+    /// Writes just this object, with every check a single write makes.
+    pub(super) async fn put_plain<K: Object>(
         &mut self,
         object: &K,
         expect: Expect,
@@ -105,9 +123,40 @@ impl Batch<'_> {
         self.service.write_in(&mut self.tx, object, expect).await
     }
 
-    /// Deletes an object and what cascades from it; returns the deleted keys, `target` first.
+    /// Deletes an object, what cascades from it and what it derived; returns the deleted
+    /// keys, `target` first.
     pub async fn delete(&mut self, target: &ObjectKey) -> ServiceResult<Vec<ObjectKey>> {
-        delete_with_dependents(&mut *self.tx, target, Expect::Any).await
+        self.delete_expecting(target, Expect::Any).await
+    }
+
+    /// `delete`, if `expect` holds.
+    pub(super) async fn delete_expecting(
+        &mut self,
+        target: &ObjectKey,
+        expect: Expect,
+    ) -> ServiceResult<Vec<ObjectKey>> {
+        match self.delete_owned(target, expect).await? {
+            Some(removed) => Ok(removed),
+            None => self.delete_plain(target, expect).await,
+        }
+    }
+
+    /// Deletes just this object and what cascades from it.
+    pub(super) async fn delete_plain(
+        &mut self,
+        target: &ObjectKey,
+        expect: Expect,
+    ) -> ServiceResult<Vec<ObjectKey>> {
+        delete_with_dependents(&mut *self.tx, target, expect).await
+    }
+
+    /// The stored body of `target`, if any.
+    pub(super) async fn stored(&mut self, target: &ObjectKey) -> ServiceResult<Option<Value>> {
+        Ok(self
+            .tx
+            .get(target.kind.as_str(), &target.key)
+            .await?
+            .map(|s| s.body))
     }
 
     /// Commits everything as one revision, audited as `action` on `target` with `detail`.
@@ -117,10 +166,21 @@ impl Batch<'_> {
         target: &ObjectKey,
         detail: Option<Value>,
     ) -> ServiceResult<i64> {
+        self.commit_kind(action, target, detail, "batch").await
+    }
+
+    /// `commit`, counted in the write metrics under `kind`.
+    pub(super) async fn commit_kind(
+        self,
+        action: &str,
+        target: &ObjectKey,
+        detail: Option<Value>,
+        kind: &'static str,
+    ) -> ServiceResult<i64> {
         let mut entry = audit(&self.ctx, action.to_string(), target);
         entry.detail = detail;
         let revision = self.service.commit(self.tx, entry).await?;
-        metrics::counter!("grantd_writes_total", "kind" => "batch").increment(1);
+        metrics::counter!("grantd_writes_total", "kind" => kind).increment(1);
         Ok(revision)
     }
 }

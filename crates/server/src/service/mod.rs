@@ -32,6 +32,7 @@ pub use error::{ServiceError, ServiceResult, UNAVAILABLE_MESSAGE};
 pub use feed::{hide_credential, names_credential, without_credentials, Page};
 pub use graph::GraphLimits;
 pub use objects::{Versioned, Written};
+pub use permission_sets::set_not_found;
 pub use tokens::{IssuedToken, Scope, TokenView};
 
 /// A new time-ordered identifier such as `grt_0190...`.

@@ -201,9 +201,9 @@ impl Service {
     ) -> ServiceResult<Written<K>> {
         let target = ObjectKey::new(K::KIND, key);
         let what = describe(&target);
-        let mut tx = self.begin(ctx).await?;
-        let current = tx
-            .get(K::KIND.as_str(), key)
+        let mut batch = self.batch(ctx).await?;
+        let current = batch
+            .get::<K>(key)
             .await?
             .ok_or_else(|| ServiceError::NotFound(what.clone()))?;
         if let Expect::Version(v) = expect {
@@ -216,9 +216,10 @@ impl Service {
                 ));
             }
         }
-        let mut body = current.body.clone();
+        let stored = batch.stored(&target).await?.unwrap_or(Value::Null);
+        let mut body = stored.clone();
         merge_patch(&mut body, patch);
-        derived::refuse_derived(K::KIND, &what, Some(&current.body), Some(&body))?;
+        derived::refuse_derived(K::KIND, &what, Some(&stored), Some(&body))?;
         let object: K =
             serde_json::from_value(body).map_err(|e| Invalid::field("body", e.to_string()))?;
         if object.key() != key {
@@ -228,13 +229,11 @@ impl Service {
             )
             .into());
         }
-        let value = self
-            .write_in(&mut tx, &object, Expect::Version(current.version))
+        let value = batch.put(&object, Expect::Version(current.version)).await?;
+        let action = format!("{}.update", K::KIND);
+        let revision = batch
+            .commit_kind(&action, &target, None, K::KIND.as_str())
             .await?;
-        let revision = self
-            .commit(tx, audit(ctx, format!("{}.update", K::KIND), &target))
-            .await?;
-        metrics::counter!("grantd_writes_total", "kind" => K::KIND.as_str()).increment(1);
         debug_assert_eq!(revision, value.version);
         Ok(Written {
             value,
@@ -252,19 +251,19 @@ impl Service {
         expect: Expect,
     ) -> ServiceResult<i64> {
         let target = ObjectKey::new(K::KIND, key);
-        let mut tx = self.begin(ctx).await?;
-        if let Some(stored) = tx.get(K::KIND.as_str(), key).await? {
-            derived::refuse_derived(K::KIND, &describe(&target), Some(&stored.body), None)?;
+        let mut batch = self.batch(ctx).await?;
+        if let Some(stored) = batch.stored(&target).await? {
+            derived::refuse_derived(K::KIND, &describe(&target), Some(&stored), None)?;
         }
-        let removed = delete_with_dependents(&mut *tx, &target, expect).await?;
-        let mut entry = audit(ctx, format!("{}.delete", K::KIND), &target);
-        if removed.len() > 1 {
+        let removed = batch.delete_expecting(&target, expect).await?;
+        let detail = (removed.len() > 1).then(|| {
             let cascaded: Vec<String> = removed[1..].iter().map(ToString::to_string).collect();
-            entry.detail = Some(serde_json::json!({ "cascaded": cascaded }));
-        }
-        let revision = self.commit(tx, entry).await?;
-        metrics::counter!("grantd_writes_total", "kind" => K::KIND.as_str()).increment(1);
-        Ok(revision)
+            serde_json::json!({ "cascaded": cascaded })
+        });
+        let action = format!("{}.delete", K::KIND);
+        batch
+            .commit_kind(&action, &target, detail, K::KIND.as_str())
+            .await
     }
 
     pub(super) async fn begin(&self, ctx: &Ctx) -> ServiceResult<Box<dyn WriteTx>> {
@@ -286,16 +285,16 @@ impl Service {
         let what = describe(&target);
         let body = serde_json::to_value(&object)
             .map_err(|e| ServiceError::Internal(format!("cannot encode {target}: {e}")))?;
-        let mut tx = self.begin(ctx).await?;
-        let existing = tx.get(K::KIND.as_str(), &target.key).await?;
-        let stored = existing.as_ref().map(|s| &s.body);
-        derived::refuse_derived(K::KIND, &what, stored, Some(&body))?;
-        let existed = existing.is_some();
-        let value = self.write_in(&mut tx, &object, expect).await?;
+        let mut batch = self.batch(ctx).await?;
+        let stored = batch.stored(&target).await?;
+        derived::refuse_derived(K::KIND, &what, stored.as_ref(), Some(&body))?;
+        let existed = stored.is_some();
+        let value = batch.put(&object, expect).await?;
         let verb = if existed { "replace" } else { "create" };
-        self.commit(tx, audit(ctx, format!("{}.{verb}", K::KIND), &target))
+        let action = format!("{}.{verb}", K::KIND);
+        batch
+            .commit_kind(&action, &target, None, K::KIND.as_str())
             .await?;
-        metrics::counter!("grantd_writes_total", "kind" => K::KIND.as_str()).increment(1);
         Ok(Written {
             value,
             created: !existed,

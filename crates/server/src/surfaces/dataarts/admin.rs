@@ -3,7 +3,6 @@
 use axum::extract::State;
 use axum::response::Response;
 use grantd_core::model::{SecurityAdmin, MANAGER_TYPES};
-use grantd_core::Object;
 use grantd_store::Expect;
 use serde_json::{json, Value};
 
@@ -49,10 +48,6 @@ pub async fn modify(
         manager_id: dto.required("manager_id")?,
         manager_name: dto.text("manager_name")?,
     };
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    batch.put(&admin, Expect::Any).await?;
-    batch
-        .commit("dataarts.admin.modify", &admin.object_key(), None)
-        .await?;
-    Ok(ok(render(Some(&admin))))
+    let written = state.service.put(&caller.ctx, admin, Expect::Any).await?;
+    Ok(ok(render(Some(&written.value.object))))
 }

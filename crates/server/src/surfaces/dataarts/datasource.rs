@@ -8,7 +8,6 @@ use serde_json::{json, Value};
 
 use super::error::{DataArtsError, DataArtsResult};
 use super::guard::Caller;
-use super::permissions;
 use super::sets;
 use super::wire::{ok, Body, Dto, Query};
 use crate::state::AppState;
@@ -40,13 +39,13 @@ async fn grantable(
     let Some(parent) = parent.filter(|p| *p != "0") else {
         return Ok(all.to_vec());
     };
-    if sets::find(&state.service, caller, parent).await?.is_none() {
-        return Err(DataArtsError::no_set(parent));
-    }
-    let theirs: Vec<DataPermission> = permissions::all(state, &caller.ctx.tenant)
-        .await?
+    let theirs: Vec<DataPermission> = state
+        .service
+        .set_permissions(&caller.ctx.tenant, Some(&caller.workspace), parent)
+        .await
+        .map_err(sets::on_set(parent))?
         .into_iter()
-        .filter(|p| p.set == parent)
+        .map(|p| p.object)
         .collect();
     Ok(all
         .iter()

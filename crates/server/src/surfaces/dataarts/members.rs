@@ -1,21 +1,17 @@
-//! Members of a permission set: users and groups hold the set's role through a role
-//! assignment; a workspace-role member includes the set's role, so its holders get it.
-//! Removing a member takes that away at once.
+//! Members of a permission set on DataArts' wire: `USER`, `USER_GROUP` and
+//! `WORKSPACE_ROLE` members. The service gives each the set's role and takes it away
+//! with the member.
 
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
-use grantd_core::model::{
-    Assignment, Group, PermissionSet, Role, SetMember, SubjectRef, SubjectType, User,
-};
-use grantd_core::{Kind, Object, ObjectKey};
-use grantd_store::Expect;
+use grantd_core::model::{SetMember, SubjectRef, SubjectType};
 use serde_json::{json, Value};
 
-use super::error::{code, DataArtsError, DataArtsResult};
+use super::error::{DataArtsError, DataArtsResult};
 use super::guard::Caller;
 use super::sets::{self, new_hex_id};
-use super::wire::{conflict, no_content, ok, Body, Dto, PathParams, Query};
-use crate::service::{Batch, Versioned};
+use super::wire::{no_content, ok, Body, Dto, PathParams, Query};
+use crate::service::Versioned;
 use crate::state::AppState;
 
 const MEMBER_TYPES: [&str; 3] = ["USER", "USER_GROUP", "WORKSPACE_ROLE"];
@@ -58,98 +54,19 @@ pub fn render(tenant: &str, workspace: &str, v: &Versioned<SetMember>) -> Value 
     })
 }
 
-/// Gives `member` the set's role.
-async fn enlist(
-    batch: &mut Batch<'_>,
-    set: &PermissionSet,
-    member: &SetMember,
-) -> DataArtsResult<()> {
-    match member.member.subject_type {
-        SubjectType::Role => {
-            let mut role = batch
-                .get::<Role>(&member.member.id)
-                .await?
-                .ok_or_else(|| DataArtsError::invalid("member_id", "no such role"))?
-                .object;
-            if !role.includes.contains(&set.role()) {
-                role.includes.push(set.role());
-                batch.put(&role, Expect::Present).await?;
-            }
-        }
-        _ => {
-            let assignment = Assignment {
-                subject: member.member.clone(),
-                role: set.role(),
-            };
-            batch.put(&assignment, Expect::Any).await?;
-        }
-    }
-    Ok(())
-}
-
-/// Takes the set's role away from `member`.
-pub async fn withdraw(
-    batch: &mut Batch<'_>,
-    set: &PermissionSet,
-    member: &SetMember,
-) -> DataArtsResult<()> {
-    match member.member.subject_type {
-        SubjectType::Role => {
-            if let Some(role) = batch.get::<Role>(&member.member.id).await? {
-                let mut role = role.object;
-                role.includes.retain(|r| *r != set.role());
-                batch.put(&role, Expect::Present).await?;
-            }
-        }
-        _ => {
-            let assignment = Assignment {
-                subject: member.member.clone(),
-                role: set.role(),
-            };
-            if batch.get::<Assignment>(&assignment.key()).await?.is_some() {
-                batch.delete(&assignment.object_key()).await?;
-            }
-        }
-    }
-    Ok(())
-}
-
-/// A member DTO (`PermissionSetMemberCreateDTO`) checked against the tenant: the named
-/// user, group or role must exist, and not already be a member.
-async fn member_of(
-    batch: &mut Batch<'_>,
-    caller: &Caller,
-    set: &PermissionSet,
-    value: &Value,
-    existing: &[SetMember],
-) -> DataArtsResult<SetMember> {
+/// A member DTO (`PermissionSetMemberCreateDTO`) as a member of `set`.
+fn member_of(caller: &Caller, set: &str, value: &Value) -> DataArtsResult<SetMember> {
     let dto = Dto::of(value)?;
     let kind = dto
         .choice("member_type", &MEMBER_TYPES)?
         .ok_or_else(|| DataArtsError::invalid("member_type", "is required"))?;
-    let id = dto.required("member_id")?;
-    let subject = SubjectRef {
-        subject_type: subject_type(&kind),
-        id: id.clone(),
-    };
-    let exists = match subject.subject_type {
-        SubjectType::User => batch.get::<User>(&id).await?.is_some(),
-        SubjectType::Group => batch.get::<Group>(&id).await?.is_some(),
-        SubjectType::Role => batch.get::<Role>(&id).await?.is_some(),
-    };
-    if !exists {
-        return Err(DataArtsError::invalid(
-            "member_id",
-            format!("no {} {id} exists", kind.to_lowercase()),
-        ));
-    }
-    if existing.iter().any(|m| m.member == subject) {
-        return Err(conflict(format!("{kind} {id} is already a member")));
-    }
     Ok(SetMember {
         id: new_hex_id(),
-        set: set.id.clone(),
-        member: subject,
+        set: set.to_string(),
+        member: SubjectRef {
+            subject_type: subject_type(&kind),
+            id: dto.required("member_id")?,
+        },
         member_name: dto.text("member_name")?,
         workspace: dto.text("workspace")?,
         create_user: Some(caller.ctx.actor.name.clone()),
@@ -160,28 +77,18 @@ async fn member_of(
 async fn add(
     state: &AppState,
     caller: &Caller,
-    set_id: &str,
+    set: &str,
     values: &[Value],
 ) -> DataArtsResult<Vec<Versioned<SetMember>>> {
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let set = sets::require(&mut batch, caller, set_id).await?.object;
-    let mut existing: Vec<SetMember> = batch
-        .holders::<SetMember>(&set.object_key())
-        .await?
-        .into_iter()
-        .map(|m| m.object)
-        .collect();
-    let mut written = Vec::new();
-    for value in values {
-        let member = member_of(&mut batch, caller, &set, value, &existing).await?;
-        enlist(&mut batch, &set, &member).await?;
-        written.push(batch.put(&member, Expect::Absent).await?);
-        existing.push(member);
-    }
-    batch
-        .commit("dataarts.members.add", &set.object_key(), None)
-        .await?;
-    Ok(written)
+    let members = values
+        .iter()
+        .map(|v| member_of(caller, set, v))
+        .collect::<DataArtsResult<Vec<_>>>()?;
+    Ok(state
+        .service
+        .add_set_members(&caller.ctx, Some(&caller.workspace), set, members)
+        .await
+        .map_err(sets::on_set(set))?)
 }
 
 /// `POST .../permission-sets/{permission_set_id}/members`.
@@ -231,16 +138,11 @@ pub async fn list(
     let order_by = q.choice("order_by", &["CREATE_TIME", "MEMBER_NAME"])?;
     let ascending = q.flag("order_by_asc")?;
     let tenant = &caller.ctx.tenant;
-    let Some(set) = sets::find(&state.service, &caller, &id).await? else {
-        return Err(DataArtsError::bad_request(
-            code::NO_SET_LISTED,
-            format!("permission set {id} does not exist"),
-        ));
-    };
     let mut members = state
         .service
-        .holders::<SetMember>(tenant, &set.object.object_key())
-        .await?;
+        .set_members(tenant, Some(&caller.workspace), &id)
+        .await
+        .map_err(sets::on_listed_set(&id))?;
     let name = q.get("member_name").map(str::to_lowercase);
     members.retain(|m| {
         member_type
@@ -286,25 +188,10 @@ pub async fn batch_delete(
         .list("ids")?
         .filter(|ids| !ids.is_empty())
         .ok_or_else(|| DataArtsError::invalid("ids", "a non-empty list is required"))?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let set = sets::require(&mut batch, &caller, &id).await?.object;
-    for member_id in &ids {
-        let member = match batch.get::<SetMember>(member_id).await? {
-            Some(m) if m.object.set == set.id => m.object,
-            _ => {
-                return Err(DataArtsError::bad_request(
-                    code::NO_ITEM,
-                    format!("member {member_id} of permission set {id} does not exist"),
-                ))
-            }
-        };
-        withdraw(&mut batch, &set, &member).await?;
-        batch
-            .delete(&ObjectKey::new(Kind::SetMember, member.id.clone()))
-            .await?;
-    }
-    batch
-        .commit("dataarts.members.delete", &set.object_key(), None)
-        .await?;
+    state
+        .service
+        .remove_set_members(&caller.ctx, Some(&caller.workspace), &id, &ids)
+        .await
+        .map_err(sets::on_set(&id))?;
     Ok(no_content())
 }

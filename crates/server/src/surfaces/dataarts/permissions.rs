@@ -1,15 +1,10 @@
-//! The data permissions of a permission set: each is a record with DataArts' fields and a
-//! grant of its actions on its data path to the set's role, written and removed together.
-//! A sub-set's permissions must lie within its parent's ALLOW permissions: the service
-//! owns that rule (`Batch::check_within_parent`, `Batch::narrow_sub_sets`).
+//! The data permissions of a permission set on DataArts' wire. The service writes each with
+//! the grant that enforces it and owns the sub-set rule (`service::permission_sets`).
 
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
-use grantd_core::model::{
-    DataPermission, Effect, Grant, PermissionSet, Privilege, SubjectRef, SubjectType, Target,
-    DATASOURCE_TYPES,
-};
-use grantd_core::{Kind, Object, ObjectKey};
+use grantd_core::model::{DataPermission, Effect, DATASOURCE_TYPES};
+use grantd_core::Object;
 use grantd_store::Expect;
 use serde_json::{json, Value};
 
@@ -17,7 +12,7 @@ use super::error::{code, DataArtsError, DataArtsResult};
 use super::guard::Caller;
 use super::sets::{self, new_hex_id};
 use super::wire::{action_code, no_content, ok, Body, Dto, PathParams, Query};
-use crate::service::Batch;
+use crate::service::ServiceError;
 use crate::state::AppState;
 
 /// Why a permission is not synced: there is no connector to the data sources yet.
@@ -55,29 +50,8 @@ pub fn render(tenant: &str, workspace: &str, p: &DataPermission) -> Value {
     })
 }
 
-/// The grant that enforces `p` for the members of `set`.
-fn grant_of(set: &PermissionSet, p: &DataPermission) -> Grant {
-    Grant {
-        id: p.grant_id(),
-        subject: SubjectRef {
-            subject_type: SubjectType::Role,
-            id: set.role(),
-        },
-        privilege: Privilege::Actions {
-            actions: p.grant_actions(),
-        },
-        target: Target::DataPath { pattern: p.path() },
-        effect: p.effect,
-        origin: Some(format!(
-            "{}{}",
-            crate::service::derived::DATAARTS_SET,
-            set.id
-        )),
-    }
-}
-
 /// A `PermissionSetPermissionCreateDTO` as a permission of `set`.
-fn parse(set: &PermissionSet, value: &Value) -> DataArtsResult<DataPermission> {
+fn parse(set: &str, value: &Value) -> DataArtsResult<DataPermission> {
     let dto = Dto::of(value)?;
     let effect = match dto
         .choice("permission_type", &["ALLOW", "DENY"])?
@@ -88,7 +62,7 @@ fn parse(set: &PermissionSet, value: &Value) -> DataArtsResult<DataPermission> {
     };
     let permission = DataPermission {
         id: new_hex_id(),
-        set: set.id.clone(),
+        set: set.to_string(),
         effect,
         actions: dto
             .list("permission_actions")?
@@ -114,23 +88,19 @@ fn parse(set: &PermissionSet, value: &Value) -> DataArtsResult<DataPermission> {
 async fn add(
     state: &AppState,
     caller: &Caller,
-    set_id: &str,
+    set: &str,
     values: &[Value],
 ) -> DataArtsResult<Vec<DataPermission>> {
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let set = sets::require(&mut batch, caller, set_id).await?.object;
-    let mut written = Vec::new();
-    for value in values {
-        let p = parse(&set, value)?;
-        batch.check_within_parent(&set, &p).await?;
-        batch.put(&p, Expect::Absent).await?;
-        batch.put(&grant_of(&set, &p), Expect::Absent).await?;
-        written.push(p);
-    }
-    batch
-        .commit("dataarts.permissions.add", &set.object_key(), None)
-        .await?;
-    Ok(written)
+    let permissions = values
+        .iter()
+        .map(|v| parse(set, v))
+        .collect::<DataArtsResult<Vec<_>>>()?;
+    let written = state
+        .service
+        .add_data_permissions(&caller.ctx, Some(&caller.workspace), set, permissions)
+        .await
+        .map_err(sets::on_set(set))?;
+    Ok(written.into_iter().map(|v| v.object).collect())
 }
 
 /// `POST .../permission-sets/{permission_set_id}/permissions`: 200 with the permission.
@@ -200,16 +170,11 @@ pub async fn list(
     let order_by = q.choice("order_by", &["CLUSTER_NAME", "DATABASE_NAME"])?;
     let ascending = q.flag("order_by_asc")?;
     let tenant = &caller.ctx.tenant;
-    let Some(set) = sets::find(&state.service, &caller, &id).await? else {
-        return Err(DataArtsError::bad_request(
-            code::NO_SET_LISTED,
-            format!("permission set {id} does not exist"),
-        ));
-    };
     let mut found = state
         .service
-        .holders::<DataPermission>(tenant, &set.object.object_key())
-        .await?;
+        .set_permissions(tenant, Some(&caller.workspace), &id)
+        .await
+        .map_err(sets::on_listed_set(&id))?;
     let field = |name: &str, value: &Option<String>| {
         q.get(name).is_none_or(|w| value.as_deref() == Some(w))
     };
@@ -248,24 +213,6 @@ pub async fn list(
     Ok(ok(json!({"total": total, "permissions": page})))
 }
 
-/// The permission `id` of the set, inside the batch; `DLS.3028` otherwise.
-async fn require(
-    batch: &mut Batch<'_>,
-    set: &PermissionSet,
-    id: &str,
-) -> DataArtsResult<DataPermission> {
-    match batch.get::<DataPermission>(id).await? {
-        Some(p) if p.object.set == set.id => Ok(p.object),
-        _ => Err(DataArtsError::bad_request(
-            code::NO_ITEM,
-            format!(
-                "permission {id} of permission set {} does not exist",
-                set.id
-            ),
-        )),
-    }
-}
-
 /// `PUT .../permissions/{permission_id}` with `{dw_id, permission_actions}`.
 pub async fn update(
     State(state): State<AppState>,
@@ -276,25 +223,38 @@ pub async fn update(
     let set_id = path.get("permission_set_id");
     let id = path.get("permission_id");
     let dto = Dto::of(&body)?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let set = sets::require(&mut batch, &caller, &set_id).await?.object;
-    let mut p = require(&mut batch, &set, &id).await?;
+    sets::find(&state.service, &caller, &set_id).await?;
+    let current = match state
+        .service
+        .get::<DataPermission>(&caller.ctx.tenant, &id)
+        .await
+    {
+        Ok(p) if p.object.set == set_id => p,
+        Ok(_) | Err(ServiceError::NotFound(_)) => {
+            return Err(DataArtsError::bad_request(
+                code::NO_ITEM,
+                format!("permission {id} of permission set {set_id} does not exist"),
+            ))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut p = current.object;
     if let Some(actions) = dto.list("permission_actions")? {
         p.actions = actions;
     }
     if dto.has("dw_id") {
         p.dw_id = dto.text("dw_id")?;
     }
-    p.validate()?;
-    batch.check_within_parent(&set, &p).await?;
-    batch.put(&p, Expect::Present).await?;
-    batch.put(&grant_of(&set, &p), Expect::Any).await?;
-    // Narrowed: what the sub-sets held beyond it goes with it.
-    batch.narrow_sub_sets(&set).await?;
-    batch
-        .commit("dataarts.permission.update", &p.object_key(), None)
-        .await?;
-    Ok(ok(render(&caller.ctx.tenant, &caller.workspace, &p)))
+    let written = state
+        .service
+        .put(&caller.ctx, p, Expect::Version(current.version))
+        .await
+        .map_err(sets::on_set(&set_id))?;
+    Ok(ok(render(
+        &caller.ctx.tenant,
+        &caller.workspace,
+        &written.value.object,
+    )))
 }
 
 /// `POST .../permissions/batch-delete` with `{ids}`: 204.
@@ -309,24 +269,11 @@ pub async fn batch_delete(
         .list("ids")?
         .filter(|ids| !ids.is_empty())
         .ok_or_else(|| DataArtsError::invalid("ids", "a non-empty list is required"))?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let set = sets::require(&mut batch, &caller, &set_id).await?.object;
-    for id in &ids {
-        let p = require(&mut batch, &set, id).await?;
-        batch
-            .delete(&ObjectKey::new(Kind::Grant, p.grant_id()))
-            .await
-            .or_else(|e| match e {
-                crate::service::ServiceError::NotFound(_) => Ok(Vec::new()),
-                other => Err(other),
-            })?;
-        batch.delete(&p.object_key()).await?;
-    }
-    // Gone: what the sub-sets held beyond what is left goes with it.
-    batch.narrow_sub_sets(&set).await?;
-    batch
-        .commit("dataarts.permissions.delete", &set.object_key(), None)
-        .await?;
+    state
+        .service
+        .remove_data_permissions(&caller.ctx, Some(&caller.workspace), &set_id, &ids)
+        .await
+        .map_err(sets::on_set(&set_id))?;
     Ok(no_content())
 }
 

@@ -6,18 +6,15 @@
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
 use grantd_core::model::{
-    DataPermission, PermissionSet, Role, SetMember, SubjectType, DATASOURCE_TYPES, MANAGER_TYPES,
-    SET_TYPES,
+    DataPermission, PermissionSet, DATASOURCE_TYPES, MANAGER_TYPES, SET_TYPES,
 };
-use grantd_core::{Kind, Object, ObjectKey};
 use grantd_store::Expect;
 use serde_json::{json, Value};
 
-use super::error::{DataArtsError, DataArtsResult};
+use super::error::{code, DataArtsError, DataArtsResult};
 use super::guard::Caller;
-use super::members::withdraw;
-use super::wire::{conflict, no_content, ok, Body, Dto, PathParams, Query};
-use crate::service::{Batch, Service, Versioned};
+use super::wire::{no_content, ok, Body, Dto, PathParams, Query};
+use crate::service::{set_not_found, Service, ServiceError, Versioned};
 use crate::state::AppState;
 
 /// A new DataArts id: 32 hexadecimal digits.
@@ -25,29 +22,34 @@ pub fn new_hex_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
-/// The set `id` of the caller's workspace, inside the batch; `DLS.3027` otherwise.
-pub async fn require(
-    batch: &mut Batch<'_>,
-    caller: &Caller,
-    id: &str,
-) -> DataArtsResult<Versioned<PermissionSet>> {
-    match batch.get::<PermissionSet>(id).await? {
-        Some(set) if set.object.workspace == caller.workspace => Ok(set),
-        _ => Err(DataArtsError::no_set(id)),
-    }
-}
-
-/// The set `id` of the caller's workspace, read outside a transaction; `None` if there is
-/// none.
+/// The set `id` of the caller's workspace; `DLS.3027` otherwise.
 pub async fn find(
     service: &Service,
     caller: &Caller,
     id: &str,
-) -> DataArtsResult<Option<Versioned<PermissionSet>>> {
-    match service.get::<PermissionSet>(&caller.ctx.tenant, id).await {
-        Ok(set) if set.object.workspace == caller.workspace => Ok(Some(set)),
-        Ok(_) | Err(crate::service::ServiceError::NotFound(_)) => Ok(None),
-        Err(e) => Err(e.into()),
+) -> DataArtsResult<Versioned<PermissionSet>> {
+    service
+        .permission_set(&caller.ctx.tenant, Some(&caller.workspace), id)
+        .await
+        .map_err(on_set(id))
+}
+
+/// `on_set` for a listing of what the set holds: `DLS.6036` if the set is missing.
+pub fn on_listed_set(id: &str) -> impl FnOnce(ServiceError) -> DataArtsError + '_ {
+    move |e| match e {
+        ServiceError::NotFound(what) if what == set_not_found(id) => DataArtsError::bad_request(
+            code::NO_SET_LISTED,
+            format!("permission set {id} does not exist"),
+        ),
+        other => other.into(),
+    }
+}
+
+/// A service error about the set `id`: `DLS.3027` if it is the set that is missing.
+pub fn on_set(id: &str) -> impl FnOnce(ServiceError) -> DataArtsError + '_ {
+    move |e| match e {
+        ServiceError::NotFound(what) if what == set_not_found(id) => DataArtsError::no_set(id),
+        other => other.into(),
     }
 }
 
@@ -134,30 +136,7 @@ pub async fn create(
         update_user: Some(caller.ctx.actor.name.clone()),
     };
     apply_dto(&mut set, &dto)?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    if let Some(parent) = &set.parent {
-        if require(&mut batch, &caller, parent).await.is_err() {
-            return Err(DataArtsError::invalid(
-                "parent_id",
-                format!("permission set {parent} does not exist in this workspace"),
-            ));
-        }
-    }
-    let role = Role {
-        id: set.role(),
-        name: Some(format!("Permission set {}", set.name)),
-        description: Some(format!(
-            "Holds the data permissions of DataArts permission set {}; managed by the DataArts API",
-            set.id
-        )),
-        actions: Vec::new(),
-        includes: Vec::new(),
-    };
-    batch.put(&role, Expect::Absent).await?;
-    let written = batch.put(&set, Expect::Absent).await?;
-    batch
-        .commit("dataarts.set.create", &set.object_key(), None)
-        .await?;
+    let written = state.service.create(&caller.ctx, set).await?.value;
     Ok(ok(render(&caller.ctx.tenant, &written, None)))
 }
 
@@ -215,13 +194,12 @@ pub async fn list(
     };
     let mut sets: Vec<Versioned<PermissionSet>> = state
         .service
-        .list_all::<PermissionSet>(tenant, None)
+        .permission_sets(tenant, Some(&caller.workspace))
         .await?
         .into_iter()
         .filter(|v| {
             let s = &v.object;
-            s.workspace == caller.workspace
-                && contains(&Some(s.name.clone()), q.get("name"))
+            contains(&Some(s.name.clone()), q.get("name"))
                 && q.get("parent_id")
                     .is_none_or(|p| s.parent.as_deref().unwrap_or("0") == p)
                 && match type_filter.as_deref() {
@@ -267,9 +245,7 @@ pub async fn show(
     path: PathParams,
 ) -> DataArtsResult<Response> {
     let id = path.get("permission_set_id");
-    let set = find(&state.service, &caller, &id)
-        .await?
-        .ok_or_else(|| DataArtsError::no_set(&id))?;
+    let set = find(&state.service, &caller, &id).await?;
     let tenant = &caller.ctx.tenant;
     let sources = datasources(&state.service, tenant).await?;
     Ok(ok(render(
@@ -288,61 +264,31 @@ pub async fn update(
 ) -> DataArtsResult<Response> {
     let id = path.get("permission_set_id");
     let dto = Dto::of(&body)?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let current = require(&mut batch, &caller, &id).await?;
+    let current = find(&state.service, &caller, &id).await?;
     let mut set = current.object;
     apply_dto(&mut set, &dto)?;
-    set.update_user = Some(caller.ctx.actor.name.clone());
-    if let Some(parent) = &set.parent {
-        if require(&mut batch, &caller, parent).await.is_err() {
-            return Err(DataArtsError::invalid(
-                "parent_id",
-                format!("permission set {parent} does not exist in this workspace"),
-            ));
-        }
-    }
-    let written = batch.put(&set, Expect::Version(current.version)).await?;
-    // Moved: its permissions must lie within its new parent's.
-    batch.check_moved_set(&set).await?;
-    batch
-        .commit("dataarts.set.update", &set.object_key(), None)
-        .await?;
+    let written = state
+        .service
+        .put(&caller.ctx, set, Expect::Version(current.version))
+        .await
+        .map_err(on_set(&id))?
+        .value;
     Ok(ok(render(&caller.ctx.tenant, &written, None)))
 }
 
-/// `DELETE .../permission-sets/{permission_set_id}`.
+/// `DELETE .../permission-sets/{permission_set_id}`: refused while it has sub-sets; its
+/// permissions, members and role go with it.
 pub async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     path: PathParams,
 ) -> DataArtsResult<Response> {
     let id = path.get("permission_set_id");
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let set = require(&mut batch, &caller, &id).await?.object;
-    let children: Vec<String> = batch
-        .list::<PermissionSet>(None)
-        .await?
-        .into_iter()
-        .filter(|s| s.object.parent.as_deref() == Some(id.as_str()))
-        .map(|s| s.object.id)
-        .collect();
-    if !children.is_empty() {
-        return Err(conflict(format!(
-            "permission set {id} has sub-sets ({}); delete them first",
-            children.join(", ")
-        )));
-    }
-    for member in batch.holders::<SetMember>(&set.object_key()).await? {
-        if member.object.member.subject_type == SubjectType::Role {
-            withdraw(&mut batch, &set, &member.object).await?;
-        }
-    }
-    batch.delete(&set.object_key()).await?;
-    batch
-        .delete(&ObjectKey::new(Kind::Role, set.role()))
-        .await?;
-    batch
-        .commit("dataarts.set.delete", &set.object_key(), None)
-        .await?;
+    let current = find(&state.service, &caller, &id).await?;
+    state
+        .service
+        .delete::<PermissionSet>(&caller.ctx, &id, Expect::Version(current.version))
+        .await
+        .map_err(on_set(&id))?;
     Ok(no_content())
 }

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::Value;
 
-use super::error::{code, DataArtsError, DataArtsResult};
+use super::error::{DataArtsError, DataArtsResult};
 
 /// Longest string field DataArts takes.
 pub const MAX_STR: usize = 128;
@@ -230,11 +230,6 @@ impl Query {
             offset as usize,
         ))
     }
-}
-
-/// 400 `DLS.3030`: the change conflicts with what exists.
-pub fn conflict(message: impl Into<String>) -> DataArtsError {
-    DataArtsError::bad_request(code::CONFLICT, message)
 }
 
 #[cfg(test)]

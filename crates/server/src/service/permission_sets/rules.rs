@@ -9,12 +9,14 @@
 use grantd_core::model::{DataPermission, PermissionSet};
 use grantd_core::{Invalid, Kind, Object, ObjectKey};
 
-use super::batch::Batch;
-use super::ServiceResult;
+use grantd_store::Expect;
+
+use crate::service::batch::Batch;
+use crate::service::ServiceResult;
 
 impl Batch<'_> {
     /// Refuses `permission` in `set` unless the set's parent (if it has one) covers it.
-    pub async fn check_within_parent(
+    pub(super) async fn check_within_parent(
         &mut self,
         set: &PermissionSet,
         permission: &DataPermission,
@@ -48,7 +50,7 @@ impl Batch<'_> {
 
     /// Refuses the write under way unless each of `set`'s permissions lies within its
     /// parent's: after a move.
-    pub async fn check_moved_set(&mut self, set: &PermissionSet) -> ServiceResult<()> {
+    pub(super) async fn check_moved_set(&mut self, set: &PermissionSet) -> ServiceResult<()> {
         for own in self.holders::<DataPermission>(&set.object_key()).await? {
             self.check_within_parent(set, &own.object).await?;
         }
@@ -58,7 +60,10 @@ impl Batch<'_> {
     /// After `set`'s permissions narrowed or went: deletes, with their grants, the
     /// permissions of its sub-sets (and theirs, down the tree) that what is left no longer
     /// covers. Returns the ids of the permissions deleted.
-    pub async fn narrow_sub_sets(&mut self, set: &PermissionSet) -> ServiceResult<Vec<String>> {
+    pub(super) async fn narrow_sub_sets(
+        &mut self,
+        set: &PermissionSet,
+    ) -> ServiceResult<Vec<String>> {
         let mut removed = Vec::new();
         let mut parents = vec![set.clone()];
         while let Some(parent) = parents.pop() {
@@ -86,9 +91,10 @@ impl Batch<'_> {
                         .await?
                         .is_some()
                     {
-                        self.delete(&grant).await?;
+                        self.delete_plain(&grant, Expect::Any).await?;
                     }
-                    self.delete(&p.object.object_key()).await?;
+                    self.delete_plain(&p.object.object_key(), Expect::Any)
+                        .await?;
                     removed.push(p.object.id);
                 }
                 parents.push(sub.object);
