@@ -9,14 +9,14 @@ use serde_json::{json, Value};
 
 use crate::helpers::{send, spawn_app, TestApp};
 
-fn da(app: &TestApp, token: &str, method: Method, project: &str, path: &str) -> RequestBuilder {
+pub fn da(app: &TestApp, token: &str, method: Method, project: &str, path: &str) -> RequestBuilder {
     app.anonymous(method, &format!("/v1/{project}/security{path}"))
         .header("X-Auth-Token", token)
         .header("workspace", "ws-1")
 }
 
 /// POSTs `body` to a DataArts `path` of project `t`; returns the id of what it created.
-async fn created(app: &TestApp, token: &str, t: &str, path: &str, body: Value) -> String {
+pub async fn created(app: &TestApp, token: &str, t: &str, path: &str, body: Value) -> String {
     let (status, answer) = send(da(app, token, Method::POST, t, path).json(&body)).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     answer["id"].as_str().expect("id").to_string()

@@ -20,6 +20,7 @@ mod limits;
 mod model;
 mod objects;
 mod ops;
+mod permission_sets;
 mod revocation;
 mod segment;
 mod slashid;

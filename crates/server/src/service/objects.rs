@@ -133,6 +133,42 @@ impl Service {
         }
     }
 
+    /// Objects of the kind that refer to `owner` (a set's permissions), in key order,
+    /// `limit` at a time, after the key `after`; not found if `owner` is missing.
+    pub async fn list_held<K: Object>(
+        &self,
+        tenant: &str,
+        owner: &ObjectKey,
+        after: Option<String>,
+        limit: u32,
+    ) -> ServiceResult<Page<Versioned<K>>> {
+        let what = describe(owner);
+        self.store
+            .get(tenant, owner.kind.as_str(), &owner.key)
+            .await
+            .map_err(|e| ServiceError::from_store(e, &what))?
+            .ok_or(ServiceError::NotFound(what))?;
+        let mut keys: Vec<String> = self
+            .referencing(tenant, owner)
+            .await?
+            .into_iter()
+            .filter(|k| k.kind == K::KIND && after.as_ref().is_none_or(|a| k.key > *a))
+            .map(|k| k.key)
+            .collect();
+        keys.sort();
+        keys.dedup();
+        keys.truncate(limit as usize + 1);
+        let mut found = Vec::new();
+        for key in keys {
+            match self.get::<K>(tenant, &key).await {
+                Ok(object) => found.push(object),
+                Err(ServiceError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Page::from_overfetch(found, limit, |o| o.object.key(), Ok)
+    }
+
     /// The keys of the objects that refer to `target`.
     pub async fn referencing(
         &self,

@@ -2,9 +2,10 @@
 //! identifying fields its paths imply, and how its list is filtered.
 
 use grantd_core::model::{
-    Assignment, Grant, Group, Invite, Label, Member, Permission, Resource, Role, User,
+    Assignment, DataPermission, Grant, Group, Invite, Label, Member, Permission, PermissionSet,
+    Resource, Role, SetMember, User,
 };
-use grantd_core::Object;
+use grantd_core::{Kind, Object, ObjectKey};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
@@ -59,6 +60,24 @@ pub trait Routed: Object + ToSchema {
 
     /// Fills in what a client may leave out when creating through the collection.
     fn complete(_body: &mut Map<String, Value>) {}
+
+    /// The object a nested collection belongs to (a permission set, for its permissions
+    /// and members): its listing is what refers to it, and an item path names only what
+    /// belongs to it.
+    fn owner(_path: &PathParams) -> Option<ObjectKey> {
+        None
+    }
+
+    /// Whether the object belongs where the item path puts it.
+    fn within(&self, _path: &PathParams) -> bool {
+        true
+    }
+}
+
+/// A new 32-digit hexadecimal id, time-ordered (the shape DataArts' clients expect).
+fn hex_id(body: &mut Map<String, Value>) {
+    body.entry("id")
+        .or_insert_with(|| Value::String(uuid::Uuid::now_v7().simple().to_string()));
 }
 
 fn fields(value: Value) -> Map<String, Value> {
@@ -305,5 +324,95 @@ impl Routed for Invite {
 
     fn item_path(&self) -> String {
         format!("/invites/{}", segment(&self.email))
+    }
+}
+
+impl Routed for PermissionSet {
+    const COLLECTION: &'static str = "/permission-sets";
+    const ITEM: &'static str = "/permission-sets/{id}";
+    const TAG: &'static str = "permission-sets";
+
+    keyed_by_id!();
+
+    /// A set created without an id gets one; without a type, `COMMON`.
+    fn complete(body: &mut Map<String, Value>) {
+        hex_id(body);
+        body.entry("type").or_insert_with(|| json!("COMMON"));
+    }
+}
+
+impl Routed for DataPermission {
+    const COLLECTION: &'static str = "/permission-sets/{id}/permissions";
+    const ITEM: &'static str = "/permission-sets/{id}/permissions/{permission_id}";
+    const TAG: &'static str = "data-permissions";
+
+    fn identity(path: &PathParams) -> Map<String, Value> {
+        fields(json!({"set": path.get("id"), "id": path.get("permission_id")}))
+    }
+
+    fn path_key(path: &PathParams) -> String {
+        path.get("permission_id").to_string()
+    }
+
+    fn item_path(&self) -> String {
+        format!(
+            "/permission-sets/{}/permissions/{}",
+            segment(&self.set),
+            segment(&self.id)
+        )
+    }
+
+    fn collection_identity(path: &PathParams) -> Map<String, Value> {
+        fields(json!({"set": path.get("id")}))
+    }
+
+    fn complete(body: &mut Map<String, Value>) {
+        hex_id(body);
+    }
+
+    fn owner(path: &PathParams) -> Option<ObjectKey> {
+        Some(ObjectKey::new(Kind::PermissionSet, path.get("id")))
+    }
+
+    fn within(&self, path: &PathParams) -> bool {
+        self.set == path.get("id")
+    }
+}
+
+impl Routed for SetMember {
+    const COLLECTION: &'static str = "/permission-sets/{id}/members";
+    const ITEM: &'static str = "/permission-sets/{id}/members/{member}";
+    const TAG: &'static str = "permission-set-members";
+
+    fn identity(path: &PathParams) -> Map<String, Value> {
+        fields(json!({"set": path.get("id"), "id": path.get("member")}))
+    }
+
+    fn path_key(path: &PathParams) -> String {
+        path.get("member").to_string()
+    }
+
+    fn item_path(&self) -> String {
+        format!(
+            "/permission-sets/{}/members/{}",
+            segment(&self.set),
+            segment(&self.id)
+        )
+    }
+
+    fn collection_identity(path: &PathParams) -> Map<String, Value> {
+        fields(json!({"set": path.get("id")}))
+    }
+
+    fn complete(body: &mut Map<String, Value>) {
+        hex_id(body);
+    }
+
+    fn owner(path: &PathParams) -> Option<ObjectKey> {
+        Some(ObjectKey::new(Kind::PermissionSet, path.get("id")))
+    }
+
+    fn within(&self, path: &PathParams) -> bool {
+        self.set == path.get("id")
     }
 }

@@ -22,7 +22,8 @@ mod view;
 mod watch;
 
 use grantd_core::model::{
-    Assignment, Grant, Group, Invite, Label, Member, Permission, Resource, Role, User,
+    Assignment, DataPermission, Grant, Group, Invite, Label, Member, Permission, PermissionSet,
+    Resource, Role, SetMember, User,
 };
 
 use routes::Api;
@@ -43,6 +44,9 @@ pub fn api() -> Api {
     objects::register::<Grant>(&mut api);
     objects::register::<Label>(&mut api);
     objects::register::<Invite>(&mut api);
+    objects::register::<PermissionSet>(&mut api);
+    objects::register::<DataPermission>(&mut api);
+    objects::register::<SetMember>(&mut api);
     invites::register(&mut api);
     feed::register(&mut api);
     decisions::register(&mut api);

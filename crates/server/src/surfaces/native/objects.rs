@@ -17,7 +17,7 @@ use super::page::{page_json, page_limit, page_query, page_schema, position};
 use super::routes::{schema_ref, Api, Auth, Operation};
 use super::view::{object_view, write_response};
 use crate::http::preconditions;
-use crate::service::Scope;
+use crate::service::{Scope, ServiceError, Versioned};
 use crate::state::AppState;
 
 /// Fields the server sets; accepted in bodies (so a GET's answer can be sent back) and ignored.
@@ -54,6 +54,22 @@ fn apply_identity(body: &mut Map<String, Value>, identity: Map<String, Value>) -
     Ok(())
 }
 
+/// The object an item path names; not found if it lies under another owner than the
+/// path's.
+async fn belonging<K: Routed>(
+    state: &AppState,
+    tenant: &str,
+    path: &PathParams,
+) -> ApiResult<Versioned<K>> {
+    let key = K::path_key(path);
+    let found = state.service.get::<K>(tenant, &key).await?;
+    if !found.object.within(path) {
+        let what = format!("{} {key}", K::KIND);
+        return Err(ServiceError::NotFound(what).into());
+    }
+    Ok(found)
+}
+
 async fn list<K: Routed>(
     State(state): State<AppState>,
     access: TenantAccess<Read>,
@@ -62,11 +78,22 @@ async fn list<K: Routed>(
 ) -> ApiResult<Json<Value>> {
     let limit = page_limit(query.limit)?;
     let after = position(query.cursor.as_deref())?;
-    let prefix = K::list_prefix(&path, &query);
-    let page = state
-        .service
-        .list::<K>(&access.ctx.tenant, prefix, after, limit)
-        .await?;
+    let tenant = &access.ctx.tenant;
+    let page = match K::owner(&path) {
+        Some(owner) => {
+            state
+                .service
+                .list_held::<K>(tenant, &owner, after, limit)
+                .await?
+        }
+        None => {
+            let prefix = K::list_prefix(&path, &query);
+            state
+                .service
+                .list::<K>(tenant, prefix, after, limit)
+                .await?
+        }
+    };
     Ok(Json(page_json(
         page.items.iter().map(object_view).collect(),
         page.next,
@@ -101,8 +128,7 @@ async fn read<K: Routed>(
     path: PathParams,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let key = K::path_key(&path);
-    let found = state.service.get::<K>(&access.ctx.tenant, &key).await?;
+    let found = belonging::<K>(&state, &access.ctx.tenant, &path).await?;
     if preconditions::not_modified(&headers, found.version) {
         return Ok((
             StatusCode::NOT_MODIFIED,
@@ -145,6 +171,7 @@ async fn update<K: Routed>(
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
     let key = K::path_key(&path);
+    belonging::<K>(&state, &access.ctx.tenant, &path).await?;
     let patch = Value::Object(body_fields(body)?);
     let expect = preconditions::expect(&headers, Expect::Any);
     let written = state
@@ -161,6 +188,7 @@ async fn remove<K: Routed>(
     headers: HeaderMap,
 ) -> ApiResult<Response> {
     let key = K::path_key(&path);
+    belonging::<K>(&state, &access.ctx.tenant, &path).await?;
     let expect = preconditions::expect(&headers, Expect::Any);
     let revision = state.service.delete::<K>(&access.ctx, &key, expect).await?;
     Ok((

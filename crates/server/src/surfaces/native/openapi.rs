@@ -2,8 +2,9 @@
 //! schemas: what `/openapi.json` serves and `/docs` renders.
 
 use grantd_core::model::{
-    Assignment, Effect, Grant, Group, Invite, Label, Member, PendingGrant, Permission, Privilege,
-    Resource, ResourceRef, Role, SubjectRef, SubjectType, Target, Tenant, User,
+    Assignment, DataPermission, Effect, Grant, Group, Invite, Label, Member, PendingGrant,
+    Permission, PermissionSet, Privilege, Resource, ResourceRef, Role, SetMember, SubjectRef,
+    SubjectType, Target, Tenant, User,
 };
 use grantd_core::FieldError;
 use serde_json::{json, Map, Value};
@@ -37,6 +38,9 @@ use grantd_core::decision::{DataPathAccess, Explanation, Match};
     Grant,
     Label,
     Invite,
+    PermissionSet,
+    DataPermission,
+    SetMember,
     PendingGrant,
     AcceptInvite,
     Privilege,
