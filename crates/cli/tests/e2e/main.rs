@@ -4,6 +4,7 @@
 mod helpers;
 mod private_pg;
 
+mod agreement;
 mod audit_chain;
 mod bounds;
 mod cluster;

@@ -6,8 +6,8 @@
 //! that what a surface lists and what the engine enforces cannot drift apart behind its
 //! back. A DataArts permission set also owns its role (`dataarts.ps.<set>`): the role, its
 //! assignments (the set's members) and any grant of it are changed through the set. The
-//! surfaces write these grants through their own commands (`Batch`), deleting a
-//! source deletes what it derived, and deleting a grant's subject or target still cascades
+//! service writes these objects in the commands of their sources (`permission_sets`,
+//! and the surfaces' batches for Segment and SlashID), deleting a source deletes what it derived, and deleting a grant's subject or target still cascades
 //! to it.
 
 use grantd_core::model::PermissionSet;
@@ -29,9 +29,9 @@ pub const DATAARTS_SET: &str = "dataarts:permission-set:";
 /// is changed. The surfaces write their origins with the constants above.
 const SOURCES: [(&str, &str); 4] = [
     (SEGMENT_POLICY, "the Segment policy {id}: change it through the Segment API (/segment/users/{user}/permissions, /segment/groups/{group}/permissions)"),
-    (SLASHID_ROLE, "a SlashID role: change it through the SlashID API (/slashid/groups/roles)"),
+    (SLASHID_ROLE, "a SlashID role: change it through the SlashID API (/slashid/rbac/roles)"),
     (SLASHID_PERSON, "a SlashID person's permissions: change them through the SlashID API (/slashid/persons/{id}/permissions)"),
-    (DATAARTS_SET, "the DataArts permission set {id}: change it through its permissions (/v1/{project_id}/security/permission-sets/{id}/permissions)"),
+    (DATAARTS_SET, "the permission set {id}: change it through its permissions (/v1/tenants/{tenant}/permission-sets/{id}/permissions, or DataArts' /v1/{project_id}/security/permission-sets/{id}/permissions)"),
 ];
 
 /// Who owns an object of `kind` with this body, in words, if a surface does. `before`, the
@@ -54,7 +54,7 @@ fn owner(kind: Kind, body: &Value, before: Option<&Value>, includes: bool) -> Op
             .filter(|role| !already.contains(role))
             .find_map(|role| role.strip_prefix(set_prefix.as_str()))?;
         Some(format!(
-            "the DataArts permission set {set}, whose role it is, includes, assigns or grants: change the set's members and permissions (/v1/{{project_id}}/security/permission-sets/{set})"
+            "the permission set {set}, whose role it is, includes, assigns or grants: change the set's members and permissions (/v1/tenants/{{tenant}}/permission-sets/{set}, or DataArts' /v1/{{project_id}}/security/permission-sets/{set})"
         ))
     })
 }
