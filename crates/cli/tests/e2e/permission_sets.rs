@@ -214,3 +214,56 @@ async fn native_permission_set_writes_keep_the_rules() {
     let (_, listed) = send(app.op(Method::GET, &sets)).await;
     assert_eq!(listed["items"], json!([]), "{listed}");
 }
+
+/// Found by the agreement property test: SlashID's "a person's roles become exactly
+/// these" removed the role assignment a DataArts membership had made, so DataArts listed a
+/// member whom the check refused. A permission set's role is now neither listed, taken nor
+/// given by another surface.
+#[tokio::test]
+async fn another_surface_cannot_take_or_give_a_sets_role() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let token = app.token(&t, "admin").await;
+    app.create(&t, "users", json!({"id": "bob"})).await;
+    let set = created(&app, &token, &t, "/permission-sets", json!({"name": "s"})).await;
+    let p = json!({"permission_actions": ["SELECT"], "datasource_type": "DWS",
+                   "cluster_id": "c1", "database_name": "sales"});
+    created(
+        &app,
+        &token,
+        &t,
+        &format!("/permission-sets/{set}/permissions"),
+        p,
+    )
+    .await;
+    let member = json!({"member_type": "USER", "member_id": "bob"});
+    created(
+        &app,
+        &token,
+        &t,
+        &format!("/permission-sets/{set}/members"),
+        member,
+    )
+    .await;
+    assert!(selects(&app, &t, "bob", "dws/c1/sales/public/orders").await);
+    let sid = |method: Method, path: &str| {
+        app.anonymous(method, &format!("/slashid{path}"))
+            .header("SlashID-API-Key", &token)
+            .header("SlashID-OrgID", &t)
+    };
+    let (status, roles) = send(sid(Method::GET, "/persons/bob/roles")).await;
+    assert_eq!(status, StatusCode::OK, "{roles}");
+    assert_eq!(roles["result"], json!([]), "{roles}");
+    let (status, body) =
+        send(sid(Method::PUT, "/persons/bob/roles").json(&json!({"roles": []}))).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    assert!(
+        selects(&app, &t, "bob", "dws/c1/sales/public/orders").await,
+        "still a member"
+    );
+    let given = json!({"roles": [format!("dataarts.ps.{set}")]});
+    app.create(&t, "users", json!({"id": "eve"})).await;
+    let (status, body) = send(sid(Method::PUT, "/persons/eve/roles").json(&given)).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(!selects(&app, &t, "eve", "dws/c1/sales/public/orders").await);
+}

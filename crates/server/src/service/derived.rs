@@ -34,6 +34,12 @@ const SOURCES: [(&str, &str); 4] = [
     (DATAARTS_SET, "the permission set {id}: change it through its permissions (/v1/tenants/{tenant}/permission-sets/{id}/permissions, or DataArts' /v1/{project_id}/security/permission-sets/{id}/permissions)"),
 ];
 
+/// Whether `role` is one a source owns (a permission set's): its assignments are the
+/// source's to make and remove.
+pub fn owned_role(role: &str) -> bool {
+    role.starts_with(&PermissionSet::role_of(""))
+}
+
 /// Who owns an object of `kind` with this body, in words, if a surface does. `before`, the
 /// object's stored body when this is its new one, is what it already named: a role a
 /// DataArts set made a member of includes the set's role, and stays the tenant's to edit.

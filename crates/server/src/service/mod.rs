@@ -5,7 +5,9 @@
 //! these methods and nothing below them; no rule of the model lives in a surface.
 
 mod audit;
+mod audited;
 mod batch;
+mod catalog;
 mod context;
 mod decisions;
 pub mod derived;
@@ -13,6 +15,7 @@ mod error;
 mod feed;
 mod graph;
 mod invites;
+mod memberships;
 mod objects;
 mod permission_sets;
 mod tenants;
@@ -25,12 +28,15 @@ use grantd_store::{AuditEntry, Store, WriteTx};
 use crate::index::Indexes;
 
 pub use audit::{ChainBreak, ChainReport};
+pub use audited::Deleted;
 pub use batch::Batch;
+pub use catalog::direct_permission;
 pub use context::{Actor, Ctx};
 pub use decisions::Consistency;
 pub use error::{ServiceError, ServiceResult, UNAVAILABLE_MESSAGE};
 pub use feed::{hide_credential, names_credential, without_credentials, Page};
 pub use graph::GraphLimits;
+pub use memberships::{Addition, AddressChange, Precondition};
 pub use objects::{Versioned, Written};
 pub use permission_sets::set_not_found;
 pub use tokens::{IssuedToken, Scope, TokenView};

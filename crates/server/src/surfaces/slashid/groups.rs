@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use grantd_core::model::{Group, Member, SubjectType, User};
+use grantd_core::model::{Group, Member, SubjectType};
 use grantd_core::{Kind, Object, ObjectKey};
 use grantd_store::Expect;
 use serde_json::json;
@@ -12,6 +12,7 @@ use super::guard::Caller;
 use super::persons::user_ref;
 use super::wire::{group_name, names, text, Answer, Body, PathParams, Wait};
 use crate::http::time::timestamp;
+use crate::service::ServiceError;
 use crate::state::AppState;
 
 fn missing(name: &str) -> SlashIdError {
@@ -34,14 +35,24 @@ pub async fn create(
         name: Some(name),
         description: text(&body, "description")?,
     };
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    if batch.get::<Group>(&group.id).await?.is_none() {
-        batch.put(&group, Expect::Absent).await?;
-        let revision = batch
-            .commit("slashid.group.create", &group.object_key(), None)
-            .await?;
-        wait.until_applied(&state, &caller.ctx.tenant, revision)
-            .await?;
+    let written = state
+        .service
+        .put_audited(
+            &caller.ctx,
+            &group,
+            Expect::Absent,
+            "slashid.group.create",
+            None,
+        )
+        .await;
+    match written {
+        Ok(written) => {
+            wait.until_applied(&state, &caller.ctx.tenant, written.version)
+                .await?
+        }
+        // It exists: nothing happens.
+        Err(ServiceError::AlreadyExists(_)) => {}
+        Err(e) => return Err(e.into()),
     }
     Ok(Answer::empty(StatusCode::CREATED))
 }
@@ -105,12 +116,20 @@ pub async fn delete(
     let wait = Wait::of(&headers)?;
     let name = path.get("group_name");
     let key = ObjectKey::new(Kind::Group, name.clone());
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    if batch.get::<Group>(&name).await?.is_none() {
-        return Err(missing(&name));
-    }
-    batch.delete(&key).await?;
-    let revision = batch.commit("slashid.group.delete", &key, None).await?;
+    let revision = state
+        .service
+        .delete_all(
+            &caller.ctx,
+            std::slice::from_ref(&key),
+            "slashid.group.delete",
+            &key,
+            |_| None,
+        )
+        .await
+        .map_err(|e| match e {
+            ServiceError::NotFound(_) => missing(&name),
+            other => other.into(),
+        })?;
     wait.until_applied(&state, &caller.ctx.tenant, revision)
         .await?;
     Ok(Answer::empty(StatusCode::OK))
@@ -128,30 +147,27 @@ pub async fn add_persons(
         grantd_core::ids::identifier(id).map_err(|m| format!("person id {id:?} {m}"))
     })?
     .unwrap_or_default();
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    if batch.get::<Group>(&name).await?.is_none() {
+    let tenant = &caller.ctx.tenant;
+    if state.service.get::<Group>(tenant, &name).await.is_err() {
         return Err(missing(&name));
     }
-    for person in &persons {
-        if batch.get::<User>(person).await?.is_none() {
-            return Err(SlashIdError::not_found(format!(
-                "person {person} not found"
-            )));
-        }
-        let member = Member {
-            group: name.clone(),
-            member: user_ref(person),
-        };
-        batch.put(&member, Expect::Any).await?;
-    }
-    let key = ObjectKey::new(Kind::Group, name);
-    batch
-        .commit(
+    let detail = json!({ "persons": persons });
+    state
+        .service
+        .add_members(
+            &caller.ctx,
+            &name,
+            &persons,
             "slashid.group.persons.add",
-            &key,
-            Some(json!({ "persons": persons })),
+            Some(detail),
         )
-        .await?;
+        .await
+        .map_err(|e| match e {
+            ServiceError::NotFound(what) => {
+                SlashIdError::not_found(format!("{} not found", what.replacen("user", "person", 1)))
+            }
+            other => other.into(),
+        })?;
     Ok(Answer::empty(StatusCode::CREATED))
 }
 
@@ -181,18 +197,26 @@ pub async fn remove_person(
         group: name.clone(),
         member: user_ref(&person),
     };
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    if batch.get::<Group>(&name).await?.is_none() {
+    let tenant = &caller.ctx.tenant;
+    if state.service.get::<Group>(tenant, &name).await.is_err() {
         return Err(missing(&name));
     }
-    if batch.get::<Member>(&member.key()).await?.is_none() {
-        return Err(SlashIdError::not_found(format!(
-            "person {person} is not in group {name}"
-        )));
-    }
-    batch.delete(&member.object_key()).await?;
-    batch
-        .commit("slashid.group.persons.remove", &member.object_key(), None)
-        .await?;
+    let key = member.object_key();
+    state
+        .service
+        .delete_all(
+            &caller.ctx,
+            std::slice::from_ref(&key),
+            "slashid.group.persons.remove",
+            &key,
+            |_| None,
+        )
+        .await
+        .map_err(|e| match e {
+            ServiceError::NotFound(_) => {
+                SlashIdError::not_found(format!("person {person} is not in group {name}"))
+            }
+            other => other.into(),
+        })?;
     Ok(Answer::empty(StatusCode::OK))
 }

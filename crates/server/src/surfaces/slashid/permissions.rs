@@ -3,26 +3,23 @@
 //! person's roles give), and `POST /rbac/check`, decided by grantd's engine.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use grantd_core::decision::{CheckQuery, ResourceQuery, Verdict};
-use grantd_core::model::{Effect, Grant, Permission, Privilege, Role, Target};
-use grantd_core::{Kind, Object, ObjectKey};
+use grantd_core::model::Permission;
 use grantd_store::Expect;
 use serde_json::json;
 
 use super::error::{SlashIdError, SlashIdResult};
 use super::guard::Caller;
-use super::persons::{find, require, user_ref};
+use super::persons::find;
 use super::wire::{
     if_match, names, no_content, permission_name, set_etag, text, Answer, Body, PathParams, Wait,
 };
 use crate::http::preconditions;
 use crate::http::time::timestamp;
-use crate::service::{new_id, Consistency, Service, ServiceResult};
+use crate::service::{Consistency, Service, ServiceError, ServiceResult};
 use crate::state::AppState;
-
-use crate::service::derived::SLASHID_PERSON as ORIGIN;
 
 /// The resource SlashID checks stand for: the organization itself. Only tenant-wide grants
 /// (and label grants without a type) reach it, as only they are SlashID permissions.
@@ -30,26 +27,9 @@ pub fn org_resource(tenant: &str) -> String {
     grantd_core::model::key_of("ORG", tenant)
 }
 
-/// A direct permission: a tenant-wide ALLOW grant of a catalog permission.
-fn direct_name(grant: &Grant) -> Option<&str> {
-    match (&grant.privilege, &grant.target, grant.effect) {
-        (Privilege::Permission { id }, Target::Tenant, Effect::Allow) => Some(id),
-        _ => None,
-    }
-}
-
 /// The person's direct ("additional") permissions, sorted.
 pub async fn direct(service: &Service, tenant: &str, user: &str) -> ServiceResult<Vec<String>> {
-    let mut names: Vec<String> = service
-        .holders::<Grant>(tenant, &user_ref(user).object_key())
-        .await?
-        .iter()
-        .filter_map(|g| direct_name(&g.object))
-        .map(str::to_string)
-        .collect();
-    names.sort();
-    names.dedup();
-    Ok(names)
+    service.direct_permissions(tenant, user).await
 }
 
 /// Whether grantd's engine allows `user` the permission on the organization.
@@ -119,59 +99,36 @@ pub async fn put_direct(
 ) -> SlashIdResult<Response> {
     let wait = Wait::of(&headers)?;
     let id = path.get("person_id");
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let user = require(&mut batch, &id).await?;
+    let tenant = caller.ctx.tenant.clone();
+    find(&state.service, &tenant, &id).await?;
     let wanted = names(&body, "permissions", true, permission_name)?.unwrap_or_default();
-    for name in &wanted {
-        if batch.get::<Permission>(name).await?.is_none() {
-            return Err(SlashIdError::bad_request(format!(
-                "permission {name} does not exist (POST /rbac/permissions creates it)"
-            )));
-        }
-    }
-    let grants: Vec<Grant> = batch
-        .holders::<Grant>(&user.object_key())
-        .await?
-        .into_iter()
-        .map(|g| g.object)
-        .collect();
-    let mut current: Vec<String> = grants
-        .iter()
-        .filter_map(direct_name)
-        .map(str::to_string)
-        .collect();
-    if_match(&headers, &set_etag(&current))?;
-    for grant in &grants {
-        if direct_name(grant).is_some_and(|n| !wanted.iter().any(|w| w == n)) {
-            batch
-                .delete(&ObjectKey::new(Kind::Grant, grant.id.clone()))
-                .await?;
-        }
-    }
-    current.sort();
-    for name in &wanted {
-        if current.binary_search(name).is_ok() {
-            continue;
-        }
-        let grant = Grant {
-            id: new_id("grt"),
-            subject: user_ref(&id),
-            privilege: Privilege::Permission { id: name.clone() },
-            target: Target::Tenant,
-            effect: Effect::Allow,
-            origin: Some(ORIGIN.into()),
-        };
-        batch.put(&grant, Expect::Absent).await?;
-    }
+    let precondition = |now: &[String]| {
+        if_match(&headers, &set_etag(now)).map_err(|e| ServiceError::PreconditionFailed(e.message))
+    };
     let detail = json!({ "permissions": wanted });
-    wait.commit(
-        &state,
-        batch,
-        "slashid.person.permissions",
-        &user.object_key(),
-        Some(detail),
-    )
-    .await
+    let revision = state
+        .service
+        .set_direct_permissions(
+            &caller.ctx,
+            &id,
+            &wanted,
+            &precondition,
+            "slashid.person.permissions",
+            Some(detail),
+        )
+        .await
+        .map_err(|e| match e {
+            ServiceError::Invalid(invalid) => SlashIdError::bad_request(format!(
+                "{} (POST /rbac/permissions creates it)",
+                invalid
+                    .0
+                    .first()
+                    .map(|f| f.message.as_str())
+                    .unwrap_or("no such permission")
+            )),
+            other => other.into(),
+        })?;
+    wait.done(&state, &tenant, revision).await
 }
 
 /// `POST /rbac/check`: `{person_id, permission_name}` → `{granted}`.
@@ -206,19 +163,23 @@ pub async fn create(
         id: name,
         description: text(&body, "description")?,
     };
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    if batch.get::<Permission>(&permission.id).await?.is_some() {
-        return Ok(no_content());
+    let tenant = &caller.ctx.tenant;
+    let written = state
+        .service
+        .put_audited(
+            &caller.ctx,
+            &permission,
+            Expect::Absent,
+            "slashid.permission.create",
+            None,
+        )
+        .await;
+    match written {
+        Ok(written) => wait.done(&state, tenant, written.version).await,
+        // It exists: nothing happens.
+        Err(ServiceError::AlreadyExists(_)) => Ok(no_content()),
+        Err(e) => Err(e.into()),
     }
-    batch.put(&permission, Expect::Absent).await?;
-    wait.commit(
-        &state,
-        batch,
-        "slashid.permission.create",
-        &permission.object_key(),
-        None,
-    )
-    .await
 }
 
 /// `GET /rbac/permissions`: the catalog's names, with their ETag.
@@ -285,25 +246,24 @@ pub async fn patch(
     let wait = Wait::of(&headers)?;
     let name = path.get("permission_name");
     let description = text(&body, "description")?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let found = batch
-        .get::<Permission>(&name)
-        .await?
-        .ok_or_else(|| SlashIdError::not_found(format!("permission {name} not found")))?;
+    let tenant = &caller.ctx.tenant;
+    let found = find_permission(&state.service, tenant, &name).await?;
     if_match(&headers, &version_etag(found.version))?;
     let mut permission = found.object;
     if description.is_some() {
         permission.description = description;
     }
-    batch.put(&permission, Expect::Present).await?;
-    wait.commit(
-        &state,
-        batch,
-        "slashid.permission.update",
-        &permission.object_key(),
-        None,
-    )
-    .await
+    let written = state
+        .service
+        .put_audited(
+            &caller.ctx,
+            &permission,
+            Expect::Version(found.version),
+            "slashid.permission.update",
+            None,
+        )
+        .await?;
+    wait.done(&state, tenant, written.version).await
 }
 
 /// `DELETE /rbac/permissions/{permission_name}`: revoked from everyone; refused while a
@@ -316,37 +276,11 @@ pub async fn delete(
 ) -> SlashIdResult<Response> {
     let wait = Wait::of(&headers)?;
     let name = path.get("permission_name");
-    let key = ObjectKey::new(Kind::Permission, name.clone());
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    if batch.get::<Permission>(&name).await?.is_none() {
-        return Err(SlashIdError::not_found(format!(
-            "permission {name} not found"
-        )));
-    }
-    let holders: Vec<String> = batch
-        .list::<Role>(None)
-        .await?
-        .into_iter()
-        .filter(|r| r.object.actions.contains(&name))
-        .map(|r| r.object.id)
-        .collect();
-    if !holders.is_empty() {
-        return Err(SlashIdError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "permission {name} is included in role(s) {}; remove it from them first",
-                holders.join(", ")
-            ),
-        ));
-    }
-    let removed = batch.delete(&key).await?;
-    let revoked = removed.len() - 1;
-    wait.commit(
-        &state,
-        batch,
-        "slashid.permission.delete",
-        &key,
-        Some(json!({ "revoked_grants": revoked })),
-    )
-    .await
+    let tenant = &caller.ctx.tenant;
+    find_permission(&state.service, tenant, &name).await?;
+    let (revision, _) = state
+        .service
+        .delete_catalog_permission(&caller.ctx, &name, "slashid.permission.delete")
+        .await?;
+    wait.done(&state, tenant, revision).await
 }

@@ -6,9 +6,9 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+
 use axum::response::Response;
-use grantd_core::model::{Group, Member, SubjectRef, SubjectType, User};
+use grantd_core::model::{SubjectRef, SubjectType, User};
 use grantd_core::{ids, Kind, Object, ObjectKey};
 use grantd_store::Expect;
 use serde::{Deserialize, Serialize};
@@ -18,7 +18,7 @@ use super::error::{SlashIdError, SlashIdResult};
 use super::guard::Caller;
 use super::permissions;
 use super::wire::{group_name, names, no_content, Answer, Body, PathParams};
-use crate::service::{Batch, Service, ServiceResult};
+use crate::service::{Service, ServiceError, ServiceResult, Versioned};
 use crate::state::AppState;
 
 const HANDLES: &str = "slashid.handles";
@@ -100,15 +100,6 @@ pub fn render(user: &User, groups: Vec<String>) -> Value {
 async fn rendered(service: &Service, tenant: &str, user: &User) -> SlashIdResult<Value> {
     let groups = groups_of(service, tenant, &user.id).await?;
     Ok(render(user, groups))
-}
-
-/// A person the path names; 404 when there is none.
-pub async fn require(batch: &mut Batch<'_>, id: &str) -> SlashIdResult<User> {
-    Ok(batch
-        .get::<User>(id)
-        .await?
-        .ok_or_else(|| SlashIdError::not_found(format!("person {id} not found")))?
-        .object)
 }
 
 /// What a `PersonCreateReq` asks for.
@@ -197,24 +188,17 @@ fn parse_person(body: &Value) -> SlashIdResult<PersonReq> {
     })
 }
 
-/// The user whose handles include one of `handles` (compared without case), if any.
-fn holder<'u>(users: &'u [User], handles: &[Handle]) -> Option<&'u User> {
-    users.iter().find(|u| {
-        handles_of(u).iter().any(|h| {
-            handles
-                .iter()
-                .any(|w| w.kind == h.kind && w.value.eq_ignore_ascii_case(&h.value))
-        })
+/// Whether the user holds one of `handles` (compared without case).
+fn holds(user: &User, handles: &[Handle]) -> bool {
+    handles_of(user).iter().any(|h| {
+        handles
+            .iter()
+            .any(|w| w.kind == h.kind && w.value.eq_ignore_ascii_case(&h.value))
     })
 }
 
-/// Writes `user` with what `req` asks, and its groups when given (they must exist).
-async fn write_person(
-    batch: &mut Batch<'_>,
-    mut user: User,
-    req: &PersonReq,
-    expect: Expect,
-) -> SlashIdResult<User> {
+/// `user` with what `req` asks.
+fn apply(mut user: User, req: &PersonReq) -> User {
     if let Some(active) = req.active {
         user.disabled = !active;
     }
@@ -233,40 +217,49 @@ async fn write_person(
         user.attributes
             .insert(ATTRIBUTES.into(), attributes.clone());
     }
-    batch.put(&user, expect).await?;
-    if let Some(groups) = &req.groups {
-        set_groups(batch, &user.id, groups).await?;
-    }
-    Ok(user)
+    user
 }
 
-/// Makes `user`'s direct groups exactly `groups`, each of which must exist.
-pub async fn set_groups(batch: &mut Batch<'_>, user: &str, groups: &[String]) -> SlashIdResult<()> {
-    for g in groups {
-        if batch.get::<Group>(g).await?.is_none() {
-            return Err(SlashIdError::not_found(format!("group {g} not found")));
-        }
+fn new_person() -> User {
+    User {
+        id: uuid::Uuid::now_v7().hyphenated().to_string(),
+        email: None,
+        name: None,
+        attributes: BTreeMap::new(),
+        disabled: false,
     }
-    let subject = user_ref(user);
-    for key in batch.referencing(&subject.object_key()).await? {
-        if key.kind != Kind::Member {
-            continue;
-        }
-        let in_group = key.key.split_once('/').map(|(g, _)| g.to_string());
-        if in_group.is_some_and(|g| !groups.contains(&g)) {
-            batch.delete(&key).await?;
-        }
-    }
-    for g in groups {
-        let member = Member {
-            group: g.clone(),
-            member: subject.clone(),
-        };
-        if batch.get::<Member>(&member.key()).await?.is_none() {
-            batch.put(&member, Expect::Absent).await?;
-        }
-    }
-    Ok(())
+}
+
+/// Writes the person `req` describes: with `create`, refused (409) when another holds one
+/// of its handles; otherwise that person is updated, or a new one made.
+async fn write_person(
+    state: &AppState,
+    caller: &Caller,
+    req: &PersonReq,
+    create: bool,
+) -> SlashIdResult<(User, bool)> {
+    let action = if create {
+        "slashid.person.create"
+    } else {
+        "slashid.person.put"
+    };
+    let (written, created) = state
+        .service
+        .put_user_matching(
+            &caller.ctx,
+            |u| holds(u, &req.handles),
+            |found| match found {
+                Some(taken) if create => Err(ServiceError::Conflict {
+                    code: "already_exists",
+                    message: format!("a handle is already used by person {}", taken.id),
+                }),
+                found => Ok(apply(found.unwrap_or_else(new_person), req)),
+            },
+            req.groups.as_deref(),
+            action,
+        )
+        .await?;
+    Ok((written.object, created))
 }
 
 /// `POST /persons`: 409 when a handle is taken.
@@ -276,30 +269,7 @@ pub async fn create(
     Body(body): Body,
 ) -> SlashIdResult<Answer> {
     let req = parse_person(&body)?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let users: Vec<User> = batch
-        .list::<User>(None)
-        .await?
-        .into_iter()
-        .map(|u| u.object)
-        .collect();
-    if let Some(taken) = holder(&users, &req.handles) {
-        return Err(SlashIdError::new(
-            StatusCode::CONFLICT,
-            format!("a handle is already used by person {}", taken.id),
-        ));
-    }
-    let user = User {
-        id: uuid::Uuid::now_v7().hyphenated().to_string(),
-        email: None,
-        name: None,
-        attributes: BTreeMap::new(),
-        disabled: false,
-    };
-    let user = write_person(&mut batch, user, &req, Expect::Absent).await?;
-    batch
-        .commit("slashid.person.create", &user.object_key(), None)
-        .await?;
+    let (user, _) = write_person(&state, &caller, &req, true).await?;
     Ok(Answer::created(
         rendered(&state.service, &caller.ctx.tenant, &user).await?,
     ))
@@ -312,31 +282,7 @@ pub async fn put(
     Body(body): Body,
 ) -> SlashIdResult<Answer> {
     let req = parse_person(&body)?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let users: Vec<User> = batch
-        .list::<User>(None)
-        .await?
-        .into_iter()
-        .map(|u| u.object)
-        .collect();
-    let existing = holder(&users, &req.handles).cloned();
-    let created = existing.is_none();
-    let user = existing.unwrap_or_else(|| User {
-        id: uuid::Uuid::now_v7().hyphenated().to_string(),
-        email: None,
-        name: None,
-        attributes: BTreeMap::new(),
-        disabled: false,
-    });
-    let expect = if created {
-        Expect::Absent
-    } else {
-        Expect::Present
-    };
-    let user = write_person(&mut batch, user, &req, expect).await?;
-    batch
-        .commit("slashid.person.put", &user.object_key(), None)
-        .await?;
+    let (user, created) = write_person(&state, &caller, &req, false).await?;
     let value = rendered(&state.service, &caller.ctx.tenant, &user).await?;
     Ok(if created {
         Answer::created(value)
@@ -471,7 +417,7 @@ pub async fn list(
             continue;
         }
         if let Some(h) = &handle {
-            if holder(std::slice::from_ref(&user), std::slice::from_ref(h)).is_none() {
+            if !holds(&user, std::slice::from_ref(h)) {
                 continue;
             }
         }
@@ -502,11 +448,19 @@ pub async fn get(
     Ok(Answer::ok(rendered(&state.service, tenant, &user).await?))
 }
 
-/// The person `id`, read outside a transaction; 404 when there is none.
+/// The person `id`; 404 when there is none.
 pub async fn find(service: &Service, tenant: &str, id: &str) -> SlashIdResult<User> {
+    Ok(find_versioned(service, tenant, id).await?.object)
+}
+
+async fn find_versioned(
+    service: &Service,
+    tenant: &str,
+    id: &str,
+) -> SlashIdResult<Versioned<User>> {
     match service.get::<User>(tenant, id).await {
-        Ok(user) => Ok(user.object),
-        Err(crate::service::ServiceError::NotFound(_)) => {
+        Ok(user) => Ok(user),
+        Err(ServiceError::NotFound(_)) => {
             Err(SlashIdError::not_found(format!("person {id} not found")))
         }
         Err(e) => Err(e.into()),
@@ -526,15 +480,19 @@ pub async fn patch(
         Some(Value::Bool(b)) => Some(*b),
         Some(_) => return Err(SlashIdError::bad_request("`active` must be a boolean")),
     };
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let mut user = require(&mut batch, &id).await?;
+    let tenant = &caller.ctx.tenant;
+    let found = find_versioned(&state.service, tenant, &id).await?;
+    let mut user = found.object;
     if let Some(active) = active {
         user.disabled = !active;
-        batch.put(&user, Expect::Present).await?;
+        let expect = Expect::Version(found.version);
+        let action = "slashid.person.patch";
+        user = state
+            .service
+            .put_audited(&caller.ctx, &user, expect, action, None)
+            .await?
+            .object;
     }
-    batch
-        .commit("slashid.person.patch", &user.object_key(), None)
-        .await?;
     Ok(Answer::ok(
         rendered(&state.service, &caller.ctx.tenant, &user).await?,
     ))
@@ -547,11 +505,17 @@ pub async fn delete(
     path: PathParams,
 ) -> SlashIdResult<Response> {
     let id = path.get("person_id");
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let user = require(&mut batch, &id).await?;
-    batch.delete(&user.object_key()).await?;
-    batch
-        .commit("slashid.person.delete", &user.object_key(), None)
+    let user = find(&state.service, &caller.ctx.tenant, &id).await?;
+    let key = user.object_key();
+    state
+        .service
+        .delete_all(
+            &caller.ctx,
+            std::slice::from_ref(&key),
+            "slashid.person.delete",
+            &key,
+            |_| None,
+        )
         .await?;
     Ok(no_content())
 }
@@ -577,11 +541,10 @@ pub async fn put_groups(
 ) -> SlashIdResult<Answer> {
     let id = path.get("person_id");
     let groups = names(&body, "groups", false, group_name)?.unwrap_or_default();
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let user = require(&mut batch, &id).await?;
-    set_groups(&mut batch, &id, &groups).await?;
-    batch
-        .commit("slashid.person.groups", &user.object_key(), None)
+    find(&state.service, &caller.ctx.tenant, &id).await?;
+    state
+        .service
+        .set_groups(&caller.ctx, &id, &groups, "slashid.person.groups")
         .await?;
     Ok(Answer::ok(
         groups_of(&state.service, &caller.ctx.tenant, &id).await?,

@@ -6,67 +6,37 @@
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use grantd_core::model::{
-    Assignment, Effect, Grant, Permission, Privilege, Role, SubjectRef, SubjectType, Target,
-};
-use grantd_core::{Kind, Object, ObjectKey};
+use grantd_core::model::Role;
+use grantd_core::{Kind, ObjectKey};
 use grantd_store::Expect;
 use serde_json::json;
 
 use super::error::{SlashIdError, SlashIdResult};
 use super::guard::Caller;
 use super::permissions::version_etag;
-use super::persons::{find, require, user_ref};
+use super::persons::{find, user_ref};
 use super::wire::{
     if_match, names, no_content, permission_name, role_name, set_etag, text, Answer, Body,
     PathParams, Wait,
 };
 use crate::http::time::timestamp;
-use crate::service::{Batch, Service, ServiceResult};
+use crate::service::{Service, ServiceError, ServiceResult, Versioned};
 use crate::state::AppState;
-
-/// The grant that gives a role's holders its actions across the organization.
-fn holders_grant(role: &str) -> Grant {
-    Grant {
-        id: format!("slashid.role.{role}"),
-        subject: SubjectRef {
-            subject_type: SubjectType::Role,
-            id: role.to_string(),
-        },
-        privilege: Privilege::Role {
-            id: role.to_string(),
-        },
-        target: Target::Tenant,
-        effect: Effect::Allow,
-        origin: Some(crate::service::derived::SLASHID_ROLE.into()),
-    }
-}
-
-/// The key prefix of a user's role assignments.
-fn assignments_prefix(user: &str) -> String {
-    format!("{}/", user_ref(user).key())
-}
 
 /// The roles assigned to the person directly, sorted.
 pub async fn roles_of(service: &Service, tenant: &str, user: &str) -> ServiceResult<Vec<String>> {
-    Ok(service
-        .list_all::<Assignment>(tenant, Some(&assignments_prefix(user)))
-        .await?
-        .into_iter()
-        .map(|a| a.object.role)
-        .collect())
+    service.assigned_roles(tenant, user).await
 }
 
-/// Every listed permission must exist.
-async fn require_permissions(batch: &mut Batch<'_>, names: &[String]) -> SlashIdResult<()> {
-    for name in names {
-        if batch.get::<Permission>(name).await?.is_none() {
-            return Err(SlashIdError::bad_request(format!(
-                "permission {name} does not exist"
-            )));
+/// The role `name`; 404 when there is none.
+async fn find_role(service: &Service, tenant: &str, name: &str) -> SlashIdResult<Versioned<Role>> {
+    match service.get::<Role>(tenant, name).await {
+        Ok(r) => Ok(r),
+        Err(ServiceError::NotFound(_)) => {
+            Err(SlashIdError::not_found(format!("role {name} not found")))
         }
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 /// `POST /rbac/roles`: creates the role; nothing happens if it exists.
@@ -81,11 +51,10 @@ pub async fn create(
         text(&body, "name")?.ok_or_else(|| SlashIdError::bad_request("`name` is required"))?;
     role_name(&name).map_err(SlashIdError::bad_request)?;
     let permissions = names(&body, "permissions", false, permission_name)?.unwrap_or_default();
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    if batch.get::<Role>(&name).await?.is_some() {
+    let tenant = &caller.ctx.tenant;
+    if state.service.get::<Role>(tenant, &name).await.is_ok() {
         return Ok(no_content());
     }
-    require_permissions(&mut batch, &permissions).await?;
     let role = Role {
         id: name.clone(),
         name: Some(name.clone()),
@@ -93,16 +62,16 @@ pub async fn create(
         actions: permissions,
         includes: Vec::new(),
     };
-    batch.put(&role, Expect::Absent).await?;
-    batch.put(&holders_grant(&name), Expect::Any).await?;
-    wait.commit(
-        &state,
-        batch,
-        "slashid.role.create",
-        &role.object_key(),
-        None,
-    )
-    .await
+    let written = state
+        .service
+        .put_tenant_role(&caller.ctx, &role, Expect::Absent, "slashid.role.create")
+        .await;
+    match written {
+        Ok(written) => wait.done(&state, tenant, written.version).await,
+        // It exists: nothing happens.
+        Err(ServiceError::AlreadyExists(_)) => Ok(no_content()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `GET /rbac/roles`: every role's name, with their ETag.
@@ -125,13 +94,7 @@ pub async fn get(
     path: PathParams,
 ) -> SlashIdResult<Answer> {
     let name = path.get("role_name");
-    let found = match state.service.get::<Role>(&caller.ctx.tenant, &name).await {
-        Ok(r) => r,
-        Err(crate::service::ServiceError::NotFound(_)) => {
-            return Err(SlashIdError::not_found(format!("role {name} not found")))
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let found = find_role(&state.service, &caller.ctx.tenant, &name).await?;
     let mut result = json!({
         "name": found.object.id,
         "created": timestamp(found.created_at),
@@ -155,30 +118,22 @@ pub async fn patch(
     let name = path.get("role_name");
     let description = text(&body, "description")?;
     let permissions = names(&body, "permissions", false, permission_name)?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let found = batch
-        .get::<Role>(&name)
-        .await?
-        .ok_or_else(|| SlashIdError::not_found(format!("role {name} not found")))?;
+    let tenant = &caller.ctx.tenant;
+    let found = find_role(&state.service, tenant, &name).await?;
     if_match(&headers, &version_etag(found.version))?;
     let mut role = found.object;
     if let Some(permissions) = permissions {
-        require_permissions(&mut batch, &permissions).await?;
         role.actions = permissions;
     }
     if description.is_some() {
         role.description = description;
     }
-    batch.put(&role, Expect::Present).await?;
-    batch.put(&holders_grant(&name), Expect::Any).await?;
-    wait.commit(
-        &state,
-        batch,
-        "slashid.role.update",
-        &role.object_key(),
-        None,
-    )
-    .await
+    let expect = Expect::Version(found.version);
+    let written = state
+        .service
+        .put_tenant_role(&caller.ctx, &role, expect, "slashid.role.update")
+        .await?;
+    wait.done(&state, tenant, written.version).await
 }
 
 /// `DELETE /rbac/roles/{role_name}`: with its assignments and grants.
@@ -191,13 +146,19 @@ pub async fn delete(
     let wait = Wait::of(&headers)?;
     let name = path.get("role_name");
     let key = ObjectKey::new(Kind::Role, name.clone());
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    if batch.get::<Role>(&name).await?.is_none() {
-        return Err(SlashIdError::not_found(format!("role {name} not found")));
-    }
-    batch.delete(&key).await?;
-    wait.commit(&state, batch, "slashid.role.delete", &key, None)
-        .await
+    let tenant = &caller.ctx.tenant;
+    find_role(&state.service, tenant, &name).await?;
+    let revision = state
+        .service
+        .delete_all(
+            &caller.ctx,
+            std::slice::from_ref(&key),
+            "slashid.role.delete",
+            &key,
+            |_| None,
+        )
+        .await?;
+    wait.done(&state, tenant, revision).await
 }
 
 /// `GET /persons/{person_id}/roles`, with the set's ETag.
@@ -242,40 +203,32 @@ pub async fn put_person_roles(
         None => body.clone(),
     };
     let wanted = names(&normalized, "roles", true, role_name)?.unwrap_or_default();
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let user = require(&mut batch, &id).await?;
-    for role in &wanted {
-        if batch.get::<Role>(role).await?.is_none() {
-            return Err(SlashIdError::bad_request(format!(
-                "role {role} does not exist (POST /rbac/roles creates it)"
-            )));
-        }
-    }
-    let current = batch
-        .list::<Assignment>(Some(&assignments_prefix(&id)))
-        .await?;
-    let names_now: Vec<String> = current.iter().map(|a| a.object.role.clone()).collect();
-    if_match(&headers, &set_etag(&names_now))?;
-    for assignment in &current {
-        if !wanted.contains(&assignment.object.role) {
-            batch.delete(&assignment.object.object_key()).await?;
-        }
-    }
-    for role in &wanted {
-        if !names_now.contains(role) {
-            let assignment = Assignment {
-                subject: user_ref(&id),
-                role: role.clone(),
-            };
-            batch.put(&assignment, Expect::Absent).await?;
-        }
-    }
-    wait.commit(
-        &state,
-        batch,
-        "slashid.person.roles",
-        &user.object_key(),
-        Some(json!({ "roles": wanted })),
-    )
-    .await
+    find(&state.service, &tenant, &id).await?;
+    let precondition = |now: &[String]| {
+        if_match(&headers, &set_etag(now)).map_err(|e| ServiceError::PreconditionFailed(e.message))
+    };
+    let detail = json!({ "roles": wanted });
+    let revision = state
+        .service
+        .set_roles(
+            &caller.ctx,
+            &id,
+            &wanted,
+            &precondition,
+            "slashid.person.roles",
+            Some(detail),
+        )
+        .await
+        .map_err(|e| match e {
+            ServiceError::Invalid(invalid) => SlashIdError::bad_request(format!(
+                "{} (POST /rbac/roles creates it)",
+                invalid
+                    .0
+                    .first()
+                    .map(|f| f.message.as_str())
+                    .unwrap_or("role does not exist")
+            )),
+            other => other.into(),
+        })?;
+    wait.done(&state, &tenant, revision).await
 }

@@ -285,18 +285,14 @@ impl Wait {
         })
     }
 
-    /// Commits `batch` and answers 204 once the write is applied as asked.
-    pub async fn commit(
+    /// Answers 204 once the write at `revision` is applied as asked.
+    pub async fn done(
         &self,
         state: &AppState,
-        batch: crate::service::Batch<'_>,
-        action: &str,
-        target: &grantd_core::ObjectKey,
-        detail: Option<Value>,
+        tenant: &str,
+        revision: i64,
     ) -> SlashIdResult<Response> {
-        let tenant = batch.tenant().to_string();
-        let revision = batch.commit(action, target, detail).await?;
-        self.until_applied(state, &tenant, revision).await?;
+        self.until_applied(state, tenant, revision).await?;
         Ok(no_content())
     }
 
