@@ -1,8 +1,9 @@
 //! Several writes as one command: one transaction, one change record, one audit event.
 //!
-//! A surface whose single request touches several objects (Segment's "add permissions"
-//! writes a grant per resource; accepting an invite writes a user, its grants and its
-//! memberships) opens a batch, reads and writes through it, and commits once. Every write
+//! A command whose single request touches several objects (a policy writes a grant per
+//! target; accepting an invite writes a user, its grants and its memberships) opens a
+//! batch, reads and writes through it, and commits once. Batches are the service's own:
+//! no surface opens one. Every write
 //! goes through the same checks as a single one: validation, references, cycles, cascades.
 //! Dropping a batch without committing writes nothing.
 
@@ -16,7 +17,7 @@ use super::{Ctx, Service, ServiceError, ServiceResult};
 /// Rows read per round trip when a batch reads a whole kind.
 const PAGE: u32 = 1000;
 
-pub struct Batch<'a> {
+pub(super) struct Batch<'a> {
     service: &'a Service,
     ctx: Ctx,
     tx: Box<dyn WriteTx>,
@@ -24,7 +25,7 @@ pub struct Batch<'a> {
 
 impl Service {
     /// Opens a batch on the context's tenant, taking its write lock.
-    pub async fn batch(&self, ctx: &Ctx) -> ServiceResult<Batch<'_>> {
+    pub(super) async fn batch(&self, ctx: &Ctx) -> ServiceResult<Batch<'_>> {
         Ok(Batch {
             service: self,
             ctx: ctx.clone(),
@@ -34,11 +35,6 @@ impl Service {
 }
 
 impl Batch<'_> {
-    /// The tenant the batch writes.
-    pub fn tenant(&self) -> &str {
-        &self.ctx.tenant
-    }
-
     pub async fn get<K: Object>(&mut self, key: &str) -> ServiceResult<Option<Versioned<K>>> {
         match self.tx.get(K::KIND.as_str(), key).await? {
             Some(stored) => Versioned::decode(stored).map(Some),
@@ -135,6 +131,9 @@ impl Batch<'_> {
         target: &ObjectKey,
         expect: Expect,
     ) -> ServiceResult<Vec<ObjectKey>> {
+        if target.kind == Kind::Label {
+            self.refuse_label_in_use(&target.key).await?;
+        }
         match self.delete_owned(target, expect).await? {
             Some(removed) => Ok(removed),
             None => self.delete_plain(target, expect).await,

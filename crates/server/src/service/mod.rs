@@ -15,9 +15,11 @@ mod error;
 mod feed;
 mod graph;
 mod invites;
+mod labels;
 mod memberships;
 mod objects;
 mod permission_sets;
+mod policies;
 mod tenants;
 mod tokens;
 
@@ -29,7 +31,7 @@ use crate::index::Indexes;
 
 pub use audit::{ChainBreak, ChainReport};
 pub use audited::Deleted;
-pub use batch::Batch;
+
 pub use catalog::direct_permission;
 pub use context::{Actor, Ctx};
 pub use decisions::Consistency;
@@ -39,6 +41,7 @@ pub use graph::GraphLimits;
 pub use memberships::{Addition, AddressChange, Precondition};
 pub use objects::{Versioned, Written};
 pub use permission_sets::set_not_found;
+pub use policies::{policy_of, PolicyChange, PolicyRef, PolicyRequest, Prerequisites};
 pub use tokens::{IssuedToken, Scope, TokenView};
 
 /// A new time-ordered identifier such as `grt_0190...`.

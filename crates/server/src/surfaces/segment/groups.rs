@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use axum::extract::{RawQuery, State};
 use grantd_core::model::{Group, Invite, Member, SubjectRef, SubjectType, User};
-use grantd_core::{ids, Kind, Object, ObjectKey};
+use grantd_core::{ids, Kind, ObjectKey};
 use grantd_store::Expect;
 use serde_json::{json, Value};
 
@@ -14,7 +14,7 @@ use super::error::{SegmentError, SegmentResult};
 use super::guard::Caller;
 use super::users::{minimal, set_permissions};
 use super::wire::{Body, Data, Fields, PageRequest, PathIds, Query, MAX_ID};
-use crate::service::{new_id, Batch, Service, ServiceResult};
+use crate::service::{new_id, Addition, AddressChange, Deleted, Service, ServiceResult};
 use crate::state::AppState;
 
 fn group_ref(id: &str) -> SubjectRef {
@@ -101,24 +101,6 @@ fn emails_query(raw: Option<&str>) -> SegmentResult<Vec<String>> {
     Ok(emails)
 }
 
-/// The group, inside the batch; 404 when it does not exist.
-async fn require(batch: &mut Batch<'_>, id: &str) -> SegmentResult<Group> {
-    Ok(batch
-        .get::<Group>(id)
-        .await?
-        .ok_or_else(SegmentError::not_found)?
-        .object)
-}
-
-/// The user with this address (compared without case), if any.
-fn by_email<'u>(users: &'u [User], email: &str) -> Option<&'u User> {
-    users.iter().find(|u| {
-        u.email
-            .as_deref()
-            .is_some_and(|e| e.eq_ignore_ascii_case(email))
-    })
-}
-
 /// `POST /groups`.
 pub async fn create(
     State(state): State<AppState>,
@@ -131,13 +113,15 @@ pub async fn create(
         name: Some(name.clone()),
         description: None,
     };
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    batch.put(&group, Expect::Absent).await?;
     let events = vec![Event::new("User Group Created", "group", &group.id, name)];
-    batch
-        .commit(
-            "segment.group.create",
-            &group.object_key(),
+    let action = "segment.group.create";
+    state
+        .service
+        .put_audited(
+            &caller.ctx,
+            &group,
+            Expect::Absent,
+            action,
             audit::detail(events),
         )
         .await?;
@@ -187,17 +171,14 @@ pub async fn update(
 ) -> SegmentResult<Data> {
     let id = path.id("userGroupId")?;
     let name = name_body(&body)?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let mut group = require(&mut batch, &id).await?;
+    let found = state.service.get::<Group>(&caller.ctx.tenant, &id).await?;
+    let mut group = found.object;
     group.name = Some(name.clone());
-    batch.put(&group, Expect::Present).await?;
     let events = vec![Event::new("User Group Updated", "group", &id, name)];
-    batch
-        .commit(
-            "segment.group.update",
-            &group.object_key(),
-            audit::detail(events),
-        )
+    let (action, expect) = ("segment.group.update", Expect::Version(found.version));
+    state
+        .service
+        .put_audited(&caller.ctx, &group, expect, action, audit::detail(events))
         .await?;
     let value = render(&state.service, &caller.ctx.tenant, &group, true).await?;
     Ok(Data::ok(json!({ "userGroup": value })))
@@ -210,77 +191,64 @@ pub async fn delete(
     path: PathIds,
 ) -> SegmentResult<Data> {
     let id = path.id("userGroupId")?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let group = require(&mut batch, &id).await?;
-    let key = group.object_key();
-    batch.delete(&key).await?;
-    let events = vec![Event::new(
-        "User Group Deleted",
-        "group",
-        &id,
-        name_of(&group),
-    )];
-    batch
-        .commit("segment.group.delete", &key, audit::detail(events))
+    let key = ObjectKey::new(Kind::Group, id.clone());
+    let events = |deleted: &[Deleted]| {
+        let name = deleted
+            .first()
+            .and_then(|d| serde_json::from_value::<Group>(d.body.clone()).ok())
+            .map_or_else(|| id.clone(), |g| name_of(&g));
+        audit::detail(vec![Event::new("User Group Deleted", "group", &id, name)])
+    };
+    state
+        .service
+        .delete_all(
+            &caller.ctx,
+            std::slice::from_ref(&key),
+            "segment.group.delete",
+            &key,
+            events,
+        )
         .await?;
     Ok(Data::success())
 }
 
-/// Adds the addresses to the group: users join it, other addresses are invited into it.
-async fn add_emails(
-    batch: &mut Batch<'_>,
-    group: &Group,
-    emails: &[String],
-    users: &[User],
-    events: &mut Vec<Event>,
-) -> SegmentResult<()> {
-    let mut added = false;
-    for email in emails {
-        match by_email(users, email) {
-            Some(user) => {
-                let member = Member {
-                    group: group.id.clone(),
-                    member: SubjectRef {
-                        subject_type: SubjectType::User,
-                        id: user.id.clone(),
-                    },
-                };
-                if batch.get::<Member>(&member_key(&member)).await?.is_none() {
-                    batch.put(&member, Expect::Absent).await?;
-                    events.push(Event::new(
-                        "User Added To User Group",
-                        "group",
-                        &group.id,
-                        email,
-                    ));
-                    added = true;
-                }
-            }
-            None => {
-                let existing = batch.get::<Invite>(email).await?.map(|i| i.object);
-                let is_new = existing.is_none();
-                let mut invite = existing.unwrap_or_else(|| Invite {
-                    email: email.clone(),
-                    grants: Vec::new(),
-                    groups: Vec::new(),
-                });
-                if !invite.groups.contains(&group.id) {
-                    invite.groups.push(group.id.clone());
-                    batch.put(&invite, Expect::Any).await?;
-                    if is_new {
-                        events.push(Event::new(
-                            "New Segment User Invited to Workspace",
-                            "invite",
-                            email,
-                            email,
-                        ));
-                    }
-                    added = true;
-                }
-            }
+/// The events a change of the group's members by address makes, as Segment lists them.
+fn membership_events(group: &Group, change: &AddressChange) -> Vec<Event> {
+    let mut events = Vec::new();
+    if !change.removed.is_empty() {
+        events.push(Event::new(
+            "Group Memberships Deleted",
+            "group",
+            &group.id,
+            name_of(group),
+        ));
+        for who in &change.removed {
+            events.push(Event::new(
+                "User Removed From User Group",
+                "group",
+                &group.id,
+                who,
+            ));
         }
     }
-    if added {
+    for (email, how) in &change.added {
+        match how {
+            Addition::Joined => events.push(Event::new(
+                "User Added To User Group",
+                "group",
+                &group.id,
+                email,
+            )),
+            Addition::Invited { new: true } => events.push(Event::new(
+                "New Segment User Invited to Workspace",
+                "invite",
+                email,
+                email,
+            )),
+            Addition::Invited { new: false } => {}
+        }
+    }
+    if !change.added.is_empty() {
         events.insert(
             0,
             Event::new(
@@ -291,68 +259,7 @@ async fn add_emails(
             ),
         );
     }
-    Ok(())
-}
-
-fn member_key(member: &Member) -> String {
-    member.key()
-}
-
-/// Removes the addresses from the group: users' memberships and invites' places in it.
-async fn remove_emails(
-    batch: &mut Batch<'_>,
-    group: &Group,
-    keep: &(dyn Fn(&str) -> bool + Sync),
-    users: &[User],
-    events: &mut Vec<Event>,
-) -> SegmentResult<()> {
-    let mut removed = Vec::new();
-    for member in batch
-        .list::<Member>(Some(&Member::prefix(&group.id)))
-        .await?
-    {
-        let m = member.object;
-        if m.member.subject_type != SubjectType::User {
-            continue;
-        }
-        let email = users
-            .iter()
-            .find(|u| u.id == m.member.id)
-            .and_then(|u| u.email.clone())
-            .unwrap_or_default();
-        if keep(&email) {
-            continue;
-        }
-        batch
-            .delete(&ObjectKey::new(Kind::Member, member_key(&m)))
-            .await?;
-        removed.push(if email.is_empty() { m.member.id } else { email });
-    }
-    for invite in batch.list::<Invite>(None).await? {
-        let mut invite = invite.object;
-        if invite.groups.contains(&group.id) && !keep(&invite.email) {
-            invite.groups.retain(|g| *g != group.id);
-            batch.put(&invite, Expect::Any).await?;
-            removed.push(invite.email);
-        }
-    }
-    if !removed.is_empty() {
-        events.push(Event::new(
-            "Group Memberships Deleted",
-            "group",
-            &group.id,
-            name_of(group),
-        ));
-        for who in removed {
-            events.push(Event::new(
-                "User Removed From User Group",
-                "group",
-                &group.id,
-                who,
-            ));
-        }
-    }
-    Ok(())
+    events
 }
 
 async fn answer_group(state: &AppState, caller: &Caller, group: &Group) -> SegmentResult<Data> {
@@ -370,23 +277,12 @@ async fn change_members(
     add: &[String],
     action: &str,
 ) -> SegmentResult<Group> {
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let group = require(&mut batch, id).await?;
-    let users: Vec<User> = batch
-        .list::<User>(None)
-        .await?
-        .into_iter()
-        .map(|u| u.object)
-        .collect();
-    let mut events = Vec::new();
-    if let Some(keep) = keep {
-        remove_emails(&mut batch, &group, keep, &users, &mut events).await?;
-    }
-    add_emails(&mut batch, &group, add, &users, &mut events).await?;
-    batch
-        .commit(action, &group.object_key(), audit::detail(events))
-        .await?;
-    Ok(group)
+    let events =
+        |group: &Group, change: &AddressChange| audit::detail(membership_events(group, change));
+    Ok(state
+        .service
+        .change_group_addresses(&caller.ctx, id, keep, add, action, events)
+        .await?)
 }
 
 fn lowercase(emails: &[String]) -> BTreeSet<String> {

@@ -2,9 +2,8 @@
 //! invite is accepted (through the native API: `POST /v1/tenants/{t}/invites/{email}/accept`).
 
 use axum::extract::{RawQuery, State};
-use grantd_core::model::{Effect, Invite, PendingGrant, Privilege, User};
+use grantd_core::model::Invite;
 use grantd_core::{ids, Kind, ObjectKey};
-use grantd_store::Expect;
 use serde_json::json;
 
 use super::audit::{self, Event};
@@ -12,6 +11,7 @@ use super::error::{SegmentError, SegmentResult};
 use super::guard::Caller;
 use super::policies::{self, PermissionIn};
 use super::wire::{Body, Data, Fields, PageRequest, Query};
+use crate::service::{Deleted, PolicyRef, Prerequisites};
 use crate::state::AppState;
 
 /// `POST /invites`: invites each address (again, adding to a pending invite).
@@ -44,68 +44,42 @@ pub async fn create(
         }
     }
     f.finish()?;
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let users = batch.list::<User>(None).await?;
-    let mut f = Fields::default();
-    for (i, (email, _)) in wanted.iter().enumerate() {
-        let taken = users.iter().any(|u| {
-            u.object
-                .email
-                .as_deref()
-                .is_some_and(|e| e.eq_ignore_ascii_case(email))
-        });
-        if taken {
-            f.fail(
-                format!("invites.{i}.email"),
-                "is already a user of this workspace",
-            );
-        }
-    }
-    f.finish()?;
-    let mut events = Vec::new();
-    let mut emails = Vec::new();
+    let mut prerequisites = Prerequisites::default();
+    let mut invites = Vec::new();
     for (email, permissions) in &wanted {
-        policies::prepare(&mut batch, permissions, &workspace).await?;
-        let existing = batch.get::<Invite>(email).await?.map(|i| i.object);
-        if existing.is_none() {
-            events.push(Event::new(
-                "New Segment User Invited to Workspace",
-                "invite",
-                email,
-                email,
-            ));
-        }
-        let mut invite = existing.unwrap_or_else(|| Invite {
-            email: email.clone(),
-            grants: Vec::new(),
-            groups: Vec::new(),
-        });
-        for p in permissions {
-            let policy = policies::new_policy();
-            for r in &p.resources {
-                let targets = policies::targets(r, &workspace)
-                    .map_err(|m| SegmentError::field(format!("{}.resources", p.path), m))?;
-                for target in targets {
-                    policies::ensure_resource(&mut batch, &target).await?;
-                    invite.grants.push(PendingGrant {
-                        privilege: Privilege::Role {
-                            id: p.role_id.clone(),
-                        },
-                        target,
-                        effect: Effect::Allow,
-                        origin: Some(policies::origin(&policy)),
-                    });
-                }
-            }
-            events.push(Event::new("Policy Created", "policy", policy, &p.role_id));
-        }
-        batch.put(&invite, Expect::Any).await?;
-        emails.push(email.clone());
+        let (requests, needs) = policies::requests(permissions, &workspace)?;
+        prerequisites.roles.extend(needs.roles);
+        prerequisites.labels.extend(needs.labels);
+        invites.push((email.clone(), requests));
     }
-    let target = ObjectKey::new(Kind::Invite, emails.join(","));
-    batch
-        .commit("segment.invites.create", &target, audit::detail(events))
+    let events = |outcome: &[(String, bool, Vec<PolicyRef>)]| {
+        let mut events = Vec::new();
+        for (email, new, given) in outcome {
+            if *new {
+                events.push(Event::new(
+                    "New Segment User Invited to Workspace",
+                    "invite",
+                    email,
+                    email,
+                ));
+            }
+            for p in given {
+                events.push(Event::new("Policy Created", "policy", &p.id, &p.role));
+            }
+        }
+        audit::detail(events)
+    };
+    let outcome = state
+        .service
+        .invite_with_policies(
+            &caller.ctx,
+            &invites,
+            &prerequisites,
+            "segment.invites.create",
+            events,
+        )
         .await?;
+    let emails: Vec<String> = outcome.into_iter().map(|(email, _, _)| email).collect();
     Ok(Data::created(json!({ "emails": emails })))
 }
 
@@ -140,30 +114,38 @@ pub async fn delete(
     if emails.is_empty() {
         return Err(SegmentError::field("emails", "\"emails\" is required"));
     }
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let mut events = Vec::new();
-    for email in &emails {
-        let invite = batch
-            .get::<Invite>(email)
-            .await?
-            .ok_or_else(SegmentError::not_found)?
-            .object;
-        batch
-            .delete(&ObjectKey::new(Kind::Invite, email.clone()))
-            .await?;
-        events.push(Event::new("Invite Deleted", "invite", email, email));
-        if !invite.groups.is_empty() {
-            events.push(Event::new(
-                "Group Memberships Deleted",
-                "invite",
-                email,
-                email,
-            ));
-        }
-    }
+    let keys: Vec<ObjectKey> = emails
+        .iter()
+        .map(|e| ObjectKey::new(Kind::Invite, e.clone()))
+        .collect();
     let target = ObjectKey::new(Kind::Invite, emails.join(","));
-    batch
-        .commit("segment.invites.delete", &target, audit::detail(events))
+    let events = |deleted: &[Deleted]| {
+        let mut events = Vec::new();
+        for d in deleted {
+            let email = &d.key.key;
+            events.push(Event::new("Invite Deleted", "invite", email, email));
+            let grouped = serde_json::from_value::<Invite>(d.body.clone())
+                .is_ok_and(|i| !i.groups.is_empty());
+            if grouped {
+                events.push(Event::new(
+                    "Group Memberships Deleted",
+                    "invite",
+                    email,
+                    email,
+                ));
+            }
+        }
+        audit::detail(events)
+    };
+    state
+        .service
+        .delete_all(
+            &caller.ctx,
+            &keys,
+            "segment.invites.delete",
+            &target,
+            events,
+        )
         .await?;
     Ok(Data::success())
 }

@@ -2,7 +2,7 @@
 //! name. The two built-in ones always exist.
 
 use axum::extract::State;
-use grantd_core::model::{Grant, Label, Target};
+use grantd_core::model::Label;
 use grantd_core::{Kind, Object, ObjectKey};
 use grantd_store::Expect;
 use serde_json::{json, Value};
@@ -76,14 +76,16 @@ pub async fn create(
             "this label is built in",
         ));
     }
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    batch.put(&label, Expect::Absent).await?;
     let name = format!("{}:{}", label.key, label.value);
     let events = vec![Event::new("Label Created", "label", &name, &name)];
-    batch
-        .commit(
-            "segment.label.create",
-            &label.object_key(),
+    let action = "segment.label.create";
+    state
+        .service
+        .put_audited(
+            &caller.ctx,
+            &label,
+            Expect::Absent,
+            action,
             audit::detail(events),
         )
         .await?;
@@ -106,25 +108,18 @@ pub async fn delete(
         ));
     }
     let target = ObjectKey::new(Kind::Label, Label::key_of(&key, &value));
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    if batch.get::<Label>(&target.key).await?.is_none() {
-        return Err(SegmentError::not_found());
-    }
-    let in_use = batch.list::<Grant>(None).await?.into_iter().any(|g| {
-        matches!(&g.object.target, Target::Labels { labels, .. } if labels.get(&key) == Some(&value))
-    });
-    if in_use {
-        return Err(SegmentError::new(
-            axum::http::StatusCode::CONFLICT,
-            "Conflict",
-            format!("label {key}:{value} is still used by a permission"),
-        ));
-    }
-    batch.delete(&target).await?;
     let name = format!("{key}:{value}");
     let events = vec![Event::new("Label Deleted", "label", &name, &name)];
-    batch
-        .commit("segment.label.delete", &target, audit::detail(events))
+    let detail = audit::detail(events);
+    state
+        .service
+        .delete_all(
+            &caller.ctx,
+            std::slice::from_ref(&target),
+            "segment.label.delete",
+            &target,
+            |_| detail,
+        )
         .await?;
     Ok(Data::success())
 }

@@ -1,28 +1,21 @@
 //! Segment permissions as grantd grants, both ways.
 //!
-//! A Segment permission ("policy") is a role on some resources. Each resource becomes one
-//! ALLOW grant of the role to the user or group: `WORKSPACE` is the whole tenant, or, with
-//! labels, every resource carrying one of them (one grant per label); `SOURCE s1` is the
-//! resource `SOURCE/s1`, created on first use. The grants carry their policy's id in
-//! `origin`, so that reading them back gives the permissions as they were written. Grants
-//! made through the native API appear too, when they give a role on something Segment can
-//! name.
+//! A Segment permission is a service policy (`service::policies`): a role on some
+//! targets. Here each resource becomes its targets: `WORKSPACE` is the whole tenant, or,
+//! with labels, every resource carrying one of them (one target per label); `SOURCE s1` is
+//! the resource `SOURCE/s1`. Reading the grants back gives the permissions as they were
+//! written; grants made through the native API appear too, when they give a role on
+//! something Segment can name.
 
 use std::collections::{BTreeMap, HashMap};
 
-use grantd_core::model::{
-    Effect, Grant, Label, Privilege, Resource, ResourceRef, Role, SubjectRef, Target,
-};
-use grantd_core::{Kind, Object, ObjectKey};
-use grantd_store::Expect;
+use grantd_core::model::{Effect, Grant, Label, Privilege, ResourceRef, Role, SubjectRef, Target};
 use serde_json::{json, Value};
 
 use super::catalog::{self, RESOURCE_TYPES, WORKSPACE};
 use super::error::SegmentResult;
 use super::wire::{Fields, MAX_ID};
-use crate::service::{new_id, Batch, Service, ServiceResult};
-
-use crate::service::derived::SEGMENT_POLICY as ORIGIN;
+use crate::service::{policy_of, PolicyRequest, Prerequisites, Service, ServiceResult};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelIn {
@@ -207,38 +200,34 @@ pub fn targets(resource: &ResourceIn, workspace: &str) -> Result<Vec<Target>, St
     }])
 }
 
-/// Checks that each permission's role exists (built-in ones count), naming each that does
-/// not, and writes the built-in roles the tenant does not hold yet, and the labels it does
-/// not hold yet: a client moving its policies from Segment names the labels its workspace
-/// has, each with its description, and they are created with the permission.
-pub async fn prepare(
-    batch: &mut Batch<'_>,
+/// The permissions of a request as service policy requests, with the built-in roles and
+/// the labels they may need created; every resource that cannot be granted is named.
+pub fn requests(
     permissions: &[PermissionIn],
     workspace: &str,
-) -> SegmentResult<()> {
+) -> SegmentResult<(Vec<PolicyRequest>, Prerequisites)> {
     let mut f = Fields::default();
+    let mut requests = Vec::new();
+    let mut prerequisites = Prerequisites::default();
     for p in permissions {
-        if batch.get::<Role>(&p.role_id).await?.is_none() {
-            match catalog::role(&p.role_id) {
-                Some(builtin) => {
-                    batch.put(&builtin.to_role(), Expect::Absent).await?;
-                }
-                None => f.fail(
-                    format!("{}.roleId", p.path),
-                    format!("role {} does not exist (GET /roles lists them)", p.role_id),
-                ),
-            }
+        if let Some(builtin) = catalog::role(&p.role_id) {
+            prerequisites.roles.push(builtin.to_role());
         }
+        let mut request = PolicyRequest {
+            at: p.path.clone(),
+            role: p.role_id.clone(),
+            targets: Vec::new(),
+        };
         for (j, r) in p.resources.iter().enumerate() {
             let at = format!("{}.resources.{j}", p.path);
-            if let Err(message) = targets(r, workspace) {
-                f.fail(format!("{at}.id"), message);
+            match targets(r, workspace) {
+                Ok(targets) => request
+                    .targets
+                    .extend(targets.into_iter().map(|t| (at.clone(), t))),
+                Err(message) => f.fail(format!("{at}.id"), message),
             }
             for (k, l) in r.labels.iter().enumerate() {
-                let key = Label::key_of(&l.key, &l.value);
-                let known = catalog::is_builtin_label(&l.key, &l.value)
-                    || batch.get::<Label>(&key).await?.is_some();
-                if known {
+                if catalog::is_builtin_label(&l.key, &l.value) {
                     continue;
                 }
                 let label = Label {
@@ -246,16 +235,15 @@ pub async fn prepare(
                     value: l.value.clone(),
                     description: l.description.clone(),
                 };
-                match label.validate() {
-                    Ok(()) => {
-                        batch.put(&label, Expect::Absent).await?;
-                    }
-                    Err(invalid) => f.fail(format!("{at}.labels.{k}"), invalid.to_string()),
-                }
+                prerequisites
+                    .labels
+                    .push((format!("{at}.labels.{k}"), label));
             }
         }
+        requests.push(request);
     }
-    f.finish()
+    f.finish()?;
+    Ok((requests, prerequisites))
 }
 
 /// Whether a grant shows as a Segment permission: an ALLOW of a role on the workspace, on
@@ -268,139 +256,6 @@ pub fn visible(grant: &Grant) -> bool {
         Target::DataPath { .. } => false,
     };
     grant.effect == Effect::Allow && matches!(grant.privilege, Privilege::Role { .. }) && target_ok
-}
-
-/// The policy a grant belongs to: the Segment policy that wrote it, or the grant itself.
-pub fn policy_of(grant: &Grant) -> String {
-    grant
-        .origin
-        .as_deref()
-        .and_then(|o| o.strip_prefix(ORIGIN))
-        .unwrap_or(&grant.id)
-        .to_string()
-}
-
-/// A new policy's id.
-pub fn new_policy() -> String {
-    new_id("pol")
-}
-
-/// The `origin` of the grants a policy makes.
-pub fn origin(policy_id: &str) -> String {
-    format!("{ORIGIN}{policy_id}")
-}
-
-/// Creates the resource a target names, the first time a permission names it.
-pub async fn ensure_resource(batch: &mut Batch<'_>, target: &Target) -> ServiceResult<()> {
-    if let Target::Resource { resource } = target {
-        if batch.get::<Resource>(&resource.key()).await?.is_none() {
-            let new = Resource {
-                resource_type: resource.resource_type.clone(),
-                id: resource.id.clone(),
-                parent: None,
-                labels: BTreeMap::new(),
-            };
-            batch.put(&new, Expect::Absent).await?;
-        }
-    }
-    Ok(())
-}
-
-/// A policy created by a write, for the audit trail.
-#[derive(Debug, Clone)]
-pub struct Created {
-    pub policy_id: String,
-    pub role_id: String,
-}
-
-/// Grants `permissions` to `subject`, one policy per permission; a role already given on
-/// the same target is not given twice. `prepare` must have passed.
-pub async fn grant(
-    batch: &mut Batch<'_>,
-    subject: &SubjectRef,
-    permissions: &[PermissionIn],
-    workspace: &str,
-) -> SegmentResult<Vec<Created>> {
-    let mut held: Vec<(String, Target)> = batch
-        .holders::<Grant>(&subject.object_key())
-        .await?
-        .into_iter()
-        .map(|g| g.object)
-        .filter(|g| g.effect == Effect::Allow)
-        .filter_map(|g| match g.privilege {
-            Privilege::Role { id } => Some((id, g.target)),
-            _ => None,
-        })
-        .collect();
-    let mut created = Vec::new();
-    for p in permissions {
-        let policy_id = new_policy();
-        let mut wrote = false;
-        for (j, r) in p.resources.iter().enumerate() {
-            let at = format!("{}.resources.{j}", p.path);
-            let targets = targets(r, workspace)
-                .map_err(|m| super::error::SegmentError::field(format!("{at}.id"), m))?;
-            for target in targets {
-                if held
-                    .iter()
-                    .any(|(role, t)| *role == p.role_id && *t == target)
-                {
-                    continue;
-                }
-                ensure_resource(batch, &target)
-                    .await
-                    .map_err(|e| e.within(&at))?;
-                let grant = Grant {
-                    id: new_id("grt"),
-                    subject: subject.clone(),
-                    privilege: Privilege::Role {
-                        id: p.role_id.clone(),
-                    },
-                    target: target.clone(),
-                    effect: Effect::Allow,
-                    origin: Some(origin(&policy_id)),
-                };
-                batch
-                    .put(&grant, Expect::Absent)
-                    .await
-                    .map_err(|e| e.within(&at))?;
-                held.push((p.role_id.clone(), target));
-                wrote = true;
-            }
-        }
-        if wrote {
-            created.push(Created {
-                policy_id,
-                role_id: p.role_id.clone(),
-            });
-        }
-    }
-    Ok(created)
-}
-
-/// Revokes every grant of `subject` that shows as a Segment permission; returns the
-/// policies removed, as (policy id, role id).
-pub async fn revoke_visible(
-    batch: &mut Batch<'_>,
-    subject: &SubjectRef,
-) -> ServiceResult<Vec<(String, String)>> {
-    let mut removed: Vec<(String, String)> = Vec::new();
-    for grant in batch.holders::<Grant>(&subject.object_key()).await? {
-        let grant = grant.object;
-        if !visible(&grant) {
-            continue;
-        }
-        batch
-            .delete(&ObjectKey::new(Kind::Grant, grant.id.clone()))
-            .await?;
-        let policy = policy_of(&grant);
-        if let Privilege::Role { id } = &grant.privilege {
-            if !removed.iter().any(|(p, _)| *p == policy) {
-                removed.push((policy, id.clone()));
-            }
-        }
-    }
-    Ok(removed)
 }
 
 /// One permission as Segment shows it.

@@ -1,7 +1,7 @@
 //! IAM users: the tenant's users as Segment shows them, their permissions and groups.
 
 use axum::extract::{RawQuery, State};
-use grantd_core::model::{Group, Member, SubjectRef, SubjectType, User};
+use grantd_core::model::{Grant, Group, Member, SubjectRef, SubjectType, User};
 use grantd_core::{Kind, ObjectKey};
 use serde_json::{json, Value};
 
@@ -10,7 +10,7 @@ use super::error::{SegmentError, SegmentResult};
 use super::guard::Caller;
 use super::policies::{self, PermissionIn};
 use super::wire::{Body, Data, Fields, PageRequest, PathIds, Query};
-use crate::service::{Batch, ServiceError};
+use crate::service::{Deleted, PolicyChange, ServiceError};
 use crate::state::AppState;
 
 pub fn user_ref(id: &str) -> SubjectRef {
@@ -77,35 +77,37 @@ pub async fn delete(
     if ids.is_empty() {
         return Err(SegmentError::field("userIds", "\"userIds\" is required"));
     }
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let mut events = Vec::new();
-    for id in &ids {
-        let user = batch
-            .get::<User>(id)
-            .await?
-            .ok_or_else(SegmentError::not_found)?
-            .object;
-        let removed = batch
-            .delete(&ObjectKey::new(Kind::User, id.clone()))
-            .await?;
-        if removed.iter().any(|k| k.kind == Kind::Member) {
+    let keys: Vec<ObjectKey> = ids
+        .iter()
+        .map(|id| ObjectKey::new(Kind::User, id.clone()))
+        .collect();
+    let target = ObjectKey::new(Kind::User, ids.join(","));
+    let events = |deleted: &[Deleted]| {
+        let mut events = Vec::new();
+        for d in deleted {
+            let name = serde_json::from_value::<User>(d.body.clone())
+                .map(|u| display(&u))
+                .unwrap_or_else(|_| d.key.key.clone());
+            if d.cascaded.iter().any(|k| k.kind == Kind::Member) {
+                events.push(Event::new(
+                    "Group Memberships Deleted",
+                    "user",
+                    &d.key.key,
+                    &name,
+                ));
+            }
             events.push(Event::new(
-                "Group Memberships Deleted",
+                "User Removed From Workspace",
                 "user",
-                id,
-                display(&user),
+                &d.key.key,
+                name,
             ));
         }
-        events.push(Event::new(
-            "User Removed From Workspace",
-            "user",
-            id,
-            display(&user),
-        ));
-    }
-    let target = ObjectKey::new(Kind::User, ids.join(","));
-    batch
-        .commit("segment.users.delete", &target, audit::detail(events))
+        audit::detail(events)
+    };
+    state
+        .service
+        .delete_all(&caller.ctx, &keys, "segment.users.delete", &target, events)
         .await?;
     Ok(Data::success())
 }
@@ -124,24 +126,16 @@ pub fn permissions_body(body: &Value) -> SegmentResult<Vec<PermissionIn>> {
     Ok(permissions)
 }
 
-/// Whether the subject exists, inside the batch; 404 otherwise.
-pub async fn require(batch: &mut Batch<'_>, subject: &SubjectRef) -> SegmentResult<String> {
+/// How audit events name a user or group as stored.
+fn subject_name(subject: &SubjectRef, stored: &Value) -> String {
     match subject.subject_type {
-        SubjectType::User => Ok(display(
-            &batch
-                .get::<User>(&subject.id)
-                .await?
-                .ok_or_else(SegmentError::not_found)?
-                .object,
-        )),
-        _ => {
-            let group = batch
-                .get::<Group>(&subject.id)
-                .await?
-                .ok_or_else(SegmentError::not_found)?
-                .object;
-            Ok(group.name.unwrap_or(group.id))
-        }
+        SubjectType::User => serde_json::from_value::<User>(stored.clone())
+            .map(|u| display(&u))
+            .unwrap_or_else(|_| subject.id.clone()),
+        _ => serde_json::from_value::<Group>(stored.clone())
+            .ok()
+            .and_then(|g| g.name)
+            .unwrap_or_else(|| subject.id.clone()),
     }
 }
 
@@ -156,36 +150,40 @@ pub async fn set_permissions(
 ) -> SegmentResult<Data> {
     let permissions = permissions_body(body)?;
     let tenant = caller.ctx.tenant.clone();
-    let mut batch = state.service.batch(&caller.ctx).await?;
-    let name = require(&mut batch, &subject).await?;
-    policies::prepare(&mut batch, &permissions, &tenant).await?;
-    let mut events = Vec::new();
-    if replace {
-        for (policy, role) in policies::revoke_visible(&mut batch, &subject).await? {
-            events.push(Event::new("Policy Deleted", "policy", policy, role));
-        }
-    }
-    let created = policies::grant(&mut batch, &subject, &permissions, &tenant).await?;
-    for c in &created {
-        events.push(Event::new(
-            "Policy Created",
-            "policy",
-            &c.policy_id,
-            &c.role_id,
-        ));
-    }
-    let (kind, updated) = match subject.subject_type {
-        SubjectType::User => ("user", "User Policy Updated"),
-        _ => ("group", "User Group Policy Updated"),
-    };
-    events.push(Event::new(updated, kind, &subject.id, name));
+    let (requests, prerequisites) = policies::requests(&permissions, &tenant)?;
     let action = if replace {
         "segment.permissions.replace"
     } else {
         "segment.permissions.add"
     };
-    batch
-        .commit(action, &subject.object_key(), audit::detail(events))
+    let (kind, updated) = match subject.subject_type {
+        SubjectType::User => ("user", "User Policy Updated"),
+        _ => ("group", "User Group Policy Updated"),
+    };
+    let events = |stored: &Value, change: &PolicyChange| {
+        let mut events = Vec::new();
+        for p in &change.removed {
+            events.push(Event::new("Policy Deleted", "policy", &p.id, &p.role));
+        }
+        for p in &change.created {
+            events.push(Event::new("Policy Created", "policy", &p.id, &p.role));
+        }
+        let name = subject_name(&subject, stored);
+        events.push(Event::new(updated, kind, &subject.id, name));
+        audit::detail(events)
+    };
+    let visible: &(dyn Fn(&Grant) -> bool + Sync) = &policies::visible;
+    state
+        .service
+        .give_policies(
+            &caller.ctx,
+            &subject,
+            &requests,
+            &prerequisites,
+            replace.then_some(visible),
+            action,
+            events,
+        )
         .await?;
     let permissions = policies::permissions_of(&state.service, &tenant, &subject, !replace).await?;
     Ok(Data::ok(json!({ "permissions": permissions })))
