@@ -3,9 +3,9 @@
 //! A command whose single request touches several objects (a policy writes a grant per
 //! target; accepting an invite writes a user, its grants and its memberships) opens a
 //! batch, reads and writes through it, and commits once. Batches are the service's own:
-//! no surface opens one. Every write
-//! goes through the same checks as a single one: validation, references, cycles, cascades.
-//! Dropping a batch without committing writes nothing.
+//! no surface opens one. Every write goes through the same checks as a single one:
+//! validation, references, cycles, cascades. Dropping a batch without committing writes
+//! nothing.
 
 use grantd_core::{Invalid, Kind, Object, ObjectKey};
 use grantd_store::{Expect, ListQuery, WriteTx};
