@@ -21,6 +21,8 @@ mod objects;
 mod permission_sets;
 mod policies;
 mod tenants;
+#[cfg(test)]
+mod tests;
 mod tokens;
 
 use std::sync::Arc;
@@ -41,7 +43,9 @@ pub use graph::GraphLimits;
 pub use memberships::{Addition, AddressChange, Precondition};
 pub use objects::{Versioned, Written};
 pub use permission_sets::set_not_found;
-pub use policies::{policy_of, PolicyChange, PolicyRef, PolicyRequest, Prerequisites};
+pub use policies::{
+    policy_of, PolicyChange, PolicyRef, PolicyRequest, Prerequisites, RequestedResource,
+};
 pub use tokens::{IssuedToken, Scope, TokenView};
 
 /// A new time-ordered identifier such as `grt_0190...`.

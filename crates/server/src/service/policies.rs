@@ -25,8 +25,28 @@ pub struct PolicyRequest {
     /// Where the request named it, for errors (`permissions.0`).
     pub at: String,
     pub role: String,
+    pub resources: Vec<RequestedResource>,
+}
+
+/// A resource a policy request names.
+#[derive(Debug, Clone)]
+pub struct RequestedResource {
+    /// Where the request named it (`permissions.0.resources.1`).
+    pub at: String,
+    /// The targets it stands for, or why it cannot be granted.
+    pub targets: Result<Vec<Target>, String>,
+    /// The labels its targets name, created with the policy when the tenant lacks them.
+    pub labels: Vec<Label>,
+}
+
+impl PolicyRequest {
     /// Its targets, each with where the request named it.
-    pub targets: Vec<(String, Target)>,
+    fn targets(&self) -> impl Iterator<Item = (&str, &Target)> {
+        self.resources.iter().flat_map(|r| {
+            let targets: &[Target] = r.targets.as_deref().unwrap_or(&[]);
+            targets.iter().map(move |t| (r.at.as_str(), t))
+        })
+    }
 }
 
 /// What a policy write creates first when the tenant lacks it.
@@ -34,8 +54,6 @@ pub struct PolicyRequest {
 pub struct Prerequisites {
     /// Built-in roles the requests may name.
     pub roles: Vec<Role>,
-    /// Labels the targets name, each with where the request named it.
-    pub labels: Vec<(String, Label)>,
 }
 
 /// A policy written or removed: its id and its role.
@@ -74,7 +92,8 @@ pub fn policy_of(grant: &Grant) -> String {
 
 impl Batch<'_> {
     /// Creates what the requests need and the tenant lacks; every request's role must
-    /// exist then. Each failure is named by where the request named it.
+    /// exist then, and each resource be grantable. Each failure is named by where the
+    /// request named it, in the request's order.
     async fn prepare(
         &mut self,
         requests: &[PolicyRequest],
@@ -82,31 +101,38 @@ impl Batch<'_> {
     ) -> ServiceResult<()> {
         let mut failures = Vec::new();
         for p in requests {
-            if self.get::<Role>(&p.role).await?.is_some() {
-                continue;
-            }
-            match prerequisites.roles.iter().find(|r| r.id == p.role) {
-                Some(builtin) => {
-                    self.put(builtin, Expect::Absent).await?;
+            if self.get::<Role>(&p.role).await?.is_none() {
+                match prerequisites.roles.iter().find(|r| r.id == p.role) {
+                    Some(builtin) => {
+                        self.put(builtin, Expect::Absent).await?;
+                    }
+                    None => failures.push(FieldError {
+                        field: format!("{}.roleId", p.at),
+                        message: format!("role {} does not exist (GET /roles lists them)", p.role),
+                    }),
                 }
-                None => failures.push(FieldError {
-                    field: format!("{}.roleId", p.at),
-                    message: format!("role {} does not exist (GET /roles lists them)", p.role),
-                }),
             }
-        }
-        for (at, label) in &prerequisites.labels {
-            if self.get::<Label>(&label.key()).await?.is_some() {
-                continue;
-            }
-            match label.validate() {
-                Ok(()) => {
-                    self.put(label, Expect::Absent).await?;
+            for r in &p.resources {
+                if let Err(message) = &r.targets {
+                    failures.push(FieldError {
+                        field: format!("{}.id", r.at),
+                        message: message.clone(),
+                    });
                 }
-                Err(invalid) => failures.push(FieldError {
-                    field: at.clone(),
-                    message: invalid.to_string(),
-                }),
+                for (k, label) in r.labels.iter().enumerate() {
+                    if self.get::<Label>(&label.key()).await?.is_some() {
+                        continue;
+                    }
+                    match label.validate() {
+                        Ok(()) => {
+                            self.put(label, Expect::Absent).await?;
+                        }
+                        Err(invalid) => failures.push(FieldError {
+                            field: format!("{}.labels.{k}", r.at),
+                            message: invalid.to_string(),
+                        }),
+                    }
+                }
             }
         }
         if failures.is_empty() {
@@ -181,7 +207,7 @@ impl Service {
         for p in requests {
             let policy = new_policy();
             let mut wrote = false;
-            for (at, target) in &p.targets {
+            for (at, target) in p.targets() {
                 if held.iter().any(|(role, t)| *role == p.role && t == target) {
                     continue;
                 }
@@ -260,7 +286,7 @@ impl Service {
             let mut given = Vec::new();
             for p in requests {
                 let policy = new_policy();
-                for (_, target) in &p.targets {
+                for (_, target) in p.targets() {
                     batch.ensure_resource(target).await?;
                     invite.grants.push(PendingGrant {
                         privilege: Privilege::Role { id: p.role.clone() },

@@ -47,9 +47,8 @@ pub async fn create(
     let mut prerequisites = Prerequisites::default();
     let mut invites = Vec::new();
     for (email, permissions) in &wanted {
-        let (requests, needs) = policies::requests(permissions, &workspace)?;
+        let (requests, needs) = policies::requests(permissions, &workspace);
         prerequisites.roles.extend(needs.roles);
-        prerequisites.labels.extend(needs.labels);
         invites.push((email.clone(), requests));
     }
     let events = |outcome: &[(String, bool, Vec<PolicyRef>)]| {

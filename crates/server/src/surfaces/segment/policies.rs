@@ -13,9 +13,10 @@ use grantd_core::model::{Effect, Grant, Label, Privilege, ResourceRef, Role, Sub
 use serde_json::{json, Value};
 
 use super::catalog::{self, RESOURCE_TYPES, WORKSPACE};
-use super::error::SegmentResult;
 use super::wire::{Fields, MAX_ID};
-use crate::service::{policy_of, PolicyRequest, Prerequisites, Service, ServiceResult};
+use crate::service::{
+    policy_of, PolicyRequest, Prerequisites, RequestedResource, Service, ServiceResult,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelIn {
@@ -200,50 +201,46 @@ pub fn targets(resource: &ResourceIn, workspace: &str) -> Result<Vec<Target>, St
     }])
 }
 
-/// The permissions of a request as service policy requests, with the built-in roles and
-/// the labels they may need created; every resource that cannot be granted is named.
+/// The permissions of a request as service policy requests, with the built-in roles
+/// they may need created.
 pub fn requests(
     permissions: &[PermissionIn],
     workspace: &str,
-) -> SegmentResult<(Vec<PolicyRequest>, Prerequisites)> {
-    let mut f = Fields::default();
-    let mut requests = Vec::new();
+) -> (Vec<PolicyRequest>, Prerequisites) {
     let mut prerequisites = Prerequisites::default();
-    for p in permissions {
-        if let Some(builtin) = catalog::role(&p.role_id) {
-            prerequisites.roles.push(builtin.to_role());
-        }
-        let mut request = PolicyRequest {
-            at: p.path.clone(),
-            role: p.role_id.clone(),
-            targets: Vec::new(),
-        };
-        for (j, r) in p.resources.iter().enumerate() {
-            let at = format!("{}.resources.{j}", p.path);
-            match targets(r, workspace) {
-                Ok(targets) => request
-                    .targets
-                    .extend(targets.into_iter().map(|t| (at.clone(), t))),
-                Err(message) => f.fail(format!("{at}.id"), message),
+    let requests = permissions
+        .iter()
+        .map(|p| {
+            if let Some(builtin) = catalog::role(&p.role_id) {
+                prerequisites.roles.push(builtin.to_role());
             }
-            for (k, l) in r.labels.iter().enumerate() {
-                if catalog::is_builtin_label(&l.key, &l.value) {
-                    continue;
-                }
-                let label = Label {
-                    key: l.key.clone(),
-                    value: l.value.clone(),
-                    description: l.description.clone(),
-                };
-                prerequisites
-                    .labels
-                    .push((format!("{at}.labels.{k}"), label));
+            let resources = p
+                .resources
+                .iter()
+                .enumerate()
+                .map(|(j, r)| RequestedResource {
+                    at: format!("{}.resources.{j}", p.path),
+                    targets: targets(r, workspace),
+                    labels: r
+                        .labels
+                        .iter()
+                        .filter(|l| !catalog::is_builtin_label(&l.key, &l.value))
+                        .map(|l| Label {
+                            key: l.key.clone(),
+                            value: l.value.clone(),
+                            description: l.description.clone(),
+                        })
+                        .collect(),
+                })
+                .collect();
+            PolicyRequest {
+                at: p.path.clone(),
+                role: p.role_id.clone(),
+                resources,
             }
-        }
-        requests.push(request);
-    }
-    f.finish()?;
-    Ok((requests, prerequisites))
+        })
+        .collect();
+    (requests, prerequisites)
 }
 
 /// Whether a grant shows as a Segment permission: an ALLOW of a role on the workspace, on

@@ -150,7 +150,7 @@ pub async fn set_permissions(
 ) -> SegmentResult<Data> {
     let permissions = permissions_body(body)?;
     let tenant = caller.ctx.tenant.clone();
-    let (requests, prerequisites) = policies::requests(&permissions, &tenant)?;
+    let (requests, prerequisites) = policies::requests(&permissions, &tenant);
     let action = if replace {
         "segment.permissions.replace"
     } else {
