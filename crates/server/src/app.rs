@@ -19,14 +19,14 @@ use crate::auth::{bootstrap, Authenticator, Revoker};
 use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::http::frame::FrameLayer;
-use crate::http::ratelimit::{AddressLimiter, RateLimiter};
 use crate::http::serve::{serve, tls_config, Limits};
-use crate::http::timeout::SurfacePaths;
 use crate::http::{health, metrics};
 use crate::index::{spawn_follower, Revocation};
+use crate::ratelimit::{AddressLimiter, RateLimiter};
 use crate::service::Service;
 use crate::state::{AppState, Shared};
 use crate::surfaces::native::error::ApiError;
+use crate::surfaces::timeout::SurfacePaths;
 use crate::surfaces::{dataarts, native, segment, slashid};
 
 #[derive(Debug, thiserror::Error)]
@@ -186,12 +186,13 @@ impl Application {
         // events; a check does not need it, and an extension costs an allocation) and the
         // body limit. Built per connection, around clones of the same router and state.
         let config = &self.config;
+        let paths = SurfacePaths {
+            segment: config.segment_base_path.trim_end_matches('/').to_string(),
+            slashid: config.slashid_base_path.trim_end_matches('/').to_string(),
+        };
         let frame = FrameLayer::new(
             Duration::from_secs(config.request_timeout_secs),
-            SurfacePaths {
-                segment: config.segment_base_path.trim_end_matches('/').to_string(),
-                slashid: config.slashid_base_path.trim_end_matches('/').to_string(),
-            },
+            Arc::new(move |path: &str, limit| paths.timed_out(path, limit)),
             panic_response,
         );
         let direct = native::direct::DirectLayer::new(self.state);

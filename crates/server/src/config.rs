@@ -82,8 +82,8 @@ impl Config {
     }
 
     /// The per-caller limits every surface applies.
-    pub fn caller_limits(&self) -> crate::http::ratelimit::CallerLimits {
-        crate::http::ratelimit::CallerLimits {
+    pub fn caller_limits(&self) -> crate::ratelimit::CallerLimits {
+        crate::ratelimit::CallerLimits {
             per_token: self.rate_limit_per_token,
             per_tenant: self.rate_limit_per_tenant,
         }

@@ -12,6 +12,9 @@ pub mod cluster;
 pub mod config;
 pub mod http;
 pub mod index;
+#[cfg(test)]
+mod layers;
+pub mod ratelimit;
 pub mod service;
 mod state;
 pub mod surfaces;

@@ -9,7 +9,7 @@ use tokio::sync::watch;
 use crate::auth::Authenticator;
 use crate::cluster::Cluster;
 use crate::config::Config;
-use crate::http::ratelimit::{AddressLimiter, RateLimiter};
+use crate::ratelimit::{AddressLimiter, RateLimiter};
 use crate::service::Service;
 
 pub struct Shared {

@@ -3,7 +3,7 @@
 
 use grantd_store::Store;
 
-use super::secret;
+use crate::service::secret;
 use crate::service::{ServiceError, ServiceResult};
 
 const SETTING: &str = "operator_token_sha256";
@@ -82,6 +82,6 @@ mod tests {
         assert!(weakness(&"ab".repeat(20)).is_some());
         assert!(weakness(" Zq3-kL9pXv2mN8rT5wY1bC6dF0gH4jK7 ").is_some());
         assert!(weakness("Zq3-kL9pXv2mN8rT5wY1bC6dF0gH4jK7").is_none());
-        assert!(weakness(&crate::auth::secret::generate()).is_none());
+        assert!(weakness(&crate::service::secret::generate()).is_none());
     }
 }

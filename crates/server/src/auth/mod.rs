@@ -12,7 +12,6 @@
 
 pub mod bootstrap;
 mod misses;
-pub mod secret;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,7 +21,7 @@ use std::time::{Duration, Instant};
 use foldhash::fast::RandomState;
 use grantd_store::{Store, StoreError, TokenRecord};
 
-use crate::service::{Scope, ServiceError, ServiceResult};
+use crate::service::{secret, Scope, ServiceError, ServiceResult};
 
 /// How long a looked-up token is trusted without asking the store again.
 const CACHE_TTL: Duration = Duration::from_secs(5);

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::time::SystemTime;
 
 use crate::auth::Principal;
-use crate::http::ratelimit::Outcome;
+use crate::ratelimit::Outcome;
 use crate::service::{Scope, ServiceError};
 use crate::state::AppState;
 

@@ -9,8 +9,7 @@ pub mod health;
 pub mod meta;
 pub mod metrics;
 pub mod preconditions;
-pub mod ratelimit;
+
 pub mod request_id;
 pub mod serve;
 pub mod time;
-pub mod timeout;

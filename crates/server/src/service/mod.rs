@@ -20,6 +20,7 @@ mod memberships;
 mod objects;
 mod permission_sets;
 mod policies;
+pub mod secret;
 mod tenants;
 #[cfg(test)]
 mod tests;

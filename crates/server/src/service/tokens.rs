@@ -9,8 +9,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::objects::audit;
+use super::secret;
 use super::{Ctx, Page, Service, ServiceError, ServiceResult};
-use crate::auth::secret;
 
 /// What a token may do. Each scope includes the ones after it: admin ⊇ write ⊇ read ⊇ check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, ToSchema)]

@@ -5,3 +5,4 @@ pub mod dataarts;
 pub mod native;
 pub mod segment;
 pub mod slashid;
+pub mod timeout;

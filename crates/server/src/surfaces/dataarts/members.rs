@@ -84,11 +84,11 @@ async fn add(
         .iter()
         .map(|v| member_of(caller, set, v))
         .collect::<DataArtsResult<Vec<_>>>()?;
-    Ok(state
+    state
         .service
         .add_set_members(&caller.ctx, Some(&caller.workspace), set, members)
         .await
-        .map_err(sets::on_set(set))?)
+        .map_err(sets::on_set(set))
 }
 
 /// `POST .../permission-sets/{permission_set_id}/members`.

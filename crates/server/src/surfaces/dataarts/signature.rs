@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, Method};
 use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
 
-use crate::auth::secret::same_bytes;
+use crate::service::secret::same_bytes;
 
 pub const ALGORITHM: &str = "SDK-HMAC-SHA256";
 pub const DATE: &str = "x-sdk-date";

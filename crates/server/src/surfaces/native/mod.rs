@@ -2,7 +2,7 @@
 //! the audit trail; its errors in `{"error": {...}}`.
 
 mod access;
-mod check_scan;
+
 mod cluster;
 mod decisions;
 pub mod direct;

@@ -17,7 +17,7 @@ use super::error::{ErrorEntry, SegmentError};
 use crate::auth::{bearer_secret, Principal};
 use crate::http::caller::{self, Credential, Refusal, Unauthenticated};
 use crate::http::meta::RequestMeta;
-use crate::http::ratelimit::Outcome;
+use crate::ratelimit::Outcome;
 use crate::service::{Actor, Ctx, Scope};
 use crate::state::AppState;
 

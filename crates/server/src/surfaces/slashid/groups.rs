@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::error::{SlashIdError, SlashIdResult};
 use super::guard::Caller;
-use super::persons::user_ref;
+use super::people::user_ref;
 use super::wire::{group_name, names, text, Answer, Body, PathParams, Wait};
 use crate::http::time::timestamp;
 use crate::service::ServiceError;

@@ -7,6 +7,7 @@
 mod error;
 mod groups;
 mod guard;
+mod people;
 mod permissions;
 mod persons;
 mod roles;

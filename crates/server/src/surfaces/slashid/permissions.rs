@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::error::{SlashIdError, SlashIdResult};
 use super::guard::Caller;
-use super::persons::find;
+use super::people::find;
 use super::wire::{
     if_match, names, no_content, permission_name, set_etag, text, Answer, Body, PathParams, Wait,
 };

@@ -13,8 +13,8 @@ use serde_json::json;
 
 use super::error::{SlashIdError, SlashIdResult};
 use super::guard::Caller;
+use super::people::find;
 use super::permissions::version_etag;
-use super::persons::find;
 use super::wire::{
     if_match, names, no_content, permission_name, role_name, set_etag, text, Answer, Body,
     PathParams, Wait,

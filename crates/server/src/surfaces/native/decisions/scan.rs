@@ -12,7 +12,7 @@ use std::borrow::Cow;
 
 use grantd_core::model::SubjectType;
 
-use super::decisions::{CheckItem, CheckResource, SubjectArg};
+use super::wire::{CheckItem, CheckResource, SubjectArg};
 
 /// The check in `body`, if it has the common shape; `None` means "ask serde".
 pub fn scan(body: &[u8]) -> Option<CheckItem<'_>> {

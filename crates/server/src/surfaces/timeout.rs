@@ -1,13 +1,13 @@
 //! The request timeout's answer: 408 in the envelope of the surface the request came to
 //! (tower-http's timeout answers with an empty body, which no client can read). The timer
-//! itself is in `frame`.
+//! itself is in `http::frame`, which calls `SurfacePaths::timed_out`.
 
 use std::time::Duration;
 
 use axum::response::{IntoResponse, Response};
 
-use crate::surfaces::native::error::ApiError;
-use crate::surfaces::{dataarts, segment, slashid};
+use super::native::error::ApiError;
+use super::{dataarts, segment, slashid};
 
 /// Which surface a path belongs to, from the configured base paths.
 #[derive(Debug, Clone)]
@@ -30,6 +30,11 @@ fn under(path: &str, base: &str) -> bool {
 }
 
 impl SurfacePaths {
+    /// The answer to a request to `path` that took longer than `limit`.
+    pub fn timed_out(&self, path: &str, limit: Duration) -> Response {
+        timed_out(self.of(path), limit)
+    }
+
     pub fn of(&self, path: &str) -> Surface {
         if under(path, &self.segment) {
             Surface::Segment
@@ -78,5 +83,30 @@ mod tests {
         );
         assert_eq!(paths.of("/v1/tenants/t1/users"), Surface::Native);
         assert_eq!(paths.of("/healthz"), Surface::Native);
+    }
+
+    #[tokio::test]
+    async fn a_timeout_is_answered_in_its_surfaces_envelope() {
+        let paths = SurfacePaths {
+            segment: "/segment".into(),
+            slashid: "/slashid".into(),
+        };
+        let body = |path: &'static str| {
+            let response = paths.timed_out(path, Duration::from_secs(1));
+            assert_eq!(response.status().as_u16(), 408);
+            async move {
+                let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+                    .await
+                    .expect("body");
+                serde_json::from_slice::<serde_json::Value>(&bytes).expect("json")
+            }
+        };
+        assert!(body("/segment/users").await["errors"][0]["type"].is_string());
+        assert_eq!(
+            body("/v1/tenants/t/users").await["error"]["code"],
+            "request_timeout"
+        );
+        assert!(body("/slashid/persons").await["errors"][0]["httpcode"].is_number());
+        assert!(body("/v1/p/security/permission-sets").await["error_code"].is_string());
     }
 }

@@ -1,8 +1,6 @@
 //! The decision routes: check, batch check, and the two lookups. Each reads one snapshot,
 //! as fresh as the request's `consistency` asks, and answers the revision it read.
 
-use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -15,23 +13,29 @@ use axum::http::HeaderValue;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Json;
-use grantd_core::decision::{CheckQuery, Explanation, ResourceQuery, Snapshot, Verdict};
+use grantd_core::decision::{CheckQuery, ResourceQuery, Snapshot, Verdict};
 use grantd_core::ids;
 use grantd_core::invalid::Checker;
-use grantd_core::model::{key_of, SubjectRef, SubjectType};
-use serde::{Deserialize, Serialize};
+use grantd_core::model::{key_of, SubjectType};
 use serde_json::{json, Value};
-use utoipa::ToSchema;
+
+mod lookups;
+mod scan;
+mod wire;
+
+use lookups::{lookup_resources, lookup_subjects};
+use scan::scan;
+pub use wire::{
+    BatchRequest, CheckItem, CheckResource, CheckResponse, CheckResult, ConsistencyArg,
+    LookupResourcesRequest, LookupSubjectsRequest, SubjectArg,
+};
 
 use super::access::{authorize, Check, TenantAccess};
-use super::check_scan::scan;
 use super::error::{ApiError, ApiResult};
 use super::extract::{decode_body, json_body, request_json, PathParams};
-use super::page::{page_limit, position};
 use super::routes::{schema_ref, Api, Auth, Operation};
-use crate::http::cursor;
 use crate::http::meta::client_addr;
-use crate::service::{Consistency, Scope};
+use crate::service::Scope;
 use crate::state::AppState;
 
 /// Most checks in one batch.
@@ -40,159 +44,6 @@ pub const MAX_BATCH: usize = 1000;
 /// The check route's template: registered with the router, recognised by `direct`, and
 /// the name the metrics count it under.
 pub const CHECK_ROUTE: &str = "/v1/tenants/{tenant}/check";
-
-/// How fresh the snapshot must be; `minimize_latency` when absent.
-#[derive(Debug, PartialEq, Clone, Copy, Deserialize, ToSchema)]
-#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
-pub enum ConsistencyArg {
-    MinimizeLatency,
-    /// At least `revision`: pass a write's `Grantd-Revision` to see that write.
-    AtLeastAsFresh {
-        revision: i64,
-    },
-    FullyConsistent,
-}
-
-impl From<Option<ConsistencyArg>> for Consistency {
-    fn from(arg: Option<ConsistencyArg>) -> Self {
-        match arg {
-            None | Some(ConsistencyArg::MinimizeLatency) => Consistency::MinimizeLatency,
-            Some(ConsistencyArg::AtLeastAsFresh { revision }) => {
-                Consistency::AtLeastAsFresh(revision)
-            }
-            Some(ConsistencyArg::FullyConsistent) => Consistency::FullyConsistent,
-        }
-    }
-}
-
-// The request bodies below borrow their strings from the body's bytes (`Cow`: borrowed
-// unless the JSON escapes a character), so that decoding a check copies no string.
-
-/// The user a check or lookup is asked for: a `SubjectRef`, read without copying its id.
-#[derive(Debug, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SubjectArg<'a> {
-    #[serde(rename = "type")]
-    pub subject_type: SubjectType,
-    #[serde(borrow)]
-    pub id: Cow<'a, str>,
-}
-
-/// A resource to decide on: a stored one by type and id (`labels` stand in for one grantd
-/// does not store), or a data object by path.
-#[derive(Debug, PartialEq, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckResource<'a> {
-    #[serde(rename = "type", borrow)]
-    #[schema(value_type = String)]
-    pub resource_type: Cow<'a, str>,
-    #[serde(borrow)]
-    #[schema(value_type = String)]
-    pub id: Cow<'a, str>,
-    #[serde(default)]
-    pub labels: Option<BTreeMap<String, String>>,
-}
-
-#[derive(Debug, PartialEq, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CheckItem<'a> {
-    /// The user asking (`type` must be `user`).
-    #[serde(borrow)]
-    #[schema(value_type = SubjectRef)]
-    pub subject: SubjectArg<'a>,
-    #[serde(borrow)]
-    #[schema(value_type = String)]
-    pub action: Cow<'a, str>,
-    /// Either `resource` or `data_path`.
-    #[serde(default, borrow)]
-    pub resource: Option<CheckResource<'a>>,
-    #[serde(default, borrow)]
-    #[schema(value_type = Option<String>)]
-    pub data_path: Option<Cow<'a, str>>,
-    /// Also answer which grants decided, and through which memberships.
-    #[serde(default)]
-    pub explain: bool,
-    /// For a single check; a batch takes one `consistency` for all its checks.
-    #[serde(default)]
-    pub consistency: Option<ConsistencyArg>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BatchRequest<'a> {
-    /// 1 to 1,000 checks, answered in order on one snapshot.
-    #[serde(borrow)]
-    pub checks: Vec<CheckItem<'a>>,
-    #[serde(default)]
-    pub consistency: Option<ConsistencyArg>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CheckResult {
-    pub allowed: bool,
-    /// `allow`, `deny` (a DENY grant matched, or the user is disabled) or `no_match`.
-    pub decision: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub explanation: Option<Explanation>,
-}
-
-/// A check's result with the revision that answered it. Its fields are spelled out, not
-/// `#[serde(flatten)]`ed from `CheckResult`: flattening serializes through a map. Only an
-/// explained answer is serialized through this; `check_json` writes the others.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct CheckResponse {
-    pub allowed: bool,
-    /// `allow`, `deny` (a DENY grant matched, or the user is disabled) or `no_match`.
-    pub decision: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub explanation: Option<Explanation>,
-    /// The revision of the snapshot that answered.
-    pub revision: i64,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LookupResourcesRequest<'a> {
-    #[serde(borrow)]
-    #[schema(value_type = SubjectRef)]
-    pub subject: SubjectArg<'a>,
-    #[serde(borrow)]
-    #[schema(value_type = String)]
-    pub action: Cow<'a, str>,
-    /// Only resources of this type.
-    #[serde(default, borrow)]
-    #[schema(value_type = Option<String>)]
-    pub resource_type: Option<Cow<'a, str>>,
-    /// Instead of resources: the data objects under this path, as patterns.
-    #[serde(default, borrow)]
-    #[schema(value_type = Option<String>)]
-    pub data_path: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub limit: Option<u32>,
-    #[serde(default)]
-    pub cursor: Option<String>,
-    #[serde(default)]
-    pub consistency: Option<ConsistencyArg>,
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct LookupSubjectsRequest<'a> {
-    #[serde(borrow)]
-    #[schema(value_type = String)]
-    pub action: Cow<'a, str>,
-    #[serde(default, borrow)]
-    pub resource: Option<CheckResource<'a>>,
-    #[serde(default, borrow)]
-    #[schema(value_type = Option<String>)]
-    pub data_path: Option<Cow<'a, str>>,
-    #[serde(default)]
-    pub limit: Option<u32>,
-    #[serde(default)]
-    pub cursor: Option<String>,
-    #[serde(default)]
-    pub consistency: Option<ConsistencyArg>,
-}
 
 /// Checks a check's fields; names each wrong one.
 fn validate(
@@ -451,120 +302,6 @@ async fn batch(
 const EXPLAIN_WORK: u64 = 10;
 /// A batch gives its worker up at least this often.
 const YIELD_EVERY: Duration = Duration::from_millis(2);
-
-/// A page of a lookup's complete, sorted answer.
-fn lookup_page(
-    found: Vec<String>,
-    limit: u32,
-    to_item: impl Fn(&str) -> Value,
-    revision: i64,
-) -> Value {
-    let more = found.len() > limit as usize;
-    let items: Vec<Value> = found
-        .iter()
-        .take(limit as usize)
-        .map(|k| to_item(k))
-        .collect();
-    let mut page = json!({"revision": revision, "items": items});
-    if more {
-        if let Some(last) = found.get(limit as usize - 1) {
-            page["next_cursor"] = json!(cursor::encode(last));
-        }
-    }
-    page
-}
-
-async fn lookup_resources(
-    State(state): State<AppState>,
-    access: TenantAccess<Check>,
-    request: Request,
-) -> ApiResult<Json<Value>> {
-    let bytes = request_json(request, &state).await?;
-    let request: LookupResourcesRequest = decode_body(&bytes)?;
-    let mut c = Checker::new();
-    if request.subject.subject_type != SubjectType::User {
-        c.fail("subject.type", "lookups are asked for a user");
-    }
-    c.check("action", ids::action(&request.action));
-    if let Some(t) = &request.resource_type {
-        c.check("resource_type", ids::resource_type(t));
-    }
-    if let Some(path) = &request.data_path {
-        c.check("data_path", ids::data_path(path));
-        if request.resource_type.is_some() {
-            c.fail("data_path", "give `resource_type` or `data_path`, not both");
-        }
-    }
-    c.finish().map_err(ApiError::from)?;
-    let limit = page_limit(request.limit)?;
-    let after = position(request.cursor.as_deref())?;
-    let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
-    if let Some(path) = &request.data_path {
-        let found = snapshot.lookup_data_paths(&request.subject.id, &request.action, path);
-        let found: Vec<_> = found
-            .into_iter()
-            .filter(|f| after.as_ref().is_none_or(|a| f.data_path > *a))
-            .collect();
-        let keys: Vec<String> = found.iter().map(|f| f.data_path.clone()).collect();
-        let item = |key: &str| {
-            found
-                .iter()
-                .find(|f| f.data_path == key)
-                .map(|f| json!(f))
-                .unwrap_or_default()
-        };
-        return Ok(Json(lookup_page(keys, limit, item, snapshot.revision())));
-    }
-    let found = snapshot.lookup_resources(
-        &request.subject.id,
-        &request.action,
-        request.resource_type.as_deref(),
-        after.as_deref(),
-    );
-    let item = |key: &str| {
-        let (t, id) = key.split_once('/').unwrap_or(("", key));
-        json!({"type": t, "id": id})
-    };
-    Ok(Json(lookup_page(found, limit, item, snapshot.revision())))
-}
-
-async fn lookup_subjects(
-    State(state): State<AppState>,
-    access: TenantAccess<Check>,
-    request: Request,
-) -> ApiResult<Json<Value>> {
-    let bytes = request_json(request, &state).await?;
-    let request: LookupSubjectsRequest = decode_body(&bytes)?;
-    let mut c = Checker::new();
-    validate(
-        &mut c,
-        "",
-        None,
-        &request.action,
-        request.resource.as_ref(),
-        request.data_path.as_deref(),
-    );
-    c.finish().map_err(ApiError::from)?;
-    let limit = page_limit(request.limit)?;
-    let after = position(request.cursor.as_deref())?;
-    let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
-    let key = resource_key(request.resource.as_ref());
-    let found = snapshot.lookup_subjects(
-        &request.action,
-        resource_query(
-            key.as_deref(),
-            request.resource.as_ref(),
-            request.data_path.as_deref(),
-        ),
-        after.as_deref(),
-    );
-    Ok(Json(lookup_page(
-        found,
-        limit,
-        |id| json!({"type": "user", "id": id}),
-        snapshot.revision(),
-    )))
-}
 
 pub fn register(api: &mut Api) {
     let check_scope = Auth::Tenant(Scope::Check);
