@@ -13,6 +13,7 @@
 //! same semantics that the property tests hold the index to.
 
 mod apply;
+mod apply_grants;
 mod check;
 mod closure;
 pub mod cowmap;

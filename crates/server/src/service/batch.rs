@@ -11,7 +11,8 @@ use grantd_core::{Invalid, Kind, Object, ObjectKey};
 use grantd_store::{Expect, ListQuery, WriteTx};
 use serde_json::Value;
 
-use super::objects::{audit, delete_with_dependents, describe, Versioned};
+use super::integrity::delete_with_dependents;
+use super::objects::{audit, describe, Versioned};
 use super::{Ctx, Service, ServiceError, ServiceResult};
 
 /// Rows read per round trip when a batch reads a whole kind.

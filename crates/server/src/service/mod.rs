@@ -14,6 +14,7 @@ pub mod derived;
 mod error;
 mod feed;
 mod graph;
+mod integrity;
 mod invites;
 mod labels;
 mod memberships;

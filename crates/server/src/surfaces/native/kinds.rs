@@ -2,10 +2,9 @@
 //! identifying fields its paths imply, and how its list is filtered.
 
 use grantd_core::model::{
-    Assignment, DataPermission, Grant, Group, Invite, Label, Member, Permission, PermissionSet,
-    Resource, Role, SetMember, User,
+    Assignment, Grant, Group, Invite, Label, Member, Permission, Resource, Role, User,
 };
-use grantd_core::{Kind, Object, ObjectKey};
+use grantd_core::{Object, ObjectKey};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
@@ -74,25 +73,19 @@ pub trait Routed: Object + ToSchema {
     }
 }
 
-/// A new 32-digit hexadecimal id, time-ordered (the shape DataArts' clients expect).
-fn hex_id(body: &mut Map<String, Value>) {
-    body.entry("id")
-        .or_insert_with(|| Value::String(uuid::Uuid::now_v7().simple().to_string()));
-}
-
-fn fields(value: Value) -> Map<String, Value> {
+pub(super) fn fields(value: Value) -> Map<String, Value> {
     match value {
         Value::Object(map) => map,
         _ => Map::new(),
     }
 }
 
-fn by_id(path: &PathParams) -> Map<String, Value> {
+pub(super) fn by_id(path: &PathParams) -> Map<String, Value> {
     fields(json!({"id": path.get("id")}))
 }
 
 /// Percent-encodes one path segment (permission names may hold `/` and `\\`).
-fn segment(value: &str) -> String {
+pub(super) fn segment(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
@@ -127,6 +120,7 @@ macro_rules! keyed_by_id {
         }
     };
 }
+pub(super) use keyed_by_id;
 
 impl Routed for User {
     const COLLECTION: &'static str = "/users";
@@ -324,95 +318,5 @@ impl Routed for Invite {
 
     fn item_path(&self) -> String {
         format!("/invites/{}", segment(&self.email))
-    }
-}
-
-impl Routed for PermissionSet {
-    const COLLECTION: &'static str = "/permission-sets";
-    const ITEM: &'static str = "/permission-sets/{id}";
-    const TAG: &'static str = "permission-sets";
-
-    keyed_by_id!();
-
-    /// A set created without an id gets one; without a type, `COMMON`.
-    fn complete(body: &mut Map<String, Value>) {
-        hex_id(body);
-        body.entry("type").or_insert_with(|| json!("COMMON"));
-    }
-}
-
-impl Routed for DataPermission {
-    const COLLECTION: &'static str = "/permission-sets/{id}/permissions";
-    const ITEM: &'static str = "/permission-sets/{id}/permissions/{permission_id}";
-    const TAG: &'static str = "data-permissions";
-
-    fn identity(path: &PathParams) -> Map<String, Value> {
-        fields(json!({"set": path.get("id"), "id": path.get("permission_id")}))
-    }
-
-    fn path_key(path: &PathParams) -> String {
-        path.get("permission_id").to_string()
-    }
-
-    fn item_path(&self) -> String {
-        format!(
-            "/permission-sets/{}/permissions/{}",
-            segment(&self.set),
-            segment(&self.id)
-        )
-    }
-
-    fn collection_identity(path: &PathParams) -> Map<String, Value> {
-        fields(json!({"set": path.get("id")}))
-    }
-
-    fn complete(body: &mut Map<String, Value>) {
-        hex_id(body);
-    }
-
-    fn owner(path: &PathParams) -> Option<ObjectKey> {
-        Some(ObjectKey::new(Kind::PermissionSet, path.get("id")))
-    }
-
-    fn within(&self, path: &PathParams) -> bool {
-        self.set == path.get("id")
-    }
-}
-
-impl Routed for SetMember {
-    const COLLECTION: &'static str = "/permission-sets/{id}/members";
-    const ITEM: &'static str = "/permission-sets/{id}/members/{member}";
-    const TAG: &'static str = "permission-set-members";
-
-    fn identity(path: &PathParams) -> Map<String, Value> {
-        fields(json!({"set": path.get("id"), "id": path.get("member")}))
-    }
-
-    fn path_key(path: &PathParams) -> String {
-        path.get("member").to_string()
-    }
-
-    fn item_path(&self) -> String {
-        format!(
-            "/permission-sets/{}/members/{}",
-            segment(&self.set),
-            segment(&self.id)
-        )
-    }
-
-    fn collection_identity(path: &PathParams) -> Map<String, Value> {
-        fields(json!({"set": path.get("id")}))
-    }
-
-    fn complete(body: &mut Map<String, Value>) {
-        hex_id(body);
-    }
-
-    fn owner(path: &PathParams) -> Option<ObjectKey> {
-        Some(ObjectKey::new(Kind::PermissionSet, path.get("id")))
-    }
-
-    fn within(&self, path: &PathParams) -> bool {
-        self.set == path.get("id")
     }
 }

@@ -16,6 +16,7 @@ mod objects;
 pub mod openapi;
 mod page;
 pub mod routes;
+mod set_kinds;
 mod tenants;
 mod tokens;
 mod view;

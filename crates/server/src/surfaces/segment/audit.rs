@@ -9,15 +9,17 @@ use std::borrow::Cow;
 use axum::extract::{RawQuery, State};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
+use grantd_core::model::Group;
 use grantd_store::{AuditFilter, AuditRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::error::{SegmentError, SegmentResult};
+use super::fields::Fields;
 use super::guard::Caller;
-use super::wire::{page_count, page_cursor, Body, Data, Fields, Query, MAX_PAGE};
+use super::wire::{page_count, page_cursor, Body, Data, Query, MAX_PAGE};
 use crate::http::time::timestamp;
-use crate::service::{hide_credential, names_credential, Scope};
+use crate::service::{hide_credential, names_credential, Addition, AddressChange, Scope};
 use crate::state::AppState;
 
 /// One Segment audit event, as a write records it.
@@ -264,6 +266,56 @@ fn render(record: &AuditRecord, index: usize, event: &Event) -> Value {
         "resourceType": event.resource_type,
         "resourceName": event.resource_name,
     })
+}
+
+/// The events a change of the group's members by address makes, as Segment lists them.
+pub fn membership_events(group: &Group, change: &AddressChange) -> Vec<Event> {
+    let mut events = Vec::new();
+    if !change.removed.is_empty() {
+        events.push(Event::new(
+            "Group Memberships Deleted",
+            "group",
+            &group.id,
+            group.name.clone().unwrap_or_else(|| group.id.clone()),
+        ));
+        for who in &change.removed {
+            events.push(Event::new(
+                "User Removed From User Group",
+                "group",
+                &group.id,
+                who,
+            ));
+        }
+    }
+    for (email, how) in &change.added {
+        match how {
+            Addition::Joined => events.push(Event::new(
+                "User Added To User Group",
+                "group",
+                &group.id,
+                email,
+            )),
+            Addition::Invited { new: true } => events.push(Event::new(
+                "New Segment User Invited to Workspace",
+                "invite",
+                email,
+                email,
+            )),
+            Addition::Invited { new: false } => {}
+        }
+    }
+    if !change.added.is_empty() {
+        events.insert(
+            0,
+            Event::new(
+                "Subjects Added to Group",
+                "group",
+                &group.id,
+                group.name.clone().unwrap_or_else(|| group.id.clone()),
+            ),
+        );
+    }
+    events
 }
 
 #[cfg(test)]

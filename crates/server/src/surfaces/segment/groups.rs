@@ -11,10 +11,11 @@ use serde_json::{json, Value};
 
 use super::audit::{self, Event};
 use super::error::{SegmentError, SegmentResult};
+use super::fields::Fields;
 use super::guard::Caller;
 use super::users::{minimal, set_permissions};
-use super::wire::{Body, Data, Fields, PageRequest, PathIds, Query, MAX_ID};
-use crate::service::{new_id, Addition, AddressChange, Deleted, Service, ServiceResult};
+use super::wire::{Body, Data, PageRequest, PathIds, Query, MAX_ID};
+use crate::service::{new_id, AddressChange, Deleted, Service, ServiceResult};
 use crate::state::AppState;
 
 fn group_ref(id: &str) -> SubjectRef {
@@ -212,56 +213,6 @@ pub async fn delete(
     Ok(Data::success())
 }
 
-/// The events a change of the group's members by address makes, as Segment lists them.
-fn membership_events(group: &Group, change: &AddressChange) -> Vec<Event> {
-    let mut events = Vec::new();
-    if !change.removed.is_empty() {
-        events.push(Event::new(
-            "Group Memberships Deleted",
-            "group",
-            &group.id,
-            name_of(group),
-        ));
-        for who in &change.removed {
-            events.push(Event::new(
-                "User Removed From User Group",
-                "group",
-                &group.id,
-                who,
-            ));
-        }
-    }
-    for (email, how) in &change.added {
-        match how {
-            Addition::Joined => events.push(Event::new(
-                "User Added To User Group",
-                "group",
-                &group.id,
-                email,
-            )),
-            Addition::Invited { new: true } => events.push(Event::new(
-                "New Segment User Invited to Workspace",
-                "invite",
-                email,
-                email,
-            )),
-            Addition::Invited { new: false } => {}
-        }
-    }
-    if !change.added.is_empty() {
-        events.insert(
-            0,
-            Event::new(
-                "Subjects Added to Group",
-                "group",
-                &group.id,
-                name_of(group),
-            ),
-        );
-    }
-    events
-}
-
 async fn answer_group(state: &AppState, caller: &Caller, group: &Group) -> SegmentResult<Data> {
     let value = render(&state.service, &caller.ctx.tenant, group, true).await?;
     Ok(Data::ok(json!({ "userGroup": value })))
@@ -277,8 +228,9 @@ async fn change_members(
     add: &[String],
     action: &str,
 ) -> SegmentResult<Group> {
-    let events =
-        |group: &Group, change: &AddressChange| audit::detail(membership_events(group, change));
+    let events = |group: &Group, change: &AddressChange| {
+        audit::detail(audit::membership_events(group, change))
+    };
     Ok(state
         .service
         .change_group_addresses(&caller.ctx, id, keep, add, action, events)

@@ -8,9 +8,11 @@ use serde_json::json;
 
 use super::audit::{self, Event};
 use super::error::{SegmentError, SegmentResult};
+use super::fields::Fields;
 use super::guard::Caller;
-use super::policies::{self, PermissionIn};
-use super::wire::{Body, Data, Fields, PageRequest, Query};
+use super::permissions_in::{self, PermissionIn};
+use super::policies;
+use super::wire::{Body, Data, PageRequest, Query};
 use crate::service::{Deleted, PolicyRef, Prerequisites};
 use crate::state::AppState;
 
@@ -29,7 +31,7 @@ pub async fn create(
             let email = f.required_string(item, "email", &at, 254);
             let permissions = match item.get("permissions") {
                 Some(serde_json::Value::Null) | None => Vec::new(),
-                given => policies::parse_invite_permissions(
+                given => permissions_in::parse_invite_permissions(
                     &mut f,
                     given,
                     &format!("{at}.permissions"),

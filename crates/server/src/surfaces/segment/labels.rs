@@ -10,8 +10,9 @@ use serde_json::{json, Value};
 use super::audit::{self, Event};
 use super::catalog;
 use super::error::{SegmentError, SegmentResult};
+use super::fields::Fields;
 use super::guard::Caller;
-use super::wire::{Body, Data, Fields, PathIds, MAX_ID};
+use super::wire::{Body, Data, PathIds, MAX_ID};
 use crate::state::AppState;
 
 fn render(label: &Label) -> Value {

@@ -7,10 +7,12 @@
 mod audit;
 mod catalog;
 mod error;
+mod fields;
 mod groups;
 mod guard;
 mod invites;
 mod labels;
+mod permissions_in;
 mod policies;
 mod users;
 mod wire;

@@ -7,9 +7,11 @@ use serde_json::{json, Value};
 
 use super::audit::{self, Event};
 use super::error::{SegmentError, SegmentResult};
+use super::fields::Fields;
 use super::guard::Caller;
-use super::policies::{self, PermissionIn};
-use super::wire::{Body, Data, Fields, PageRequest, PathIds, Query};
+use super::permissions_in::{self, PermissionIn};
+use super::policies;
+use super::wire::{Body, Data, PageRequest, PathIds, Query};
 use crate::service::{Deleted, PolicyChange, ServiceError};
 use crate::state::AppState;
 
@@ -118,7 +120,7 @@ pub fn permissions_body(body: &Value) -> SegmentResult<Vec<PermissionIn>> {
     let permissions = match f.body(body) {
         Some(body) => {
             let value = f.required(body, "permissions", "permissions");
-            policies::parse_permissions(&mut f, value, "permissions")
+            permissions_in::parse_permissions(&mut f, value, "permissions")
         }
         None => Vec::new(),
     };

@@ -1,0 +1,109 @@
+//! Applying a grant: the rule it becomes, filed in the bucket its target selects (the
+//! tenant, a resource, a label, a resource type or a data path), with its privilege shared
+//! between the grants that name the same one.
+
+use std::sync::Arc;
+
+use super::snapshot::{
+    Actions, Bucket, LabelSelector, Privilege, Rule, RuleTarget, Rules, Snapshot, TENANT,
+};
+use crate::model::{Grant, Privilege as GrantPrivilege, Target};
+use crate::Kind;
+
+impl Snapshot {
+    pub(super) fn index_grant(&mut self, grant: &Grant) {
+        let subject = self.id_of(grant.subject.subject_type.kind(), &grant.subject.id);
+        let privilege = self.shared_privilege(match &grant.privilege {
+            GrantPrivilege::Role { id } => Privilege::Role(Arc::from(id.as_str())),
+            GrantPrivilege::Permission { id } => {
+                Privilege::Actions(Actions::from_list(std::slice::from_ref(id)))
+            }
+            GrantPrivilege::Actions { actions } => Privilege::Actions(Actions::from_list(actions)),
+        });
+        let (target, bucket) = match &grant.target {
+            Target::Tenant => (RuleTarget::Tenant, Bucket::Direct(TENANT)),
+            Target::Resource { resource } => {
+                let (id, name) = self.named_id(Kind::Resource, &resource.key());
+                (RuleTarget::Resource(name), Bucket::Direct(id))
+            }
+            Target::Labels {
+                resource_type,
+                labels,
+            } => (
+                RuleTarget::Labels(Box::new(LabelSelector {
+                    resource_type: resource_type.as_deref().map(|t| self.shared(t)),
+                    labels: labels.clone(),
+                })),
+                Bucket::Selector(subject),
+            ),
+            Target::DataPath { pattern } => (
+                RuleTarget::DataPath(pattern.split('/').map(Arc::from).collect()),
+                Bucket::Selector(subject),
+            ),
+        };
+        let grant_id: Arc<str> = Arc::from(grant.id.as_str());
+        self.grants.insert(grant_id.clone(), bucket);
+        let rule = Rule {
+            subject,
+            effect: grant.effect,
+            privilege,
+            grant: grant_id.clone(),
+            target,
+        };
+        self.link_rule(bucket, &grant_id, Some(rule));
+    }
+
+    /// The one shared copy of a privilege, so that the many rules granting `read` hold a
+    /// pointer to the same one.
+    fn shared_privilege(&mut self, privilege: Privilege) -> Arc<Privilege> {
+        if let Some(shared) = self.privileges.get(&privilege) {
+            return shared.clone();
+        }
+        let privilege = Arc::new(privilege);
+        self.privileges.insert(privilege.clone(), privilege.clone());
+        privilege
+    }
+
+    pub(super) fn unindex_grant(&mut self, id: &str) {
+        if let Some(bucket) = self.grants.remove(id) {
+            self.link_rule(bucket, id, None);
+        }
+    }
+
+    /// Takes grant `id`'s rule out of `bucket` and puts `rule` in its place, if any. A
+    /// target's bucket is sorted by subject (so that a check can search a large one); a
+    /// resource's node holds its bucket too.
+    fn link_rule(&mut self, bucket: Bucket, id: &str, rule: Option<Rule>) {
+        let (map, key) = match bucket {
+            Bucket::Direct(target) => (&mut self.direct, target),
+            Bucket::Selector(subject) => (&mut self.selectors, subject),
+        };
+        let mut rules: Vec<Rule> = map.get(&key).map(|b| b.to_vec()).unwrap_or_default();
+        let mut resource = None;
+        rules.retain(|r| {
+            let kept = &*r.grant != id;
+            if !kept {
+                if let RuleTarget::Resource(name) = &r.target {
+                    resource = Some(name.clone());
+                }
+            }
+            kept
+        });
+        if let Some(rule) = rule {
+            if let RuleTarget::Resource(name) = &rule.target {
+                resource = Some(name.clone());
+            }
+            let at = rules.partition_point(|r| (r.subject, &r.grant) < (rule.subject, &rule.grant));
+            rules.insert(at, rule);
+        }
+        let kept: Option<Rules> = (!rules.is_empty()).then(|| Arc::from(rules));
+        match &kept {
+            Some(rules) => map.insert(key, rules.clone()),
+            None => map.remove(&key),
+        };
+        if let Some(name) = resource {
+            let key = name.split_once(':').map_or("", |(_, key)| key);
+            self.resources.update(key, |n| n.rules = kept);
+        }
+    }
+}
