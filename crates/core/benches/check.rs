@@ -6,6 +6,8 @@
 //! viewer), N grants of a role and its action on a document, N/3 documents; half the
 //! queries on a document of the user's own tenant.
 //!
+//! `grantd-windowed` asks the same of the same grants, each time-bound (issue 20).
+//!
 //!     cargo bench -p grantd-core --bench check              # 1k and 100k grants
 //!     GRANTD_BENCH_SIZES=1000,100000,1000000 cargo bench -p grantd-core --bench check
 
@@ -22,6 +24,8 @@ const TENANTS: usize = 100;
 const ROLES: [&str; 3] = ["viewer", "editor", "admin"];
 const ACTIONS: [&str; 3] = ["read", "write", "delete"];
 const QUERIES: usize = 4096;
+/// When the bench asks: 2026-11-30, inside the windows of the windowed variant.
+const ASKED_AT: i64 = 1_796_000_000_000;
 
 fn tenant_of(user: usize) -> usize {
     user % TENANTS
@@ -72,7 +76,9 @@ fn queries(grants: usize) -> Vec<Query> {
         .collect()
 }
 
-fn snapshot(grants: usize) -> Snapshot {
+/// With `windowed`, every grant is time-bound (a window that holds when asked), to measure
+/// what windows cost a check.
+fn build(grants: usize, windowed: bool) -> Snapshot {
     let put = |kind: Kind, body: serde_json::Value| Op::Put { kind, body };
     let mut ops = Vec::new();
     for t in 0..TENANTS {
@@ -102,14 +108,16 @@ fn snapshot(grants: usize) -> Snapshot {
     }
     for i in 0..grants {
         let (d, k) = (i / 3, i % 3);
-        ops.push(put(
-            Kind::Grant,
-            json!({"id": format!("r{i}"),
-                   "subject": {"type": "role", "id": format!("t{}.{}", d % TENANTS, ROLES[k])},
-                   "privilege": {"type": "actions", "actions": [ACTIONS[k]]},
-                   "target": {"type": "resource", "resource": {"type": "doc", "id": format!("doc:{d}")}},
-                   "effect": "ALLOW"}),
-        ));
+        let mut grant = json!({"id": format!("r{i}"),
+               "subject": {"type": "role", "id": format!("t{}.{}", d % TENANTS, ROLES[k])},
+               "privilege": {"type": "actions", "actions": [ACTIONS[k]]},
+               "target": {"type": "resource", "resource": {"type": "doc", "id": format!("doc:{d}")}},
+               "effect": "ALLOW"});
+        if windowed {
+            grant["not_before"] = json!("2020-01-01T00:00:00Z");
+            grant["expires_at"] = json!("2100-01-01T00:00:00Z");
+        }
+        ops.push(put(Kind::Grant, grant));
     }
     let mut snapshot = Snapshot::new();
     snapshot.apply(1, &ops);
@@ -139,6 +147,7 @@ fn check(snapshot: &Snapshot, q: &Query) -> bool {
             key: &q.doc,
             labels: None,
         },
+        at: ASKED_AT,
     };
     snapshot.check(&query) == Verdict::Allow
 }
@@ -153,12 +162,14 @@ fn sizes() -> Vec<usize> {
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("check");
     for grants in sizes() {
-        let snapshot = snapshot(grants);
+        let snapshot = build(grants, false);
+        let windowed = build(grants, true);
         let limit = materialised(grants);
         let queries = queries(grants);
         // Both must give the same answers, or the comparison means nothing.
         for q in &queries {
             let expected = limit.contains(&(q.user.clone(), q.action, q.doc.clone()));
+            assert_eq!(check(&windowed, q), expected, "windowed");
             assert_eq!(
                 check(&snapshot, q),
                 expected,
@@ -173,6 +184,13 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 next = (next + 1) % QUERIES;
                 black_box(check(&snapshot, black_box(&queries[next])))
+            })
+        });
+        let mut next = 0;
+        group.bench_function(BenchmarkId::new("grantd-windowed", grants), |b| {
+            b.iter(|| {
+                next = (next + 1) % QUERIES;
+                black_box(check(&windowed, black_box(&queries[next])))
             })
         });
         // The hash map is keyed by owned strings, as the harness's is: a lookup hashes

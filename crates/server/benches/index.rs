@@ -287,6 +287,7 @@ async fn measure(url: &str, n: usize) {
                         user,
                         action,
                         resource: ResourceQuery::Object { key, labels: None },
+                        at: 0,
                     };
                     snapshot.check(&query) == Verdict::Allow
                 })
@@ -320,7 +321,7 @@ async fn measure(url: &str, n: usize) {
     let lookup = median(21, || {
         let started = Instant::now();
         found = tenant
-            .lookup_resources("alice", "read", Some("SOURCE"), None)
+            .lookup_resources("alice", "read", Some("SOURCE"), None, 0)
             .len();
         started.elapsed()
     });

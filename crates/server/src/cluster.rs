@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::index::Indexes;
-use crate::service::{ServiceError, ServiceResult};
+use crate::service::{now_millis, ServiceError, ServiceResult};
 
 /// The shortest gap between two heartbeats, however often indexes apply changes.
 const MIN_GAP: Duration = Duration::from_millis(20);
@@ -40,10 +40,6 @@ pub struct NodeStatus {
     pub live: bool,
     /// Committed revision minus applied, per tenant the node has an index of.
     pub lag: BTreeMap<String, i64>,
-}
-
-fn now_millis() -> i64 {
-    chrono::Utc::now().timestamp_millis()
 }
 
 impl Cluster {

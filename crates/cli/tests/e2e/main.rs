@@ -29,3 +29,4 @@ mod tenants;
 mod tokens;
 mod vendors;
 mod watch;
+mod windows;

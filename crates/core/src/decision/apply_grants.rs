@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use super::snapshot::{
-    Actions, Bucket, LabelSelector, Privilege, Rule, RuleTarget, Rules, Snapshot, TENANT,
+    Actions, Bucket, LabelSelector, Privilege, Rule, RuleTarget, Rules, Snapshot, Window, TENANT,
 };
 use crate::model::{Grant, Privilege as GrantPrivilege, Target};
 use crate::Kind;
@@ -49,6 +49,12 @@ impl Snapshot {
             privilege,
             grant: grant_id.clone(),
             target,
+            window: (grant.not_before.is_some() || grant.expires_at.is_some()).then(|| {
+                Box::new(Window {
+                    from: grant.not_before.map_or(i64::MIN, |t| t.0),
+                    until: grant.expires_at.map_or(i64::MAX, |t| t.0),
+                })
+            }),
         };
         self.link_rule(bucket, &grant_id, Some(rule));
     }

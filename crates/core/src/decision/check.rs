@@ -31,6 +31,9 @@ pub struct CheckQuery<'a> {
     pub user: &'a str,
     pub action: &'a str,
     pub resource: ResourceQuery<'a>,
+    /// When the question is asked (ms since the epoch): a grant outside its window at that
+    /// instant does not match.
+    pub at: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -151,6 +154,9 @@ impl Snapshot {
         mut visit: impl FnMut(&Rule) -> bool,
     ) {
         let action = query.action;
+        // A rule outside its window at the question's instant is passed over.
+        let at = query.at;
+        let mut visit = |rule: &Rule| !rule.holds_at(at) || visit(rule);
         match query.resource {
             ResourceQuery::Object { key, labels } => {
                 let node = self.resources.get(key);

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use super::check::{CheckQuery, Verdict};
 use super::snapshot::Snapshot;
-use crate::model::Effect;
+use crate::model::{Effect, Timestamp};
 
 /// One grant that matched.
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -20,6 +20,10 @@ pub struct Match {
     pub subject: String,
     /// From the user to the grant's subject: `user:alice`, `group:eng`, `role:viewer`.
     pub via: Vec<String>,
+    /// When the grant stops matching, if it does (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -56,10 +60,15 @@ impl Snapshot {
                 .get(&r.subject)
                 .cloned()
                 .unwrap_or_else(|| Arc::from(""));
-            matched.push((r.grant.clone(), r.effect, subject));
+            let until = r
+                .window
+                .as_ref()
+                .map(|w| w.until)
+                .filter(|u| *u != i64::MAX);
+            matched.push((r.grant.clone(), r.effect, subject, until));
             true
         });
-        let denied = matched.iter().any(|(_, e, _)| *e == Effect::Deny);
+        let denied = matched.iter().any(|(_, e, _, _)| *e == Effect::Deny);
         let verdict = match (denied, matched.is_empty()) {
             (true, _) => Verdict::Deny,
             (false, false) => Verdict::Allow,
@@ -68,12 +77,13 @@ impl Snapshot {
         let paths = self.membership_paths(query.user);
         let mut decided_by: Vec<Match> = matched
             .into_iter()
-            .filter(|(_, effect, _)| !denied || *effect == Effect::Deny)
-            .map(|(grant, effect, subject)| Match {
+            .filter(|(_, effect, _, _)| !denied || *effect == Effect::Deny)
+            .map(|(grant, effect, subject, until)| Match {
                 grant: grant.to_string(),
                 effect,
                 via: paths.to(&subject),
                 subject: subject.to_string(),
+                expires_at: until.map(Timestamp),
             })
             .collect();
         decided_by.sort_by(|a, b| a.grant.cmp(&b.grant));

@@ -1,6 +1,7 @@
 //! Lookups: which resources a user may act on, which users may act on a resource. Each
 //! candidate is decided by the same check as a single check, so lookups and checks cannot
-//! disagree; results are complete and sorted by key, for paging.
+//! disagree; results are complete and sorted by key, for paging. Like a check, a lookup
+//! is decided at one instant (`at`).
 
 use super::check::{CheckQuery, ResourceQuery, Verdict};
 use super::snapshot::Snapshot;
@@ -14,6 +15,7 @@ impl Snapshot {
         action: &str,
         resource_type: Option<&str>,
         after: Option<&str>,
+        at: i64,
     ) -> Vec<String> {
         let Some(node) = self.users.get(user) else {
             return Vec::new();
@@ -33,6 +35,7 @@ impl Snapshot {
                     user,
                     action,
                     resource: ResourceQuery::Object { key, labels: None },
+                    at,
                 };
                 self.check(&query) == Verdict::Allow
             })
@@ -49,6 +52,7 @@ impl Snapshot {
         action: &str,
         resource: ResourceQuery<'_>,
         after: Option<&str>,
+        at: i64,
     ) -> Vec<String> {
         let mut found: Vec<String> = self
             .users
@@ -59,6 +63,7 @@ impl Snapshot {
                     user,
                     action,
                     resource,
+                    at,
                 }) == Verdict::Allow
             })
             .map(|(user, _)| user.to_string())
@@ -96,7 +101,13 @@ impl Snapshot {
     /// ALLOW grants' patterns that lie under the prefix (or the prefix itself, when one
     /// covers it), minus those a DENY covers whole, each with the DENY patterns inside it.
     /// Sorted by path. A check on a concrete path remains the authority.
-    pub fn lookup_data_paths(&self, user: &str, action: &str, prefix: &str) -> Vec<DataPathAccess> {
+    pub fn lookup_data_paths(
+        &self,
+        user: &str,
+        action: &str,
+        prefix: &str,
+        at: i64,
+    ) -> Vec<DataPathAccess> {
         let Some(node) = self.users.get(user) else {
             return Vec::new();
         };
@@ -109,6 +120,7 @@ impl Snapshot {
             user,
             action,
             resource: ResourceQuery::DataPath(prefix),
+            at,
         };
         // Every rule of the closure whose privilege covers the action and whose pattern
         // overlaps the prefix; tenant-wide rules are the empty pattern.
@@ -124,7 +136,10 @@ impl Snapshot {
                 .into_iter()
                 .flat_map(|b| b.iter());
             for r in tenant_rules.chain(selector_rules) {
-                if r.subject != subject || !self.privilege_covers(&r.privilege, query.action) {
+                if r.subject != subject
+                    || !r.holds_at(at)
+                    || !self.privilege_covers(&r.privilege, query.action)
+                {
                     continue;
                 }
                 let pattern: Vec<String> = match &r.target {

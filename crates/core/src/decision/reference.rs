@@ -5,7 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::model::{
-    Assignment, Effect, Grant, Member, Privilege, Resource, Role, SubjectType, Target, User,
+    holds_at, Assignment, Effect, Grant, Member, Privilege, Resource, Role, SubjectType, Target,
+    User,
 };
 
 /// A tenant's objects, as the store holds them.
@@ -157,8 +158,9 @@ impl Model {
         }
     }
 
-    /// Some(true) allow, Some(false) deny, None no match.
-    pub fn decide(&self, user: &str, action: &str, asked: &Asked<'_>) -> Option<bool> {
+    /// Some(true) allow, Some(false) deny, None no match; at `at` (ms since the epoch), when
+    /// only the grants whose window holds then count.
+    pub fn decide(&self, user: &str, action: &str, asked: &Asked<'_>, at: i64) -> Option<bool> {
         let u = self.users.iter().find(|u| u.id == user)?;
         if u.disabled {
             return Some(false);
@@ -167,6 +169,7 @@ impl Model {
         let matching: Vec<&Grant> = self
             .grants
             .iter()
+            .filter(|g| holds_at(g.not_before, g.expires_at, at))
             .filter(|g| subjects.contains(&g.subject.object_key().to_string()))
             .filter(|g| self.covers_action(&g.privilege, action))
             .filter(|g| self.covers_target(&g.target, asked))

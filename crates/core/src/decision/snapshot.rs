@@ -195,6 +195,27 @@ pub struct Rule {
     pub privilege: Arc<Privilege>,
     pub grant: Arc<str>,
     pub target: RuleTarget,
+    /// When the grant holds, if not always: boxed, so that a grant without a window costs
+    /// one null pointer and its check one comparison.
+    pub window: Option<Box<Window>>,
+}
+
+/// When a rule holds: from `from` (inclusive) until `until` (exclusive), in ms since the
+/// epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    pub from: i64,
+    pub until: i64,
+}
+
+impl Rule {
+    /// Whether the rule holds at `at`.
+    #[inline]
+    pub fn holds_at(&self, at: i64) -> bool {
+        self.window
+            .as_ref()
+            .is_none_or(|w| w.from <= at && at < w.until)
+    }
 }
 
 /// Where a grant's rule is kept: in the bucket of a direct target (the tenant or a

@@ -189,6 +189,11 @@ fn model() -> impl Strategy<Value = Model> {
                         },
                         effect: if allow { Effect::Allow } else { Effect::Deny },
                         origin: None,
+                        // Windows open at 100 and close at 200, alone or together.
+                        not_before: (matches!((i + pick as usize) % 5, 1 | 3))
+                            .then_some(Timestamp(100)),
+                        expires_at: (matches!((i + pick as usize) % 5, 2 | 3))
+                            .then_some(Timestamp(200)),
                     })
                     .collect();
                 m
@@ -231,6 +236,16 @@ fn verdict(decision: Option<bool>) -> Verdict {
 
 /// Compares every check the index can be asked against the reference.
 fn agrees(index: &Snapshot, m: &Model) -> Result<(), TestCaseError> {
+    for at in INSTANTS {
+        agrees_at(index, m, at)?;
+    }
+    Ok(())
+}
+
+/// Instants before, at and inside the windows the generated grants have, and after them.
+const INSTANTS: [i64; 5] = [0, 100, 150, 200, 1_000];
+
+fn agrees_at(index: &Snapshot, m: &Model, at: i64) -> Result<(), TestCaseError> {
     let mut keys: Vec<String> = (0..6).map(|i| resource_ref(i).key()).collect();
     keys.push("A/unknown".into());
     for user in ["u0", "u1", "u2", "u3", "nobody"] {
@@ -240,9 +255,18 @@ fn agrees(index: &Snapshot, m: &Model) -> Result<(), TestCaseError> {
                     user,
                     action,
                     resource: ResourceQuery::Object { key, labels: None },
+                    at,
                 };
-                let expected = verdict(m.decide(user, action, &Asked::Resource(key)));
-                prop_assert_eq!(index.check(&query), expected, "{} {} {}", user, action, key);
+                let expected = verdict(m.decide(user, action, &Asked::Resource(key), at));
+                prop_assert_eq!(
+                    index.check(&query),
+                    expected,
+                    "{} {} {} at {}",
+                    user,
+                    action,
+                    key,
+                    at
+                );
                 prop_assert_eq!(index.explain(&query).verdict, expected);
             }
             for path in PATHS {
@@ -250,23 +274,24 @@ fn agrees(index: &Snapshot, m: &Model) -> Result<(), TestCaseError> {
                     user,
                     action,
                     resource: ResourceQuery::DataPath(path),
+                    at,
                 };
                 prop_assert_eq!(
                     index.check(&query),
-                    verdict(m.decide(user, action, &Asked::DataPath(path))),
+                    verdict(m.decide(user, action, &Asked::DataPath(path), at)),
                     "{} {} {}",
                     user,
                     action,
                     path
                 );
             }
-            let found = index.lookup_resources(user, action, None, None);
+            let found = index.lookup_resources(user, action, None, None, at);
             let expected: Vec<String> = {
                 let mut k: Vec<String> = m
                     .resources
                     .iter()
                     .map(|r| r.key())
-                    .filter(|k| m.decide(user, action, &Asked::Resource(k)) == Some(true))
+                    .filter(|k| m.decide(user, action, &Asked::Resource(k), at) == Some(true))
                     .collect();
                 k.sort();
                 k
@@ -275,13 +300,17 @@ fn agrees(index: &Snapshot, m: &Model) -> Result<(), TestCaseError> {
         }
     }
     for key in keys.iter().take(6) {
-        let found =
-            index.lookup_subjects("read", ResourceQuery::Object { key, labels: None }, None);
+        let found = index.lookup_subjects(
+            "read",
+            ResourceQuery::Object { key, labels: None },
+            None,
+            at,
+        );
         let expected: Vec<String> = m
             .users
             .iter()
             .map(|u| u.id.clone())
-            .filter(|u| m.decide(u, "read", &Asked::Resource(key)) == Some(true))
+            .filter(|u| m.decide(u, "read", &Asked::Resource(key), at) == Some(true))
             .collect();
         prop_assert_eq!(found, expected);
     }
@@ -466,6 +495,8 @@ fn large_buckets_are_searched_by_subject() {
                 Effect::Allow
             },
             origin: None,
+            not_before: None,
+            expires_at: None,
         });
     }
     let mut index = Snapshot::new();
@@ -480,10 +511,11 @@ fn large_buckets_are_searched_by_subject() {
                     key: "A/big",
                     labels: None,
                 },
+                at: 0,
             };
             assert_eq!(
                 index.check(&query),
-                verdict(m.decide(&user, action, &Asked::Resource("A/big"))),
+                verdict(m.decide(&user, action, &Asked::Resource("A/big"), 0)),
                 "{user} {action}"
             );
         }
@@ -515,6 +547,8 @@ fn data_path_lookups_list_allowed_patterns_minus_denies() {
         },
         effect,
         origin: None,
+        not_before: None,
+        expires_at: None,
     };
     m.grants.push(grant("a", "hive/c1/sales", Effect::Allow));
     m.grants
@@ -526,7 +560,7 @@ fn data_path_lookups_list_allowed_patterns_minus_denies() {
     m.grants.push(grant("e", "dws/c9", Effect::Allow));
     let mut index = Snapshot::new();
     index.apply(1, &ops_of(&m));
-    let found = index.lookup_data_paths("bob", "SELECT", "hive/c1");
+    let found = index.lookup_data_paths("bob", "SELECT", "hive/c1", 0);
     let paths: Vec<(&str, Vec<&str>)> = found
         .iter()
         .map(|f| {
@@ -544,7 +578,7 @@ fn data_path_lookups_list_allowed_patterns_minus_denies() {
         ]
     );
     // Under a covered prefix, the prefix itself is reported.
-    let found = index.lookup_data_paths("bob", "SELECT", "hive/c1/sales/q1");
+    let found = index.lookup_data_paths("bob", "SELECT", "hive/c1/sales/q1", 0);
     assert_eq!(
         found
             .iter()
@@ -554,11 +588,13 @@ fn data_path_lookups_list_allowed_patterns_minus_denies() {
     );
     assert!(
         index
-            .lookup_data_paths("bob", "SELECT", "hive/c1/sales/secret/x")
+            .lookup_data_paths("bob", "SELECT", "hive/c1/sales/secret/x", 0)
             .is_empty(),
         "a DENY covers it whole"
     );
-    assert!(index.lookup_data_paths("bob", "INSERT", "hive").is_empty());
+    assert!(index
+        .lookup_data_paths("bob", "INSERT", "hive", 0)
+        .is_empty());
     // What the lookup reports agrees with checks on concrete paths.
     for (path, allowed) in [
         ("hive/c1/sales/q1/t", true),
@@ -570,6 +606,7 @@ fn data_path_lookups_list_allowed_patterns_minus_denies() {
             user: "bob",
             action: "SELECT",
             resource: ResourceQuery::DataPath(path),
+            at: 0,
         };
         assert_eq!(index.check(&query) == Verdict::Allow, allowed, "{path}");
     }

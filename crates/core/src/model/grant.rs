@@ -10,6 +10,7 @@ use utoipa::ToSchema;
 
 use super::resource::ResourceRef;
 use super::subject::{SubjectRef, SubjectType};
+use super::window::{check_window, Timestamp};
 use crate::invalid::Checker;
 use crate::{ids, Invalid, Kind, Object, ObjectKey, Ref};
 
@@ -60,6 +61,14 @@ pub struct Grant {
     /// Where the grant came from (a policy, a person assignment, a permission set).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub origin: Option<String>,
+    /// When it starts to match (RFC 3339); before, it matches nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub not_before: Option<Timestamp>,
+    /// When it stops matching (RFC 3339, exclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
 }
 
 impl Object for Grant {
@@ -99,6 +108,7 @@ impl Object for Grant {
             Target::DataPath { pattern } => c.check("target.pattern", ids::data_path(pattern)),
         }
         c.check("origin", ids::text(&self.origin));
+        check_window(&mut c, self.not_before, self.expires_at);
         c.finish()
     }
 
@@ -156,6 +166,8 @@ mod tests {
             },
             effect: Effect::Deny,
             origin: None,
+            not_before: None,
+            expires_at: None,
         };
         let Err(Invalid(errors)) = grant.validate() else {
             panic!("must be invalid")

@@ -33,6 +33,8 @@ impl PendingGrant {
             target: self.target.clone(),
             effect: self.effect,
             origin: self.origin.clone(),
+            not_before: None,
+            expires_at: None,
         }
     }
 }

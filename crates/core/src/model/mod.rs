@@ -15,6 +15,7 @@ mod set_member;
 mod subject;
 mod tenant;
 mod user;
+mod window;
 
 pub use assignment::Assignment;
 pub use data_permission::{actions_of, DataPermission, DATASOURCE_TYPES};
@@ -31,3 +32,4 @@ pub use set_member::SetMember;
 pub use subject::{SubjectRef, SubjectType};
 pub use tenant::Tenant;
 pub use user::User;
+pub use window::{holds_at, Timestamp};

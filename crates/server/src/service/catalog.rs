@@ -31,6 +31,8 @@ fn holders_grant(role: &str) -> Grant {
         target: Target::Tenant,
         effect: Effect::Allow,
         origin: Some(SLASHID_ROLE.into()),
+        not_before: None,
+        expires_at: None,
     }
 }
 
@@ -146,6 +148,8 @@ impl Service {
                 target: Target::Tenant,
                 effect: Effect::Allow,
                 origin: Some(SLASHID_PERSON.into()),
+                not_before: None,
+                expires_at: None,
             };
             batch.put(&grant, Expect::Absent).await?;
         }

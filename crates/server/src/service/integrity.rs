@@ -5,6 +5,7 @@
 
 use std::collections::BTreeSet;
 
+use grantd_core::model::Timestamp;
 use grantd_core::{Invalid, Object, ObjectKey};
 use grantd_store::{Expect, NewObject, NewRef, WriteTx};
 
@@ -23,6 +24,7 @@ impl Service {
     ) -> ServiceResult<Versioned<K>> {
         object.validate()?;
         let target = object.object_key();
+        refuse_past_end(&mut **tx, object, &target).await?;
         let refs = object.refs();
         let mut missing = Vec::new();
         for r in &refs {
@@ -126,6 +128,37 @@ impl Service {
             .map_err(|e| ServiceError::from_store(e, &describe(&target)))?;
         Versioned::decode(stored)
     }
+}
+
+/// Refuses a window that a write sets or moves to end in the past: access that ends is
+/// written ahead of its end (an end already stored may stay as it is, passed or not).
+async fn refuse_past_end<K: Object>(
+    tx: &mut dyn WriteTx,
+    object: &K,
+    target: &ObjectKey,
+) -> ServiceResult<()> {
+    fn end(body: &serde_json::Value) -> Option<Timestamp> {
+        body.get("expires_at")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|t| Timestamp::parse(t).ok())
+    }
+    let body = serde_json::to_value(object)
+        .map_err(|e| ServiceError::Internal(format!("cannot encode {target}: {e}")))?;
+    let Some(new_end) = end(&body) else {
+        return Ok(());
+    };
+    if new_end.0 > super::now_millis() {
+        return Ok(());
+    }
+    let stored = tx.get(target.kind.as_str(), &target.key).await?;
+    if stored.is_some_and(|s| end(&s.body) == Some(new_end)) {
+        return Ok(());
+    }
+    Err(Invalid::field(
+        "expires_at",
+        format!("{} is not in the future", new_end.to_rfc3339()),
+    )
+    .into())
 }
 
 /// Deletes `target` (if `expect` holds) and, first, everything that cascades from it.

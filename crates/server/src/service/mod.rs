@@ -50,6 +50,12 @@ pub use policies::{
 };
 pub use tokens::{IssuedToken, Scope, TokenView};
 
+/// Now, in milliseconds since the epoch: the instant a request is decided at, and the
+/// instant a write's windows are judged against.
+pub fn now_millis() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
 /// A new time-ordered identifier such as `grt_0190...`.
 pub fn new_id(prefix: &str) -> String {
     format!("{prefix}_{}", uuid::Uuid::now_v7().simple())

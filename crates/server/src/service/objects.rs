@@ -12,6 +12,9 @@ use super::derived;
 use super::feed::Page;
 use super::{Ctx, Service, ServiceError, ServiceResult};
 
+/// Most objects one filtered listing reads.
+const FILTER_SCAN: usize = 10_000;
+
 /// An object with the version that last wrote it and its times (ms since the epoch).
 #[derive(Debug, Clone)]
 pub struct Versioned<K> {
@@ -107,6 +110,51 @@ impl Service {
         };
         let found = self.store.list(tenant, K::KIND.as_str(), &query).await?;
         Page::from_overfetch(found, limit, |o| o.key.clone(), Versioned::decode)
+    }
+
+    /// Objects of the kind that `keep` keeps, in key order, up to `limit` at a time after
+    /// the key `after`. A request reads at most `FILTER_SCAN` objects: a page may then hold
+    /// fewer than `limit`, and its cursor goes on from the last one read.
+    pub async fn list_where<K: Object>(
+        &self,
+        tenant: &str,
+        prefix: Option<String>,
+        mut after: Option<String>,
+        limit: u32,
+        keep: impl Fn(&K) -> bool,
+    ) -> ServiceResult<Page<Versioned<K>>> {
+        let mut kept: Vec<Versioned<K>> = Vec::new();
+        let mut scanned = 0;
+        loop {
+            let page = self
+                .list::<K>(tenant, prefix.clone(), after.clone(), 1000)
+                .await?;
+            for item in page.items {
+                scanned += 1;
+                let key = item.object.key();
+                if keep(&item.object) {
+                    if kept.len() == limit as usize {
+                        // One more than a page: another page follows the last kept.
+                        let next = kept.last().map(|k| k.object.key());
+                        return Ok(Page { items: kept, next });
+                    }
+                    kept.push(item);
+                }
+                after = Some(key);
+            }
+            if page.next.is_none() {
+                return Ok(Page {
+                    items: kept,
+                    next: None,
+                });
+            }
+            if scanned >= FILTER_SCAN {
+                return Ok(Page {
+                    items: kept,
+                    next: after,
+                });
+            }
+        }
     }
 
     /// Every object of the kind (whose key starts with `prefix`), in key order; for the

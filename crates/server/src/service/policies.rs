@@ -222,6 +222,8 @@ impl Service {
                     target: target.clone(),
                     effect: Effect::Allow,
                     origin: Some(policy_origin(&policy)),
+                    not_before: None,
+                    expires_at: None,
                 };
                 batch
                     .put(&grant, Expect::Absent)

@@ -58,6 +58,7 @@ async fn allowed(service: &Service, user: &str, action: &str, path: &str) -> boo
         user,
         action,
         resource: ResourceQuery::DataPath(path),
+        at: super::now_millis(),
     };
     snapshot.check(&query) == Verdict::Allow
 }

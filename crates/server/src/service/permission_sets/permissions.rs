@@ -28,6 +28,8 @@ fn grant_of(set: &PermissionSet, p: &DataPermission) -> Grant {
         target: Target::DataPath { pattern: p.path() },
         effect: p.effect,
         origin: Some(format!("{DATAARTS_SET}{}", set.id)),
+        not_before: None,
+        expires_at: None,
     }
 }
 

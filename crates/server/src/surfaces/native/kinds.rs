@@ -22,6 +22,32 @@ pub struct ListParams {
     /// Role assignments: only this subject's (both must be given).
     pub subject_type: Option<String>,
     pub subject_id: Option<String>,
+    /// Grants: only those whose window ends within this long from now (`90s`, `30m`,
+    /// `12h`, `7d`).
+    pub expires_within: Option<String>,
+    /// Grants: only those whose window has ended (`true`), or not (`false`).
+    pub expired: Option<bool>,
+}
+
+/// What a listing keeps of time-bound objects, decided at one instant.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowFilter {
+    pub now: i64,
+    /// Keep what ends after now and by this instant.
+    pub ends_by: Option<i64>,
+    /// Keep what has ended (`true`) or not (`false`).
+    pub expired: Option<bool>,
+}
+
+impl WindowFilter {
+    /// Whether an object ending at `end` (never, when `None`) is kept.
+    pub fn keeps(&self, end: Option<i64>) -> bool {
+        let ended = end.is_some_and(|e| e <= self.now);
+        self.expired.is_none_or(|want| ended == want)
+            && self
+                .ends_by
+                .is_none_or(|by| end.is_some_and(|e| e > self.now && e <= by))
+    }
 }
 
 /// A kind served by the generic object routes. Paths are relative to
@@ -70,6 +96,11 @@ pub trait Routed: Object + ToSchema {
     /// Whether the object belongs where the item path puts it.
     fn within(&self, _path: &PathParams) -> bool {
         true
+    }
+
+    /// When the object stops holding, for the listing's window filters; `None` if never.
+    fn ends(&self) -> Option<i64> {
+        None
     }
 }
 
@@ -275,8 +306,22 @@ impl Routed for Grant {
     const COLLECTION: &'static str = "/grants";
     const ITEM: &'static str = "/grants/{id}";
     const TAG: &'static str = "grants";
+    const FILTERS: &'static [(&'static str, &'static str)] = &[
+        (
+            "expires_within",
+            "Only grants whose window ends after now and within this long (90s, 30m, 12h, 7d).",
+        ),
+        (
+            "expired",
+            "true: only grants whose window has ended; false: only those that still hold or will.",
+        ),
+    ];
 
     keyed_by_id!();
+
+    fn ends(&self) -> Option<i64> {
+        self.expires_at.map(|t| t.0)
+    }
 
     /// A grant created without an id gets a time-ordered one.
     fn complete(body: &mut Map<String, Value>) {

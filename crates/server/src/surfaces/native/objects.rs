@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::access::{Read, TenantAccess, Write};
 use super::error::{ApiError, ApiResult};
 use super::extract::{decode, ApiQuery, JsonBody, PathParams};
-use super::kinds::{ListParams, Routed};
+use super::kinds::{ListParams, Routed, WindowFilter};
 use super::page::{page_json, page_limit, page_query, page_schema, position};
 use super::routes::{schema_ref, Api, Auth, Operation};
 use super::view::{object_view, write_response};
@@ -70,6 +70,43 @@ async fn belonging<K: Routed>(
     Ok(found)
 }
 
+/// The window filters a listing asks for, if any.
+fn window_filter(query: &ListParams) -> ApiResult<Option<WindowFilter>> {
+    if query.expires_within.is_none() && query.expired.is_none() {
+        return Ok(None);
+    }
+    let now = crate::service::now_millis();
+    let ends_by = match &query.expires_within {
+        Some(text) => Some(now.saturating_add(duration_millis(text)?)),
+        None => None,
+    };
+    Ok(Some(WindowFilter {
+        now,
+        ends_by,
+        expired: query.expired,
+    }))
+}
+
+/// `90s`, `30m`, `12h` or `7d` in milliseconds.
+fn duration_millis(text: &str) -> ApiResult<i64> {
+    let split = text.len().saturating_sub(1);
+    let (number, unit) = text.split_at(split);
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => 0,
+    };
+    match number.parse::<i64>() {
+        Ok(n) if n >= 0 && unit_ms > 0 => Ok(n.saturating_mul(unit_ms)),
+        _ => Err(ApiError::new(
+            "bad_request",
+            format!("expires_within must be a number and a unit s, m, h or d (such as 12h), not {text:?}"),
+        )),
+    }
+}
+
 async fn list<K: Routed>(
     State(state): State<AppState>,
     access: TenantAccess<Read>,
@@ -88,10 +125,21 @@ async fn list<K: Routed>(
         }
         None => {
             let prefix = K::list_prefix(&path, &query);
-            state
-                .service
-                .list::<K>(tenant, prefix, after, limit)
-                .await?
+            match window_filter(&query)? {
+                Some(filter) => {
+                    let keep = |k: &K| filter.keeps(k.ends());
+                    state
+                        .service
+                        .list_where::<K>(tenant, prefix, after, limit, keep)
+                        .await?
+                }
+                None => {
+                    state
+                        .service
+                        .list::<K>(tenant, prefix, after, limit)
+                        .await?
+                }
+            }
         }
     };
     Ok(Json(page_json(

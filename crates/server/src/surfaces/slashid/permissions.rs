@@ -51,6 +51,7 @@ pub async fn granted(
             key: &key,
             labels: None,
         },
+        at: crate::service::now_millis(),
     };
     Ok(snapshot.check(&query) == Verdict::Allow)
 }

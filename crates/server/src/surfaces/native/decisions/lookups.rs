@@ -15,6 +15,7 @@ use super::super::page::{page_limit, position};
 use super::wire::{LookupResourcesRequest, LookupSubjectsRequest};
 use super::{resource_key, resource_query, snapshot, validate};
 use crate::http::cursor;
+use crate::service::now_millis;
 use crate::state::AppState;
 
 /// A page of a lookup's complete, sorted answer.
@@ -65,7 +66,8 @@ pub(super) async fn lookup_resources(
     let after = position(request.cursor.as_deref())?;
     let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
     if let Some(path) = &request.data_path {
-        let found = snapshot.lookup_data_paths(&request.subject.id, &request.action, path);
+        let found =
+            snapshot.lookup_data_paths(&request.subject.id, &request.action, path, now_millis());
         let found: Vec<_> = found
             .into_iter()
             .filter(|f| after.as_ref().is_none_or(|a| f.data_path > *a))
@@ -85,6 +87,7 @@ pub(super) async fn lookup_resources(
         &request.action,
         request.resource_type.as_deref(),
         after.as_deref(),
+        now_millis(),
     );
     let item = |key: &str| {
         let (t, id) = key.split_once('/').unwrap_or(("", key));
@@ -122,6 +125,7 @@ pub(super) async fn lookup_subjects(
             request.data_path.as_deref(),
         ),
         after.as_deref(),
+        now_millis(),
     );
     Ok(Json(lookup_page(
         found,

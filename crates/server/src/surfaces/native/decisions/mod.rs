@@ -35,7 +35,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{decode_body, json_body, request_json, PathParams};
 use super::routes::{schema_ref, Api, Auth, Operation};
 use crate::http::meta::client_addr;
-use crate::service::Scope;
+use crate::service::{now_millis, Scope};
 use crate::state::AppState;
 
 /// Most checks in one batch.
@@ -98,7 +98,7 @@ fn resource_key(resource: Option<&CheckResource>) -> Option<String> {
     resource.map(|r| key_of(&r.resource_type, &r.id))
 }
 
-fn decide(snapshot: &Snapshot, item: &CheckItem) -> CheckResult {
+fn decide(snapshot: &Snapshot, item: &CheckItem, at: i64) -> CheckResult {
     let key = resource_key(item.resource.as_ref());
     let query = CheckQuery {
         user: &item.subject.id,
@@ -108,6 +108,7 @@ fn decide(snapshot: &Snapshot, item: &CheckItem) -> CheckResult {
             item.resource.as_ref(),
             item.data_path.as_deref(),
         ),
+        at,
     };
     let (verdict, explanation) = if item.explain {
         let explanation = snapshot.explain(&query);
@@ -174,7 +175,7 @@ async fn check(
         allowed,
         decision,
         explanation,
-    } = decide(&snapshot, &item);
+    } = decide(&snapshot, &item, now_millis());
     let revision = snapshot.revision();
     if explanation.is_some() {
         return Ok(Json(CheckResponse {
@@ -282,9 +283,11 @@ async fn batch(
     c.finish().map_err(ApiError::from)?;
     let snapshot = snapshot(&state, &access.ctx.tenant, request.consistency).await?;
     let mut results: Vec<CheckResult> = Vec::with_capacity(request.checks.len());
+    // Every check of a batch is decided at one instant, as on one snapshot.
+    let at = now_millis();
     let mut since_yield = Instant::now();
     for item in &request.checks {
-        results.push(decide(&snapshot, item));
+        results.push(decide(&snapshot, item, at));
         // Deciding never waits, so without this a long batch would hold its worker until
         // done: the request timeout could not stop it, nor other requests run beside it.
         if since_yield.elapsed() >= YIELD_EVERY {
