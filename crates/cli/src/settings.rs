@@ -33,6 +33,10 @@ pub struct Settings {
     /// Milliseconds a check waits for the freshness it asks for [default: 5000].
     #[arg(long, env = "GRANTD_CONSISTENCY_TIMEOUT_MS")]
     pub consistency_timeout_ms: Option<u64>,
+    /// Milliseconds between this node's looks for ended windows to write down; 0 never
+    /// [default: 1000].
+    #[arg(long, env = "GRANTD_EXPIRY_INTERVAL_MS")]
+    pub expiry_interval_ms: Option<u64>,
     /// Path the Segment-compatible API is served under [default: /segment].
     #[arg(long, env = "GRANTD_SEGMENT_BASE_PATH")]
     pub segment_base_path: Option<String>,
@@ -131,6 +135,9 @@ impl Settings {
         }
         if let Some(v) = self.consistency_timeout_ms {
             config.consistency_timeout_ms = v;
+        }
+        if let Some(v) = self.expiry_interval_ms {
+            config.expiry_interval_ms = v;
         }
         if let Some(v) = self.segment_base_path {
             config.segment_base_path = v;

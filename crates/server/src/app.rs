@@ -21,7 +21,7 @@ use crate::config::Config;
 use crate::http::frame::FrameLayer;
 use crate::http::serve::{serve, tls_config, Limits};
 use crate::http::{health, metrics};
-use crate::index::{spawn_follower, Revocation};
+use crate::index::{spawn_follower, Indexes, Revocation};
 use crate::ratelimit::{AddressLimiter, RateLimiter};
 use crate::service::Service;
 use crate::state::{AppState, Shared};
@@ -144,6 +144,14 @@ impl Application {
         }
         let auth = Authenticator::new(dyn_store.clone(), &operator_hash);
         follow_revocations(indexes.revocations(), auth.revoker());
+        if config.expiry_interval_ms > 0 {
+            spawn_expiry(
+                Service::with_indexes(dyn_store.clone(), indexes.clone()),
+                indexes.clone(),
+                Duration::from_millis(config.expiry_interval_ms),
+                stopping_rx.clone(),
+            );
+        }
         let state = AppState::new(Shared {
             stopping: stopping_rx,
             service: Service::with_indexes(dyn_store.clone(), indexes)
@@ -222,6 +230,40 @@ impl Application {
         tracing::info!("grantd stopped");
         Ok(())
     }
+}
+
+/// Writes down the grants whose window ended, `every` so often, until `stopping`: each node
+/// looks in its own index and tries; `Service::record_expiry` writes each one once.
+fn spawn_expiry(
+    service: Service,
+    indexes: Arc<Indexes>,
+    every: Duration,
+    mut stopping: watch::Receiver<bool>,
+) {
+    tokio::spawn(async move {
+        // At start, every end already passed is a candidate: one that went unrecorded while
+        // no node ran is written now, the others are found written.
+        let mut since = i64::MIN;
+        loop {
+            let now = crate::service::now_millis();
+            for tenant in indexes.applied_revisions().into_keys() {
+                let Some(index) = indexes.tenant(&tenant) else {
+                    continue;
+                };
+                for grant in index.snapshot().ended(since, now) {
+                    if let Err(error) = service.record_expiry(&tenant, &grant).await {
+                        tracing::warn!(%error, tenant, %grant, "could not record an expiry; will retry");
+                    }
+                }
+            }
+            // Ends in the second `now` falls in are looked at again next time.
+            since = now;
+            tokio::select! {
+                _ = tokio::time::sleep(every) => {}
+                _ = stopping.changed() => return,
+            }
+        }
+    });
 }
 
 /// Deletes audit events older than `keep`, now and every hour, until `stopping`.

@@ -23,6 +23,9 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Longest a check or lookup waits for the freshness it asked for.
     pub consistency_timeout_ms: u64,
+    /// How often this node looks for ended windows to write down; 0: never (another node
+    /// does, or nothing follows the changes).
+    pub expiry_interval_ms: u64,
     /// Path the Segment-compatible API is served under.
     pub segment_base_path: String,
     /// Requests per minute, per token and operation, for Segment's write operations.
@@ -100,6 +103,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             request_timeout_secs: 30,
             consistency_timeout_ms: 5000,
+            expiry_interval_ms: 1000,
             segment_base_path: "/segment".into(),
             segment_write_limit: 60,
             segment_read_limit: 600,

@@ -357,3 +357,60 @@ async fn restarting_postgresql_loses_no_change() {
         "{view}"
     );
 }
+
+/// Issue 20: a grant's window that ends is written down once (a change record and a
+/// `grant.expired` audit event) however many nodes see it end, while every node's check
+/// stopped allowing at the end itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_window_that_ends_is_written_down_once() {
+    let Some(url) = grantd_store::testing::fresh_postgres_url().await else {
+        return;
+    };
+    let nodes = [
+        node(&url, "n1", &[]).await,
+        node(&url, "n2", &[]).await,
+        node(&url, "n3", &[]).await,
+    ];
+    let client = Client::new();
+    let t = tenant(&client, &nodes[0]).await;
+    let ends = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    let ends = ends.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let response = op(
+        &client,
+        &nodes[0],
+        Method::POST,
+        &format!("/v1/tenants/{t}/grants"),
+    )
+    .json(
+        &json!({"id": "brief", "subject": {"type": "user", "id": "u"},
+            "privilege": {"type": "actions", "actions": ["read"]},
+            "target": {"type": "labels", "resource_type": "doc", "labels": {"name": "x"}},
+            "effect": "ALLOW", "expires_at": ends}),
+    )
+    .send()
+    .await
+    .expect("send");
+    assert_eq!(response.status(), StatusCode::CREATED);
+    tokio::time::sleep(Duration::from_millis(4_000)).await;
+    let fresh = json!({"mode": "fully_consistent"});
+    for node in &nodes {
+        assert!(!allowed(&client, node, &t, "x", fresh.clone()).await);
+    }
+    let (status, events) = send(op(
+        &client,
+        &nodes[1],
+        Method::GET,
+        &format!("/v1/tenants/{t}/audit-events?limit=1000"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{events}");
+    let expired: Vec<&Value> = events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e["action"] == "grant.expired")
+        .collect();
+    assert_eq!(expired.len(), 1, "written down once: {events}");
+    assert_eq!(expired[0]["target"], "grant:brief", "{events}");
+    assert_eq!(expired[0]["actor"], "grantd:expiry", "{events}");
+}

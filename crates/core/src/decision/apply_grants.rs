@@ -56,7 +56,49 @@ impl Snapshot {
                 })
             }),
         };
+        self.forget_end(&grant_id);
+        if let Some(end) = grant.expires_at {
+            let second = end.0.div_euclid(1000);
+            self.ends_of.insert(grant_id.clone(), second);
+            let mut ids = self.ends.get(&second).cloned().unwrap_or_default();
+            ids.push(grant_id.clone());
+            self.ends.insert(second, ids);
+        }
         self.link_rule(bucket, &grant_id, Some(rule));
+    }
+
+    /// Takes grant `id` out of the index of ends.
+    fn forget_end(&mut self, id: &str) {
+        if let Some(second) = self.ends_of.remove(id) {
+            let mut ids = self.ends.get(&second).cloned().unwrap_or_default();
+            ids.retain(|g| &**g != id);
+            if ids.is_empty() {
+                self.ends.remove(&second);
+            } else {
+                self.ends.insert(second, ids);
+            }
+        }
+    }
+
+    /// The grants whose window ends in `[from, to)` (ms since the epoch), by the second
+    /// they end in: what a node records as expired once `to` has come.
+    pub fn ended(&self, from: i64, to: i64) -> Vec<Arc<str>> {
+        let (first, last) = (from.div_euclid(1000), to.div_euclid(1000));
+        let seconds = last.saturating_sub(first);
+        let mut found: Vec<Arc<str>> = if seconds as usize > self.ends.len() {
+            self.ends
+                .iter()
+                .filter(|(s, _)| (first..=last).contains(*s))
+                .flat_map(|(_, ids)| ids.iter().cloned())
+                .collect()
+        } else {
+            (first..=last)
+                .filter_map(|s| self.ends.get(&s))
+                .flat_map(|ids| ids.iter().cloned())
+                .collect()
+        };
+        found.sort();
+        found
     }
 
     /// The one shared copy of a privilege, so that the many rules granting `read` hold a
@@ -71,6 +113,7 @@ impl Snapshot {
     }
 
     pub(super) fn unindex_grant(&mut self, id: &str) {
+        self.forget_end(id);
         if let Some(bucket) = self.grants.remove(id) {
             self.link_rule(bucket, id, None);
         }

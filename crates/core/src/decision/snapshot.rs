@@ -254,6 +254,10 @@ pub struct Snapshot {
     pub(super) direct: CowMap<Id, Rules>,
     /// Rules on label selectors and data paths, by subject.
     pub(super) selectors: CowMap<Id, Rules>,
+    /// The grants whose window ends, by the second it ends in, and each one's second:
+    /// only time-bound grants are here.
+    pub(super) ends: CowMap<i64, Vec<Arc<str>>>,
+    pub(super) ends_of: CowMap<Arc<str>, i64>,
 }
 
 impl Snapshot {

@@ -673,3 +673,62 @@ fn users_reach_their_groups_and_roles_transitively() {
     );
     assert!(!index.reaches("nobody", "group:g"));
 }
+
+#[test]
+fn the_index_knows_which_windows_end_when() {
+    let grant = |id: &str, end: Option<i64>| Grant {
+        id: id.into(),
+        subject: SubjectRef {
+            subject_type: SubjectType::User,
+            id: "bob".into(),
+        },
+        privilege: Privilege::Actions {
+            actions: vec!["read".into()],
+        },
+        target: Target::Tenant,
+        effect: Effect::Allow,
+        origin: None,
+        not_before: None,
+        expires_at: end.map(Timestamp),
+    };
+    let user = User {
+        id: "bob".into(),
+        email: None,
+        name: None,
+        attributes: BTreeMap::new(),
+        disabled: false,
+    };
+    let mut index = Snapshot::new();
+    let ended = |index: &Snapshot, from: i64, to: i64| -> Vec<String> {
+        index
+            .ended(from, to)
+            .iter()
+            .map(|g| g.to_string())
+            .collect()
+    };
+    index.apply(
+        1,
+        &[
+            put(&user),
+            put(&grant("g1", Some(1_500))),
+            put(&grant("g2", Some(2_500))),
+            put(&grant("g3", None)),
+        ],
+    );
+    assert_eq!(ended(&index, 0, 1_999), ["g1"]);
+    assert_eq!(ended(&index, 2_000, 3_000), ["g2"]);
+    assert_eq!(ended(&index, i64::MIN, 10_000), ["g1", "g2"]);
+    // Extended, and deleted: the index follows.
+    index.apply(
+        2,
+        &[
+            put(&grant("g1", Some(5_500))),
+            Op::Delete {
+                kind: Kind::Grant,
+                key: "g2".into(),
+            },
+        ],
+    );
+    assert!(ended(&index, 0, 3_000).is_empty());
+    assert_eq!(ended(&index, 5_000, 6_000), ["g1"]);
+}
