@@ -187,3 +187,70 @@ async fn lists_filter_on_when_grants_end() {
     let (status, body) = list("expires_within=soon").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
+
+/// What a vendor surface lists is what the engine enforces at the time of the listing: a
+/// time-bound grant made natively shows in Segment's and SlashID's listings inside its
+/// window and not after.
+#[tokio::test]
+async fn vendor_listings_follow_windows() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let token = app.token(&t, "admin").await;
+    app.create(
+        &t,
+        "users",
+        json!({"id": "bob", "email": "bob@example.com"}),
+    )
+    .await;
+    app.create(
+        &t,
+        "roles",
+        json!({"id": "viewer", "actions": ["source.read"]}),
+    )
+    .await;
+    app.create(&t, "resources", json!({"type": "SOURCE", "id": "s1"}))
+        .await;
+    let (status, body) = send(
+        app.anonymous(Method::POST, "/slashid/rbac/permissions")
+            .header("SlashID-API-Key", &token)
+            .header("SlashID-OrgID", &t)
+            .json(&json!({"name": "docs.read"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let ends = at(Duration::from_millis(1_500));
+    app.create(
+        &t,
+        "grants",
+        json!({"subject": {"type": "user", "id": "bob"},
+        "privilege": {"type": "role", "id": "viewer"},
+        "target": {"type": "resource", "resource": {"type": "SOURCE", "id": "s1"}},
+        "effect": "ALLOW", "expires_at": ends}),
+    )
+    .await;
+    app.create(
+        &t,
+        "grants",
+        json!({"subject": {"type": "user", "id": "bob"},
+        "privilege": {"type": "permission", "id": "docs.read"}, "target": {"type": "tenant"},
+        "effect": "ALLOW", "expires_at": ends}),
+    )
+    .await;
+    let listed = || async {
+        let (_, segment) = send(app.as_token(&token, Method::GET, "/segment/users/bob")).await;
+        let (_, slashid) = send(
+            app.anonymous(Method::GET, "/slashid/persons/bob/additional-permissions")
+                .header("SlashID-API-Key", &token)
+                .header("SlashID-OrgID", &t),
+        )
+        .await;
+        let segment = segment["data"]["user"]["permissions"]
+            .as_array()
+            .map_or(0, Vec::len);
+        let slashid = slashid["result"].as_array().map_or(0, Vec::len);
+        (segment, slashid)
+    };
+    assert_eq!(listed().await, (1, 1), "inside the window");
+    tokio::time::sleep(Duration::from_millis(1_700)).await;
+    assert_eq!(listed().await, (0, 0), "after it");
+}

@@ -5,7 +5,8 @@
 //! tenant-wide ALLOW grant each; and users found by what identifies them.
 
 use grantd_core::model::{
-    Effect, Grant, Group, Permission, Privilege, Role, SubjectRef, SubjectType, Target, User,
+    holds_at, Effect, Grant, Group, Permission, Privilege, Role, SubjectRef, SubjectType, Target,
+    User,
 };
 use grantd_core::{Invalid, Kind, Object, ObjectKey};
 use grantd_store::Expect;
@@ -85,12 +86,15 @@ impl Service {
         Ok(written)
     }
 
-    /// The user's direct permissions, sorted.
+    /// The user's direct permissions that hold now (a time-bound one outside its window
+    /// is not one), sorted.
     pub async fn direct_permissions(&self, tenant: &str, user: &str) -> ServiceResult<Vec<String>> {
+        let now = super::now_millis();
         let mut names: Vec<String> = self
             .holders::<Grant>(tenant, &user_ref(user).object_key())
             .await?
             .iter()
+            .filter(|g| holds_at(g.object.not_before, g.object.expires_at, now))
             .filter_map(|g| direct_permission(&g.object))
             .map(str::to_string)
             .collect();

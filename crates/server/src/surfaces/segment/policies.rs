@@ -9,7 +9,9 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use grantd_core::model::{Effect, Grant, Label, Privilege, ResourceRef, Role, SubjectRef, Target};
+use grantd_core::model::{
+    holds_at, Effect, Grant, Label, Privilege, ResourceRef, Role, SubjectRef, Target,
+};
 use serde_json::{json, Value};
 
 use super::catalog::{self, RESOURCE_TYPES, WORKSPACE};
@@ -112,7 +114,12 @@ pub struct Policy {
 /// The permissions the visible grants make, in the order they were first granted.
 pub fn policies(grants: &[Grant], workspace: &str) -> Vec<Policy> {
     let mut out: Vec<Policy> = Vec::new();
-    let mut sorted: Vec<&Grant> = grants.iter().filter(|g| visible(g)).collect();
+    // What the engine enforces now: a grant outside its window is not listed.
+    let now = crate::service::now_millis();
+    let mut sorted: Vec<&Grant> = grants
+        .iter()
+        .filter(|g| visible(g) && holds_at(g.not_before, g.expires_at, now))
+        .collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     for grant in sorted {
         let Privilege::Role { id: role_id } = &grant.privilege else {
