@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::batch::Batch;
 use super::derived::{SLASHID_PERSON, SLASHID_ROLE};
-use super::memberships::Precondition;
+use super::memberships::{user_ref, Precondition};
 use super::objects::{describe, Versioned};
 use super::{new_id, Ctx, Service, ServiceError, ServiceResult};
 
@@ -42,13 +42,6 @@ pub fn direct_permission(grant: &Grant) -> Option<&str> {
     match (&grant.privilege, &grant.target, grant.effect) {
         (Privilege::Permission { id }, Target::Tenant, Effect::Allow) => Some(id),
         _ => None,
-    }
-}
-
-fn user_ref(id: &str) -> SubjectRef {
-    SubjectRef {
-        subject_type: SubjectType::User,
-        id: id.to_string(),
     }
 }
 
@@ -115,10 +108,7 @@ impl Service {
         detail: Option<Value>,
     ) -> ServiceResult<i64> {
         let mut batch = self.batch(ctx).await?;
-        let subject = user_ref(user);
-        if batch.get::<User>(user).await?.is_none() {
-            return Err(ServiceError::NotFound(describe(&subject.object_key())));
-        }
+        let subject = batch.require_user(user).await?;
         batch.require_permissions("permissions", names).await?;
         let grants: Vec<Grant> = batch
             .holders::<Grant>(&subject.object_key())

@@ -7,6 +7,7 @@ use grantd_core::{Kind, Object, ObjectKey};
 use grantd_store::Expect;
 use serde_json::{json, Value};
 
+use super::batch::Batch;
 use super::objects::describe;
 use super::{derived, Ctx, Service, ServiceError, ServiceResult};
 
@@ -32,10 +33,21 @@ pub enum Addition {
     Invited { new: bool },
 }
 
-fn user_ref(id: &str) -> SubjectRef {
+pub(super) fn user_ref(id: &str) -> SubjectRef {
     SubjectRef {
         subject_type: SubjectType::User,
         id: id.to_string(),
+    }
+}
+
+impl Batch<'_> {
+    /// The user `id` as a subject; not found if there is none.
+    pub(super) async fn require_user(&mut self, id: &str) -> ServiceResult<SubjectRef> {
+        let subject = user_ref(id);
+        if self.get::<User>(id).await?.is_none() {
+            return Err(ServiceError::NotFound(describe(&subject.object_key())));
+        }
+        Ok(subject)
     }
 }
 
@@ -49,10 +61,7 @@ impl Service {
         action: &str,
     ) -> ServiceResult<i64> {
         let mut batch = self.batch(ctx).await?;
-        let subject = user_ref(user);
-        if batch.get::<User>(user).await?.is_none() {
-            return Err(ServiceError::NotFound(describe(&subject.object_key())));
-        }
+        let subject = batch.require_user(user).await?;
         batch.set_groups_in(user, groups).await?;
         batch.commit(action, &subject.object_key(), None).await
     }
@@ -83,10 +92,7 @@ impl Service {
         detail: Option<Value>,
     ) -> ServiceResult<i64> {
         let mut batch = self.batch(ctx).await?;
-        let subject = user_ref(user);
-        if batch.get::<User>(user).await?.is_none() {
-            return Err(ServiceError::NotFound(describe(&subject.object_key())));
-        }
+        let subject = batch.require_user(user).await?;
         for role in roles {
             if derived::owned_role(role) {
                 let assignment = json!({"role": role});
@@ -136,11 +142,7 @@ impl Service {
             return Err(ServiceError::NotFound(describe(&key)));
         }
         for user in users {
-            if batch.get::<User>(user).await?.is_none() {
-                return Err(ServiceError::NotFound(describe(
-                    &user_ref(user).object_key(),
-                )));
-            }
+            batch.require_user(user).await?;
             let member = Member {
                 group: group.to_string(),
                 member: user_ref(user),

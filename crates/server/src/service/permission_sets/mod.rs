@@ -240,17 +240,8 @@ impl Service {
         set: &str,
         permissions: Vec<DataPermission>,
     ) -> ServiceResult<Vec<Versioned<DataPermission>>> {
-        let mut batch = self.batch(ctx).await?;
-        let set = batch.require_set(workspace, set).await?.object;
-        let mut written = Vec::new();
-        for mut p in permissions {
-            p.set = set.id.clone();
-            written.push(batch.put(&p, Expect::Absent).await?);
-        }
-        batch
-            .commit("permission_set.permissions.add", &set.object_key(), None)
-            .await?;
-        Ok(written)
+        self.add_to_set(ctx, workspace, set, permissions, |p| &mut p.set)
+            .await
     }
 
     /// Adds members to the set `set` of `workspace`, all or none.
@@ -261,16 +252,27 @@ impl Service {
         set: &str,
         members: Vec<SetMember>,
     ) -> ServiceResult<Vec<Versioned<SetMember>>> {
+        self.add_to_set(ctx, workspace, set, members, |m| &mut m.set)
+            .await
+    }
+
+    async fn add_to_set<K: Object>(
+        &self,
+        ctx: &Ctx,
+        workspace: Option<&str>,
+        set: &str,
+        items: Vec<K>,
+        set_of: fn(&mut K) -> &mut String,
+    ) -> ServiceResult<Vec<Versioned<K>>> {
         let mut batch = self.batch(ctx).await?;
         let set = batch.require_set(workspace, set).await?.object;
         let mut written = Vec::new();
-        for mut m in members {
-            m.set = set.id.clone();
-            written.push(batch.put(&m, Expect::Absent).await?);
+        for mut item in items {
+            *set_of(&mut item) = set.id.clone();
+            written.push(batch.put(&item, Expect::Absent).await?);
         }
-        batch
-            .commit("permission_set.members.add", &set.object_key(), None)
-            .await?;
+        let action = format!("permission_set.{}.add", K::KIND);
+        batch.commit(&action, &set.object_key(), None).await?;
         Ok(written)
     }
 

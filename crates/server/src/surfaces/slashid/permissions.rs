@@ -14,7 +14,8 @@ use super::error::{SlashIdError, SlashIdResult};
 use super::guard::Caller;
 use super::people::find;
 use super::wire::{
-    if_match, names, no_content, permission_name, set_etag, text, Answer, Body, PathParams, Wait,
+    if_match, missing_with_hint, names, no_content, permission_name, set_etag, set_precondition,
+    text, Answer, Body, PathParams, Wait,
 };
 use crate::http::preconditions;
 use crate::http::time::timestamp;
@@ -103,9 +104,7 @@ pub async fn put_direct(
     let tenant = caller.ctx.tenant.clone();
     find(&state.service, &tenant, &id).await?;
     let wanted = names(&body, "permissions", true, permission_name)?.unwrap_or_default();
-    let precondition = |now: &[String]| {
-        if_match(&headers, &set_etag(now)).map_err(|e| ServiceError::PreconditionFailed(e.message))
-    };
+    let precondition = set_precondition(&headers);
     let detail = json!({ "permissions": wanted });
     let revision = state
         .service
@@ -118,17 +117,7 @@ pub async fn put_direct(
             Some(detail),
         )
         .await
-        .map_err(|e| match e {
-            ServiceError::Invalid(invalid) => SlashIdError::bad_request(format!(
-                "{} (POST /rbac/permissions creates it)",
-                invalid
-                    .0
-                    .first()
-                    .map(|f| f.message.as_str())
-                    .unwrap_or("no such permission")
-            )),
-            other => other.into(),
-        })?;
+        .map_err(missing_with_hint("POST /rbac/permissions creates it"))?;
     wait.done(&state, &tenant, revision).await
 }
 

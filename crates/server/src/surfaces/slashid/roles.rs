@@ -16,8 +16,8 @@ use super::guard::Caller;
 use super::people::find;
 use super::permissions::version_etag;
 use super::wire::{
-    if_match, names, no_content, permission_name, role_name, set_etag, text, Answer, Body,
-    PathParams, Wait,
+    if_match, missing_with_hint, names, no_content, permission_name, role_name, set_etag,
+    set_precondition, text, Answer, Body, PathParams, Wait,
 };
 use crate::http::time::timestamp;
 use crate::service::{Service, ServiceError, ServiceResult, Versioned};
@@ -204,9 +204,7 @@ pub async fn put_person_roles(
     };
     let wanted = names(&normalized, "roles", true, role_name)?.unwrap_or_default();
     find(&state.service, &tenant, &id).await?;
-    let precondition = |now: &[String]| {
-        if_match(&headers, &set_etag(now)).map_err(|e| ServiceError::PreconditionFailed(e.message))
-    };
+    let precondition = set_precondition(&headers);
     let detail = json!({ "roles": wanted });
     let revision = state
         .service
@@ -219,16 +217,6 @@ pub async fn put_person_roles(
             Some(detail),
         )
         .await
-        .map_err(|e| match e {
-            ServiceError::Invalid(invalid) => SlashIdError::bad_request(format!(
-                "{} (POST /rbac/roles creates it)",
-                invalid
-                    .0
-                    .first()
-                    .map(|f| f.message.as_str())
-                    .unwrap_or("role does not exist")
-            )),
-            other => other.into(),
-        })?;
+        .map_err(missing_with_hint("POST /rbac/roles creates it"))?;
     wait.done(&state, &tenant, revision).await
 }

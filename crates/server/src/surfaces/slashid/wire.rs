@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::error::{SlashIdError, SlashIdResult};
 use crate::http::body::{self, BodyError};
-use crate::service::Consistency;
+use crate::service::{Consistency, ServiceError, ServiceResult};
 use crate::state::AppState;
 
 pub const CONSISTENCY: &str = "slashid-required-consistency";
@@ -92,6 +92,27 @@ pub fn set_etag<S: AsRef<str>>(names: &[S]) -> String {
         hash.update([0]);
     }
     format!("\"{}\"", &hex::encode(hash.finalize())[..32])
+}
+
+/// A write's check of the ETag of a set it replaces (a person's roles or permissions),
+/// run by the service inside the write's transaction.
+pub fn set_precondition(
+    headers: &HeaderMap,
+) -> impl Fn(&[String]) -> ServiceResult<()> + Sync + '_ {
+    move |now: &[String]| {
+        if_match(headers, &set_etag(now)).map_err(|e| ServiceError::PreconditionFailed(e.message))
+    }
+}
+
+/// A write that names what does not exist, refused with where to create it.
+pub fn missing_with_hint(hint: &'static str) -> impl Fn(ServiceError) -> SlashIdError {
+    move |e| match e {
+        ServiceError::Invalid(invalid) => {
+            let first = invalid.0.first().map(|f| f.message.as_str());
+            SlashIdError::bad_request(format!("{} ({hint})", first.unwrap_or("it does not exist")))
+        }
+        other => other.into(),
+    }
 }
 
 /// 412 unless `If-Match` is absent, `*`, or `current` (quoted or not).
