@@ -1,12 +1,31 @@
-//! Accepting an invitation: the invited address becomes a user with the invite's grants and
-//! group memberships, and the invite is gone, in one transaction.
+//! Invitations: the pending invite of an address, and accepting one: the invited address
+//! becomes a user with the invite's grants and group memberships, and the invite is gone,
+//! in one transaction.
 
 use grantd_core::model::{Group, Invite, Member, SubjectRef, SubjectType, User};
 use grantd_core::{Invalid, Kind, ObjectKey};
 use grantd_store::Expect;
 use serde_json::json;
 
+use super::batch::Batch;
 use super::{new_id, Ctx, Service, ServiceError, ServiceResult, Versioned};
+
+impl Batch<'_> {
+    /// The pending invite of `email`, or a new empty one, and whether it is new.
+    pub(super) async fn invite_of(&mut self, email: &str) -> ServiceResult<(Invite, bool)> {
+        Ok(match self.get::<Invite>(email).await? {
+            Some(existing) => (existing.object, false),
+            None => (
+                Invite {
+                    email: email.to_string(),
+                    grants: Vec::new(),
+                    groups: Vec::new(),
+                },
+                true,
+            ),
+        })
+    }
+}
 
 impl Service {
     /// Turns the invite for `email` into `user` (whose email becomes the invite's).

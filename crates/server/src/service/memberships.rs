@@ -229,13 +229,7 @@ impl Service {
                     }
                 }
                 None => {
-                    let existing = batch.get::<Invite>(email).await?.map(|i| i.object);
-                    let is_new = existing.is_none();
-                    let mut invite = existing.unwrap_or_else(|| Invite {
-                        email: email.clone(),
-                        grants: Vec::new(),
-                        groups: Vec::new(),
-                    });
+                    let (mut invite, is_new) = batch.invite_of(email).await?;
                     if !invite.groups.contains(&group.id) {
                         invite.groups.push(group.id.clone());
                         batch.put(&invite, Expect::Any).await?;

@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 
 use grantd_core::model::{
-    Effect, Grant, Invite, Label, PendingGrant, Privilege, Resource, Role, SubjectRef, Target, User,
+    Effect, Grant, Label, PendingGrant, Privilege, Resource, Role, SubjectRef, Target, User,
 };
 use grantd_core::{FieldError, Invalid, Kind, Object, ObjectKey};
 use grantd_store::Expect;
@@ -278,13 +278,7 @@ impl Service {
         let mut outcome = Vec::new();
         for (email, requests) in invites {
             batch.prepare(requests, prerequisites).await?;
-            let existing = batch.get::<Invite>(email).await?.map(|i| i.object);
-            let is_new = existing.is_none();
-            let mut invite = existing.unwrap_or_else(|| Invite {
-                email: email.clone(),
-                grants: Vec::new(),
-                groups: Vec::new(),
-            });
+            let (mut invite, is_new) = batch.invite_of(email).await?;
             let mut given = Vec::new();
             for p in requests {
                 let policy = new_policy();
