@@ -232,8 +232,9 @@ impl Application {
     }
 }
 
-/// Writes down the grants whose window ended, `every` so often, until `stopping`: each node
-/// looks in its own index and tries; `Service::record_expiry` writes each one once.
+/// Writes down the grants, memberships and role assignments whose window ended, `every` so
+/// often, until `stopping`: each node looks in its own index and tries;
+/// `Service::record_expiry` writes each one once.
 fn spawn_expiry(
     service: Service,
     indexes: Arc<Indexes>,
@@ -246,18 +247,23 @@ fn spawn_expiry(
         let mut since = i64::MIN;
         loop {
             let now = crate::service::now_millis();
+            let mut failed = false;
             for tenant in indexes.applied_revisions().into_keys() {
                 let Some(index) = indexes.tenant(&tenant) else {
                     continue;
                 };
-                for grant in index.snapshot().ended(since, now) {
-                    if let Err(error) = service.record_expiry(&tenant, &grant).await {
-                        tracing::warn!(%error, tenant, %grant, "could not record an expiry; will retry");
+                for object in index.snapshot().ended(since, now) {
+                    if let Err(error) = service.record_expiry(&tenant, &object).await {
+                        tracing::warn!(%error, tenant, %object, "could not record an expiry; will retry");
+                        failed = true;
                     }
                 }
             }
-            // Ends in the second `now` falls in are looked at again next time.
-            since = now;
+            // Ends in the second `now` falls in are looked at again next time; after a
+            // failure, everything since the last pass that succeeded is.
+            if !failed {
+                since = now;
+            }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = stopping.changed() => return,

@@ -391,6 +391,31 @@ async fn a_window_that_ends_is_written_down_once() {
     .await
     .expect("send");
     assert_eq!(response.status(), StatusCode::CREATED);
+    // A membership and a role assignment that end at the same time.
+    for (path, body) in [
+        ("groups", json!({"id": "oncall"})),
+        ("roles", json!({"id": "responder", "actions": ["read"]})),
+        (
+            "groups/oncall/members",
+            json!({"member": {"type": "user", "id": "u"}, "expires_at": ends}),
+        ),
+        (
+            "role-assignments",
+            json!({"subject": {"type": "user", "id": "u"}, "role": "responder", "expires_at": ends}),
+        ),
+    ] {
+        let (status, created) = send(
+            op(
+                &client,
+                &nodes[0],
+                Method::POST,
+                &format!("/v1/tenants/{t}/{path}"),
+            )
+            .json(&body),
+        )
+        .await;
+        assert_eq!(status, StatusCode::CREATED, "{created}");
+    }
     tokio::time::sleep(Duration::from_millis(4_000)).await;
     let fresh = json!({"mode": "fully_consistent"});
     for node in &nodes {
@@ -408,9 +433,29 @@ async fn a_window_that_ends_is_written_down_once() {
         .as_array()
         .expect("items")
         .iter()
-        .filter(|e| e["action"] == "grant.expired")
+        .filter(|e| {
+            e["action"]
+                .as_str()
+                .is_some_and(|a| a.ends_with(".expired"))
+        })
         .collect();
-    assert_eq!(expired.len(), 1, "written down once: {events}");
-    assert_eq!(expired[0]["target"], "grant:brief", "{events}");
-    assert_eq!(expired[0]["actor"], "grantd:expiry", "{events}");
+    let mut written: Vec<(String, String)> = expired
+        .iter()
+        .map(|e| (e["action"].to_string(), e["target"].to_string()))
+        .collect();
+    written.sort();
+    assert_eq!(
+        written,
+        [
+            ("\"assignment.expired\"", "\"assignment:user:u/responder\""),
+            ("\"grant.expired\"", "\"grant:brief\""),
+            ("\"member.expired\"", "\"member:oncall/user:u\""),
+        ]
+        .map(|(a, t)| (a.to_string(), t.to_string())),
+        "each written down once: {events}"
+    );
+    assert!(
+        expired.iter().all(|e| e["actor"] == "grantd:expiry"),
+        "{events}"
+    );
 }

@@ -254,3 +254,134 @@ async fn vendor_listings_follow_windows() {
     tokio::time::sleep(Duration::from_millis(1_700)).await;
     assert_eq!(listed().await, (0, 0), "after it");
 }
+
+/// Memberships and role assignments hold for a while too (issue 20): one that starts
+/// later grants nothing until then, one that ends stops granting, with no write in
+/// between; both are listed by when they end, changed with If-Match, and shown by the
+/// vendor surfaces only while they hold.
+#[tokio::test]
+async fn memberships_and_assignments_hold_within_their_windows() {
+    let app = spawn_with(|c| c.expiry_interval_ms = 0).await;
+    let t = app.tenant().await;
+    let token = app.token(&t, "admin").await;
+    app.create(&t, "users", json!({"id": "bob"})).await;
+    app.create(&t, "groups", json!({"id": "oncall"})).await;
+    app.create(&t, "roles", json!({"id": "reader", "actions": ["read"]}))
+        .await;
+    let ask = |action: &'static str| {
+        let body = json!({"subject": {"type": "user", "id": "bob"}, "action": action,
+                          "resource": {"type": "doc", "id": "d1"}, "explain": true,
+                          "consistency": {"mode": "fully_consistent"}});
+        let request = app
+            .op(Method::POST, &format!("/v1/tenants/{t}/check"))
+            .json(&body);
+        async move { send(request).await.1 }
+    };
+    // The group may page; its membership starts in 1.5 s.
+    app.create(
+        &t,
+        "grants",
+        json!({"subject": {"type": "group", "id": "oncall"},
+            "privilege": {"type": "actions", "actions": ["page"]},
+            "target": {"type": "tenant"}, "effect": "ALLOW"}),
+    )
+    .await;
+    let starts = at(Duration::from_millis(1_500));
+    let members = format!("/v1/tenants/{t}/groups/oncall/members");
+    let (status, member) = send(app.op(Method::POST, &members).json(
+        &json!({"member": {"type": "user", "id": "bob"}, "not_before": starts,
+                "expires_at": at(Duration::from_secs(3600))}),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::CREATED, "{member}");
+    // The role's holders may read; bob holds it for 1.5 s.
+    app.create(
+        &t,
+        "grants",
+        json!({"subject": {"type": "role", "id": "reader"},
+            "privilege": {"type": "role", "id": "reader"},
+            "target": {"type": "tenant"}, "effect": "ALLOW"}),
+    )
+    .await;
+    let ends = at(Duration::from_millis(1_500));
+    app.create(
+        &t,
+        "role-assignments",
+        json!({"subject": {"type": "user", "id": "bob"}, "role": "reader", "expires_at": ends}),
+    )
+    .await;
+    let page = ask("page").await;
+    assert_eq!(page["decision"], "no_match", "not a member yet: {page}");
+    let read = ask("read").await;
+    assert_eq!(read["decision"], "allow", "{read}");
+    assert_eq!(
+        read["explanation"]["decided_by"][0]["expires_at"]
+            .as_str()
+            .map(str::len),
+        Some(ends.len()),
+        "the explanation says when the assignment ends: {read}"
+    );
+    let slashid_groups = || {
+        let request = app
+            .anonymous(Method::GET, "/slashid/persons/bob/groups")
+            .header("SlashID-API-Key", &token)
+            .header("SlashID-OrgID", &t);
+        async move { send(request).await.1["result"].clone() }
+    };
+    assert_eq!(slashid_groups().await, json!([]), "not a member yet");
+    let (_, ending) = send(app.op(
+        Method::GET,
+        &format!("/v1/tenants/{t}/role-assignments?expires_within=1m"),
+    ))
+    .await;
+    assert_eq!(ending["items"][0]["role"], "reader", "{ending}");
+    let revision = app.revision(&t).await;
+    tokio::time::sleep(Duration::from_millis(1_700)).await;
+    assert_eq!(ask("page").await["decision"], "allow", "a member now");
+    assert_eq!(ask("read").await["decision"], "no_match", "the role ended");
+    assert_eq!(app.revision(&t).await, revision, "nothing was written");
+    assert_eq!(slashid_groups().await, json!(["oncall"]));
+    let (_, expired) = send(app.op(
+        Method::GET,
+        &format!("/v1/tenants/{t}/role-assignments?expired=true"),
+    ))
+    .await;
+    assert_eq!(expired["items"][0]["role"], "reader", "{expired}");
+    // The membership's end moved with If-Match; a stale ETag changes nothing.
+    let item = format!("{members}/user/bob");
+    let etag = format!("\"{}\"", member["version"]);
+    let (status, shortened) = send(
+        app.op(Method::PATCH, &item)
+            .header("if-match", etag.clone())
+            .json(&json!({"expires_at": at(Duration::from_secs(60))})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{shortened}");
+    let (status, body) = send(
+        app.op(Method::PATCH, &item)
+            .header("if-match", etag)
+            .json(&json!({"expires_at": null})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::PRECONDITION_FAILED, "{body}");
+    // An end before the start is refused, and so is one in the past.
+    for window in [
+        json!({"not_before": at(Duration::from_secs(20)), "expires_at": at(Duration::from_secs(10))}),
+        json!({"expires_at": past(Duration::from_secs(1))}),
+    ] {
+        let (status, body) = send(app.op(Method::PATCH, &item).json(&window)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_error(&body, "validation_failed");
+    }
+    // A vendor surface that sets the person's roles sees only what holds now: asking
+    // for the ended role gives it now, instead of keeping the ended assignment.
+    let (status, body) = send(
+        app.anonymous(Method::PUT, "/slashid/persons/bob/roles")
+            .header("SlashID-API-Key", &token)
+            .header("SlashID-OrgID", &t)
+            .json(&json!({"roles": ["reader"]})),
+    )
+    .await;
+    assert!(status.is_success(), "{status} {body}");
+    assert_eq!(ask("read").await["decision"], "allow", "given again, now");
+}

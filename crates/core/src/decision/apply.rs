@@ -10,9 +10,10 @@ use thin_vec::ThinVec;
 
 use super::snapshot::{
     Actions, GroupNode, Id, Key, Op, ResourceLinks, ResourceNode, RoleNode, Snapshot, UserNode,
+    Window,
 };
 use crate::model::{Assignment, Grant, Group, Member, Resource, Role, SubjectType, User};
-use crate::{Kind, Object};
+use crate::{Kind, Object, ObjectKey};
 use serde::Deserialize;
 
 /// What a batch must recompute once its operations are applied.
@@ -127,6 +128,12 @@ impl Snapshot {
                         true,
                         dirty,
                     );
+                    self.set_window(
+                        (member.member.subject_type.kind(), &member.member.id),
+                        (Kind::Group, &member.group),
+                        Window::of(member.not_before, member.expires_at),
+                    );
+                    self.index_end(&member.object_key(), member.expires_at);
                 }
             }
             Kind::Role => {
@@ -172,6 +179,12 @@ impl Snapshot {
                         true,
                         dirty,
                     );
+                    self.set_window(
+                        (a.subject.subject_type.kind(), &a.subject.id),
+                        (Kind::Role, &a.role),
+                        Window::of(a.not_before, a.expires_at),
+                    );
+                    self.index_end(&a.object_key(), a.expires_at);
                 }
             }
             Kind::Grant => {
@@ -224,7 +237,9 @@ impl Snapshot {
                 });
                 if let Some((group, member_type, member)) = parsed {
                     self.link_member(group, member_type, member, false, dirty);
+                    self.set_window((member_type.kind(), member), (Kind::Group, group), None);
                 }
+                self.index_end(&ObjectKey::new(Kind::Member, key), None);
             }
             Kind::Role => {
                 if let Some(role) = self.roles.remove(key) {
@@ -253,7 +268,9 @@ impl Snapshot {
                 });
                 if let Some((subject_type, subject, role)) = parsed {
                     self.link_assignment(subject_type, subject, role, false, dirty);
+                    self.set_window((subject_type.kind(), subject), (Kind::Role, role), None);
                 }
+                self.index_end(&ObjectKey::new(Kind::Assignment, key), None);
             }
             Kind::Grant => self.unindex_grant(key),
             Kind::Tenant
@@ -282,6 +299,7 @@ impl Snapshot {
                 groups,
                 roles,
                 closure: Arc::from([id]),
+                timed: None,
             },
         );
         dirty.users.insert(key);
@@ -372,6 +390,26 @@ impl Snapshot {
                 dirty.groups.insert(member_key);
             }
             SubjectType::Role => {}
+        }
+    }
+
+    /// Records the window of the membership or assignment from `from` to `to`, or forgets
+    /// it when `None` (it holds always, or no longer exists).
+    fn set_window(&mut self, from: (Kind, &str), to: (Kind, &str), window: Option<Window>) {
+        match window {
+            Some(window) => {
+                let edge = (self.id_of(from.0, from.1), self.id_of(to.0, to.1));
+                self.windows.insert(edge, window);
+            }
+            None if self.windows.is_empty() => {}
+            None => {
+                let id = |(kind, key): (Kind, &str)| {
+                    self.ids.get(format!("{kind}:{key}").as_str()).copied()
+                };
+                if let (Some(a), Some(b)) = (id(from), id(to)) {
+                    self.windows.remove(&(a, b));
+                }
+            }
         }
     }
 

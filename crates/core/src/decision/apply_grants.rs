@@ -7,8 +7,8 @@ use std::sync::Arc;
 use super::snapshot::{
     Actions, Bucket, LabelSelector, Privilege, Rule, RuleTarget, Rules, Snapshot, Window, TENANT,
 };
-use crate::model::{Grant, Privilege as GrantPrivilege, Target};
-use crate::Kind;
+use crate::model::{Grant, Privilege as GrantPrivilege, Target, Timestamp};
+use crate::{Kind, ObjectKey};
 
 impl Snapshot {
     pub(super) fn index_grant(&mut self, grant: &Grant) {
@@ -49,40 +49,40 @@ impl Snapshot {
             privilege,
             grant: grant_id.clone(),
             target,
-            window: (grant.not_before.is_some() || grant.expires_at.is_some()).then(|| {
-                Box::new(Window {
-                    from: grant.not_before.map_or(i64::MIN, |t| t.0),
-                    until: grant.expires_at.map_or(i64::MAX, |t| t.0),
-                })
-            }),
+            window: Window::of(grant.not_before, grant.expires_at).map(Box::new),
         };
-        self.forget_end(&grant_id);
-        if let Some(end) = grant.expires_at {
-            let second = end.0.div_euclid(1000);
-            self.ends_of.insert(grant_id.clone(), second);
-            let mut ids = self.ends.get(&second).cloned().unwrap_or_default();
-            ids.push(grant_id.clone());
-            self.ends.insert(second, ids);
-        }
+        self.index_end(
+            &ObjectKey::new(Kind::Grant, grant.id.as_str()),
+            grant.expires_at,
+        );
         self.link_rule(bucket, &grant_id, Some(rule));
     }
 
-    /// Takes grant `id` out of the index of ends.
-    fn forget_end(&mut self, id: &str) {
-        if let Some(second) = self.ends_of.remove(id) {
-            let mut ids = self.ends.get(&second).cloned().unwrap_or_default();
-            ids.retain(|g| &**g != id);
-            if ids.is_empty() {
+    /// Files `object` in the index of ends under `end`, or takes it out when `None`.
+    pub(super) fn index_end(&mut self, object: &ObjectKey, end: Option<Timestamp>) {
+        let name: Arc<str> = Arc::from(object.to_string());
+        if let Some(second) = self.ends_of.remove(&name) {
+            let mut names = self.ends.get(&second).cloned().unwrap_or_default();
+            names.retain(|n| *n != name);
+            if names.is_empty() {
                 self.ends.remove(&second);
             } else {
-                self.ends.insert(second, ids);
+                self.ends.insert(second, names);
             }
+        }
+        if let Some(end) = end {
+            let second = end.0.div_euclid(1000);
+            self.ends_of.insert(name.clone(), second);
+            let mut names = self.ends.get(&second).cloned().unwrap_or_default();
+            names.push(name);
+            self.ends.insert(second, names);
         }
     }
 
-    /// The grants whose window ends in `[from, to)` (ms since the epoch), by the second
-    /// they end in: what a node records as expired once `to` has come.
-    pub fn ended(&self, from: i64, to: i64) -> Vec<Arc<str>> {
+    /// The grants, memberships and role assignments whose window ends in `[from, to)` (ms
+    /// since the epoch), by the second they end in: what a node records as expired once
+    /// `to` has come.
+    pub fn ended(&self, from: i64, to: i64) -> Vec<ObjectKey> {
         let (first, last) = (from.div_euclid(1000), to.div_euclid(1000));
         let seconds = last.saturating_sub(first);
         let mut found: Vec<Arc<str>> = if seconds as usize > self.ends.len() {
@@ -98,7 +98,7 @@ impl Snapshot {
                 .collect()
         };
         found.sort();
-        found
+        found.iter().filter_map(|n| ObjectKey::parse(n)).collect()
     }
 
     /// The one shared copy of a privilege, so that the many rules granting `read` hold a
@@ -113,7 +113,7 @@ impl Snapshot {
     }
 
     pub(super) fn unindex_grant(&mut self, id: &str) {
-        self.forget_end(id);
+        self.index_end(&ObjectKey::new(Kind::Grant, id), None);
         if let Some(bucket) = self.grants.remove(id) {
             self.link_rule(bucket, id, None);
         }

@@ -213,14 +213,16 @@ impl Snapshot {
             return Verdict::Deny;
         }
         let mut verdict = Verdict::NoMatch;
-        self.matching_rules(&user.closure, query, |rule| match rule.effect {
-            Effect::Deny => {
-                verdict = Verdict::Deny;
-                false
-            }
-            Effect::Allow => {
-                verdict = Verdict::Allow;
-                true
+        self.matching_rules(&user.closure_at(query.at), query, |rule| {
+            match rule.effect {
+                Effect::Deny => {
+                    verdict = Verdict::Deny;
+                    false
+                }
+                Effect::Allow => {
+                    verdict = Verdict::Allow;
+                    true
+                }
             }
         });
         verdict

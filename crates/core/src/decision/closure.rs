@@ -11,7 +11,27 @@ use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 
 use super::apply::Dirty;
-use super::snapshot::{Actions, Id, Snapshot};
+use super::cowmap::CowMap;
+use super::snapshot::{Actions, GroupNode, Id, RoleNode, Snapshot, Spans, Timed, UserNode, Window};
+
+/// The span of a subject reached always.
+const ALWAYS: (i64, i64) = (i64::MIN, i64::MAX);
+
+/// Adds `spans` to `into` (sorted, disjoint, not touching; kept so); whether it grew.
+fn merge(into: &mut Vec<(i64, i64)>, spans: &[(i64, i64)]) -> bool {
+    let mut all: Vec<(i64, i64)> = into.iter().chain(spans).copied().collect();
+    all.sort_unstable();
+    let mut merged: Vec<(i64, i64)> = Vec::with_capacity(all.len());
+    for (from, until) in all {
+        match merged.last_mut() {
+            Some(last) if from <= last.1 => last.1 = last.1.max(until),
+            _ => merged.push((from, until)),
+        }
+    }
+    let grew = merged != *into;
+    *into = merged;
+    grew
+}
 
 impl Snapshot {
     pub(super) fn recompute(&mut self, dirty: Dirty) {
@@ -46,8 +66,11 @@ impl Snapshot {
             self.users_under(group, &mut users);
         }
         for user in users {
-            if let Some(closure) = self.user_closure(&user) {
-                self.users.update(&*user, |u| u.closure = closure);
+            if let Some((closure, timed)) = self.user_closure(&user) {
+                self.users.update(&*user, |u| {
+                    u.closure = closure;
+                    u.timed = timed;
+                });
             }
         }
         let mut resources = BTreeSet::new();
@@ -164,8 +187,13 @@ impl Snapshot {
         seen
     }
 
-    fn user_closure(&self, user: &str) -> Option<Arc<[Id]>> {
+    /// The user's closure, and when its subjects reached through time-bound memberships or
+    /// assignments are reached.
+    fn user_closure(&self, user: &str) -> Option<(Arc<[Id]>, Option<Timed>)> {
         let node = self.users.get(user)?;
+        if !self.windows.is_empty() {
+            return Some(self.timed_closure(node));
+        }
         let mut ids = vec![node.id];
         let mut roles = node.roles.clone();
         for group in self.groups_of(&node.groups) {
@@ -181,7 +209,79 @@ impl Snapshot {
         }
         ids.sort_unstable();
         ids.dedup();
-        Some(Arc::from(ids))
+        Some((Arc::from(ids), None))
+    }
+
+    /// The closure when some memberships or assignments hold only for a while: a walk
+    /// that carries, for each subject reached, when it is reached: the union, over the
+    /// paths to it, of the intersection of the windows along each path. A subject's spans
+    /// only grow, and only from the windows' own bounds, so the walk ends, cycles or not.
+    fn timed_closure(&self, node: &UserNode) -> (Arc<[Id]>, Option<Timed>) {
+        enum Via<'a> {
+            Group(&'a GroupNode),
+            Role(&'a RoleNode),
+        }
+        type Reach = HashMap<Id, Vec<(i64, i64)>>;
+        /// Carries `from`'s spans over its edge to `to`, clipped to the edge's window.
+        fn spread<'a>(
+            windows: &CowMap<(Id, Id), Window>,
+            reach: &mut Reach,
+            work: &mut Vec<(Id, Via<'a>)>,
+            from: Id,
+            to: Option<(Id, Via<'a>)>,
+        ) {
+            let Some((to, via)) = to else { return };
+            let window = windows.get(&(from, to));
+            let spans: Vec<(i64, i64)> = reach[&from]
+                .iter()
+                .filter_map(|&(a, b)| {
+                    let (a, b) = window.map_or((a, b), |w| (a.max(w.from), b.min(w.until)));
+                    (a < b).then_some((a, b))
+                })
+                .collect();
+            if !spans.is_empty() && merge(reach.entry(to).or_default(), &spans) {
+                work.push((to, via));
+            }
+        }
+        let mut reach: Reach = HashMap::from([(node.id, vec![ALWAYS])]);
+        let mut work: Vec<(Id, Via<'_>)> = Vec::new();
+        let w = &self.windows;
+        let group = |key: &Arc<str>| self.groups.get(&**key).map(|g| (g.id, Via::Group(g)));
+        let role = |key: &Arc<str>| self.roles.get(&**key).map(|r| (r.id, Via::Role(r)));
+        for g in &node.groups {
+            spread(w, &mut reach, &mut work, node.id, group(g));
+        }
+        for r in &node.roles {
+            spread(w, &mut reach, &mut work, node.id, role(r));
+        }
+        while let Some((id, via)) = work.pop() {
+            match via {
+                Via::Group(g) => {
+                    for p in &g.parents {
+                        spread(w, &mut reach, &mut work, id, group(p));
+                    }
+                    for r in &g.roles {
+                        spread(w, &mut reach, &mut work, id, role(r));
+                    }
+                }
+                Via::Role(r) => {
+                    for i in &r.includes {
+                        spread(w, &mut reach, &mut work, id, role(i));
+                    }
+                }
+            }
+        }
+        let mut ids: Vec<Id> = reach.keys().copied().collect();
+        ids.sort_unstable();
+        let timed: Vec<(Id, Spans)> = ids
+            .iter()
+            .filter(|id| reach[id] != [ALWAYS])
+            .map(|id| (*id, reach[id].clone().into_boxed_slice()))
+            .collect();
+        (
+            Arc::from(ids),
+            (!timed.is_empty()).then(|| Arc::from(timed)),
+        )
     }
 
     /// The ids of the resource's parent, grandparent...: cycle-safe; `None` if it has none.

@@ -54,17 +54,21 @@ impl Snapshot {
             };
         }
         let mut matched = Vec::new();
-        self.matching_rules(&user.closure, query, |r| {
+        self.matching_rules(&user.closure_at(query.at), query, |r| {
             let subject = self
                 .names
                 .get(&r.subject)
                 .cloned()
                 .unwrap_or_else(|| Arc::from(""));
+            // It stops deciding when the grant ends, or the user's way to its subject.
             let until = r
                 .window
                 .as_ref()
                 .map(|w| w.until)
-                .filter(|u| *u != i64::MAX);
+                .filter(|u| *u != i64::MAX)
+                .into_iter()
+                .chain(user.reach_ends(r.subject, query.at))
+                .min();
             matched.push((r.grant.clone(), r.effect, subject, until));
             true
         });
@@ -74,7 +78,7 @@ impl Snapshot {
             (false, false) => Verdict::Allow,
             (false, true) => Verdict::NoMatch,
         };
-        let paths = self.membership_paths(query.user);
+        let paths = self.membership_paths(query.user, query.at);
         let mut decided_by: Vec<Match> = matched
             .into_iter()
             .filter(|(_, effect, _, _)| !denied || *effect == Effect::Deny)
@@ -105,11 +109,12 @@ impl Snapshot {
         }
     }
 
-    /// For every subject in the user's closure, the shortest chain of memberships leading
-    /// to it from the user. A breadth-first walk that records where it came from, so that
-    /// its cost is that of the closure, however deep it nests; each path is spelled out
-    /// once, for the subjects that decided.
-    fn membership_paths(&self, user: &str) -> Paths {
+    /// For every subject in the user's closure at `at`, the shortest chain of memberships
+    /// leading to it from the user, through memberships and assignments that hold then. A
+    /// breadth-first walk that records where it came from, so that its cost is that of the
+    /// closure, however deep it nests; each path is spelled out once, for the subjects
+    /// that decided.
+    fn membership_paths(&self, user: &str, at: i64) -> Paths {
         let mut came_from: BTreeMap<Arc<str>, Option<Arc<str>>> = BTreeMap::new();
         let Some(node) = self.users.get(user) else {
             return Paths(came_from);
@@ -117,6 +122,16 @@ impl Snapshot {
         let start: Arc<str> = Arc::from(format!("user:{user}").as_str());
         came_from.insert(start.clone(), None);
         let mut queue = VecDeque::from([start]);
+        // Whether the membership or assignment from `from` to `to` holds at `at`.
+        let holds = |from: &str, to: &str| {
+            self.windows.is_empty()
+                || match (self.ids.get(from), self.ids.get(to)) {
+                    (Some(a), Some(b)) => {
+                        self.windows.get(&(*a, *b)).is_none_or(|w| w.holds_at(at))
+                    }
+                    _ => true,
+                }
+        };
         while let Some(current) = queue.pop_front() {
             let (kind, key) = current.split_once(':').unwrap_or(("", ""));
             let next: Vec<String> = match kind {
@@ -146,7 +161,7 @@ impl Snapshot {
             };
             for n in next {
                 let n: Arc<str> = Arc::from(n.as_str());
-                if !came_from.contains_key(&n) {
+                if !came_from.contains_key(&n) && holds(&current, &n) {
                     came_from.insert(n.clone(), Some(current.clone()));
                     queue.push_back(n);
                 }

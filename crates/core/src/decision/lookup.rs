@@ -124,7 +124,7 @@ impl Snapshot {
         };
         // Every rule of the closure whose privilege covers the action and whose pattern
         // overlaps the prefix; tenant-wide rules are the empty pattern.
-        for &subject in node.closure.iter() {
+        for &subject in node.closure_at(at).iter() {
             let tenant_rules = self
                 .direct
                 .get(&super::snapshot::TENANT)

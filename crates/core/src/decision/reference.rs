@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use crate::model::{
-    holds_at, Assignment, Effect, Grant, Member, Privilege, Resource, Role, SubjectType, Target,
-    User,
+    Assignment, Effect, Grant, Member, Privilege, Resource, Role, SubjectType, Target, User,
+    Windowed,
 };
 
 /// A tenant's objects, as the store holds them.
@@ -27,12 +27,13 @@ pub enum Asked<'a> {
 }
 
 impl Model {
-    /// `kind:id` of the user, its groups (transitively) and its roles (with included ones).
-    fn subjects(&self, user: &str) -> BTreeSet<String> {
+    /// `kind:id` of the user, its groups (transitively) and its roles (with included ones),
+    /// through the memberships and assignments that hold at `at`.
+    fn subjects(&self, user: &str, at: i64) -> BTreeSet<String> {
         let mut groups: BTreeSet<String> = BTreeSet::new();
         loop {
             let before = groups.len();
-            for m in &self.members {
+            for m in self.members.iter().filter(|m| m.holds_at(at)) {
                 let inside = match m.member.subject_type {
                     SubjectType::User => m.member.id == user,
                     SubjectType::Group => groups.contains(&m.member.id),
@@ -49,6 +50,7 @@ impl Model {
         let mut roles: BTreeSet<String> = self
             .assignments
             .iter()
+            .filter(|a| a.holds_at(at))
             .filter(|a| match a.subject.subject_type {
                 SubjectType::User => a.subject.id == user,
                 SubjectType::Group => groups.contains(&a.subject.id),
@@ -165,11 +167,11 @@ impl Model {
         if u.disabled {
             return Some(false);
         }
-        let subjects = self.subjects(user);
+        let subjects = self.subjects(user, at);
         let matching: Vec<&Grant> = self
             .grants
             .iter()
-            .filter(|g| holds_at(g.not_before, g.expires_at, at))
+            .filter(|g| g.holds_at(at))
             .filter(|g| subjects.contains(&g.subject.object_key().to_string()))
             .filter(|g| self.covers_action(&g.privilege, action))
             .filter(|g| self.covers_target(&g.target, asked))

@@ -1,6 +1,7 @@
 //! The snapshot's data: nodes for users, groups, roles and resources, and the rules made
 //! from grants, indexed for checks.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -8,7 +9,7 @@ use serde_json::Value;
 use thin_vec::ThinVec;
 
 use super::cowmap::CowMap;
-use crate::model::Effect;
+use crate::model::{Effect, Timestamp};
 use crate::Kind;
 
 /// A key stored inline when short (up to 24 bytes), as most user ids and resource keys are.
@@ -88,7 +89,55 @@ pub struct UserNode {
     pub groups: ThinVec<Arc<str>>,
     pub roles: ThinVec<Arc<str>>,
     /// The user, its groups transitively, and its roles with those they include; sorted.
+    /// Those reached only for a while are in it too, and in `timed`.
     pub closure: Arc<[Id]>,
+    /// The subjects of the closure reached only through time-bound memberships or role
+    /// assignments, sorted by id, each with when it is reached. `None` for a user who has
+    /// none (most users): their checks read the closure as it is.
+    pub timed: Option<Timed>,
+}
+
+/// The subjects a user reaches only for a while, sorted by id, with when.
+pub type Timed = Arc<[(Id, Spans)]>;
+
+/// When a subject is reached: spans `[from, until)` in ms since the epoch, sorted, disjoint
+/// and not touching.
+pub type Spans = Box<[(i64, i64)]>;
+
+/// Whether one of `spans` holds `at`; the end of that span.
+pub(super) fn span_at(spans: &[(i64, i64)], at: i64) -> Option<i64> {
+    spans
+        .iter()
+        .find(|(from, until)| *from <= at && at < *until)
+        .map(|(_, until)| *until)
+}
+
+impl UserNode {
+    /// The closure at `at`: the subjects the user reaches then, sorted. Borrowed, with no
+    /// work, for a user reached through nothing time-bound.
+    #[inline]
+    pub fn closure_at(&self, at: i64) -> Cow<'_, [Id]> {
+        match &self.timed {
+            None => Cow::Borrowed(&self.closure),
+            Some(timed) => Cow::Owned(
+                self.closure
+                    .iter()
+                    .copied()
+                    .filter(|id| match timed.binary_search_by_key(id, |(t, _)| *t) {
+                        Ok(i) => span_at(&timed[i].1, at).is_some(),
+                        Err(_) => true,
+                    })
+                    .collect(),
+            ),
+        }
+    }
+
+    /// When the user stops reaching `subject`, if the reach that holds at `at` ends.
+    pub fn reach_ends(&self, subject: Id, at: i64) -> Option<i64> {
+        let timed = self.timed.as_ref()?;
+        let i = timed.binary_search_by_key(&subject, |(t, _)| *t).ok()?;
+        span_at(&timed[i].1, at).filter(|until| *until != i64::MAX)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -200,21 +249,33 @@ pub struct Rule {
     pub window: Option<Box<Window>>,
 }
 
-/// When a rule holds: from `from` (inclusive) until `until` (exclusive), in ms since the
-/// epoch.
+/// When a rule, a membership or an assignment holds: from `from` (inclusive) until
+/// `until` (exclusive), in ms since the epoch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Window {
     pub from: i64,
     pub until: i64,
 }
 
+impl Window {
+    /// The window of an object with these bounds; `None` if it holds always.
+    pub fn of(not_before: Option<Timestamp>, expires_at: Option<Timestamp>) -> Option<Window> {
+        (not_before.is_some() || expires_at.is_some()).then(|| Window {
+            from: not_before.map_or(i64::MIN, |t| t.0),
+            until: expires_at.map_or(i64::MAX, |t| t.0),
+        })
+    }
+
+    pub fn holds_at(&self, at: i64) -> bool {
+        self.from <= at && at < self.until
+    }
+}
+
 impl Rule {
     /// Whether the rule holds at `at`.
     #[inline]
     pub fn holds_at(&self, at: i64) -> bool {
-        self.window
-            .as_ref()
-            .is_none_or(|w| w.from <= at && at < w.until)
+        self.window.as_ref().is_none_or(|w| w.holds_at(at))
     }
 }
 
@@ -254,8 +315,11 @@ pub struct Snapshot {
     pub(super) direct: CowMap<Id, Rules>,
     /// Rules on label selectors and data paths, by subject.
     pub(super) selectors: CowMap<Id, Rules>,
-    /// The grants whose window ends, by the second it ends in, and each one's second:
-    /// only time-bound grants are here.
+    /// The windows of time-bound memberships and role assignments, by (member or holder,
+    /// group or role): only those are here.
+    pub(super) windows: CowMap<(Id, Id), Window>,
+    /// The grants, memberships and role assignments whose window ends (`kind:key`), by the
+    /// second it ends in, and each one's second: only time-bound objects are here.
     pub(super) ends: CowMap<i64, Vec<Arc<str>>>,
     pub(super) ends_of: CowMap<Arc<str>, i64>,
 }
@@ -309,13 +373,13 @@ impl Snapshot {
         self.resources.len()
     }
 
-    /// Whether `user` is `subject` (`group:g`, `role:r`) or reaches it: a group it belongs
-    /// to, transitively, or a role it or those groups hold, with those roles include.
-    /// A disabled user reaches nothing.
-    pub fn reaches(&self, user: &str, subject: &str) -> bool {
+    /// Whether `user` is `subject` (`group:g`, `role:r`) or reaches it at `at`: a group it
+    /// belongs to, transitively, or a role it or those groups hold, with those roles
+    /// include. A disabled user reaches nothing.
+    pub fn reaches(&self, user: &str, subject: &str, at: i64) -> bool {
         let (Some(node), Some(id)) = (self.users.get(user), self.ids.get(subject)) else {
             return false;
         };
-        !node.disabled && node.closure.binary_search(id).is_ok()
+        !node.disabled && node.closure_at(at).binary_search(id).is_ok()
     }
 }

@@ -67,6 +67,26 @@ fn labels(bits: u8) -> BTreeMap<String, String> {
     labels
 }
 
+/// The window of the `i`th generated membership: none, or one that overlaps the grants'
+/// windows (100 to 200) and the assignments'.
+fn member_window(i: usize) -> (Option<Timestamp>, Option<Timestamp>) {
+    match i % 4 {
+        1 => (Some(Timestamp(130)), None),
+        2 => (None, Some(Timestamp(190))),
+        3 => (Some(Timestamp(120)), Some(Timestamp(260))),
+        _ => (None, None),
+    }
+}
+
+/// The window of the `i`th generated role assignment.
+fn assignment_window(i: usize) -> (Option<Timestamp>, Option<Timestamp>) {
+    match i % 3 {
+        1 => (Some(Timestamp(50)), Some(Timestamp(180))),
+        2 => (Some(Timestamp(150)), None),
+        _ => (None, None),
+    }
+}
+
 /// A random tenant: every relation acyclic by construction (edges go to lower indexes).
 fn model() -> impl Strategy<Value = Model> {
     (
@@ -92,7 +112,7 @@ fn model() -> impl Strategy<Value = Model> {
                         disabled: disabled[i] && i == 3,
                     })
                     .collect();
-                for (group, kind, member) in members {
+                for (i, (group, kind, member)) in members.into_iter().enumerate() {
                     let member = if kind == 0 {
                         subject(0, member)
                     } else {
@@ -106,7 +126,13 @@ fn model() -> impl Strategy<Value = Model> {
                             .iter()
                             .any(|x| x.group == group && x.member == member)
                     {
-                        m.members.push(Member { group, member });
+                        let (not_before, expires_at) = member_window(i);
+                        m.members.push(Member {
+                            group,
+                            member,
+                            not_before,
+                            expires_at,
+                        });
                     }
                 }
                 m.roles = roles
@@ -145,10 +171,13 @@ fn model() -> impl Strategy<Value = Model> {
                         }
                     })
                     .collect();
-                for (kind, s, role) in assignments {
+                for (i, (kind, s, role)) in assignments.into_iter().enumerate() {
+                    let (not_before, expires_at) = assignment_window(i);
                     let a = Assignment {
                         subject: subject(kind, s),
                         role: format!("r{role}"),
+                        not_before,
+                        expires_at,
                     };
                     if !m.assignments.iter().any(|x| x.key() == a.key()) {
                         m.assignments.push(a);
@@ -242,8 +271,9 @@ fn agrees(index: &Snapshot, m: &Model) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// Instants before, at and inside the windows the generated grants have, and after them.
-const INSTANTS: [i64; 5] = [0, 100, 150, 200, 1_000];
+/// Instants before, at the bounds of and inside the windows the generated grants,
+/// memberships and assignments have, and after them: one in each stretch between bounds.
+const INSTANTS: [i64; 11] = [0, 60, 100, 125, 130, 150, 185, 190, 200, 230, 1_000];
 
 fn agrees_at(index: &Snapshot, m: &Model, at: i64) -> Result<(), TestCaseError> {
     let mut keys: Vec<String> = (0..6).map(|i| resource_ref(i).key()).collect();
@@ -406,7 +436,7 @@ proptest! {
     }
 
     #[test]
-    fn index_follows_writes_and_deletes(m in model(), changes in prop::collection::vec((0u8..8, any::<u8>(), any::<u8>()), 1..12)) {
+    fn index_follows_writes_and_deletes(m in model(), changes in prop::collection::vec((0u8..9, any::<u8>(), any::<u8>()), 1..12)) {
         let mut m = m;
         let mut index = Snapshot::new();
         index.apply(1, &ops_of(&m));
@@ -440,6 +470,24 @@ proptest! {
                         .map(|j| format!("r{j}"))
                         .collect();
                     vec![put(&m.roles[i])]
+                }
+                8 if !m.members.is_empty() || !m.assignments.is_empty() => {
+                    // A membership's or an assignment's window moved, made, or taken away.
+                    let i = which as usize;
+                    let (nb, ea) = member_window(flip as usize);
+                    if flip % 2 == 0 && !m.members.is_empty() {
+                        let n = m.members.len();
+                        let x = &mut m.members[i % n];
+                        (x.not_before, x.expires_at) = (nb, ea);
+                        vec![put(&*x)]
+                    } else if !m.assignments.is_empty() {
+                        let n = m.assignments.len();
+                        let x = &mut m.assignments[i % n];
+                        (x.not_before, x.expires_at) = (nb, ea);
+                        vec![put(&*x)]
+                    } else {
+                        Vec::new()
+                    }
                 }
                 _ => delete(&mut m, choice, which),
             };
@@ -624,12 +672,14 @@ fn users_reach_their_groups_and_roles_transitively() {
             disabled,
         });
     }
-    let member = |group: &str, kind: SubjectType, id: &str| Member {
-        group: group.into(),
-        member: SubjectRef {
-            subject_type: kind,
-            id: id.into(),
-        },
+    let member = |group: &str, kind: SubjectType, id: &str| {
+        Member::new(
+            group,
+            SubjectRef {
+                subject_type: kind,
+                id: id.into(),
+            },
+        )
     };
     m.members.push(member("g", SubjectType::User, "bob"));
     m.members.push(member("g", SubjectType::User, "eve"));
@@ -642,13 +692,13 @@ fn users_reach_their_groups_and_roles_transitively() {
         includes: includes.iter().map(|s| (*s).into()).collect(),
     };
     m.roles = vec![role("r", &["r2"]), role("r2", &[]), role("x", &[])];
-    m.assignments.push(Assignment {
-        subject: SubjectRef {
+    m.assignments.push(Assignment::new(
+        SubjectRef {
             subject_type: SubjectType::Group,
             id: "g2".into(),
         },
-        role: "r".into(),
-    });
+        "r",
+    ));
     let mut ops: Vec<Op> = ["g", "g2"]
         .iter()
         .map(|id| {
@@ -663,15 +713,15 @@ fn users_reach_their_groups_and_roles_transitively() {
     let mut index = Snapshot::new();
     index.apply(1, &ops);
     for reached in ["user:bob", "group:g", "group:g2", "role:r", "role:r2"] {
-        assert!(index.reaches("bob", reached), "{reached}");
+        assert!(index.reaches("bob", reached, 0), "{reached}");
     }
-    assert!(!index.reaches("bob", "role:x"));
-    assert!(!index.reaches("bob", "role:nope"));
+    assert!(!index.reaches("bob", "role:x", 0));
+    assert!(!index.reaches("bob", "role:nope", 0));
     assert!(
-        !index.reaches("eve", "group:g"),
+        !index.reaches("eve", "group:g", 0),
         "a disabled user reaches nothing"
     );
-    assert!(!index.reaches("nobody", "group:g"));
+    assert!(!index.reaches("nobody", "group:g", 0));
 }
 
 #[test]
@@ -715,9 +765,9 @@ fn the_index_knows_which_windows_end_when() {
             put(&grant("g3", None)),
         ],
     );
-    assert_eq!(ended(&index, 0, 1_999), ["g1"]);
-    assert_eq!(ended(&index, 2_000, 3_000), ["g2"]);
-    assert_eq!(ended(&index, i64::MIN, 10_000), ["g1", "g2"]);
+    assert_eq!(ended(&index, 0, 1_999), ["grant:g1"]);
+    assert_eq!(ended(&index, 2_000, 3_000), ["grant:g2"]);
+    assert_eq!(ended(&index, i64::MIN, 10_000), ["grant:g1", "grant:g2"]);
     // Extended, and deleted: the index follows.
     index.apply(
         2,
@@ -730,5 +780,139 @@ fn the_index_knows_which_windows_end_when() {
         ],
     );
     assert!(ended(&index, 0, 3_000).is_empty());
-    assert_eq!(ended(&index, 5_000, 6_000), ["g1"]);
+    assert_eq!(ended(&index, 5_000, 6_000), ["grant:g1"]);
+    // Memberships and role assignments are there too, under their kind.
+    let mut member = Member::new("g", grant("x", None).subject);
+    member.expires_at = Some(Timestamp(7_200));
+    let mut assignment = Assignment::new(grant("x", None).subject, "r");
+    assignment.expires_at = Some(Timestamp(7_700));
+    index.apply(3, &[put(&member), put(&assignment)]);
+    assert_eq!(
+        ended(&index, 7_000, 8_000),
+        ["assignment:user:bob/r", "member:g/user:bob"]
+    );
+    index.apply(
+        4,
+        &[Op::Delete {
+            kind: Kind::Member,
+            key: member.key(),
+        }],
+    );
+    assert_eq!(ended(&index, 7_000, 8_000), ["assignment:user:bob/r"]);
+}
+
+/// A membership and an assignment that hold for a while: what they lead to is reached
+/// only then, the explanation says when it stops, and the path shown is one that holds.
+#[test]
+fn memberships_and_assignments_hold_within_their_windows() {
+    let bob = SubjectRef {
+        subject_type: SubjectType::User,
+        id: "bob".into(),
+    };
+    let mut m = Model::default();
+    m.users.push(User {
+        id: "bob".into(),
+        email: None,
+        name: None,
+        attributes: BTreeMap::new(),
+        disabled: false,
+    });
+    let mut member = Member::new("oncall", bob.clone());
+    (member.not_before, member.expires_at) = (Some(Timestamp(1_000)), Some(Timestamp(2_000)));
+    m.members.push(member);
+    // The group holds the role for a shorter while: bob holds it only where both hold.
+    let mut assignment = Assignment::new(
+        SubjectRef {
+            subject_type: SubjectType::Group,
+            id: "oncall".into(),
+        },
+        "responder",
+    );
+    (assignment.not_before, assignment.expires_at) = (None, Some(Timestamp(1_500)));
+    m.assignments.push(assignment);
+    m.roles.push(Role {
+        id: "responder".into(),
+        name: None,
+        description: None,
+        actions: vec!["restart".into()],
+        includes: vec![],
+    });
+    let grant = |id: &str, subject: SubjectRef, privilege: Privilege| Grant {
+        id: id.into(),
+        subject,
+        privilege,
+        target: Target::Tenant,
+        effect: Effect::Allow,
+        origin: None,
+        not_before: None,
+        expires_at: None,
+    };
+    m.grants.push(grant(
+        "pages",
+        SubjectRef {
+            subject_type: SubjectType::Group,
+            id: "oncall".into(),
+        },
+        Privilege::Actions {
+            actions: vec!["page".into()],
+        },
+    ));
+    m.grants.push(grant(
+        "restarts",
+        SubjectRef {
+            subject_type: SubjectType::Role,
+            id: "responder".into(),
+        },
+        Privilege::Role {
+            id: "responder".into(),
+        },
+    ));
+    let mut ops = vec![put(&Group {
+        id: "oncall".into(),
+        name: None,
+        description: None,
+    })];
+    ops.extend(ops_of(&m));
+    let mut index = Snapshot::new();
+    index.apply(1, &ops);
+    let ask = |action: &'static str, at: i64| CheckQuery {
+        user: "bob",
+        action,
+        resource: ResourceQuery::Object {
+            key: "A/x",
+            labels: None,
+        },
+        at,
+    };
+    for (at, page, restart) in [
+        (999, Verdict::NoMatch, Verdict::NoMatch),
+        (1_000, Verdict::Allow, Verdict::Allow),
+        (1_499, Verdict::Allow, Verdict::Allow),
+        (1_500, Verdict::Allow, Verdict::NoMatch),
+        (2_000, Verdict::NoMatch, Verdict::NoMatch),
+    ] {
+        assert_eq!(index.check(&ask("page", at)), page, "page at {at}");
+        assert_eq!(index.check(&ask("restart", at)), restart, "restart at {at}");
+        assert_eq!(
+            verdict(m.decide("bob", "restart", &Asked::Resource("A/x"), at)),
+            restart
+        );
+        assert_eq!(
+            index.reaches("bob", "role:responder", at),
+            restart.allowed()
+        );
+    }
+    let why = index.explain(&ask("restart", 1_200));
+    assert_eq!(
+        why.decided_by[0].via,
+        ["user:bob", "group:oncall", "role:responder"]
+    );
+    assert_eq!(
+        why.decided_by[0].expires_at,
+        Some(Timestamp(1_500)),
+        "it stops deciding when the assignment ends"
+    );
+    let why = index.explain(&ask("page", 1_700));
+    assert_eq!(why.decided_by[0].expires_at, Some(Timestamp(2_000)));
+    assert_eq!(index.explain(&ask("page", 2_500)).verdict, Verdict::NoMatch);
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 
 use super::resource::ResourceRef;
 use super::subject::{SubjectRef, SubjectType};
-use super::window::{check_window, Timestamp};
+use super::window::{check_window, Timestamp, Windowed};
 use crate::invalid::Checker;
 use crate::{ids, Invalid, Kind, Object, ObjectKey, Ref};
 
@@ -129,6 +129,12 @@ impl Object for Grant {
             refs.push(Ref::cascade("target", resource.object_key()));
         }
         refs
+    }
+}
+
+impl Windowed for Grant {
+    fn window(&self) -> (Option<Timestamp>, Option<Timestamp>) {
+        (self.not_before, self.expires_at)
     }
 }
 

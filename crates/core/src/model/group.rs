@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::subject::{SubjectRef, SubjectType};
+use super::window::{check_window, Timestamp, Windowed};
 use crate::invalid::Checker;
 use crate::{ids, Invalid, Kind, Object, ObjectKey, Ref};
 
@@ -34,15 +35,40 @@ impl Object for Group {
     }
 }
 
-/// A user or group's membership in a group. Keyed `group/type:id`.
+/// A user or group's membership in a group, for as long as its window holds. Keyed
+/// `group/type:id`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Member {
     pub group: String,
     pub member: SubjectRef,
+    /// When it starts to hold (RFC 3339); before, it grants nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub not_before: Option<Timestamp>,
+    /// When it stops holding (RFC 3339, exclusive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<Timestamp>,
+}
+
+impl Windowed for Member {
+    fn window(&self) -> (Option<Timestamp>, Option<Timestamp>) {
+        (self.not_before, self.expires_at)
+    }
 }
 
 impl Member {
+    /// A membership that holds always.
+    pub fn new(group: impl Into<String>, member: SubjectRef) -> Member {
+        Member {
+            group: group.into(),
+            member,
+            not_before: None,
+            expires_at: None,
+        }
+    }
+
     /// The key prefix shared by every member of `group`.
     pub fn prefix(group: &str) -> String {
         format!("{group}/")
@@ -61,6 +87,7 @@ impl Object for Member {
         c.check("group", ids::identifier(&self.group));
         self.member
             .check(&mut c, "member", &[SubjectType::User, SubjectType::Group]);
+        check_window(&mut c, self.not_before, self.expires_at);
         c.finish()
     }
 

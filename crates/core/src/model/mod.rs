@@ -32,4 +32,4 @@ pub use set_member::SetMember;
 pub use subject::{SubjectRef, SubjectType};
 pub use tenant::Tenant;
 pub use user::User;
-pub use window::{holds_at, Timestamp};
+pub use window::{holds_at, Timestamp, Windowed};

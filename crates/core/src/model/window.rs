@@ -37,6 +37,23 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// An object that may hold only for a while: a grant, a role assignment, a membership.
+pub trait Windowed {
+    /// Its `not_before` and `expires_at`.
+    fn window(&self) -> (Option<Timestamp>, Option<Timestamp>);
+
+    /// Whether it holds at `at` (ms since the epoch).
+    fn holds_at(&self, at: i64) -> bool {
+        let (start, end) = self.window();
+        holds_at(start, end, at)
+    }
+
+    /// When it stops holding, if it does.
+    fn expires_at(&self) -> Option<Timestamp> {
+        self.window().1
+    }
+}
+
 /// Whether an object with this window holds at `at` (ms since the epoch).
 pub fn holds_at(not_before: Option<Timestamp>, expires_at: Option<Timestamp>, at: i64) -> bool {
     not_before.is_none_or(|t| t.0 <= at) && expires_at.is_none_or(|t| at < t.0)

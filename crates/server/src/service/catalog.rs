@@ -240,17 +240,8 @@ impl Batch<'_> {
             }
         }
         for g in groups {
-            let member = grantd_core::model::Member {
-                group: g.clone(),
-                member: subject.clone(),
-            };
-            if self
-                .get::<grantd_core::model::Member>(&member.key())
-                .await?
-                .is_none()
-            {
-                self.put(&member, Expect::Absent).await?;
-            }
+            self.make_hold(&grantd_core::model::Member::new(g.clone(), subject.clone()))
+                .await?;
         }
         Ok(())
     }

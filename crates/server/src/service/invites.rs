@@ -58,13 +58,13 @@ impl Service {
             if batch.get::<Group>(group).await?.is_none() {
                 continue;
             }
-            let member = Member {
-                group: group.clone(),
-                member: SubjectRef {
+            let member = Member::new(
+                group.clone(),
+                SubjectRef {
                     subject_type: SubjectType::User,
                     id: user.id.clone(),
                 },
-            };
+            );
             batch.put(&member, Expect::Any).await?;
             joined.push(group.clone());
         }

@@ -2,14 +2,16 @@
 //! roles exactly these, a group's members by address (users join, other addresses are
 //! invited into it), members added to a group. Each is one transaction.
 
-use grantd_core::model::{Assignment, Group, Invite, Member, Role, SubjectRef, SubjectType, User};
+use grantd_core::model::{
+    Assignment, Group, Invite, Member, Role, SubjectRef, SubjectType, User, Windowed,
+};
 use grantd_core::{Kind, Object, ObjectKey};
 use grantd_store::Expect;
 use serde_json::{json, Value};
 
 use super::batch::Batch;
 use super::objects::describe;
-use super::{derived, Ctx, Service, ServiceError, ServiceResult};
+use super::{derived, now_millis, Ctx, Service, ServiceError, ServiceResult};
 
 /// Checks the state a command is about to change (the ETag of a set a surface shows),
 /// inside the command's transaction.
@@ -41,6 +43,26 @@ pub(super) fn user_ref(id: &str) -> SubjectRef {
 }
 
 impl Batch<'_> {
+    /// Makes `object` (a membership or an assignment that holds always) hold now: written
+    /// unless one that holds now is there already, which stays as it is, window and all;
+    /// one that does not hold now (ended, or yet to begin) is replaced. Whether it wrote.
+    pub(super) async fn make_hold<K: Object + Windowed>(
+        &mut self,
+        object: &K,
+    ) -> ServiceResult<bool> {
+        match self.get::<K>(&object.key()).await? {
+            Some(current) if current.object.holds_at(now_millis()) => Ok(false),
+            Some(current) => {
+                self.put(object, Expect::Version(current.version)).await?;
+                Ok(true)
+            }
+            None => {
+                self.put(object, Expect::Absent).await?;
+                Ok(true)
+            }
+        }
+    }
+
     /// The user `id` as a subject; not found if there is none.
     pub(super) async fn require_user(&mut self, id: &str) -> ServiceResult<SubjectRef> {
         let subject = user_ref(id);
@@ -67,21 +89,56 @@ impl Service {
     }
 
     /// The roles assigned to the user directly that are the tenant's to change (not a
-    /// permission set's), in key order.
+    /// permission set's) and that hold now, in key order.
     pub async fn assigned_roles(&self, tenant: &str, user: &str) -> ServiceResult<Vec<String>> {
         let prefix = format!("{}/", user_ref(user).key());
+        let now = now_millis();
         Ok(self
             .list_all::<Assignment>(tenant, Some(&prefix))
             .await?
             .into_iter()
+            .filter(|a| a.object.holds_at(now))
             .map(|a| a.object.role)
             .filter(|role| !derived::owned_role(role))
             .collect())
     }
 
+    /// The direct members of `group` whose membership holds now, in key order: what a
+    /// vendor surface lists.
+    pub async fn current_members(
+        &self,
+        tenant: &str,
+        group: &str,
+    ) -> ServiceResult<Vec<SubjectRef>> {
+        let now = now_millis();
+        Ok(self
+            .list_all::<Member>(tenant, Some(&Member::prefix(group)))
+            .await?
+            .into_iter()
+            .filter(|m| m.object.holds_at(now))
+            .map(|m| m.object.member)
+            .collect())
+    }
+
+    /// The groups `user` is a direct member of now, in key order.
+    pub async fn current_groups(&self, tenant: &str, user: &str) -> ServiceResult<Vec<String>> {
+        let now = now_millis();
+        let mut groups: Vec<String> = self
+            .holders::<Member>(tenant, &user_ref(user).object_key())
+            .await?
+            .into_iter()
+            .filter(|m| m.object.holds_at(now))
+            .map(|m| m.object.group)
+            .collect();
+        groups.sort();
+        Ok(groups)
+    }
+
     /// Makes the roles assigned to the user directly exactly `roles`, each of which must
     /// exist, if `precondition` holds of the roles it has now; a permission set's role is
-    /// neither given nor taken (it is the set's).
+    /// neither given nor taken (it is the set's). An assignment that holds now for a while
+    /// keeps its window; one that does not hold now is what the caller cannot see, and a
+    /// role asked for is given now instead.
     pub async fn set_roles(
         &self,
         ctx: &Ctx,
@@ -110,19 +167,22 @@ impl Service {
         let mut current = batch.list::<Assignment>(Some(&prefix)).await?;
         // A permission set's role is the set's to give and take.
         current.retain(|a| !derived::owned_role(&a.object.role));
-        let now: Vec<String> = current.iter().map(|a| a.object.role.clone()).collect();
-        precondition(&now)?;
+        let at = now_millis();
+        let held: Vec<String> = current
+            .iter()
+            .filter(|a| a.object.holds_at(at))
+            .map(|a| a.object.role.clone())
+            .collect();
+        precondition(&held)?;
         for assignment in &current {
             if !roles.contains(&assignment.object.role) {
                 batch.delete(&assignment.object.object_key()).await?;
             }
         }
-        for role in roles.iter().filter(|r| !now.contains(r)) {
-            let assignment = Assignment {
-                subject: subject.clone(),
-                role: role.clone(),
-            };
-            batch.put(&assignment, Expect::Absent).await?;
+        for role in roles {
+            batch
+                .make_hold(&Assignment::new(subject.clone(), role.clone()))
+                .await?;
         }
         batch.commit(action, &subject.object_key(), detail).await
     }
@@ -143,13 +203,9 @@ impl Service {
         }
         for user in users {
             batch.require_user(user).await?;
-            let member = Member {
-                group: group.to_string(),
-                member: user_ref(user),
-            };
-            if batch.get::<Member>(&member.key()).await?.is_none() {
-                batch.put(&member, Expect::Absent).await?;
-            }
+            batch
+                .make_hold(&Member::new(group.to_string(), user_ref(user)))
+                .await?;
         }
         batch.commit(action, &key, detail).await
     }
@@ -219,12 +275,8 @@ impl Service {
             });
             match holder {
                 Some(user) => {
-                    let member = Member {
-                        group: group.id.clone(),
-                        member: user_ref(&user.id),
-                    };
-                    if batch.get::<Member>(&member.key()).await?.is_none() {
-                        batch.put(&member, Expect::Absent).await?;
+                    let member = Member::new(group.id.clone(), user_ref(&user.id));
+                    if batch.make_hold(&member).await? {
                         change.added.push((email.clone(), Addition::Joined));
                     }
                 }

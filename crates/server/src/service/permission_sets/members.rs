@@ -101,10 +101,7 @@ impl Batch<'_> {
                 }
             }
             _ => {
-                let assignment = Assignment {
-                    subject: member.member.clone(),
-                    role: set.role(),
-                };
+                let assignment = Assignment::new(member.member.clone(), set.role());
                 self.put_plain(&assignment, Expect::Any).await?;
             }
         }
@@ -128,10 +125,7 @@ impl Batch<'_> {
                 }
             }
             _ => {
-                let assignment = Assignment {
-                    subject: member.member.clone(),
-                    role: set.role(),
-                };
+                let assignment = Assignment::new(member.member.clone(), set.role());
                 if self.get::<Assignment>(&assignment.key()).await?.is_some() {
                     self.delete_plain(&assignment.object_key(), Expect::Any)
                         .await?;

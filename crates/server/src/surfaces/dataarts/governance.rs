@@ -49,7 +49,11 @@ async fn reached(
         .map(|v| v.object)
         .filter(|s| {
             s.workspace == caller.workspace
-                && snapshot.reaches(&user.id, &format!("role:{}", s.role()))
+                && snapshot.reaches(
+                    &user.id,
+                    &format!("role:{}", s.role()),
+                    crate::service::now_millis(),
+                )
         })
         .collect();
     let field = |name: &str, value: &Option<String>| {

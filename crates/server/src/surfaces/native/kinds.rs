@@ -22,12 +22,23 @@ pub struct ListParams {
     /// Role assignments: only this subject's (both must be given).
     pub subject_type: Option<String>,
     pub subject_id: Option<String>,
-    /// Grants: only those whose window ends within this long from now (`90s`, `30m`,
-    /// `12h`, `7d`).
+    /// Grants, memberships, role assignments: only those whose window ends within this
+    /// long from now (`90s`, `30m`, `12h`, `7d`).
     pub expires_within: Option<String>,
-    /// Grants: only those whose window has ended (`true`), or not (`false`).
+    /// Grants, memberships, role assignments: only those whose window has ended (`true`),
+    /// or not (`false`).
     pub expired: Option<bool>,
 }
+
+/// The window filters of the kinds that hold for a while, for the OpenAPI document.
+const EXPIRES_WITHIN: (&str, &str) = (
+    "expires_within",
+    "Only those whose window ends after now and within this long (90s, 30m, 12h, 7d).",
+);
+const EXPIRED: (&str, &str) = (
+    "expired",
+    "true: only those whose window has ended; false: only those that still hold or will.",
+);
 
 /// What a listing keeps of time-bound objects, decided at one instant.
 #[derive(Debug, Clone, Copy)]
@@ -173,7 +184,7 @@ impl Routed for Member {
     const COLLECTION: &'static str = "/groups/{id}/members";
     const ITEM: &'static str = "/groups/{id}/members/{member_type}/{member_id}";
     const TAG: &'static str = "members";
-    const PATCHABLE: bool = false;
+    const FILTERS: &'static [(&'static str, &'static str)] = &[EXPIRES_WITHIN, EXPIRED];
 
     fn identity(path: &PathParams) -> Map<String, Value> {
         fields(json!({
@@ -206,6 +217,10 @@ impl Routed for Member {
 
     fn list_prefix(path: &PathParams, _: &ListParams) -> Option<String> {
         Some(Member::prefix(path.get("id")))
+    }
+
+    fn ends(&self) -> Option<i64> {
+        self.expires_at.map(|t| t.0)
     }
 }
 
@@ -257,7 +272,6 @@ impl Routed for Assignment {
     const COLLECTION: &'static str = "/role-assignments";
     const ITEM: &'static str = "/role-assignments/{subject_type}/{subject_id}/{role}";
     const TAG: &'static str = "role-assignments";
-    const PATCHABLE: bool = false;
     const FILTERS: &'static [(&'static str, &'static str)] = &[
         (
             "subject_type",
@@ -267,6 +281,8 @@ impl Routed for Assignment {
             "subject_id",
             "With subject_type: only this subject's assignments.",
         ),
+        EXPIRES_WITHIN,
+        EXPIRED,
     ];
 
     fn identity(path: &PathParams) -> Map<String, Value> {
@@ -300,22 +316,17 @@ impl Routed for Assignment {
             _ => None,
         }
     }
+
+    fn ends(&self) -> Option<i64> {
+        self.expires_at.map(|t| t.0)
+    }
 }
 
 impl Routed for Grant {
     const COLLECTION: &'static str = "/grants";
     const ITEM: &'static str = "/grants/{id}";
     const TAG: &'static str = "grants";
-    const FILTERS: &'static [(&'static str, &'static str)] = &[
-        (
-            "expires_within",
-            "Only grants whose window ends after now and within this long (90s, 30m, 12h, 7d).",
-        ),
-        (
-            "expired",
-            "true: only grants whose window has ended; false: only those that still hold or will.",
-        ),
-    ];
+    const FILTERS: &'static [(&'static str, &'static str)] = &[EXPIRES_WITHIN, EXPIRED];
 
     keyed_by_id!();
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use axum::extract::{RawQuery, State};
-use grantd_core::model::{Group, Invite, Member, SubjectRef, SubjectType, User};
+use grantd_core::model::{Group, Invite, SubjectRef, SubjectType, User};
 use grantd_core::{ids, Kind, ObjectKey};
 use grantd_store::Expect;
 use serde_json::{json, Value};
@@ -32,11 +32,11 @@ fn name_of(group: &Group) -> String {
 /// The group's direct members that are users.
 async fn member_users(service: &Service, tenant: &str, group: &str) -> ServiceResult<Vec<String>> {
     Ok(service
-        .list_all::<Member>(tenant, Some(&Member::prefix(group)))
+        .current_members(tenant, group)
         .await?
         .into_iter()
-        .filter(|m| m.object.member.subject_type == SubjectType::User)
-        .map(|m| m.object.member.id)
+        .filter(|m| m.subject_type == SubjectType::User)
+        .map(|m| m.id)
         .collect())
 }
 
@@ -47,10 +47,7 @@ async fn render(
     group: &Group,
     with_permissions: bool,
 ) -> SegmentResult<Value> {
-    let count = service
-        .list_all::<Member>(tenant, Some(&Member::prefix(&group.id)))
-        .await?
-        .len();
+    let count = service.current_members(tenant, &group.id).await?.len();
     let mut value = json!({"id": group.id, "name": name_of(group), "memberCount": count});
     if with_permissions {
         value["permissions"] = json!(

@@ -1,7 +1,7 @@
 //! IAM users: the tenant's users as Segment shows them, their permissions and groups.
 
 use axum::extract::{RawQuery, State};
-use grantd_core::model::{Grant, Group, Member, SubjectRef, SubjectType, User};
+use grantd_core::model::{Grant, Group, SubjectRef, SubjectType, User};
 use grantd_core::{Kind, ObjectKey};
 use serde_json::{json, Value};
 
@@ -226,16 +226,8 @@ pub async fn groups(
     let tenant = &caller.ctx.tenant;
     state.service.get::<User>(tenant, &id).await?;
     let mut groups = Vec::new();
-    for member in state
-        .service
-        .holders::<Member>(tenant, &ObjectKey::new(Kind::User, id.clone()))
-        .await?
-    {
-        let group = match state
-            .service
-            .get::<Group>(tenant, &member.object.group)
-            .await
-        {
+    for group in state.service.current_groups(tenant, &id).await? {
+        let group = match state.service.get::<Group>(tenant, &group).await {
             Ok(group) => group.object,
             // Deleted since the memberships were read.
             Err(ServiceError::NotFound(_)) => continue,

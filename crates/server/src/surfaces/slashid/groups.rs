@@ -73,11 +73,11 @@ pub async fn list(State(state): State<AppState>, caller: Caller) -> SlashIdResul
 async fn members(state: &AppState, tenant: &str, group: &str) -> SlashIdResult<Vec<String>> {
     Ok(state
         .service
-        .list_all::<Member>(tenant, Some(&Member::prefix(group)))
+        .current_members(tenant, group)
         .await?
         .into_iter()
-        .filter(|m| m.object.member.subject_type == SubjectType::User)
-        .map(|m| m.object.member.id)
+        .filter(|m| m.subject_type == SubjectType::User)
+        .map(|m| m.id)
         .collect())
 }
 
@@ -193,10 +193,7 @@ pub async fn remove_person(
 ) -> SlashIdResult<Answer> {
     let name = path.get("group_name");
     let person = path.get("person_id");
-    let member = Member {
-        group: name.clone(),
-        member: user_ref(&person),
-    };
+    let member = Member::new(name.clone(), user_ref(&person));
     let tenant = &caller.ctx.tenant;
     if state.service.get::<Group>(tenant, &name).await.is_err() {
         return Err(missing(&name));

@@ -5,14 +5,14 @@
 
 use std::collections::BTreeMap;
 
+use grantd_core::ids;
 use grantd_core::model::{SubjectRef, SubjectType, User};
-use grantd_core::{ids, Kind, ObjectKey};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::error::{SlashIdError, SlashIdResult};
 use super::wire::{group_name, names};
-use crate::service::{Service, ServiceError, ServiceResult, Versioned};
+use crate::service::{Service, ServiceError, Versioned};
 
 const HANDLES: &str = "slashid.handles";
 const REGION: &str = "slashid.region";
@@ -58,18 +58,6 @@ pub fn user_ref(id: &str) -> SubjectRef {
     }
 }
 
-/// The groups `user` is a direct member of, from the keys of its memberships.
-pub async fn groups_of(service: &Service, tenant: &str, user: &str) -> ServiceResult<Vec<String>> {
-    let holders = service
-        .referencing(tenant, &ObjectKey::new(Kind::User, user))
-        .await?;
-    Ok(holders
-        .into_iter()
-        .filter(|k| k.kind == Kind::Member)
-        .filter_map(|k| k.key.split_once('/').map(|(g, _)| g.to_string()))
-        .collect())
-}
-
 /// `PersonRet`.
 pub fn render(user: &User, groups: Vec<String>) -> Value {
     let mut value = json!({
@@ -91,7 +79,7 @@ pub fn render(user: &User, groups: Vec<String>) -> Value {
 }
 
 pub(super) async fn rendered(service: &Service, tenant: &str, user: &User) -> SlashIdResult<Value> {
-    let groups = groups_of(service, tenant, &user.id).await?;
+    let groups = service.current_groups(tenant, &user.id).await?;
     Ok(render(user, groups))
 }
 

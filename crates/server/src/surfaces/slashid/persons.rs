@@ -11,8 +11,7 @@ use serde_json::{json, Value};
 use super::error::{SlashIdError, SlashIdResult};
 use super::guard::Caller;
 use super::people::{
-    apply, find, find_versioned, groups_of, holds, new_person, parse_person, rendered, Handle,
-    PersonReq,
+    apply, find, find_versioned, holds, new_person, parse_person, rendered, Handle, PersonReq,
 };
 use super::permissions;
 use super::wire::{group_name, names, no_content, Answer, Body, PathParams};
@@ -138,7 +137,9 @@ async fn matches(
             "roles" => super::roles::roles_of(&state.service, tenant, &user.id)
                 .await?
                 .contains(&c.value),
-            _ => groups_of(&state.service, tenant, &user.id)
+            _ => state
+                .service
+                .current_groups(tenant, &user.id)
                 .await?
                 .contains(&c.value),
         };
@@ -299,7 +300,7 @@ pub async fn get_groups(
     let id = path.get("person_id");
     let tenant = &caller.ctx.tenant;
     find(&state.service, tenant, &id).await?;
-    Ok(Answer::ok(groups_of(&state.service, tenant, &id).await?))
+    Ok(Answer::ok(state.service.current_groups(tenant, &id).await?))
 }
 
 /// `PUT /persons/{person_id}/groups`: the person's groups become exactly these.
@@ -317,6 +318,9 @@ pub async fn put_groups(
         .set_groups(&caller.ctx, &id, &groups, "slashid.person.groups")
         .await?;
     Ok(Answer::ok(
-        groups_of(&state.service, &caller.ctx.tenant, &id).await?,
+        state
+            .service
+            .current_groups(&caller.ctx.tenant, &id)
+            .await?,
     ))
 }
