@@ -6,7 +6,9 @@
 //! viewer), N grants of a role and its action on a document, N/3 documents; half the
 //! queries on a document of the user's own tenant.
 //!
-//! `grantd-windowed` asks the same of the same grants, each time-bound (issue 20).
+//! `grantd-windowed` asks the same of the same grants, each time-bound (issue 20);
+//! `grantd-windowed-roles` has, besides, every role assignment time-bound, so that every
+//! check decides which of the user's roles hold when asked.
 //!
 //!     cargo bench -p grantd-core --bench check              # 1k and 100k grants
 //!     GRANTD_BENCH_SIZES=1000,100000,1000000 cargo bench -p grantd-core --bench check
@@ -76,9 +78,21 @@ fn queries(grants: usize) -> Vec<Query> {
         .collect()
 }
 
-/// With `windowed`, every grant is time-bound (a window that holds when asked), to measure
-/// what windows cost a check.
-fn build(grants: usize, windowed: bool) -> Snapshot {
+/// Which objects are time-bound (a window that holds when asked), to measure what windows
+/// cost a check.
+#[derive(Clone, Copy, PartialEq)]
+enum Windows {
+    None,
+    Grants,
+    GrantsAndRoles,
+}
+
+fn window(object: &mut serde_json::Value) {
+    object["not_before"] = json!("2020-01-01T00:00:00Z");
+    object["expires_at"] = json!("2100-01-01T00:00:00Z");
+}
+
+fn build(grants: usize, windows: Windows) -> Snapshot {
     let put = |kind: Kind, body: serde_json::Value| Op::Put { kind, body };
     let mut ops = Vec::new();
     for t in 0..TENANTS {
@@ -94,11 +108,12 @@ fn build(grants: usize, windowed: bool) -> Snapshot {
     }
     for u in 0..USERS {
         ops.push(put(Kind::User, json!({"id": format!("user:{u}")})));
-        ops.push(put(
-            Kind::Assignment,
-            json!({"subject": {"type": "user", "id": format!("user:{u}")},
-                   "role": format!("t{}.{}", tenant_of(u), ROLES[role_of(u)])}),
-        ));
+        let mut assignment = json!({"subject": {"type": "user", "id": format!("user:{u}")},
+               "role": format!("t{}.{}", tenant_of(u), ROLES[role_of(u)])});
+        if windows == Windows::GrantsAndRoles {
+            window(&mut assignment);
+        }
+        ops.push(put(Kind::Assignment, assignment));
     }
     for d in 0..grants.div_ceil(3) {
         ops.push(put(
@@ -113,9 +128,8 @@ fn build(grants: usize, windowed: bool) -> Snapshot {
                "privilege": {"type": "actions", "actions": [ACTIONS[k]]},
                "target": {"type": "resource", "resource": {"type": "doc", "id": format!("doc:{d}")}},
                "effect": "ALLOW"});
-        if windowed {
-            grant["not_before"] = json!("2020-01-01T00:00:00Z");
-            grant["expires_at"] = json!("2100-01-01T00:00:00Z");
+        if windows != Windows::None {
+            window(&mut grant);
         }
         ops.push(put(Kind::Grant, grant));
     }
@@ -162,14 +176,16 @@ fn sizes() -> Vec<usize> {
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("check");
     for grants in sizes() {
-        let snapshot = build(grants, false);
-        let windowed = build(grants, true);
+        let snapshot = build(grants, Windows::None);
+        let windowed = build(grants, Windows::Grants);
+        let windowed_roles = build(grants, Windows::GrantsAndRoles);
         let limit = materialised(grants);
         let queries = queries(grants);
         // Both must give the same answers, or the comparison means nothing.
         for q in &queries {
             let expected = limit.contains(&(q.user.clone(), q.action, q.doc.clone()));
             assert_eq!(check(&windowed, q), expected, "windowed");
+            assert_eq!(check(&windowed_roles, q), expected, "windowed roles");
             assert_eq!(
                 check(&snapshot, q),
                 expected,
@@ -191,6 +207,13 @@ fn bench(c: &mut Criterion) {
             b.iter(|| {
                 next = (next + 1) % QUERIES;
                 black_box(check(&windowed, black_box(&queries[next])))
+            })
+        });
+        let mut next = 0;
+        group.bench_function(BenchmarkId::new("grantd-windowed-roles", grants), |b| {
+            b.iter(|| {
+                next = (next + 1) % QUERIES;
+                black_box(check(&windowed_roles, black_box(&queries[next])))
             })
         });
         // The hash map is keyed by owned strings, as the harness's is: a lookup hashes
