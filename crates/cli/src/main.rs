@@ -56,6 +56,11 @@ enum Command {
         #[command(subcommand)]
         command: commands::tenant::TenantCommand,
     },
+    /// Write a tenant's objects as NDJSON, from a running server.
+    Export(commands::transfer::ExportArgs),
+    /// Import NDJSON as `export` writes it into a tenant of a running server: all of it,
+    /// or nothing.
+    Import(commands::transfer::ImportArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -87,6 +92,8 @@ fn main() -> std::process::ExitCode {
             Command::Audit { command } => commands::audit::run(command).await,
             Command::Check(args) => commands::check::check(args).await,
             Command::Lookup { command } => commands::check::lookup(command).await,
+            Command::Export(args) => commands::transfer::export(args).await,
+            Command::Import(args) => commands::transfer::import(args).await,
         }
     });
     match outcome {

@@ -27,6 +27,9 @@ pub struct Settings {
     /// Largest request body accepted, in bytes [default: 1048576].
     #[arg(long, env = "GRANTD_MAX_BODY_BYTES")]
     pub max_body_bytes: Option<usize>,
+    /// Largest import accepted, in bytes [default: 268435456].
+    #[arg(long, env = "GRANTD_MAX_IMPORT_BYTES")]
+    pub max_import_bytes: Option<usize>,
     /// Seconds a request may take before it is answered 408 [default: 30].
     #[arg(long, env = "GRANTD_REQUEST_TIMEOUT_SECS")]
     pub request_timeout_secs: Option<u64>,
@@ -129,6 +132,9 @@ impl Settings {
         }
         if let Some(v) = self.max_body_bytes {
             config.max_body_bytes = v;
+        }
+        if let Some(v) = self.max_import_bytes {
+            config.max_import_bytes = v;
         }
         if let Some(v) = self.request_timeout_secs {
             config.request_timeout_secs = v;

@@ -19,6 +19,8 @@ pub struct Config {
     pub admin_token: Option<String>,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Largest import (`POST /v1/tenants/{t}/import`) accepted, in bytes.
+    pub max_import_bytes: usize,
     /// Longest a request may take before it is answered 408.
     pub request_timeout_secs: u64,
     /// Longest a check or lookup waits for the freshness it asked for.
@@ -101,6 +103,7 @@ impl Default for Config {
             database_url: None,
             admin_token: None,
             max_body_bytes: 1024 * 1024,
+            max_import_bytes: 256 * 1024 * 1024,
             request_timeout_secs: 30,
             consistency_timeout_ms: 5000,
             expiry_interval_ms: 1000,

@@ -66,6 +66,10 @@ pub trait Store: Send + Sync + 'static {
 
     async fn get(&self, tenant: &str, kind: &str, key: &str) -> Result<Option<StoredObject>>;
 
+    /// Opens a consistent read of one tenant (an export); `NotFound` if there is no such
+    /// tenant.
+    async fn begin_read(&self, tenant: &str) -> Result<Box<dyn ReadTx>>;
+
     /// Objects of a kind ordered by key, optionally only those whose key starts with a prefix.
     async fn list(&self, tenant: &str, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>>;
 
@@ -134,6 +138,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>;
 
     async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+}
+
+/// A read of one tenant at one revision: nothing committed after it began is seen, and it
+/// holds no write lock. Dropping it ends it.
+#[async_trait]
+pub trait ReadTx: Send {
+    /// The tenant's revision when the read began: what it sees.
+    fn revision(&self) -> i64;
+
+    /// Objects of a kind ordered by key, as `Store::list`, in the read's snapshot.
+    async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>>;
 }
 
 /// One tenant's write transaction. Dropping it without `commit` rolls everything back.

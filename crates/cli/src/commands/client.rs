@@ -17,13 +17,17 @@ pub struct Remote {
 }
 
 impl Remote {
-    /// POSTs `body` to `path` under the tenant; the answer, or the server's error message.
-    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, String> {
-        let url = format!(
+    fn url(&self, path: &str) -> String {
+        format!(
             "{}/v1/tenants/{}/{path}",
             self.url.trim_end_matches('/'),
             self.tenant
-        );
+        )
+    }
+
+    /// POSTs `body` to `path` under the tenant; the answer, or the server's error message.
+    pub async fn post(&self, path: &str, body: &Value) -> Result<Value, String> {
+        let url = self.url(path);
         let response = reqwest::Client::new()
             .post(&url)
             .bearer_auth(&self.token)
@@ -31,17 +35,66 @@ impl Remote {
             .send()
             .await
             .map_err(|e| format!("cannot reach {url}: {e}"))?;
-        let status = response.status();
-        let answer: Value = response
-            .json()
+        answer(&url, response).await
+    }
+
+    /// POSTs raw `body` of `content_type` to `path` under the tenant.
+    pub async fn post_bytes(
+        &self,
+        path: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<Value, String> {
+        let url = self.url(path);
+        let response = reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(&self.token)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
             .await
-            .map_err(|e| format!("{url} answered {status} with no JSON: {e}"))?;
-        if status.is_success() {
-            Ok(answer)
+            .map_err(|e| format!("cannot reach {url}: {e}"))?;
+        answer(&url, response).await
+    }
+
+    /// GETs `path` under the tenant: the response, to read as it streams, if it succeeded.
+    pub async fn get(&self, path: &str) -> Result<reqwest::Response, String> {
+        let url = self.url(path);
+        let response = reqwest::Client::new()
+            .get(&url)
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {url}: {e}"))?;
+        if response.status().is_success() {
+            Ok(response)
         } else {
-            let code = answer["error"]["code"].as_str().unwrap_or("error");
-            let message = answer["error"]["message"].as_str().unwrap_or("");
-            Err(format!("{status} {code}: {message}"))
+            answer(&url, response)
+                .await
+                .and_then(|_| Err(format!("{url} answered with no body to read")))
         }
     }
+}
+
+/// The JSON answer of a response, or the server's error message.
+/// The JSON answer of a response, or the server's error message with the field errors it
+/// names, one a line.
+async fn answer(url: &str, response: reqwest::Response) -> Result<Value, String> {
+    let status = response.status();
+    let answer: Value = response
+        .json()
+        .await
+        .map_err(|e| format!("{url} answered {status} with no JSON: {e}"))?;
+    if status.is_success() {
+        return Ok(answer);
+    }
+    let code = answer["error"]["code"].as_str().unwrap_or("error");
+    let message = answer["error"]["message"].as_str().unwrap_or("");
+    let mut text = format!("{status} {code}: {message}");
+    for detail in answer["error"]["details"].as_array().into_iter().flatten() {
+        let field = detail["field"].as_str().unwrap_or("");
+        let why = detail["message"].as_str().unwrap_or("");
+        text.push_str(&format!("\n  {field}: {why}"));
+    }
+    Err(text)
 }

@@ -6,6 +6,7 @@ pub mod client;
 pub mod serve;
 pub mod tenant;
 pub mod token;
+pub mod transfer;
 
 use grantd_server::service::{Actor, Ctx, Service};
 use grantd_store::Store;

@@ -27,6 +27,7 @@ mod segment;
 mod slashid;
 mod tenants;
 mod tokens;
+mod transfer;
 mod vendors;
 mod watch;
 mod windows;

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use super::apply::Dirty;
 use super::cowmap::CowMap;
-use super::snapshot::{Actions, GroupNode, Id, RoleNode, Snapshot, Spans, Timed, UserNode, Window};
+use super::snapshot::{Actions, GroupNode, Id, RoleNode, Snapshot, Timed, UserNode, Window};
 
 /// The span of a subject reached always.
 const ALWAYS: (i64, i64) = (i64::MIN, i64::MAX);
@@ -273,10 +273,10 @@ impl Snapshot {
         }
         let mut ids: Vec<Id> = reach.keys().copied().collect();
         ids.sort_unstable();
-        let timed: Vec<(Id, Spans)> = ids
+        let timed: Vec<(Id, i64, i64)> = ids
             .iter()
             .filter(|id| reach[id] != [ALWAYS])
-            .map(|id| (*id, reach[id].clone().into_boxed_slice()))
+            .flat_map(|id| reach[id].iter().map(|&(from, until)| (*id, from, until)))
             .collect();
         (
             Arc::from(ids),

@@ -52,6 +52,16 @@ impl Backend {
             .map_err(|e| StoreError::Unavailable(format!("bad database URL: {e}")))
     }
 
+    /// How a read that must see one snapshot begins. SQLite's deferred transaction (in WAL
+    /// mode) sees the database as of its first read; PostgreSQL needs REPEATABLE READ for
+    /// its reads to share one snapshot.
+    pub fn begin_snapshot(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "BEGIN",
+            Backend::Postgres => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        }
+    }
+
     pub async fn connect(self, url: &str) -> Result<AnyPool> {
         let options = self.options(url)?;
         let pool = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));

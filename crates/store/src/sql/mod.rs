@@ -20,15 +20,15 @@ use async_trait::async_trait;
 use sqlx::{AnyPool, Row};
 
 use crate::{
-    AuditFilter, AuditRecord, ChangeRecord, ListQuery, RefHolder, Result, ScanPosition, Store,
-    StoreError, StoredObject, TenantHead, TokenRecord, WriteTx,
+    AuditFilter, AuditRecord, ChangeRecord, ListQuery, ReadTx, RefHolder, Result, ScanPosition,
+    Store, StoreError, StoredObject, TenantHead, TokenRecord, WriteTx,
 };
 pub use dialect::Backend;
 use dialect::WriterGate;
 use health::Health;
 use owned_tx::OwnedTx;
 use rows::TOKEN_COLUMNS;
-use tx::SqlTx;
+use tx::{SqlRead, SqlTx};
 
 pub(crate) fn now_millis() -> i64 {
     SystemTime::now()
@@ -221,6 +221,22 @@ impl Store for SqlStore {
         let found = rows::get_object(self.pool()?, tenant, kind, key).await;
         observe("get", started);
         found
+    }
+
+    async fn begin_read(&self, tenant: &str) -> Result<Box<dyn ReadTx>> {
+        let mut tx = OwnedTx::begin_with(self.pool()?, None, self.backend.begin_snapshot()).await?;
+        // The first read fixes the snapshot: the revision and every list after it agree.
+        let revision: i64 = sqlx::query("SELECT revision FROM tenants WHERE id = $1")
+            .bind(tenant)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .try_get("revision")?;
+        Ok(Box::new(SqlRead {
+            tx,
+            tenant: tenant.to_string(),
+            revision,
+        }))
     }
 
     async fn list(&self, tenant: &str, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>> {

@@ -25,8 +25,17 @@ pub struct OwnedTx {
 
 impl OwnedTx {
     pub async fn begin(pool: &AnyPool, gate: Option<OwnedMutexGuard<()>>) -> Result<OwnedTx> {
+        Self::begin_with(pool, gate, "BEGIN").await
+    }
+
+    /// Begins with `statement` (a `BEGIN` with the isolation a read needs, say).
+    pub async fn begin_with(
+        pool: &AnyPool,
+        gate: Option<OwnedMutexGuard<()>>,
+        statement: &str,
+    ) -> Result<OwnedTx> {
         let mut conn = pool.acquire().await?;
-        if let Err(error) = conn.execute("BEGIN").await {
+        if let Err(error) = conn.execute(statement).await {
             retire(conn).await;
             return Err(error.into());
         }

@@ -8,7 +8,7 @@ use sqlx::Row;
 use super::owned_tx::OwnedTx;
 use super::rows::{self, OBJECT_COLUMNS};
 use crate::{
-    AuditEntry, ChangeOp, Expect, ListQuery, NewObject, RefHolder, Result, StoreError,
+    AuditEntry, ChangeOp, Expect, ListQuery, NewObject, ReadTx, RefHolder, Result, StoreError,
     StoredObject, TokenRecord, WriteTx,
 };
 
@@ -21,6 +21,24 @@ pub struct SqlTx {
     pub(super) now: i64,
     /// Announce the commit to other nodes (PostgreSQL's NOTIFY, delivered on commit).
     pub(super) notify: bool,
+}
+
+/// A tenant's read at one snapshot (`Store::begin_read`).
+pub struct SqlRead {
+    pub(super) tx: OwnedTx,
+    pub(super) tenant: String,
+    pub(super) revision: i64,
+}
+
+#[async_trait]
+impl ReadTx for SqlRead {
+    fn revision(&self) -> i64 {
+        self.revision
+    }
+
+    async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>> {
+        rows::list_objects(&mut *self.tx, Some(&self.tenant), kind, query).await
+    }
 }
 
 impl SqlTx {

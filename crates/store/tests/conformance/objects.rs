@@ -372,3 +372,36 @@ pub async fn every_tenants_objects_are_scanned_in_order(store: SqlStore) {
     assert!(rest.iter().all(|(t, _)| *t > skip.tenant));
     assert!(rest.iter().any(|(t, _)| *t == a.clone().max(b.clone())));
 }
+
+/// A read sees the tenant as it was when it began: its revision and its objects agree,
+/// whatever commits while it lasts, and it holds up no writer.
+pub async fn a_read_sees_one_snapshot(store: SqlStore) {
+    let t = tenant(&store).await;
+    put_one(&store, &t, "user", "a", json!({"id": "a"})).await;
+    let mut read = store.begin_read(&t).await.expect("begin read");
+    let seen = read.revision();
+    let all = ListQuery {
+        prefix: None,
+        after: None,
+        limit: 100,
+    };
+    assert_eq!(read.list("user", &all).await.expect("list").len(), 1);
+    // Writes commit beside the read, and the read does not see them.
+    let later = put_one(&store, &t, "user", "b", json!({"id": "b"})).await;
+    assert!(later > seen);
+    let mut tx = begin(&store, &t).await;
+    tx.delete("user", "a", Expect::Any).await.expect("delete");
+    tx.commit(audit("user.delete", "a")).await.expect("commit");
+    let users = read.list("user", &all).await.expect("list");
+    let keys: Vec<&str> = users.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(keys, ["a"], "as of revision {seen}");
+    drop(read);
+    let mut read = store.begin_read(&t).await.expect("begin read");
+    let users = read.list("user", &all).await.expect("list");
+    assert_eq!(users.len(), 1);
+    assert_eq!(users[0].key, "b");
+    assert!(matches!(
+        store.begin_read("no-such-tenant").await.err(),
+        Some(StoreError::NotFound)
+    ));
+}

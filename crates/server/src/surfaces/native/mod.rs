@@ -19,6 +19,7 @@ pub mod routes;
 mod set_kinds;
 mod tenants;
 mod tokens;
+mod transfer;
 mod view;
 mod watch;
 
@@ -52,5 +53,6 @@ pub fn api() -> Api {
     feed::register(&mut api);
     decisions::register(&mut api);
     watch::register(&mut api);
+    transfer::register(&mut api);
     api
 }

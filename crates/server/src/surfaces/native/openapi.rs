@@ -21,7 +21,7 @@ use super::invites::AcceptInvite;
 use super::routes::{schema_ref, Auth, Operation};
 use super::tokens::{CreatedAccessKey, CreatedToken, NewToken};
 use super::view::ObjectMeta;
-use crate::service::TokenView;
+use crate::service::{Imported, TokenView};
 use grantd_core::decision::{DataPathAccess, Explanation, Match};
 
 #[derive(OpenApi)]
@@ -70,7 +70,8 @@ use grantd_core::decision::{DataPathAccess, Explanation, Match};
     LookupSubjectsRequest,
     Explanation,
     Match,
-    DataPathAccess
+    DataPathAccess,
+    Imported
 )))]
 struct Components;
 

@@ -1,0 +1,428 @@
+//! Export and import: a tenant's objects as lines of NDJSON, one object a line
+//! (`{"kind": "grant", "body": {...}}`, the body in the form the native API reads it); out
+//! from one snapshot of the store, in as one transaction.
+//!
+//! What a permission set derives (its role, the grants of its data permissions, its
+//! members' assignments and the inclusion of its role in a member role) is not exported:
+//! importing the set writes it again, as any write of the set does, so that the set stays
+//! its one owner. An import that names such an object itself is refused.
+
+use std::collections::HashMap;
+
+use grantd_core::model::{
+    Assignment, DataPermission, Grant, Group, Invite, Label, Member, Permission, PermissionSet,
+    Resource, Role, SecurityAdmin, SetMember, User,
+};
+use grantd_core::{FieldError, Invalid, Kind, Object, ObjectKey};
+use grantd_store::{Expect, ListQuery, ReadTx};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::batch::Batch;
+use super::derived::{self, DATAARTS_SET};
+use super::{Ctx, Service, ServiceError, ServiceResult};
+
+/// The kinds an export holds, in the order an import writes them: each after the kinds
+/// its objects refer to. Within a kind whose objects refer to each other (roles including
+/// roles, resources in resources, sets in sets), parents come first.
+pub const KINDS: [Kind; 14] = [
+    Kind::Label,
+    Kind::Permission,
+    Kind::Role,
+    Kind::User,
+    Kind::Group,
+    Kind::Member,
+    Kind::Resource,
+    Kind::Assignment,
+    Kind::Grant,
+    Kind::PermissionSet,
+    Kind::DataPermission,
+    Kind::SetMember,
+    Kind::Invite,
+    Kind::SecurityAdmin,
+];
+
+/// Objects read from the store per round trip of an export.
+const PAGE: u32 = 1000;
+
+/// Validation errors reported at most, so that a file wrong on every line gets a readable
+/// answer.
+const MAX_ERRORS: usize = 100;
+
+/// One line of an export or an import: the kind (`user`, `grant`, `permission_set`...)
+/// and the object.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Line {
+    pub kind: String,
+    pub body: Value,
+}
+
+/// A tenant's objects being read for export, at one revision.
+pub struct Export {
+    read: Box<dyn ReadTx>,
+    /// The next kind to read (an index into `KINDS`) and the last key read of it.
+    kind: usize,
+    after: Option<String>,
+}
+
+impl Export {
+    /// The revision the export shows the tenant at.
+    pub fn revision(&self) -> i64 {
+        self.read.revision()
+    }
+
+    /// The next lines, in `KINDS` order and key order within a kind; `None` once all are
+    /// read.
+    pub async fn next_lines(&mut self) -> ServiceResult<Option<Vec<Line>>> {
+        while let Some(&kind) = KINDS.get(self.kind) {
+            let query = ListQuery {
+                prefix: None,
+                after: self.after.take(),
+                limit: PAGE,
+            };
+            let page = self.read.list(kind.as_str(), &query).await?;
+            if page.len() < PAGE as usize {
+                self.kind += 1;
+            } else {
+                self.after = page.last().map(|o| o.key.clone());
+            }
+            let lines: Vec<Line> = page
+                .into_iter()
+                .filter_map(|o| exported(kind, o.body))
+                .map(|body| Line {
+                    kind: kind.as_str().to_string(),
+                    body,
+                })
+                .collect();
+            if !lines.is_empty() {
+                return Ok(Some(lines));
+            }
+        }
+        Ok(None)
+    }
+}
+
+/// The body an export writes for an object, or `None` if a permission set derives it.
+fn exported(kind: Kind, mut body: Value) -> Option<Value> {
+    if derived_from_set(kind, &body).is_some() {
+        return None;
+    }
+    if kind == Kind::Role {
+        // A set's role included in a member role is the set's to write.
+        if let Some(Value::Array(includes)) = body.get_mut("includes") {
+            includes.retain(|r| !r.as_str().is_some_and(derived::owned_role));
+        }
+    }
+    Some(body)
+}
+
+/// Whether a permission set derives this object, and which part of it says so.
+fn derived_from_set(kind: Kind, body: &Value) -> Option<&'static str> {
+    let field = |name: &str| body.get(name).and_then(Value::as_str);
+    match kind {
+        Kind::Role if field("id").is_some_and(derived::owned_role) => Some("id"),
+        Kind::Assignment if field("role").is_some_and(derived::owned_role) => Some("role"),
+        Kind::Grant if field("origin").is_some_and(|o| o.starts_with(DATAARTS_SET)) => {
+            Some("origin")
+        }
+        Kind::Grant
+            if body
+                .pointer("/privilege/id")
+                .and_then(Value::as_str)
+                .is_some_and(derived::owned_role) =>
+        {
+            Some("privilege.id")
+        }
+        _ => None,
+    }
+}
+
+/// What an import wrote.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Imported {
+    pub revision: i64,
+    /// Objects written, by kind.
+    pub objects: std::collections::BTreeMap<String, u64>,
+}
+
+/// A line of an import, decoded and checked, with the line number it came from.
+struct Item {
+    line: usize,
+    kind: Kind,
+    key: String,
+    body: Value,
+}
+
+/// Decodes an object of kind `K`, checked as a single write checks it: its key, or what is
+/// wrong with it.
+fn check<K: Object>(body: &Value) -> Result<String, Invalid> {
+    let object: K =
+        serde_json::from_value(body.clone()).map_err(|e| Invalid::field("body", e.to_string()))?;
+    object.validate()?;
+    Ok(object.key())
+}
+
+fn check_kind(kind: Kind, body: &Value) -> Result<String, Invalid> {
+    match kind {
+        Kind::User => check::<User>(body),
+        Kind::Group => check::<Group>(body),
+        Kind::Member => check::<Member>(body),
+        Kind::Role => check::<Role>(body),
+        Kind::Permission => check::<Permission>(body),
+        Kind::Resource => check::<Resource>(body),
+        Kind::Assignment => check::<Assignment>(body),
+        Kind::Grant => check::<Grant>(body),
+        Kind::Label => check::<Label>(body),
+        Kind::Invite => check::<Invite>(body),
+        Kind::PermissionSet => check::<PermissionSet>(body),
+        Kind::DataPermission => check::<DataPermission>(body),
+        Kind::SetMember => check::<SetMember>(body),
+        Kind::SecurityAdmin => check::<SecurityAdmin>(body),
+        Kind::Tenant => Err(Invalid::field(
+            "kind",
+            "a tenant is not an object of a tenant",
+        )),
+    }
+}
+
+async fn write<K: Object>(batch: &mut Batch<'_>, body: Value) -> ServiceResult<()> {
+    let object: K = serde_json::from_value(body)
+        .map_err(|e| ServiceError::Internal(format!("checked line no longer decodes: {e}")))?;
+    batch.put(&object, Expect::Any).await.map(|_| ())
+}
+
+async fn write_kind(batch: &mut Batch<'_>, kind: Kind, body: Value) -> ServiceResult<()> {
+    match kind {
+        Kind::User => write::<User>(batch, body).await,
+        Kind::Group => write::<Group>(batch, body).await,
+        Kind::Member => write::<Member>(batch, body).await,
+        Kind::Role => write::<Role>(batch, body).await,
+        Kind::Permission => write::<Permission>(batch, body).await,
+        Kind::Resource => write::<Resource>(batch, body).await,
+        Kind::Assignment => write::<Assignment>(batch, body).await,
+        Kind::Grant => write::<Grant>(batch, body).await,
+        Kind::Label => write::<Label>(batch, body).await,
+        Kind::Invite => write::<Invite>(batch, body).await,
+        Kind::PermissionSet => write::<PermissionSet>(batch, body).await,
+        Kind::DataPermission => write::<DataPermission>(batch, body).await,
+        Kind::SetMember => write::<SetMember>(batch, body).await,
+        Kind::SecurityAdmin => write::<SecurityAdmin>(batch, body).await,
+        Kind::Tenant => Ok(()),
+    }
+}
+
+/// The errors of `line`, each field prefixed with it (`line 3: subject.id`).
+fn at_line(line: usize, invalid: Invalid) -> Vec<FieldError> {
+    invalid
+        .0
+        .into_iter()
+        .map(|e| FieldError {
+            field: format!("line {line}: {}", e.field),
+            message: e.message,
+        })
+        .collect()
+}
+
+/// The same-kind objects an object must come after: a role's included roles, a resource's
+/// parent, a set's parent.
+fn parents(kind: Kind, body: &Value) -> Vec<String> {
+    match kind {
+        Kind::Role => body
+            .get("includes")
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default(),
+        Kind::Resource => body
+            .get("parent")
+            .and_then(|p| {
+                Some(format!(
+                    "{}/{}",
+                    p.get("type")?.as_str()?,
+                    p.get("id")?.as_str()?
+                ))
+            })
+            .into_iter()
+            .collect(),
+        Kind::PermissionSet => body
+            .get("parent")
+            .and_then(Value::as_str)
+            .map(String::from)
+            .into_iter()
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Orders the items so that each comes after what it refers to: by `KINDS`, then, within a
+/// kind, by depth below the same-kind objects of the import it names (a cycle, which the
+/// writes then refuse, is cut where the walk meets it).
+fn in_write_order(items: &mut [Item]) {
+    let mut depth: HashMap<(Kind, String), usize> = HashMap::new();
+    let by_key: HashMap<(Kind, String), usize> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| ((item.kind, item.key.clone()), i))
+        .collect();
+    for i in 0..items.len() {
+        let mut stack = vec![(items[i].kind, items[i].key.clone())];
+        let mut on_path: Vec<(Kind, String)> = Vec::new();
+        while let Some(node) = stack.last().cloned() {
+            if depth.contains_key(&node) {
+                stack.pop();
+                continue;
+            }
+            let parents: Vec<(Kind, String)> = by_key
+                .get(&node)
+                .map(|&j| parents(node.0, &items[j].body))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|p| (node.0, p))
+                .filter(|p| by_key.contains_key(p))
+                .collect();
+            let pending: Vec<(Kind, String)> = parents
+                .iter()
+                .filter(|p| !depth.contains_key(*p) && !on_path.contains(p))
+                .cloned()
+                .collect();
+            if pending.is_empty() || on_path.contains(&node) {
+                let d = parents
+                    .iter()
+                    .filter_map(|p| depth.get(p))
+                    .max()
+                    .map_or(0, |d| d + 1);
+                depth.insert(node.clone(), d);
+                on_path.retain(|n| *n != node);
+                stack.pop();
+            } else {
+                on_path.push(node);
+                stack.extend(pending);
+            }
+        }
+    }
+    let rank = |kind: Kind| KINDS.iter().position(|k| *k == kind).unwrap_or(KINDS.len());
+    items.sort_by_key(|item| {
+        (
+            rank(item.kind),
+            depth
+                .get(&(item.kind, item.key.clone()))
+                .copied()
+                .unwrap_or(0),
+            item.line,
+        )
+    });
+}
+
+impl Service {
+    /// Opens the tenant for export at its current revision.
+    pub async fn export(&self, tenant: &str) -> ServiceResult<Export> {
+        let read = self
+            .store
+            .begin_read(tenant)
+            .await
+            .map_err(|e| ServiceError::from_store(e, &format!("tenant {tenant}")))?;
+        Ok(Export {
+            read,
+            kind: 0,
+            after: None,
+        })
+    }
+
+    /// Imports NDJSON lines into the context's tenant: every line is checked first (errors
+    /// name the line and the field), then all are written in one transaction, each after
+    /// what it refers to whatever the order of the file, or none is. An object already
+    /// there is replaced.
+    pub async fn import(&self, ctx: &Ctx, text: &str) -> ServiceResult<Imported> {
+        let mut items = Vec::new();
+        let mut errors: Vec<FieldError> = Vec::new();
+        for (i, raw) in text.lines().enumerate() {
+            let line = i + 1;
+            if raw.trim().is_empty() || errors.len() >= MAX_ERRORS {
+                continue;
+            }
+            let parsed: Line = match serde_json::from_str(raw) {
+                Ok(parsed) => parsed,
+                Err(e) => {
+                    errors.push(FieldError {
+                        field: format!("line {line}"),
+                        message: format!(
+                            "not a line of an export ({{\"kind\": ..., \"body\": {{...}}}}): {e}"
+                        ),
+                    });
+                    continue;
+                }
+            };
+            let Some(kind) = Kind::parse(&parsed.kind).filter(|k| KINDS.contains(k)) else {
+                errors.push(FieldError {
+                    field: format!("line {line}: kind"),
+                    message: format!(
+                        "{:?} is not a kind of object a tenant holds ({})",
+                        parsed.kind,
+                        KINDS.map(Kind::as_str).join(", ")
+                    ),
+                });
+                continue;
+            };
+            if let Some(field) = derived_from_set(kind, &parsed.body) {
+                errors.push(FieldError {
+                    field: format!("line {line}: {field}"),
+                    message: "a permission set derives this object; import the set, \
+                              its permissions and its members instead"
+                        .into(),
+                });
+                continue;
+            }
+            match check_kind(kind, &parsed.body) {
+                Ok(key) => items.push(Item {
+                    line,
+                    kind,
+                    key,
+                    body: parsed.body,
+                }),
+                Err(invalid) => errors.extend(at_line(line, invalid)),
+            }
+        }
+        if !errors.is_empty() {
+            errors.truncate(MAX_ERRORS);
+            return Err(Invalid(errors).into());
+        }
+        in_write_order(&mut items);
+        let mut counts = std::collections::BTreeMap::new();
+        let mut batch = self.batch(ctx).await?;
+        for item in items {
+            let (line, kind) = (item.line, item.kind);
+            write_kind(&mut batch, kind, item.body)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::Invalid(invalid) => Invalid(at_line(line, invalid)).into(),
+                    ServiceError::NotFound(what) => {
+                        Invalid::field(format!("line {line}"), format!("{what} does not exist"))
+                            .into()
+                    }
+                    ServiceError::Conflict { code, message } => ServiceError::Conflict {
+                        code,
+                        message: format!("line {line}: {message}"),
+                    },
+                    other => other,
+                })?;
+            *counts.entry(kind.as_str().to_string()).or_insert(0u64) += 1;
+        }
+        let total: u64 = counts.values().sum();
+        let revision = batch
+            .commit(
+                "tenant.import",
+                &ObjectKey::new(Kind::Tenant, ctx.tenant.clone()),
+                Some(json!({ "objects": total })),
+            )
+            .await?;
+        Ok(Imported {
+            revision,
+            objects: counts,
+        })
+    }
+}
