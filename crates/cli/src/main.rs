@@ -56,6 +56,30 @@ enum Command {
         #[command(subcommand)]
         command: commands::tenant::TenantCommand,
     },
+    /// Copy the embedded store to a file while the server runs, straight from the store.
+    Backup(commands::backup::BackupArgs),
+    /// Check a backup and make it the store of a new data folder, straight on the file.
+    Restore(commands::backup::RestoreArgs),
+    /// Show one object of a running server's tenant: `grantd get users alice`.
+    Get(commands::objects::GetArgs),
+    /// List a collection of a running server's tenant: `grantd list grants --where expired=true`.
+    List(commands::objects::ListArgs),
+    /// Create an object from a JSON file or `--set` fields: `grantd create users --set id=bob`.
+    Create(commands::objects::CreateArgs),
+    /// Change an object (with its ETag, so a concurrent change is never overwritten).
+    Edit(commands::objects::EditArgs),
+    /// Delete an object, with what cascades from it.
+    Delete(commands::objects::DeleteArgs),
+    /// Save, choose and list the servers the commands above talk to.
+    Profile {
+        #[command(subcommand)]
+        command: commands::profiles::ProfileCommand,
+    },
+    /// Print a shell's completion script: `grantd completions bash > /etc/bash_completion.d/grantd`.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Write a tenant's objects as NDJSON, from a running server.
     Export(commands::transfer::ExportArgs),
     /// Import NDJSON as `export` writes it into a tenant of a running server: all of it,
@@ -92,6 +116,19 @@ fn main() -> std::process::ExitCode {
             Command::Audit { command } => commands::audit::run(command).await,
             Command::Check(args) => commands::check::check(args).await,
             Command::Lookup { command } => commands::check::lookup(command).await,
+            Command::Backup(args) => commands::backup::backup(args).await,
+            Command::Restore(args) => commands::backup::restore(args).await,
+            Command::Get(args) => commands::objects::get(args).await,
+            Command::List(args) => commands::objects::list(args).await,
+            Command::Create(args) => commands::objects::create(args).await,
+            Command::Edit(args) => commands::objects::edit(args).await,
+            Command::Delete(args) => commands::objects::delete(args).await,
+            Command::Profile { command } => commands::profiles::run(command),
+            Command::Completions { shell } => {
+                let mut command = <Cli as clap::CommandFactory>::command();
+                clap_complete::generate(shell, &mut command, "grantd", &mut std::io::stdout());
+                Ok(())
+            }
             Command::Export(args) => commands::transfer::export(args).await,
             Command::Import(args) => commands::transfer::import(args).await,
         }

@@ -20,7 +20,7 @@ pub mod sql;
 
 pub use error::StoreError;
 pub use records::*;
-pub use sql::SqlStore;
+pub use sql::{check_backup, BackupSummary, SqlStore};
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,8 +1,11 @@
 //! One module per subcommand.
 
 pub mod audit;
+pub mod backup;
 pub mod check;
 pub mod client;
+pub mod objects;
+pub mod profiles;
 pub mod serve;
 pub mod tenant;
 pub mod token;

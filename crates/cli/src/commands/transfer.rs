@@ -58,7 +58,7 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
         .map_err(|e| format!("cannot write the export: {e}"))?;
     eprintln!(
         "exported {lines} objects of tenant {} at revision {revision} in {:.1} s",
-        args.remote.tenant,
+        args.remote.resolve()?.tenant,
         started.elapsed().as_secs_f64()
     );
     Ok(())
@@ -81,7 +81,7 @@ pub async fn import(args: ImportArgs) -> Result<(), String> {
     );
     eprintln!(
         "imported {lines} lines into tenant {} at revision {} in {seconds:.1} s ({:.0} objects/s)",
-        args.remote.tenant,
+        args.remote.resolve()?.tenant,
         answer["revision"],
         lines as f64 / seconds.max(0.001)
     );

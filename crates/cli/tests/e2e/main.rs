@@ -6,7 +6,9 @@ mod private_pg;
 
 mod agreement;
 mod audit_chain;
+mod backup;
 mod bounds;
+mod cli;
 mod cluster;
 mod crash;
 mod dataarts;

@@ -4,7 +4,9 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_error, send, spawn_app, TestApp};
+use crate::helpers::{
+    assert_error, path_str, run_binary, scratch, send, spawn_app, TestApp, OPERATOR,
+};
 
 /// A tenant with one of everything: nested groups, a membership with a window, roles
 /// including roles, resources below resources, grants of every target, a permission set
@@ -329,4 +331,56 @@ async fn export_and_import_keep_to_their_tenant_and_scope() {
         .await
         .expect("send");
     assert_eq!(response.status(), StatusCode::NOT_FOUND);
+}
+
+/// `grantd export` and `grantd import` against a running server: a file out, a file in,
+/// and a bad file refused with its line named.
+#[tokio::test]
+async fn the_cli_exports_and_imports_through_the_server() {
+    let app = spawn_app().await;
+    let t = populated(&app).await;
+    let copy = app.tenant().await;
+    let folder = scratch("transfer-cli");
+    let file = path_str(&folder.join("tenant.ndjson"));
+    let remote = |tenant: &str| {
+        vec![
+            "--url".to_string(),
+            app.base.clone(),
+            "--token".to_string(),
+            OPERATOR.to_string(),
+            "--tenant".to_string(),
+            tenant.to_string(),
+        ]
+    };
+    let args = |first: &[&str], tenant: &str| -> Vec<String> {
+        first
+            .iter()
+            .map(|s| s.to_string())
+            .chain(remote(tenant))
+            .collect()
+    };
+    let run = |args: Vec<String>| async move {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        run_binary(&refs).await
+    };
+    let (ok, _, err) = run(args(&["export", "--output", &file], &t)).await;
+    assert!(ok, "{err}");
+    assert!(err.contains("at revision"), "{err}");
+    let (ok, out, err) = run(args(&["import", &file], &copy)).await;
+    assert!(ok, "{err}");
+    assert!(out.contains("\"revision\""), "{out}");
+    assert_eq!(export(&app, &copy).await.0, export(&app, &t).await.0);
+    // A bad file: nothing written, and the line named.
+    let bad = path_str(&folder.join("bad.ndjson"));
+    std::fs::write(
+        &bad,
+        "{\"kind\": \"user\", \"body\": {\"id\": \"ok\"}}\n{\"kind\": \"user\"}\n",
+    )
+    .expect("write");
+    let empty = app.tenant().await;
+    let (ok, _, err) = run(args(&["import", &bad], &empty)).await;
+    assert!(!ok);
+    assert!(err.contains("line 2"), "{err}");
+    let (_, users) = send(app.op(Method::GET, &format!("/v1/tenants/{empty}/users"))).await;
+    assert_eq!(users["items"], json!([]), "{users}");
 }

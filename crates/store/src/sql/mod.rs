@@ -5,6 +5,7 @@
 //! writers are serialised). The conformance suite runs every behaviour against both.
 
 mod audit;
+mod backup;
 mod cluster;
 mod dialect;
 mod health;
@@ -23,6 +24,7 @@ use crate::{
     AuditFilter, AuditRecord, ChangeRecord, ListQuery, ReadTx, RefHolder, Result, ScanPosition,
     Store, StoreError, StoredObject, TenantHead, TokenRecord, WriteTx,
 };
+pub use backup::{check_backup, BackupSummary};
 pub use dialect::Backend;
 use dialect::WriterGate;
 use health::Health;
