@@ -85,6 +85,10 @@ async fn populated(app: &TestApp) -> String {
             json!({"member": {"type": "user", "id": "bob"}}),
         ),
         (
+            "permission-sets/0123456789abcdef0123456789abcdef/members",
+            json!({"member": {"type": "role", "id": "viewer"}}),
+        ),
+        (
             "invites",
             json!({"email": "carol@example.com", "groups": ["eng"]}),
         ),
@@ -172,6 +176,15 @@ async fn decisions(app: &TestApp, t: &str) -> Vec<Value> {
             json!({"data_path": "dws/c1/sales/public/orders"}),
         )
         .await,
+        // alice holds viewer, a member of the set, through eng's editor.
+        decide(
+            app,
+            t,
+            "alice",
+            "SELECT",
+            json!({"data_path": "dws/c1/sales/public/orders"}),
+        )
+        .await,
     ]
 }
 
@@ -217,6 +230,16 @@ async fn an_export_imported_into_an_empty_tenant_exports_the_same() {
     let (status, body) = import(&app, &copy, &lines).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(export(&app, &copy).await.0, lines);
+    // ...down to what a set gave its member role, which a file does not say: a file with
+    // the role alone leaves it the set's member.
+    let viewer: Vec<Value> = lines
+        .iter()
+        .filter(|l| l["kind"] == "role" && l["body"]["id"] == "viewer")
+        .cloned()
+        .collect();
+    let (status, body) = import(&app, &copy, &viewer).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(decisions(&app, &copy).await, decisions(&app, &t).await);
 }
 
 #[tokio::test]
@@ -256,6 +279,15 @@ async fn an_import_is_all_or_nothing_and_names_each_bad_line() {
             .to_string(),
         r#"{"kind": "grant", "body": {"id": "g", "subject": {"type": "user", "id": "fine"}, "privilege": {"type": "actions", "actions": ["read"]}, "target": {"type": "tenant"}, "effect": "ALLOW", "expires_at": "soon"}}"#
             .to_string(),
+        // What only a permission set may hand out: its role, included, granted or given.
+        r#"{"kind": "role", "body": {"id": "sneaky", "includes": ["dataarts.ps.0123456789abcdef0123456789abcdef"]}}"#
+            .to_string(),
+        r#"{"kind": "grant", "body": {"id": "g2", "subject": {"type": "role", "id": "dataarts.ps.0123456789abcdef0123456789abcdef"}, "privilege": {"type": "actions", "actions": ["*"]}, "target": {"type": "tenant"}, "effect": "ALLOW"}}"#
+            .to_string(),
+        r#"{"kind": "assignment", "body": {"subject": {"type": "user", "id": "fine"}, "role": "dataarts.ps.0123456789abcdef0123456789abcdef"}}"#
+            .to_string(),
+        r#"{"kind": "invite", "body": {"email": "x@example.com", "grants": [{"privilege": {"type": "role", "id": "dataarts.ps.0123456789abcdef0123456789abcdef"}, "target": {"type": "tenant"}, "effect": "ALLOW"}]}}"#
+            .to_string(),
     ]
     .join("\n");
     let (status, body) = import_text(&app, &target, text).await;
@@ -274,7 +306,11 @@ async fn an_import_is_all_or_nothing_and_names_each_bad_line() {
             "line 3: kind",
             "line 4: id",
             "line 6: id",
-            "line 7: body"
+            "line 7: body",
+            "line 8: includes",
+            "line 9: subject",
+            "line 10: role",
+            "line 11: grants"
         ],
         "{body}"
     );

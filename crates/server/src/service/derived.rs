@@ -68,7 +68,7 @@ fn owner(kind: Kind, body: &Value, before: Option<&Value>, includes: bool) -> Op
 /// The roles an object of `kind` names in a way that would hand out, or add to, what a
 /// role's holders may do: a role's own id and, with `includes`, the roles it includes; an
 /// assignment's role; a grant's role privilege and role subject.
-fn set_roles(kind: Kind, body: &Value, includes: bool) -> Vec<&str> {
+pub(super) fn set_roles(kind: Kind, body: &Value, includes: bool) -> Vec<&str> {
     fn role_ref(v: Option<&Value>) -> Option<&str> {
         v.filter(|r| r.get("type").and_then(Value::as_str) == Some("role"))
             .and_then(|r| r.get("id"))

@@ -105,34 +105,53 @@ impl Export {
 
 /// The body an export writes for an object, or `None` if a permission set derives it.
 fn exported(kind: Kind, mut body: Value) -> Option<Value> {
-    if derived_from_set(kind, &body).is_some() {
-        return None;
-    }
     if kind == Kind::Role {
         // A set's role included in a member role is the set's to write.
-        if let Some(Value::Array(includes)) = body.get_mut("includes") {
-            includes.retain(|r| !r.as_str().is_some_and(derived::owned_role));
-        }
+        strip_set_roles(&mut body);
     }
-    Some(body)
+    derived_from_set(kind, &body).is_none().then_some(body)
 }
 
-/// Whether a permission set derives this object, and which part of it says so.
+/// Takes the permission sets' roles out of a role's `includes`.
+fn strip_set_roles(role: &mut Value) {
+    if let Some(Value::Array(includes)) = role.get_mut("includes") {
+        includes.retain(|r| !r.as_str().is_some_and(derived::owned_role));
+    }
+}
+
+/// Whether a permission set derives this object, or it hands out a set's role (which
+/// only the set does): the field that says so.
 fn derived_from_set(kind: Kind, body: &Value) -> Option<&'static str> {
-    let field = |name: &str| body.get(name).and_then(Value::as_str);
+    let origin = body.get("origin").and_then(Value::as_str);
+    if origin.is_some_and(|o| o.starts_with(DATAARTS_SET)) {
+        return Some("origin");
+    }
+    let names_set_role = |kind: Kind, body: &Value| {
+        derived::set_roles(kind, body, true)
+            .into_iter()
+            .any(derived::owned_role)
+    };
     match kind {
-        Kind::Role if field("id").is_some_and(derived::owned_role) => Some("id"),
-        Kind::Assignment if field("role").is_some_and(derived::owned_role) => Some("role"),
-        Kind::Grant if field("origin").is_some_and(|o| o.starts_with(DATAARTS_SET)) => {
-            Some("origin")
-        }
-        Kind::Grant
-            if body
-                .pointer("/privilege/id")
-                .and_then(Value::as_str)
-                .is_some_and(derived::owned_role) =>
-        {
-            Some("privilege.id")
+        Kind::Invite => body
+            .get("grants")
+            .and_then(Value::as_array)
+            .is_some_and(|grants| grants.iter().any(|g| names_set_role(Kind::Grant, g)))
+            .then_some("grants"),
+        Kind::Role | Kind::Assignment | Kind::Grant if names_set_role(kind, body) => {
+            let id = body.get("id").and_then(Value::as_str);
+            Some(match kind {
+                Kind::Role if id.is_some_and(derived::owned_role) => "id",
+                Kind::Role => "includes",
+                Kind::Assignment => "role",
+                _ if body
+                    .pointer("/privilege/id")
+                    .and_then(Value::as_str)
+                    .is_some_and(derived::owned_role) =>
+                {
+                    "privilege"
+                }
+                _ => "subject",
+            })
         }
         _ => None,
     }
@@ -192,7 +211,30 @@ async fn write<K: Object>(batch: &mut Batch<'_>, body: Value) -> ServiceResult<(
     batch.put(&object, Expect::Any).await.map(|_| ())
 }
 
-async fn write_kind(batch: &mut Batch<'_>, kind: Kind, body: Value) -> ServiceResult<()> {
+async fn write_kind(batch: &mut Batch<'_>, kind: Kind, mut body: Value) -> ServiceResult<()> {
+    if kind == Kind::Role {
+        // A role a permission set made its member keeps the set's role: the set's to take.
+        let id = body.get("id").and_then(Value::as_str).unwrap_or_default();
+        if let Some(stored) = batch.get::<Role>(id).await? {
+            let kept = stored
+                .object
+                .includes
+                .into_iter()
+                .filter(|r| derived::owned_role(r));
+            if let Some(Value::Array(includes)) = body.get_mut("includes") {
+                for role in kept {
+                    if !includes.iter().any(|r| r.as_str() == Some(role.as_str())) {
+                        includes.push(Value::String(role));
+                    }
+                }
+            } else if let Some(map) = body.as_object_mut() {
+                let kept: Vec<Value> = kept.map(Value::String).collect();
+                if !kept.is_empty() {
+                    map.insert("includes".into(), Value::Array(kept));
+                }
+            }
+        }
+    }
     match kind {
         Kind::User => write::<User>(batch, body).await,
         Kind::Group => write::<Group>(batch, body).await,
