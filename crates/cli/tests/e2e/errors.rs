@@ -107,11 +107,7 @@ async fn unknown_routes_and_methods_answer_in_the_envelope() {
     let (status, body) = send(app.op(Method::GET, "/v1/nothing")).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_error(&body, "not_found");
-    let (status, body) = send(app.op(
-        Method::PATCH,
-        &format!("/v1/tenants/{t}/role-assignments/user/u/r"),
-    ))
-    .await;
+    let (status, body) = send(app.op(Method::DELETE, &format!("/v1/tenants/{t}/changes"))).await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_error(&body, "method_not_allowed");
     let (status, body) =

@@ -89,7 +89,8 @@ fn window_filter(query: &ListParams) -> ApiResult<Option<WindowFilter>> {
 
 /// `90s`, `30m`, `12h` or `7d` in milliseconds.
 fn duration_millis(text: &str) -> ApiResult<i64> {
-    let split = text.len().saturating_sub(1);
+    // Split before the last character, not the last byte: the text is the client's.
+    let split = text.char_indices().last().map_or(0, |(i, _)| i);
     let (number, unit) = text.split_at(split);
     let unit_ms = match unit {
         "s" => 1_000,
@@ -321,4 +322,19 @@ pub fn register<K: Routed>(api: &mut Api) {
             .response(204, "Deleted; Grantd-Revision header", None),
         delete(remove::<K>),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::duration_millis;
+
+    #[test]
+    fn durations_read_units_and_refuse_the_rest() {
+        assert_eq!(duration_millis("90s").ok(), Some(90_000));
+        assert_eq!(duration_millis("7d").ok(), Some(7 * 86_400_000));
+        // Found by the fuzzer: a last character of several bytes.
+        for bad in ["", "h", "12", "-1h", "8i \u{50492}Ï", "1é", "ΩΩ"] {
+            assert!(duration_millis(bad).is_err(), "{bad:?}");
+        }
+    }
 }
