@@ -162,6 +162,7 @@ impl Application {
             strangers: AddressLimiter::new(config.rate_limit_per_address),
             cluster: cluster.clone(),
             config,
+            transfers: crate::state::Transfers::default(),
         });
         tracing::info!(addr = %listener.local_addr().map_err(|source| StartError::Listen { addr: state.config.listen, source })?, store = store.backend(), "grantd listening");
         Ok(Application {
@@ -245,25 +246,34 @@ fn spawn_expiry(
         // At start, every end already passed is a candidate: one that went unrecorded while
         // no node ran is written now, the others are found written.
         let mut since = i64::MIN;
+        // Records that failed (the store away), tried again on the next pass.
+        let mut retry: Vec<(String, grantd_core::ObjectKey)> = Vec::new();
         loop {
             let now = crate::service::now_millis();
-            let mut failed = false;
+            let mut due = std::mem::take(&mut retry);
             for tenant in indexes.applied_revisions().into_keys() {
                 let Some(index) = indexes.tenant(&tenant) else {
                     continue;
                 };
-                for object in index.snapshot().ended(since, now) {
-                    if let Err(error) = service.record_expiry(&tenant, &object).await {
-                        tracing::warn!(%error, tenant, %object, "could not record an expiry; will retry");
-                        failed = true;
-                    }
+                due.extend(
+                    index
+                        .snapshot()
+                        .ended(since, now)
+                        .into_iter()
+                        .map(|object| (tenant.clone(), object)),
+                );
+            }
+            // An end in the second `since` falls in may be found twice, or be a retry too.
+            due.sort();
+            due.dedup();
+            for (tenant, object) in due {
+                if let Err(error) = service.record_expiry(&tenant, &object).await {
+                    tracing::warn!(%error, tenant, %object, "could not record an expiry; will retry");
+                    retry.push((tenant, object));
                 }
             }
-            // Ends in the second `now` falls in are looked at again next time; after a
-            // failure, everything since the last pass that succeeded is.
-            if !failed {
-                since = now;
-            }
+            // Ends in the second `now` falls in are looked at again next time.
+            since = now;
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = stopping.changed() => return,

@@ -4,7 +4,7 @@
 use std::ops::Deref;
 use std::sync::Arc;
 
-use tokio::sync::watch;
+use tokio::sync::{watch, Semaphore};
 
 use crate::auth::Authenticator;
 use crate::cluster::Cluster;
@@ -25,6 +25,24 @@ pub struct Shared {
     /// Becomes true when the server starts shutting down, so that endless responses
     /// (change streams) end and the graceful shutdown can finish.
     pub stopping: watch::Receiver<bool>,
+    /// Exports and imports this node runs at once.
+    pub transfers: Transfers,
+}
+
+/// How many exports (each holding a store connection and a snapshot) and imports (each
+/// holding its tenant's write lock) a node runs at once; more are refused, to retry.
+pub struct Transfers {
+    pub exports: Arc<Semaphore>,
+    pub imports: Arc<Semaphore>,
+}
+
+impl Default for Transfers {
+    fn default() -> Self {
+        Transfers {
+            exports: Arc::new(Semaphore::new(2)),
+            imports: Arc::new(Semaphore::new(1)),
+        }
+    }
 }
 
 #[derive(Clone)]

@@ -38,6 +38,20 @@ fn summary(summary: &BackupSummary) -> String {
 /// Copies the configured embedded store into `output`, beside a running server.
 pub async fn backup(args: BackupArgs) -> Result<(), String> {
     let config = args.settings.resolve()?;
+    if config.database_url.is_some() {
+        return Err(
+            "grantd backup copies the embedded SQLite store; back PostgreSQL up with pg_dump"
+                .into(),
+        );
+    }
+    // An existing store only: a mistyped folder must not back up a new, empty one.
+    let file = config.data_dir.join("grantd.db");
+    if !file.exists() {
+        return Err(format!(
+            "there is no store in {}",
+            config.data_dir.display()
+        ));
+    }
     let store = grantd_server::app::open_store(&config)
         .await
         .map_err(|e| e.to_string())?;
@@ -57,22 +71,35 @@ pub async fn backup(args: BackupArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Checks a backup and makes it the store of an empty data folder.
+/// Checks a backup and makes it the store of an empty data folder: copied beside, flushed
+/// to disk, then renamed in place, so that the folder holds the whole store or none.
 pub async fn restore(args: RestoreArgs) -> Result<(), String> {
     let checked = check_backup(&args.file)
         .await
         .map_err(|e| format!("{} is not a usable backup: {e}", args.file.display()))?;
-    let target = args.data_dir.join("grantd.db");
-    if target.exists() {
+    let occupied = std::fs::read_dir(&args.data_dir)
+        .map(|mut entries| entries.next().is_some())
+        .unwrap_or(false);
+    if occupied {
         return Err(format!(
-            "{} holds a store already; restore into a new data folder",
+            "{} holds a store already (or other files); restore into a new, empty data folder",
             args.data_dir.display()
         ));
     }
     std::fs::create_dir_all(&args.data_dir)
         .map_err(|e| format!("cannot create {}: {e}", args.data_dir.display()))?;
-    std::fs::copy(&args.file, &target)
-        .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+    let target = args.data_dir.join("grantd.db");
+    let partial = args.data_dir.join("grantd.db.partial");
+    let written = (|| -> std::io::Result<()> {
+        std::fs::copy(&args.file, &partial)?;
+        std::fs::File::open(&partial)?.sync_all()?;
+        std::fs::rename(&partial, &target)?;
+        std::fs::File::open(&args.data_dir)?.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&partial);
+        return Err(format!("cannot write {}: {e}", target.display()));
+    }
     println!(
         "restored into {}: {}; start grantd with --data-dir {}",
         args.data_dir.display(),

@@ -49,6 +49,16 @@ impl Remote {
         };
         let from_profile =
             |pick: fn(&super::profiles::Profile) -> Option<String>| profile.and_then(pick);
+        // A profile's token goes to the profile's server only, never to another URL given
+        // by a flag or the environment.
+        if let (Some(url), Some(profile), None) = (&self.url, profile, &self.token) {
+            if url.trim_end_matches('/') != profile.url.trim_end_matches('/') {
+                return Err(format!(
+                    "the profile's token is for {}, not {url}: give --token for {url}",
+                    profile.url
+                ));
+            }
+        }
         let url = self
             .url
             .clone()

@@ -93,12 +93,22 @@ pub struct DeleteArgs {
     pub remote: Remote,
 }
 
-fn item(collection: &str, id: &str) -> String {
-    format!(
+/// The path of an object under the tenant. `.` and `..` segments are refused: a path
+/// names what it says, and never climbs to another collection.
+fn item(collection: &str, id: &str) -> Result<String, String> {
+    let path = format!(
         "{}/{}",
         collection.trim_matches('/'),
         id.trim_start_matches('/')
-    )
+    );
+    collection_path(&path)
+}
+
+fn collection_path(path: &str) -> Result<String, String> {
+    if path.split('/').any(|s| s == "." || s == "..") {
+        return Err(format!("{path:?}: a path may not hold `.` or `..`"));
+    }
+    Ok(path.trim_matches('/').to_string())
 }
 
 fn print(value: &Value, output: Output) {
@@ -230,7 +240,7 @@ impl Fields {
 pub async fn get(args: GetArgs) -> Result<(), String> {
     let remote = args.remote.resolve()?;
     let (object, _) = remote
-        .call(Method::GET, &item(&args.collection, &args.id), None, None)
+        .call(Method::GET, &item(&args.collection, &args.id)?, None, None)
         .await?;
     print(&object, args.output);
     Ok(())
@@ -258,7 +268,7 @@ pub async fn list(args: ListArgs) -> Result<(), String> {
             .collect();
         let path = format!(
             "{}?{}",
-            args.collection.trim_matches('/'),
+            collection_path(&args.collection)?,
             encoded.join("&")
         );
         let (page, _) = remote.call(Method::GET, &path, None, None).await?;
@@ -299,7 +309,7 @@ pub async fn create(args: CreateArgs) -> Result<(), String> {
     let (created, _) = remote
         .call(
             Method::POST,
-            args.collection.trim_matches('/'),
+            &collection_path(&args.collection)?,
             Some(&body),
             None,
         )
@@ -313,7 +323,7 @@ const META: [&str; 3] = ["version", "created_at", "updated_at"];
 
 pub async fn edit(args: EditArgs) -> Result<(), String> {
     let remote = args.remote.resolve()?;
-    let path = item(&args.collection, &args.id);
+    let path = item(&args.collection, &args.id)?;
     let (current, etag) = remote.call(Method::GET, &path, None, None).await?;
     let etag = etag.ok_or("the server gave the object no ETag")?;
     let conflict = |e: String| {
@@ -353,9 +363,21 @@ fn edit_in_editor(object: &Value) -> Result<Option<Value>, String> {
     let editor = std::env::var("VISUAL")
         .or_else(|_| std::env::var("EDITOR"))
         .map_err(|_| "set VISUAL or EDITOR, or give --set or --file")?;
-    let path = std::env::temp_dir().join(format!("grantd-edit-{}.json", std::process::id()));
+    // A new file only (never through a link someone left), readable by its owner only.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let path =
+        std::env::temp_dir().join(format!("grantd-edit-{}-{nanos}.json", std::process::id()));
     let text = serde_json::to_string_pretty(object).unwrap_or_default();
-    std::fs::write(&path, &text).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(&path)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, text.as_bytes()))
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     let status = std::process::Command::new("sh")
         .arg("-c")
         .arg(format!("{editor} \"$1\""))
@@ -376,7 +398,7 @@ fn edit_in_editor(object: &Value) -> Result<Option<Value>, String> {
 
 pub async fn delete(args: DeleteArgs) -> Result<(), String> {
     let remote = args.remote.resolve()?;
-    let path = item(&args.collection, &args.id);
+    let path = item(&args.collection, &args.id)?;
     let etag = args.if_version.map(|v| format!("\"{v}\""));
     remote
         .call(Method::DELETE, &path, None, etag.as_deref())

@@ -64,8 +64,10 @@ impl Profiles {
         // Written beside, readable by its owner only, then moved in place: the tokens in it
         // are never readable by others, not even for an instant.
         let partial = path.with_extension("toml.partial");
+        // A partial file left by an earlier failure would keep its own permissions.
+        let _ = std::fs::remove_file(&partial);
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let mut out = options

@@ -37,7 +37,10 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
         .and_then(|v| v.to_str().ok())
         .unwrap_or("?")
         .to_string();
-    let mut out: Box<dyn Write> = match &args.output {
+    // A file is written beside and renamed in place once whole: an export that breaks off
+    // leaves no file that looks complete.
+    let partial = args.output.as_ref().map(|p| p.with_extension("partial"));
+    let mut out: Box<dyn Write> = match &partial {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path)
                 .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
@@ -56,6 +59,11 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
     }
     out.flush()
         .map_err(|e| format!("cannot write the export: {e}"))?;
+    drop(out);
+    if let (Some(partial), Some(path)) = (&partial, &args.output) {
+        std::fs::rename(partial, path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     eprintln!(
         "exported {lines} objects of tenant {} at revision {revision} in {:.1} s",
         args.remote.resolve()?.tenant,

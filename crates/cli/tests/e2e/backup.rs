@@ -36,6 +36,22 @@ async fn a_backup_taken_while_serving_restores_into_a_working_server() {
     assert!(ok, "{out} {err}");
     assert!(out.contains("(checked)"), "{out}");
     writing.await.expect("writes");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file)
+            .expect("written")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o077, 0, "it holds signing keys: its owner's only");
+    }
+    // A mistyped folder is not a new, empty store to back up.
+    let wrong = path_str(&dir.join("no-such-data"));
+    let other = path_str(&dir.join("other.backup"));
+    let (ok, _, err) = run_binary(&["backup", "--data-dir", &wrong, "--output", &other]).await;
+    assert!(!ok);
+    assert!(err.contains("there is no store"), "{err}");
+    assert!(!dir.join("no-such-data").exists() && !dir.join("other.backup").exists());
     // Not over an existing file.
     let (ok, _, err) = run_binary(&["backup", "--data-dir", &data, "--output", &file]).await;
     assert!(!ok);
@@ -48,6 +64,13 @@ async fn a_backup_taken_while_serving_restores_into_a_working_server() {
     let (ok, _, err) = run_binary(&["restore", &file, "--data-dir", &restored]).await;
     assert!(!ok, "never over a store");
     assert!(err.contains("holds a store already"), "{err}");
+    // Nor into a folder with anything in it (a WAL file left there would be replayed).
+    let littered = dir.join("littered");
+    std::fs::create_dir_all(&littered).expect("folder");
+    std::fs::write(littered.join("grantd.db-wal"), "left over").expect("write");
+    let (ok, _, _) = run_binary(&["restore", &file, "--data-dir", &path_str(&littered)]).await;
+    assert!(!ok);
+    assert!(!littered.join("grantd.db").exists());
     // Not a backup at all: refused, nothing made.
     let junk = path_str(&dir.join("junk"));
     std::fs::write(&junk, "not a database").expect("write");

@@ -172,6 +172,20 @@ async fn the_cli_manages_every_object_through_the_api() {
     assert!(!ok, "the grant went with its subject");
     assert!(err.contains("404"), "{err}");
 
+    // A path names what it says: no climbing out of the collection given.
+    let (ok, _, err) = run(&["delete", "grants", "x/../../users/alice"]).await;
+    assert!(!ok);
+    assert!(err.contains("`..`"), "{err}");
+    // The profile's token never goes to another server than the profile's.
+    let (ok, _, err) = grantd(
+        &config,
+        &["list", "users", "--url", "http://127.0.0.1:9"],
+        &[],
+    )
+    .await;
+    assert!(!ok);
+    assert!(err.contains("give --token"), "{err}");
+
     let (ok, out, _) = run(&["completions", "bash"]).await;
     assert!(ok);
     assert!(out.contains("grantd"), "{out}");

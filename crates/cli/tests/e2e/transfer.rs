@@ -315,6 +315,21 @@ async fn an_import_is_all_or_nothing_and_names_each_bad_line() {
         "{body}"
     );
     assert_eq!(app.revision(&target).await, before, "nothing written");
+
+    // An object a permission set derived is not replaced by a line that reuses its id.
+    let derived = app.grant_with_origin(&t, "dataarts:permission-set:").await;
+    let mut forged = derived.clone();
+    for meta in ["version", "created_at", "updated_at", "origin"] {
+        forged.as_object_mut().expect("object").remove(meta);
+    }
+    forged["subject"] = json!({"type": "user", "id": "bob"});
+    forged["privilege"] = json!({"type": "actions", "actions": ["*"]});
+    let before = app.revision(&t).await;
+    let (status, body) = import(&app, &t, &[json!({"kind": "grant", "body": forged})]).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_error(&body, "derived_object");
+    assert!(body.to_string().contains("line 1"), "{body}");
+    assert_eq!(app.revision(&t).await, before, "nothing written");
 }
 
 #[tokio::test]

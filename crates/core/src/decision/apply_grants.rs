@@ -2,6 +2,7 @@
 //! tenant, a resource, a label, a resource type or a data path), with its privilege shared
 //! between the grants that name the same one.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::snapshot::{
@@ -60,22 +61,29 @@ impl Snapshot {
 
     /// Files `object` in the index of ends under `end`, or takes it out when `None`.
     pub(super) fn index_end(&mut self, object: &ObjectKey, end: Option<Timestamp>) {
+        // Changed in place (a second's set is copied only when a snapshot still shares
+        // its shard), so that many objects ending in one second cost what one does each.
         let name: Arc<str> = Arc::from(object.to_string());
         if let Some(second) = self.ends_of.remove(&name) {
-            let mut names = self.ends.get(&second).cloned().unwrap_or_default();
-            names.retain(|n| *n != name);
-            if names.is_empty() {
+            let mut emptied = false;
+            self.ends.update(&second, |names| {
+                names.remove(&name);
+                emptied = names.is_empty();
+            });
+            if emptied {
                 self.ends.remove(&second);
-            } else {
-                self.ends.insert(second, names);
             }
         }
         if let Some(end) = end {
             let second = end.0.div_euclid(1000);
             self.ends_of.insert(name.clone(), second);
-            let mut names = self.ends.get(&second).cloned().unwrap_or_default();
-            names.push(name);
-            self.ends.insert(second, names);
+            if self.ends.get(&second).is_some() {
+                self.ends.update(&second, |names| {
+                    names.insert(name);
+                });
+            } else {
+                self.ends.insert(second, BTreeSet::from([name]));
+            }
         }
     }
 

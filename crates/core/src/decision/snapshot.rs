@@ -362,7 +362,7 @@ pub struct Snapshot {
     pub(super) windows: CowMap<(Id, Id), Window>,
     /// The grants, memberships and role assignments whose window ends (`kind:key`), by the
     /// second it ends in, and each one's second: only time-bound objects are here.
-    pub(super) ends: CowMap<i64, Vec<Arc<str>>>,
+    pub(super) ends: CowMap<i64, std::collections::BTreeSet<Arc<str>>>,
     pub(super) ends_of: CowMap<Arc<str>, i64>,
 }
 

@@ -49,6 +49,9 @@ const PAGE: u32 = 1000;
 /// answer.
 const MAX_ERRORS: usize = 100;
 
+/// Objects one import may hold.
+pub const MAX_OBJECTS: usize = 2_000_000;
+
 /// One line of an export or an import: the kind (`user`, `grant`, `permission_set`...)
 /// and the object.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -254,6 +257,26 @@ async fn write_kind(batch: &mut Batch<'_>, kind: Kind, mut body: Value) -> Servi
     }
 }
 
+/// Refuses to replace an object that a permission set derives, or that a compatible
+/// surface owns (its `origin`) with one it does not: the owner changes it, not a file.
+async fn refuse_replacing_owned(batch: &mut Batch<'_>, item: &Item) -> ServiceResult<()> {
+    let target = ObjectKey::new(item.kind, item.key.clone());
+    let Some(stored) = batch.stored(&target).await? else {
+        return Ok(());
+    };
+    let origin = |body: &Value| body.get("origin").and_then(Value::as_str).map(String::from);
+    let owned_otherwise = origin(&stored).is_some() && origin(&stored) != origin(&item.body);
+    if derived_from_set(item.kind, &stored).is_some() || owned_otherwise {
+        derived::refuse_derived(
+            item.kind,
+            &super::objects::describe(&target),
+            Some(&stored),
+            None,
+        )?;
+    }
+    Ok(())
+}
+
 /// The errors of `line`, each field prefixed with it (`line 3: subject.id`).
 fn at_line(line: usize, invalid: Invalid) -> Vec<FieldError> {
     invalid
@@ -302,62 +325,129 @@ fn parents(kind: Kind, body: &Value) -> Vec<String> {
 }
 
 /// Orders the items so that each comes after what it refers to: by `KINDS`, then, within a
-/// kind, by depth below the same-kind objects of the import it names (a cycle, which the
-/// writes then refuse, is cut where the walk meets it).
-fn in_write_order(items: &mut [Item]) {
-    let mut depth: HashMap<(Kind, String), usize> = HashMap::new();
-    let by_key: HashMap<(Kind, String), usize> = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| ((item.kind, item.key.clone()), i))
-        .collect();
-    for i in 0..items.len() {
-        let mut stack = vec![(items[i].kind, items[i].key.clone())];
-        let mut on_path: Vec<(Kind, String)> = Vec::new();
-        while let Some(node) = stack.last().cloned() {
-            if depth.contains_key(&node) {
-                stack.pop();
-                continue;
-            }
-            let parents: Vec<(Kind, String)> = by_key
-                .get(&node)
-                .map(|&j| parents(node.0, &items[j].body))
-                .unwrap_or_default()
-                .into_iter()
-                .map(|p| (node.0, p))
-                .filter(|p| by_key.contains_key(p))
-                .collect();
-            let pending: Vec<(Kind, String)> = parents
-                .iter()
-                .filter(|p| !depth.contains_key(*p) && !on_path.contains(p))
-                .cloned()
-                .collect();
-            if pending.is_empty() || on_path.contains(&node) {
-                let d = parents
+/// kind, by depth below the same-kind objects of the import it names. One depth-first walk,
+/// linear in the items and their references; a cycle (which the writes then refuse) is cut
+/// where the walk meets it.
+fn in_write_order(items: Vec<Item>) -> Vec<Item> {
+    let above: Vec<Vec<usize>> = {
+        let index: HashMap<(Kind, &str), usize> = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| ((item.kind, item.key.as_str()), i))
+            .collect();
+        items
+            .iter()
+            .map(|item| {
+                parents(item.kind, &item.body)
                     .iter()
-                    .filter_map(|p| depth.get(p))
-                    .max()
-                    .map_or(0, |d| d + 1);
-                depth.insert(node.clone(), d);
-                on_path.retain(|n| *n != node);
-                stack.pop();
+                    .filter_map(|p| index.get(&(item.kind, p.as_str())).copied())
+                    .collect()
+            })
+            .collect()
+    };
+    let mut depth: Vec<Option<usize>> = vec![None; items.len()];
+    let mut on_path = vec![false; items.len()];
+    for start in 0..items.len() {
+        if depth[start].is_some() {
+            continue;
+        }
+        // Each entry: an item, and the next of its parents to visit.
+        let mut stack = vec![(start, 0usize)];
+        on_path[start] = true;
+        while let Some((node, next)) = stack.last_mut() {
+            let node = *node;
+            if let Some(&parent) = above[node].get(*next) {
+                *next += 1;
+                if depth[parent].is_none() && !on_path[parent] {
+                    on_path[parent] = true;
+                    stack.push((parent, 0));
+                }
             } else {
-                on_path.push(node);
-                stack.extend(pending);
+                let below = above[node].iter().filter_map(|&p| depth[p]).max();
+                depth[node] = Some(below.map_or(0, |d| d + 1));
+                on_path[node] = false;
+                stack.pop();
             }
         }
     }
     let rank = |kind: Kind| KINDS.iter().position(|k| *k == kind).unwrap_or(KINDS.len());
-    items.sort_by_key(|item| {
-        (
-            rank(item.kind),
-            depth
-                .get(&(item.kind, item.key.clone()))
-                .copied()
-                .unwrap_or(0),
-            item.line,
-        )
-    });
+    let mut order: Vec<(usize, usize, usize, usize)> = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| (rank(item.kind), depth[i].unwrap_or(0), item.line, i))
+        .collect();
+    order.sort_unstable();
+    let mut slots: Vec<Option<Item>> = items.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|(_, _, _, i)| slots[i].take())
+        .collect()
+}
+
+/// Reads, checks and orders an import's lines: what to write, or every error (up to
+/// `MAX_ERRORS`), each naming its line. CPU-bound: run away from the request workers.
+fn prepare(text: &str) -> Result<Vec<Item>, Invalid> {
+    let mut items = Vec::new();
+    let mut errors: Vec<FieldError> = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line = i + 1;
+        if raw.trim().is_empty() || errors.len() >= MAX_ERRORS {
+            continue;
+        }
+        if items.len() >= MAX_OBJECTS {
+            errors.push(FieldError {
+                field: format!("line {line}"),
+                message: format!("an import holds at most {MAX_OBJECTS} objects"),
+            });
+            break;
+        }
+        let parsed: Line = match serde_json::from_str(raw) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                errors.push(FieldError {
+                    field: format!("line {line}"),
+                    message: format!(
+                        "not a line of an export ({{\"kind\": ..., \"body\": {{...}}}}): {e}"
+                    ),
+                });
+                continue;
+            }
+        };
+        let Some(kind) = Kind::parse(&parsed.kind).filter(|k| KINDS.contains(k)) else {
+            errors.push(FieldError {
+                field: format!("line {line}: kind"),
+                message: format!(
+                    "{:?} is not a kind of object a tenant holds ({})",
+                    parsed.kind,
+                    KINDS.map(Kind::as_str).join(", ")
+                ),
+            });
+            continue;
+        };
+        if let Some(field) = derived_from_set(kind, &parsed.body) {
+            errors.push(FieldError {
+                field: format!("line {line}: {field}"),
+                message: "a permission set derives this object; import the set, \
+                          its permissions and its members instead"
+                    .into(),
+            });
+            continue;
+        }
+        match check_kind(kind, &parsed.body) {
+            Ok(key) => items.push(Item {
+                line,
+                kind,
+                key,
+                body: parsed.body,
+            }),
+            Err(invalid) => errors.extend(at_line(line, invalid)),
+        }
+    }
+    if !errors.is_empty() {
+        errors.truncate(MAX_ERRORS);
+        return Err(Invalid(errors));
+    }
+    Ok(in_write_order(items))
 }
 
 impl Service {
@@ -379,65 +469,23 @@ impl Service {
     /// name the line and the field), then all are written in one transaction, each after
     /// what it refers to whatever the order of the file, or none is. An object already
     /// there is replaced.
-    pub async fn import(&self, ctx: &Ctx, text: &str) -> ServiceResult<Imported> {
-        let mut items = Vec::new();
-        let mut errors: Vec<FieldError> = Vec::new();
-        for (i, raw) in text.lines().enumerate() {
-            let line = i + 1;
-            if raw.trim().is_empty() || errors.len() >= MAX_ERRORS {
-                continue;
-            }
-            let parsed: Line = match serde_json::from_str(raw) {
-                Ok(parsed) => parsed,
-                Err(e) => {
-                    errors.push(FieldError {
-                        field: format!("line {line}"),
-                        message: format!(
-                            "not a line of an export ({{\"kind\": ..., \"body\": {{...}}}}): {e}"
-                        ),
-                    });
-                    continue;
-                }
-            };
-            let Some(kind) = Kind::parse(&parsed.kind).filter(|k| KINDS.contains(k)) else {
-                errors.push(FieldError {
-                    field: format!("line {line}: kind"),
-                    message: format!(
-                        "{:?} is not a kind of object a tenant holds ({})",
-                        parsed.kind,
-                        KINDS.map(Kind::as_str).join(", ")
-                    ),
-                });
-                continue;
-            };
-            if let Some(field) = derived_from_set(kind, &parsed.body) {
-                errors.push(FieldError {
-                    field: format!("line {line}: {field}"),
-                    message: "a permission set derives this object; import the set, \
-                              its permissions and its members instead"
-                        .into(),
-                });
-                continue;
-            }
-            match check_kind(kind, &parsed.body) {
-                Ok(key) => items.push(Item {
-                    line,
-                    kind,
-                    key,
-                    body: parsed.body,
-                }),
-                Err(invalid) => errors.extend(at_line(line, invalid)),
-            }
-        }
-        if !errors.is_empty() {
-            errors.truncate(MAX_ERRORS);
-            return Err(Invalid(errors).into());
-        }
-        in_write_order(&mut items);
+    pub async fn import(&self, ctx: &Ctx, text: String) -> ServiceResult<Imported> {
+        let items = tokio::task::spawn_blocking(move || prepare(&text))
+            .await
+            .map_err(|e| ServiceError::Internal(format!("the import's check stopped: {e}")))??;
         let mut counts = std::collections::BTreeMap::new();
         let mut batch = self.batch(ctx).await?;
         for item in items {
             let (line, kind) = (item.line, item.kind);
+            refuse_replacing_owned(&mut batch, &item)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::Conflict { code, message } => ServiceError::Conflict {
+                        code,
+                        message: format!("line {line}: {message}"),
+                    },
+                    other => other,
+                })?;
             write_kind(&mut batch, kind, item.body)
                 .await
                 .map_err(|e| match e {

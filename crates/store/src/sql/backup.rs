@@ -4,7 +4,8 @@
 
 use std::path::Path;
 
-use sqlx::{AnyConnection, Connection, Row};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteConnection};
+use sqlx::{Connection, Row};
 
 use super::{Backend, SqlStore};
 use crate::{Result, StoreError};
@@ -27,16 +28,35 @@ impl SqlStore {
                     .into(),
             ));
         }
-        if path.exists() {
-            return Err(StoreError::AlreadyExists);
+        // Made empty first, readable by its owner only (it holds access keys' signing keys),
+        // and never over an existing file; VACUUM INTO fills an empty one.
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(path) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(StoreError::AlreadyExists)
+            }
+            Err(e) => {
+                return Err(StoreError::Unavailable(format!(
+                    "cannot create {}: {e}",
+                    path.display()
+                )))
+            }
         }
         let target = path
             .to_str()
             .ok_or_else(|| StoreError::Internal(format!("{} is not UTF-8", path.display())))?;
-        sqlx::query("VACUUM INTO $1")
+        let copied = sqlx::query("VACUUM INTO $1")
             .bind(target)
             .execute(self.pool()?)
-            .await?;
+            .await;
+        if let Err(e) = copied {
+            let _ = std::fs::remove_file(path);
+            return Err(e.into());
+        }
         check_backup(path).await
     }
 }
@@ -44,9 +64,12 @@ impl SqlStore {
 /// Opens a backup file read-only and checks it: SQLite's own integrity check, and grantd's
 /// tables present. Returns what it holds.
 pub async fn check_backup(path: &Path) -> Result<BackupSummary> {
-    sqlx::any::install_default_drivers();
-    let url = format!("sqlite://{}?mode=ro", path.display());
-    let mut conn = AnyConnection::connect(&url).await?;
+    // The file by name, not in a URL: a path holding `?` or `#` is still this file.
+    let options = SqliteConnectOptions::new()
+        .filename(path)
+        .read_only(true)
+        .create_if_missing(false);
+    let mut conn = SqliteConnection::connect_with(&options).await?;
     let verdict: String = sqlx::query("PRAGMA integrity_check")
         .fetch_one(&mut conn)
         .await?

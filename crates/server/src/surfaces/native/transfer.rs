@@ -7,36 +7,67 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Json;
 use serde_json::json;
+use std::time::Duration;
+use tokio::sync::mpsc;
 
 use super::access::{Admin, Read, TenantAccess};
 use super::error::{ApiError, ApiResult};
 use super::routes::{schema_ref, Api, Auth, Operation};
 use crate::http::body::{self, BodyError};
-use crate::service::{Export, Scope};
+use crate::service::Scope;
 use crate::state::AppState;
 
 const NDJSON: &str = "application/x-ndjson";
 
+/// Longest an export may stream, and longest it waits for the client to take a chunk:
+/// past either it breaks off, and its snapshot and connection are let go.
+const EXPORT_DEADLINE: Duration = Duration::from_secs(600);
+const EXPORT_STALL: Duration = Duration::from_secs(30);
+
+fn busy(what: &str) -> ApiError {
+    ApiError::new(
+        "rate_limited",
+        format!("this node runs as many {what} as it takes at once; retry shortly"),
+    )
+}
+
 /// `GET /v1/tenants/{tenant}/export`: every object, one a line, at the revision the
-/// `Grantd-Revision` header states, streamed as it is read.
+/// `Grantd-Revision` header states, streamed as it is read. A task reads ahead of the
+/// client by a few chunks, within the deadlines above.
 async fn export(State(state): State<AppState>, access: TenantAccess<Read>) -> ApiResult<Response> {
-    let export = state.service.export(&access.ctx.tenant).await?;
+    let permit = state
+        .transfers
+        .exports
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| busy("exports"))?;
+    let mut export = state.service.export(&access.ctx.tenant).await?;
     let revision = export.revision();
-    let stream = futures_util::stream::try_unfold(export, |mut export: Export| async move {
-        let Some(lines) = export.next_lines().await? else {
-            return Ok(None);
-        };
-        let mut chunk = Vec::with_capacity(lines.len() * 256);
-        for line in &lines {
-            serde_json::to_writer(&mut chunk, line)
-                .map_err(|e| std::io::Error::other(e.to_string()))?;
-            chunk.push(b'\n');
+    let (chunks, received) = mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    tokio::spawn(async move {
+        let _permit = permit;
+        let deadline = tokio::time::Instant::now() + EXPORT_DEADLINE;
+        loop {
+            let chunk = match tokio::time::timeout_at(deadline, export.next_lines()).await {
+                Ok(Ok(Some(lines))) => encode(&lines),
+                Ok(Ok(None)) => return,
+                Ok(Err(e)) => Err(std::io::Error::other(e.to_string())),
+                Err(_) => Err(std::io::Error::other(
+                    "the export took longer than its deadline",
+                )),
+            };
+            let failed = chunk.is_err();
+            if let Err(e) = &chunk {
+                tracing::warn!(error = %e, "an export broke off");
+            }
+            let sent = tokio::time::timeout(EXPORT_STALL, chunks.send(chunk)).await;
+            if failed || !matches!(sent, Ok(Ok(()))) {
+                return;
+            }
         }
-        Ok::<_, ExportError>(Some((Bytes::from(chunk), export)))
     });
-    let stream = futures_util::TryStreamExt::map_err(stream, |e: ExportError| {
-        tracing::warn!(error = %e.0, "an export broke off");
-        std::io::Error::other(e.0)
+    let stream = futures_util::stream::unfold(received, |mut received| async move {
+        received.recv().await.map(|chunk| (chunk, received))
     });
     let mut response = Response::new(Body::from_stream(stream));
     let headers = response.headers_mut();
@@ -45,19 +76,14 @@ async fn export(State(state): State<AppState>, access: TenantAccess<Read>) -> Ap
     Ok(response)
 }
 
-/// An error while an export streams: the answer has begun, so the stream breaks off.
-struct ExportError(String);
-
-impl From<crate::service::ServiceError> for ExportError {
-    fn from(error: crate::service::ServiceError) -> Self {
-        ExportError(error.to_string())
+/// Lines as NDJSON.
+fn encode(lines: &[crate::service::TransferLine]) -> Result<Bytes, std::io::Error> {
+    let mut chunk = Vec::with_capacity(lines.len() * 256);
+    for line in lines {
+        serde_json::to_writer(&mut chunk, line).map_err(std::io::Error::other)?;
+        chunk.push(b'\n');
     }
-}
-
-impl From<std::io::Error> for ExportError {
-    fn from(error: std::io::Error) -> Self {
-        ExportError(error.to_string())
-    }
+    Ok(Bytes::from(chunk))
 }
 
 /// `POST /v1/tenants/{tenant}/import`: NDJSON as an export writes it, checked whole and
@@ -67,6 +93,11 @@ async fn import(
     access: TenantAccess<Admin>,
     request: Request,
 ) -> ApiResult<Response> {
+    let _permit = state
+        .transfers
+        .imports
+        .try_acquire()
+        .map_err(|_| busy("imports"))?;
     let limit = state.config.max_import_bytes;
     let bytes = body::read(request.into_body(), limit)
         .await
@@ -78,7 +109,7 @@ async fn import(
             BodyError::NotJson => ApiError::new("bad_request", "the body is not NDJSON"),
             BodyError::Unreadable(m) => ApiError::new("bad_request", m),
         })?;
-    let text = std::str::from_utf8(&bytes)
+    let text = String::from_utf8(Vec::from(bytes))
         .map_err(|e| ApiError::new("bad_request", format!("the body is not UTF-8: {e}")))?;
     let imported = state.service.import(&access.ctx, text).await?;
     let mut response = (StatusCode::OK, Json(json!(imported))).into_response();
