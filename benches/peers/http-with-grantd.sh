@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# HTTP check throughput and server CPU per request: grantd beside the axum ceiling and Cerbos,
-# in the peer harness's interleaved wrk rounds (../shared/bench/peers/http-bench.sh).
-# Usage: benches/peers/http-with-grantd.sh [ROUNDS]   (env as the harness: MODES, DUR, CONNS)
+# HTTP check throughput and server CPU per request: grantd beside the axum ceiling, Cerbos and
+# SpiceDB, in the peer harness's interleaved wrk rounds (../shared/bench/peers/http-bench.sh,
+# or its copy with SpiceDB, spicedb/http-bench-spicedb.sh, when the harness has it).
+# Usage: benches/peers/http-with-grantd.sh [ROUNDS]   (env as the harness: MODES, DUR, CONNS,
+#        TARGETS; SPICEDB=0 leaves SpiceDB out)
 # Prepares, in $WORK (default /tmp/peerbench): the axum ceiling and Cerbos (via the harness's
-# setup), a release grantd with a seeded tenant, and a copy of the harness whose wrk script
-# also sends `Authorization` (the others ignore it). Then runs the harness with grantd as EXTRA.
+# setup), SpiceDB v1.54 embedded behind its shim (via the kit's setup: npm's libspicedb.so and
+# a Rust shim, see ../shared/bench/peers/spicedb/README.md for what that is and is not), a
+# release grantd with a seeded tenant, and a copy of the harness whose wrk script also sends
+# `Authorization` (the others ignore it). Then runs the harness with grantd as EXTRA.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
@@ -60,6 +64,13 @@ cp -r "$HARNESS/http-bench.sh" "$HARNESS/post.lua" "$HARNESS/summarize-http.py" 
 mkdir -p "$COPY/axum-ceiling" && cp "$HARNESS/axum-ceiling/req.json" "$COPY/axum-ceiling/"
 echo 'if os.getenv("AUTH_HEADER") then wrk.headers["Authorization"] = os.getenv("AUTH_HEADER") end' >> "$COPY/post.lua"
 export AUTH_HEADER="Bearer $TOKEN"
+BENCH="$COPY/http-bench.sh"
+if [ "${SPICEDB:-1}" = 1 ] && [ -x "$HARNESS/spicedb/http-bench-spicedb.sh" ]; then
+  "$HARNESS/spicedb/setup.sh" >&2
+  mkdir -p "$COPY/spicedb"
+  cp "$HARNESS/spicedb/http-bench-spicedb.sh" "$HARNESS/spicedb/schema.zed" "$HARNESS"/spicedb/check-*.json "$COPY/spicedb/"
+  BENCH="$COPY/spicedb/http-bench-spicedb.sh"
+fi
 EXTRA_NAME=grantd EXTRA_URL="http://127.0.0.1:$PORT/v1/tenants/bench/check" EXTRA_BODY="$BODY" \
 EXTRA_CMD="env GRANTD_LOG=warn $GRANTD serve --data-dir $DATA --listen 127.0.0.1:$PORT --admin-token $OP" \
-  "$COPY/http-bench.sh" "${1:-5}"
+  "$BENCH" "${1:-5}"
