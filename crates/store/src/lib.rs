@@ -161,6 +161,9 @@ pub trait WriteTx: Send {
 
     async fn get(&mut self, kind: &str, key: &str) -> Result<Option<StoredObject>>;
 
+    /// Which of `objects` (kind, key) exist, in one read.
+    async fn existing(&mut self, objects: &[(&str, &str)]) -> Result<Vec<(String, String)>>;
+
     async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>>;
 
     /// The objects holding a reference to `target` (an object key `kind:key`).

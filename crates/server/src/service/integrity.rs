@@ -26,13 +26,22 @@ impl Service {
         let target = object.object_key();
         refuse_past_end(&mut **tx, object, &target).await?;
         let refs = object.refs();
+        // What the object refers to, in one read.
+        let wanted: Vec<(&str, &str)> = refs
+            .iter()
+            .map(|r| (r.target.kind.as_str(), r.target.key.as_str()))
+            .collect();
+        let found = if wanted.is_empty() {
+            Vec::new()
+        } else {
+            tx.existing(&wanted).await?
+        };
         let mut missing = Vec::new();
         for r in &refs {
-            if tx
-                .get(r.target.kind.as_str(), &r.target.key)
-                .await?
-                .is_none()
-            {
+            let there = found
+                .iter()
+                .any(|(kind, key)| kind == r.target.kind.as_str() && *key == r.target.key);
+            if !there {
                 missing.push(grantd_core::FieldError {
                     field: r.field.to_string(),
                     message: format!("{} does not exist", describe(&r.target)),

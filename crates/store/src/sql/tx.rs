@@ -12,6 +12,10 @@ use crate::{
     StoredObject, TokenRecord, WriteTx,
 };
 
+/// References written, or objects looked up, per statement: well within SQLite's 999
+/// parameters.
+const REFS_PER_STATEMENT: usize = 100;
+
 pub struct SqlTx {
     /// Holds the writer gate too, until the transaction has ended.
     pub(super) tx: OwnedTx,
@@ -54,21 +58,43 @@ impl SqlTx {
         }
     }
 
-    async fn replace_refs(&mut self, object: &NewObject) -> Result<()> {
-        self.delete_refs(&object.kind, &object.key).await?;
-        for r in &object.refs {
-            sqlx::query(
+    /// Writes the object's references in place of the old ones (a new object has none),
+    /// several rows a statement.
+    async fn replace_refs(&mut self, object: &NewObject, new: bool) -> Result<()> {
+        if !new {
+            self.delete_refs(&object.kind, &object.key).await?;
+        }
+        for refs in object.refs.chunks(REFS_PER_STATEMENT) {
+            let rows: Vec<String> = (0..refs.len())
+                .map(|i| {
+                    let p = 6 * i;
+                    format!(
+                        "(${}, ${}, ${}, ${}, ${}, ${})",
+                        p + 1,
+                        p + 2,
+                        p + 3,
+                        p + 4,
+                        p + 5,
+                        p + 6
+                    )
+                })
+                .collect();
+            let sql = format!(
                 "INSERT INTO object_refs (tenant, target, kind, key, field, cascade_delete) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
-            )
-            .bind(&self.tenant)
-            .bind(&r.target)
-            .bind(&object.kind)
-            .bind(&object.key)
-            .bind(&r.field)
-            .bind(i64::from(r.cascade))
-            .execute(&mut *self.tx)
-            .await?;
+                 VALUES {} ON CONFLICT DO NOTHING",
+                rows.join(", ")
+            );
+            let mut statement = sqlx::query(&sql);
+            for r in refs {
+                statement = statement
+                    .bind(&self.tenant)
+                    .bind(&r.target)
+                    .bind(&object.kind)
+                    .bind(&object.key)
+                    .bind(&r.field)
+                    .bind(i64::from(r.cascade));
+            }
+            statement.execute(&mut *self.tx).await?;
         }
         Ok(())
     }
@@ -154,30 +180,51 @@ impl WriteTx for SqlTx {
         rows::referencing(&mut *self.tx, &self.tenant, target).await
     }
 
+    async fn existing(&mut self, objects: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
+        let mut found = Vec::new();
+        for chunk in objects.chunks(REFS_PER_STATEMENT) {
+            let pairs: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(kind = ${} AND key = ${})", 2 * i + 2, 2 * i + 3))
+                .collect();
+            let sql = format!(
+                "SELECT kind, key FROM objects WHERE tenant = $1 AND ({})",
+                pairs.join(" OR ")
+            );
+            let mut statement = sqlx::query(&sql).bind(&self.tenant);
+            for (kind, key) in chunk {
+                statement = statement.bind(*kind).bind(*key);
+            }
+            for row in statement.fetch_all(&mut *self.tx).await? {
+                found.push((row.try_get("kind")?, row.try_get("key")?));
+            }
+        }
+        Ok(found)
+    }
+
     async fn put(&mut self, object: NewObject, expect: Expect) -> Result<StoredObject> {
         let body = serde_json::to_string(&object.body)?;
-        let created_at = match expect {
+        let (created_at, new) = match expect {
             Expect::Absent => {
                 if !self.insert(&object, &body).await? {
                     return Err(StoreError::AlreadyExists);
                 }
-                self.now
+                (self.now, true)
             }
             Expect::Present => match self.update(&object, &body, None).await? {
-                Some(created_at) => created_at,
+                Some(created_at) => (created_at, false),
                 None => return Err(StoreError::NotFound),
             },
             Expect::Version(version) => match self.update(&object, &body, Some(version)).await? {
-                Some(created_at) => created_at,
+                Some(created_at) => (created_at, false),
                 None => return Err(self.miss(&object.kind, &object.key).await),
             },
             Expect::Any => match self.update(&object, &body, None).await? {
-                Some(created_at) => created_at,
-                None if self.insert(&object, &body).await? => self.now,
+                Some(created_at) => (created_at, false),
+                None if self.insert(&object, &body).await? => (self.now, true),
                 None => return Err(StoreError::Internal("object vanished during upsert".into())),
             },
         };
-        self.replace_refs(&object).await?;
+        self.replace_refs(&object, new).await?;
         self.ops.push(ChangeOp::Put {
             kind: object.kind.clone(),
             key: object.key.clone(),
