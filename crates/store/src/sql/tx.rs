@@ -183,13 +183,18 @@ impl WriteTx for SqlTx {
     async fn existing(&mut self, objects: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
         let mut found = Vec::new();
         for chunk in objects.chunks(REFS_PER_STATEMENT) {
-            let pairs: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(kind = ${} AND key = ${})", 2 * i + 2, 2 * i + 3))
+            // One indexed lookup each, joined: an OR of them would scan the tenant's rows
+            // on SQLite.
+            let lookups: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "SELECT kind, key FROM objects WHERE tenant = $1 AND kind = ${} AND key = ${}",
+                        2 * i + 2,
+                        2 * i + 3
+                    )
+                })
                 .collect();
-            let sql = format!(
-                "SELECT kind, key FROM objects WHERE tenant = $1 AND ({})",
-                pairs.join(" OR ")
-            );
+            let sql = lookups.join(" UNION ALL ");
             let mut statement = sqlx::query(&sql).bind(&self.tenant);
             for (kind, key) in chunk {
                 statement = statement.bind(*kind).bind(*key);
