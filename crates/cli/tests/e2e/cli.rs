@@ -5,26 +5,19 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::helpers::{path_str, scratch, spawn_app, TestApp, OPERATOR};
+use crate::helpers::{path_str, run_binary_with, scratch, spawn_app, TestApp, OPERATOR};
 
 /// Runs `grantd` with the profiles of `config`; (success, stdout, stderr).
 async fn grantd(config: &Path, args: &[&str], env: &[(&str, &str)]) -> (bool, String, String) {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_grantd"))
-        .args(args)
-        .env("GRANTD_LOG", "warn")
-        .env("GRANTD_CONFIG_DIR", config)
-        .env_remove("GRANTD_TOKEN")
-        .env_remove("GRANTD_TENANT")
-        .env_remove("GRANTD_URL")
-        .envs(env.iter().copied())
-        .output()
-        .await
-        .expect("run grantd");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
+    run_binary_with(args, |command| {
+        command
+            .env("GRANTD_CONFIG_DIR", config)
+            .env_remove("GRANTD_TOKEN")
+            .env_remove("GRANTD_TENANT")
+            .env_remove("GRANTD_URL")
+            .envs(env.iter().copied());
+    })
+    .await
 }
 
 fn json(text: &str) -> Value {

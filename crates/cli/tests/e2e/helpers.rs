@@ -230,12 +230,18 @@ pub async fn tenant_with_user(client: &reqwest::Client, server: &Server) -> Stri
 
 /// Runs a `grantd` subcommand to completion; returns (success, stdout, stderr).
 pub async fn run_binary(args: &[&str]) -> (bool, String, String) {
-    let output = Command::new(env!("CARGO_BIN_EXE_grantd"))
-        .args(args)
-        .env("GRANTD_LOG", "warn")
-        .output()
-        .await
-        .expect("run grantd");
+    run_binary_with(args, |_| {}).await
+}
+
+/// `run_binary`, with the command's environment adjusted by `adjust`.
+pub async fn run_binary_with(
+    args: &[&str],
+    adjust: impl FnOnce(&mut Command),
+) -> (bool, String, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_grantd"));
+    command.args(args).env("GRANTD_LOG", "warn");
+    adjust(&mut command);
+    let output = command.output().await.expect("run grantd");
     (
         output.status.success(),
         String::from_utf8_lossy(&output.stdout).into_owned(),

@@ -87,6 +87,17 @@ fn assignment_window(i: usize) -> (Option<Timestamp>, Option<Timestamp>) {
     }
 }
 
+/// An enabled user with nothing but an id.
+fn user(id: impl Into<String>) -> User {
+    User {
+        id: id.into(),
+        email: None,
+        name: None,
+        attributes: BTreeMap::new(),
+        disabled: false,
+    }
+}
+
 /// A random tenant: every relation acyclic by construction (edges go to lower indexes).
 fn model() -> impl Strategy<Value = Model> {
     (
@@ -511,13 +522,7 @@ fn large_buckets_are_searched_by_subject() {
         labels: BTreeMap::new(),
     });
     for i in 0..40 {
-        m.users.push(User {
-            id: format!("u{i}"),
-            email: None,
-            name: None,
-            attributes: BTreeMap::new(),
-            disabled: false,
-        });
+        m.users.push(user(format!("u{i}")));
         m.grants.push(Grant {
             id: format!("g{i}"),
             subject: SubjectRef {
@@ -574,13 +579,7 @@ fn large_buckets_are_searched_by_subject() {
 #[test]
 fn data_path_lookups_list_allowed_patterns_minus_denies() {
     let mut m = Model::default();
-    m.users.push(User {
-        id: "bob".into(),
-        email: None,
-        name: None,
-        attributes: BTreeMap::new(),
-        disabled: false,
-    });
+    m.users.push(user("bob"));
     let grant = |id: &str, pattern: &str, effect: Effect| Grant {
         id: id.into(),
         subject: SubjectRef {
@@ -665,11 +664,8 @@ fn users_reach_their_groups_and_roles_transitively() {
     let mut m = Model::default();
     for (id, disabled) in [("bob", false), ("eve", true)] {
         m.users.push(User {
-            id: id.into(),
-            email: None,
-            name: None,
-            attributes: BTreeMap::new(),
             disabled,
+            ..user(id)
         });
     }
     let member = |group: &str, kind: SubjectType, id: &str| {
@@ -741,13 +737,7 @@ fn the_index_knows_which_windows_end_when() {
         not_before: None,
         expires_at: end.map(Timestamp),
     };
-    let user = User {
-        id: "bob".into(),
-        email: None,
-        name: None,
-        attributes: BTreeMap::new(),
-        disabled: false,
-    };
+    let bob = user("bob");
     let mut index = Snapshot::new();
     let ended = |index: &Snapshot, from: i64, to: i64| -> Vec<String> {
         index
@@ -759,7 +749,7 @@ fn the_index_knows_which_windows_end_when() {
     index.apply(
         1,
         &[
-            put(&user),
+            put(&bob),
             put(&grant("g1", Some(1_500))),
             put(&grant("g2", Some(2_500))),
             put(&grant("g3", None)),
@@ -810,13 +800,7 @@ fn memberships_and_assignments_hold_within_their_windows() {
         id: "bob".into(),
     };
     let mut m = Model::default();
-    m.users.push(User {
-        id: "bob".into(),
-        email: None,
-        name: None,
-        attributes: BTreeMap::new(),
-        disabled: false,
-    });
+    m.users.push(user("bob"));
     let mut member = Member::new("oncall", bob.clone());
     (member.not_before, member.expires_at) = (Some(Timestamp(1_000)), Some(Timestamp(2_000)));
     m.members.push(member);
