@@ -72,16 +72,34 @@ pub async fn export(args: ExportArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Sends the file as one import: all of it is written, or nothing.
+/// Sends the file as one import: all of it is written, or nothing. On a terminal, a line
+/// on standard error tells how long it has been going and at what rate it would finish.
 pub async fn import(args: ImportArgs) -> Result<(), String> {
     let started = Instant::now();
     let body = std::fs::read(&args.file)
         .map_err(|e| format!("cannot read {}: {e}", args.file.display()))?;
     let lines = body.iter().filter(|b| **b == b'\n').count();
+    let progress = std::io::IsTerminal::is_terminal(&std::io::stderr()).then(|| {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+            loop {
+                tick.tick().await;
+                let seconds = started.elapsed().as_secs_f64();
+                eprint!(
+                    "\rimporting {lines} objects: {seconds:.0} s (all or nothing; the answer comes once all are written)"
+                );
+            }
+        })
+    });
     let answer = args
         .remote
         .post_bytes("import", body, "application/x-ndjson")
-        .await?;
+        .await;
+    if let Some(progress) = progress {
+        progress.abort();
+        eprintln!();
+    }
+    let answer = answer?;
     let seconds = started.elapsed().as_secs_f64();
     println!(
         "{}",
