@@ -458,4 +458,36 @@ async fn a_window_that_ends_is_written_down_once() {
         expired.iter().all(|e| e["actor"] == "grantd:expiry"),
         "{events}"
     );
+    // Each record is one change in the feed too, putting the object as it was, at the
+    // revision of its audit event: what a follower of the changes sees.
+    let (status, changes) = send(op(
+        &client,
+        &nodes[2],
+        Method::GET,
+        &format!("/v1/tenants/{t}/changes?after=0&limit=1000"),
+    ))
+    .await;
+    assert_eq!(status, StatusCode::OK, "{changes}");
+    for event in &expired {
+        let target = event["target"].as_str().expect("target");
+        let (kind, key) = target.split_once(':').expect("kind:key");
+        let at: Vec<&Value> = changes["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .filter(|c| c["revision"] == event["revision"])
+            .collect();
+        assert_eq!(at.len(), 1, "{target}: {changes}");
+        let ops = at[0]["ops"].as_array().expect("ops");
+        assert_eq!(ops.len(), 1, "only the object: {changes}");
+        assert_eq!(
+            (
+                ops[0]["op"].as_str(),
+                ops[0]["kind"].as_str(),
+                ops[0]["key"].as_str()
+            ),
+            (Some("put"), Some(kind), Some(key)),
+            "{changes}"
+        );
+    }
 }
