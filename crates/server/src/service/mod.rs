@@ -52,7 +52,7 @@ pub use policies::{
     policy_of, PolicyChange, PolicyRef, PolicyRequest, Prerequisites, RequestedResource,
 };
 pub use tokens::{IssuedToken, Scope, TokenView};
-pub use transfer::{Export, Imported, Line as TransferLine, KINDS as TRANSFER_KINDS};
+pub use transfer::{Export, Imported, Line as TransferLine};
 
 /// Now, in milliseconds since the epoch: the instant a request is decided at, and the
 /// instant a write's windows are judged against.

@@ -25,7 +25,7 @@ use super::{Ctx, Service, ServiceError, ServiceResult};
 /// The kinds an export holds, in the order an import writes them: each after the kinds
 /// its objects refer to. Within a kind whose objects refer to each other (roles including
 /// roles, resources in resources, sets in sets), parents come first.
-pub const KINDS: [Kind; 14] = [
+const KINDS: [Kind; 14] = [
     Kind::Label,
     Kind::Permission,
     Kind::Role,
@@ -50,7 +50,7 @@ const PAGE: u32 = 1000;
 const MAX_ERRORS: usize = 100;
 
 /// Objects one import may hold.
-pub const MAX_OBJECTS: usize = 2_000_000;
+const MAX_OBJECTS: usize = 2_000_000;
 
 /// One line of an export or an import: the kind (`user`, `grant`, `permission_set`...)
 /// and the object.
@@ -214,26 +214,34 @@ async fn write<K: Object>(batch: &mut Batch<'_>, body: Value) -> ServiceResult<(
     batch.put(&object, Expect::Any).await.map(|_| ())
 }
 
-async fn write_kind(batch: &mut Batch<'_>, kind: Kind, mut body: Value) -> ServiceResult<()> {
+/// Writes an item over what is stored under its key (`stored`, its body).
+async fn write_kind(
+    batch: &mut Batch<'_>,
+    kind: Kind,
+    mut body: Value,
+    stored: Option<&Value>,
+) -> ServiceResult<()> {
     if kind == Kind::Role {
         // A role a permission set made its member keeps the set's role: the set's to take.
-        let id = body.get("id").and_then(Value::as_str).unwrap_or_default();
-        if let Some(stored) = batch.get::<Role>(id).await? {
-            let kept = stored
-                .object
-                .includes
-                .into_iter()
-                .filter(|r| derived::owned_role(r));
-            if let Some(Value::Array(includes)) = body.get_mut("includes") {
-                for role in kept {
-                    if !includes.iter().any(|r| r.as_str() == Some(role.as_str())) {
-                        includes.push(Value::String(role));
+        let kept: Vec<Value> = stored
+            .and_then(|s| s.get("includes"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|r| r.as_str().is_some_and(derived::owned_role))
+            .cloned()
+            .collect();
+        if !kept.is_empty() {
+            if let Some(map) = body.as_object_mut() {
+                let includes = map
+                    .entry("includes")
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(includes) = includes {
+                    for role in kept {
+                        if !includes.contains(&role) {
+                            includes.push(role);
+                        }
                     }
-                }
-            } else if let Some(map) = body.as_object_mut() {
-                let kept: Vec<Value> = kept.map(Value::String).collect();
-                if !kept.is_empty() {
-                    map.insert("includes".into(), Value::Array(kept));
                 }
             }
         }
@@ -257,20 +265,26 @@ async fn write_kind(batch: &mut Batch<'_>, kind: Kind, mut body: Value) -> Servi
     }
 }
 
-/// Refuses to replace an object that a permission set derives, or that a compatible
-/// surface owns (its `origin`) with one it does not: the owner changes it, not a file.
-async fn refuse_replacing_owned(batch: &mut Batch<'_>, item: &Item) -> ServiceResult<()> {
+/// Writes one item: not over an object that a permission set derives, or that a
+/// compatible surface owns (its `origin`) with one it does not: the owner changes it, not
+/// a file.
+async fn write_item(batch: &mut Batch<'_>, item: Item) -> ServiceResult<()> {
     let target = ObjectKey::new(item.kind, item.key.clone());
-    let Some(stored) = batch.stored(&target).await? else {
-        return Ok(());
-    };
+    let stored = batch.stored(&target).await?;
+    if let Some(stored) = &stored {
+        refuse_replacing_owned(&target, &item.body, stored)?;
+    }
+    write_kind(batch, item.kind, item.body, stored.as_ref()).await
+}
+
+fn refuse_replacing_owned(target: &ObjectKey, body: &Value, stored: &Value) -> ServiceResult<()> {
     let origin = |body: &Value| body.get("origin").and_then(Value::as_str).map(String::from);
-    let owned_otherwise = origin(&stored).is_some() && origin(&stored) != origin(&item.body);
-    if derived_from_set(item.kind, &stored).is_some() || owned_otherwise {
+    let owned_otherwise = origin(stored).is_some() && origin(stored) != origin(body);
+    if derived_from_set(target.kind, stored).is_some() || owned_otherwise {
         derived::refuse_derived(
-            item.kind,
-            &super::objects::describe(&target),
-            Some(&stored),
+            target.kind,
+            &super::objects::describe(target),
+            Some(stored),
             None,
         )?;
     }
@@ -477,29 +491,17 @@ impl Service {
         let mut batch = self.batch(ctx).await?;
         for item in items {
             let (line, kind) = (item.line, item.kind);
-            refuse_replacing_owned(&mut batch, &item)
-                .await
-                .map_err(|e| match e {
-                    ServiceError::Conflict { code, message } => ServiceError::Conflict {
-                        code,
-                        message: format!("line {line}: {message}"),
-                    },
-                    other => other,
-                })?;
-            write_kind(&mut batch, kind, item.body)
-                .await
-                .map_err(|e| match e {
-                    ServiceError::Invalid(invalid) => Invalid(at_line(line, invalid)).into(),
-                    ServiceError::NotFound(what) => {
-                        Invalid::field(format!("line {line}"), format!("{what} does not exist"))
-                            .into()
-                    }
-                    ServiceError::Conflict { code, message } => ServiceError::Conflict {
-                        code,
-                        message: format!("line {line}: {message}"),
-                    },
-                    other => other,
-                })?;
+            write_item(&mut batch, item).await.map_err(|e| match e {
+                ServiceError::Invalid(invalid) => Invalid(at_line(line, invalid)).into(),
+                ServiceError::NotFound(what) => {
+                    Invalid::field(format!("line {line}"), format!("{what} does not exist")).into()
+                }
+                ServiceError::Conflict { code, message } => ServiceError::Conflict {
+                    code,
+                    message: format!("line {line}: {message}"),
+                },
+                other => other,
+            })?;
             *counts.entry(kind.as_str().to_string()).or_insert(0u64) += 1;
         }
         let total: u64 = counts.values().sum();
