@@ -40,6 +40,13 @@ pub struct Settings {
     /// [default: 1000].
     #[arg(long, env = "GRANTD_EXPIRY_INTERVAL_MS")]
     pub expiry_interval_ms: Option<u64>,
+    /// File holding the key (64 hex digits) that encrypts stored secrets; the same on every
+    /// node [default: secret.key in the data folder, embedded store only].
+    #[arg(long, env = "GRANTD_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
+    /// Whether this node syncs data sources (true or false) [default: true].
+    #[arg(long, env = "GRANTD_SYNC_ENABLED")]
+    pub sync_enabled: Option<bool>,
     /// Path the Segment-compatible API is served under [default: /segment].
     #[arg(long, env = "GRANTD_SEGMENT_BASE_PATH")]
     pub segment_base_path: Option<String>,
@@ -144,6 +151,12 @@ impl Settings {
         }
         if let Some(v) = self.expiry_interval_ms {
             config.expiry_interval_ms = v;
+        }
+        if let Some(v) = self.secret_key_file {
+            config.secret_key_file = Some(v);
+        }
+        if let Some(v) = self.sync_enabled {
+            config.sync_enabled = v;
         }
         if let Some(v) = self.segment_base_path {
             config.segment_base_path = v;

@@ -28,10 +28,11 @@ pub enum Kind {
     DataPermission,
     SetMember,
     SecurityAdmin,
+    DataSource,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 15] = [
+    pub const ALL: [Kind; 16] = [
         Kind::Tenant,
         Kind::User,
         Kind::Group,
@@ -47,6 +48,7 @@ impl Kind {
         Kind::DataPermission,
         Kind::SetMember,
         Kind::SecurityAdmin,
+        Kind::DataSource,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +68,7 @@ impl Kind {
             Kind::DataPermission => "data_permission",
             Kind::SetMember => "set_member",
             Kind::SecurityAdmin => "security_admin",
+            Kind::DataSource => "data_source",
         }
     }
 

@@ -28,6 +28,14 @@ pub struct Config {
     /// How often this node looks for ended windows to write down; 0: never (another node
     /// does, or nothing follows the changes).
     pub expiry_interval_ms: u64,
+    /// The file holding the key that encrypts stored secrets (data sources' passwords,
+    /// access keys' secret keys): 32 bytes, as 64 hex digits. Every node of a cluster needs
+    /// the same one. Absent with the embedded store: `secret.key` in the data folder, made
+    /// at first need.
+    pub secret_key_file: Option<PathBuf>,
+    /// Whether this node runs data-source sync passes (one node per source at a time holds
+    /// its lease); off: this node never connects to a data source.
+    pub sync_enabled: bool,
     /// Path the Segment-compatible API is served under.
     pub segment_base_path: String,
     /// Requests per minute, per token and operation, for Segment's write operations.
@@ -107,6 +115,8 @@ impl Default for Config {
             request_timeout_secs: 30,
             consistency_timeout_ms: 5000,
             expiry_interval_ms: 1000,
+            secret_key_file: None,
+            sync_enabled: true,
             segment_base_path: "/segment".into(),
             segment_write_limit: 60,
             segment_read_limit: 600,

@@ -138,6 +138,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>;
 
     async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
+
+    /// Takes or renews the lease `name` for `holder` until `now + ttl_ms`, if it is free,
+    /// expired or already `holder`'s, atomically across every node; whether it is held.
+    async fn take_lease(&self, name: &str, holder: &str, ttl_ms: i64, now: i64) -> Result<bool>;
 }
 
 /// A read of one tenant at one revision: nothing committed after it began is seen, and it

@@ -200,7 +200,8 @@ impl Snapshot {
             | Kind::PermissionSet
             | Kind::DataPermission
             | Kind::SetMember
-            | Kind::SecurityAdmin => {}
+            | Kind::SecurityAdmin
+            | Kind::DataSource => {}
         }
     }
 
@@ -280,7 +281,8 @@ impl Snapshot {
             | Kind::PermissionSet
             | Kind::DataPermission
             | Kind::SetMember
-            | Kind::SecurityAdmin => {}
+            | Kind::SecurityAdmin
+            | Kind::DataSource => {}
         }
     }
 

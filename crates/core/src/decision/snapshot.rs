@@ -411,6 +411,11 @@ impl Snapshot {
         self.users.len()
     }
 
+    /// Every user's id, in no order.
+    pub fn user_ids(&self) -> impl Iterator<Item = &str> {
+        self.users.iter().map(|(id, _)| id.as_str())
+    }
+
     pub fn resource_count(&self) -> usize {
         self.resources.len()
     }

@@ -2,6 +2,7 @@
 
 mod assignment;
 mod data_permission;
+mod data_source;
 mod grant;
 mod group;
 mod invite;
@@ -19,6 +20,7 @@ mod window;
 
 pub use assignment::Assignment;
 pub use data_permission::{actions_of, DataPermission, DATASOURCE_TYPES};
+pub use data_source::{DataSource, SourceKind};
 pub use grant::{Effect, Grant, Privilege, Target};
 pub use group::{Group, Member};
 pub use invite::{Invite, PendingGrant};

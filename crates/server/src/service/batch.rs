@@ -12,6 +12,7 @@ use grantd_store::{Expect, ListQuery, WriteTx};
 use serde_json::Value;
 
 use super::integrity::delete_with_dependents;
+use super::permission_sets::{cast, cast_versioned};
 use super::objects::{audit, describe, Versioned};
 use super::{Ctx, Service, ServiceError, ServiceResult};
 
@@ -93,6 +94,15 @@ impl Batch<'_> {
         Ok(found)
     }
 
+    /// The tenant the batch writes to.
+    pub fn tenant(&self) -> &str {
+        &self.ctx.tenant
+    }
+
+    pub(super) fn service(&self) -> &Service {
+        self.service
+    }
+
     /// Who the batch writes for.
     pub fn actor(&self) -> &str {
         &self.ctx.actor.name
@@ -105,6 +115,10 @@ impl Batch<'_> {
         object: &K,
         expect: Expect,
     ) -> ServiceResult<Versioned<K>> {
+        if K::KIND == Kind::DataSource {
+            let written = self.put_data_source(&cast(object)?, expect).await?;
+            return cast_versioned(written);
+        }
         match self.put_owned(object, expect).await? {
             Some(written) => Ok(written),
             None => self.put_plain(object, expect).await,

@@ -9,6 +9,7 @@ mod audited;
 mod batch;
 mod catalog;
 mod context;
+mod data_sources;
 mod decisions;
 pub mod derived;
 mod error;
@@ -22,6 +23,7 @@ mod memberships;
 mod objects;
 mod permission_sets;
 mod policies;
+pub mod sealing;
 pub mod secret;
 mod tenants;
 #[cfg(test)]
@@ -74,6 +76,8 @@ pub struct Service {
     limits: GraphLimits,
     /// How long a check or lookup waits for the freshness it asked for.
     consistency_timeout: std::time::Duration,
+    /// Seals and opens stored secrets; absent, writes that carry one are refused.
+    sealer: Option<sealing::Sealer>,
 }
 
 /// What `consistency_timeout` is unless configured.
@@ -87,6 +91,7 @@ impl Service {
             indexes: None,
             limits: GraphLimits::default(),
             consistency_timeout: CONSISTENCY_TIMEOUT,
+            sealer: None,
         }
     }
 
@@ -97,12 +102,19 @@ impl Service {
             indexes: Some(indexes),
             limits: GraphLimits::default(),
             consistency_timeout: CONSISTENCY_TIMEOUT,
+            sealer: None,
         }
     }
 
     /// This service, its reads waiting up to `timeout` for the freshness they ask.
     pub fn with_consistency_timeout(mut self, timeout: std::time::Duration) -> Self {
         self.consistency_timeout = timeout;
+        self
+    }
+
+    /// This service, sealing stored secrets with `sealer`.
+    pub fn with_sealer(mut self, sealer: Option<sealing::Sealer>) -> Self {
+        self.sealer = sealer;
         self
     }
 

@@ -10,6 +10,7 @@
 use std::collections::HashMap;
 
 use grantd_core::model::{
+    DataSource,
     Assignment, DataPermission, Grant, Group, Invite, Label, Member, Permission, PermissionSet,
     Resource, Role, SecurityAdmin, SetMember, User,
 };
@@ -25,7 +26,7 @@ use super::{Ctx, Service, ServiceError, ServiceResult};
 /// The kinds an export holds, in the order an import writes them: each after the kinds
 /// its objects refer to. Within a kind whose objects refer to each other (roles including
 /// roles, resources in resources, sets in sets), parents come first.
-const KINDS: [Kind; 14] = [
+const KINDS: [Kind; 15] = [
     Kind::Label,
     Kind::Permission,
     Kind::Role,
@@ -40,6 +41,7 @@ const KINDS: [Kind; 14] = [
     Kind::SetMember,
     Kind::Invite,
     Kind::SecurityAdmin,
+    Kind::DataSource,
 ];
 
 /// Objects read from the store per round trip of an export.
@@ -111,6 +113,12 @@ fn exported(kind: Kind, mut body: Value) -> Option<Value> {
     if kind == Kind::Role {
         // A set's role included in a member role is the set's to write.
         strip_set_roles(&mut body);
+    }
+    if kind == Kind::DataSource {
+        // A secret leaves by no read: an export is one. Set it again after an import.
+        if let Some(map) = body.as_object_mut() {
+            map.remove("password");
+        }
     }
     derived_from_set(kind, &body).is_none().then_some(body)
 }
@@ -201,6 +209,7 @@ fn check_kind(kind: Kind, body: &Value) -> Result<String, Invalid> {
         Kind::DataPermission => check::<DataPermission>(body),
         Kind::SetMember => check::<SetMember>(body),
         Kind::SecurityAdmin => check::<SecurityAdmin>(body),
+        Kind::DataSource => check::<DataSource>(body),
         Kind::Tenant => Err(Invalid::field(
             "kind",
             "a tenant is not an object of a tenant",
@@ -261,6 +270,7 @@ async fn write_kind(
         Kind::DataPermission => write::<DataPermission>(batch, body).await,
         Kind::SetMember => write::<SetMember>(batch, body).await,
         Kind::SecurityAdmin => write::<SecurityAdmin>(batch, body).await,
+        Kind::DataSource => write::<DataSource>(batch, body).await,
         Kind::Tenant => Ok(()),
     }
 }

@@ -84,6 +84,28 @@ pub async fn rate_hit(pool: &AnyPool, key: &str, window_ms: i64, now: i64) -> Re
     })
 }
 
+pub async fn take_lease(
+    pool: &AnyPool,
+    name: &str,
+    holder: &str,
+    ttl_ms: i64,
+    now: i64,
+) -> Result<bool> {
+    let row = sqlx::query(
+        "INSERT INTO leases (name, holder, expires_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at \
+         WHERE leases.holder = excluded.holder OR leases.expires_at <= $4 \
+         RETURNING holder",
+    )
+    .bind(name)
+    .bind(holder)
+    .bind(now + ttl_ms)
+    .bind(now)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Listens on PostgreSQL for commit notifications, forwarding each tenant; reconnects by
 /// itself, announcing `*` after a lost connection (notifications may have been missed).
 pub async fn listen(url: &str) -> Result<mpsc::UnboundedReceiver<String>> {

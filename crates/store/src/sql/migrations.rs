@@ -97,6 +97,14 @@ ALTER TABLE tenants ADD COLUMN audit_floor BIGINT NOT NULL DEFAULT 1;
     r#"
 ALTER TABLE tenants ADD COLUMN incarnation BIGINT NOT NULL DEFAULT 0;
 "#,
+    // Work one node does at a time (a data source's sync passes), held until it expires.
+    r#"
+CREATE TABLE leases (
+    name {key} PRIMARY KEY,
+    holder TEXT NOT NULL,
+    expires_at BIGINT NOT NULL
+);
+"#,
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {

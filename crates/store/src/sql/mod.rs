@@ -403,6 +403,10 @@ impl Store for SqlStore {
         cluster::rate_hit(self.pool()?, key, window_ms, now).await
     }
 
+    async fn take_lease(&self, name: &str, holder: &str, ttl_ms: i64, now: i64) -> Result<bool> {
+        cluster::take_lease(self.pool()?, name, holder, ttl_ms, now).await
+    }
+
     async fn commit_notifications(
         &self,
     ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {

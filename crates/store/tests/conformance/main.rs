@@ -62,6 +62,7 @@ conformance!(
     records::audit_events_chain_and_prune_keeps_the_rest_verifiable,
     cluster::nodes_heartbeat_and_leave,
     cluster::rate_windows_count_and_reset,
+    cluster::a_lease_has_one_holder_until_it_expires,
     cluster::commits_are_announced_where_the_database_can,
     concurrency::concurrent_writers_commit_in_revision_order,
 );

@@ -29,13 +29,13 @@ pub fn set_not_found(id: &str) -> String {
 }
 
 /// One kind seen as another: `K` is the concrete type its `KIND` names.
-fn cast<A: Serialize, B: DeserializeOwned>(value: &A) -> ServiceResult<B> {
+pub(super) fn cast<A: Serialize, B: DeserializeOwned>(value: &A) -> ServiceResult<B> {
     serde_json::to_value(value)
         .and_then(serde_json::from_value)
         .map_err(|e| ServiceError::Internal(format!("kind mismatch: {e}")))
 }
 
-fn cast_versioned<A: Serialize, B: DeserializeOwned>(
+pub(super) fn cast_versioned<A: Serialize, B: DeserializeOwned>(
     v: Versioned<A>,
 ) -> ServiceResult<Versioned<B>> {
     Ok(Versioned {

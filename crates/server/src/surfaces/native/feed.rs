@@ -4,7 +4,9 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::Json;
 use chrono::DateTime;
-use grantd_store::{AuditFilter, ChangeRecord};
+use grantd_core::model::DataSource;
+use grantd_core::Kind;
+use grantd_store::{AuditFilter, ChangeOp, ChangeRecord};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::ToSchema;
@@ -63,7 +65,15 @@ pub fn change_view(change: ChangeRecord) -> ChangeView {
     let ops = change
         .ops
         .iter()
-        .map(|o| serde_json::to_value(o).unwrap_or(Value::Null))
+        .map(|o| {
+            let mut value = serde_json::to_value(o).unwrap_or(Value::Null);
+            if matches!(o, ChangeOp::Put { kind, .. } if kind == Kind::DataSource.as_str()) {
+                if let Some(Value::Object(body)) = value.get_mut("body") {
+                    DataSource::conceal(body);
+                }
+            }
+            value
+        })
         .collect();
     ChangeView {
         revision: change.revision,

@@ -21,7 +21,7 @@ use crate::service::{Scope, ServiceError, Versioned};
 use crate::state::AppState;
 
 /// Fields the server sets; accepted in bodies (so a GET's answer can be sent back) and ignored.
-const READ_ONLY: [&str; 3] = ["version", "created_at", "updated_at"];
+const READ_ONLY: [&str; 4] = ["version", "created_at", "updated_at", "password_set"];
 
 fn body_fields(value: Value) -> ApiResult<Map<String, Value>> {
     match value {

@@ -10,6 +10,8 @@ use utoipa::ToSchema;
 use crate::http::preconditions;
 pub use crate::http::time::timestamp;
 use crate::service::Versioned;
+use grantd_core::model::DataSource;
+use grantd_core::{Kind, Object};
 
 /// The fields the server adds to every object it returns.
 #[derive(Serialize, ToSchema)]
@@ -23,9 +25,12 @@ pub struct ObjectMeta {
 }
 
 /// The object's fields and its `ObjectMeta`.
-pub fn object_view<K: Serialize>(v: &Versioned<K>) -> Value {
+pub fn object_view<K: Object>(v: &Versioned<K>) -> Value {
     let mut value = serde_json::to_value(&v.object).unwrap_or(Value::Null);
     if let Value::Object(map) = &mut value {
+        if K::KIND == Kind::DataSource {
+            DataSource::conceal(map);
+        }
         map.insert("version".into(), v.version.into());
         map.insert("created_at".into(), timestamp(v.created_at).into());
         map.insert("updated_at".into(), timestamp(v.updated_at).into());
@@ -34,7 +39,7 @@ pub fn object_view<K: Serialize>(v: &Versioned<K>) -> Value {
 }
 
 /// A write's answer: the object, its ETag, the revision, and where it lives if new.
-pub fn write_response<K: Serialize>(
+pub fn write_response<K: Object>(
     status: StatusCode,
     v: &Versioned<K>,
     location: Option<String>,

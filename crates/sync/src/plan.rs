@@ -1,0 +1,190 @@
+//! The difference between what a database holds and what it should, as the SQL statements
+//! that close it, in the order they run: roles made first, privileges granted, then those
+//! revoked.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+
+use crate::privileges::{Actual, Desired, On, Privilege};
+use crate::Dialect;
+
+/// What a pass would do.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    /// The statements, in order.
+    pub statements: Vec<String>,
+    /// Privileges granted and revoked.
+    pub granted: usize,
+    pub revoked: usize,
+    /// Roles made.
+    pub created: Vec<String>,
+    /// Drift: privileges someone else added to or took from a managed role since the last
+    /// pass this node knows of (`+` added by hand and revoked now, `-` taken by hand and
+    /// granted again).
+    pub drift: Vec<String>,
+    /// Roles a user maps to that exist and are not this source's: left alone.
+    pub skipped: Vec<String>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.statements.is_empty()
+    }
+}
+
+/// A role name grantd may make: 1 to 63 bytes, no control character, not a system name.
+pub fn role_name_problem(role: &str) -> Option<&'static str> {
+    if role.is_empty() || role.len() > 63 {
+        Some("a database role name is 1 to 63 bytes")
+    } else if role.chars().any(char::is_control) {
+        Some("a database role name has no control characters")
+    } else if role.starts_with("pg_") || ["root", "mysql", "mariadb.sys", "postgres", "public"].contains(&role) {
+        Some("a system role is never managed")
+    } else {
+        None
+    }
+}
+
+/// The plan from `actual` to `desired`. `known` is what the last pass left (to tell drift
+/// apart), `marker` what marks a role as this source's.
+pub fn plan(
+    dialect: Dialect,
+    actual: &Actual,
+    desired: &Desired,
+    known: Option<&BTreeSet<Privilege>>,
+    marker: &str,
+) -> Plan {
+    let mut out = Plan::default();
+    let mut wanted: BTreeSet<&Privilege> = BTreeSet::new();
+    for (role, _user) in &desired.roles {
+        if actual.foreign.contains(role) {
+            out.skipped.push(role.clone());
+            continue;
+        }
+        if !actual.managed.contains(role) {
+            out.created.push(role.clone());
+            out.statements.extend(dialect.create_role(role, marker));
+        }
+    }
+    for p in &desired.privileges {
+        if !actual.foreign.contains(&p.role) {
+            wanted.insert(p);
+        }
+    }
+    let grant: Vec<&Privilege> = wanted
+        .iter()
+        .copied()
+        .filter(|p| !actual.privileges.contains(*p))
+        .collect();
+    let revoke: Vec<&Privilege> = actual
+        .privileges
+        .iter()
+        .filter(|p| !wanted.contains(p))
+        .collect();
+    if let Some(known) = known {
+        out.drift.extend(revoke.iter().filter(|p| !known.contains(**p)).map(|p| format!("+ {p}")));
+        out.drift.extend(grant.iter().filter(|p| known.contains(**p)).map(|p| format!("- {p}")));
+    }
+    out.granted = grant.len();
+    out.revoked = revoke.len();
+    // Schemas first on grant (a role uses a schema to reach its tables), last on revoke.
+    let schema_first = |list: &[&Privilege], first: bool| -> Vec<Privilege> {
+        let (schemas, rest): (Vec<&Privilege>, Vec<&Privilege>) =
+            list.iter().partition(|p| matches!(p.on, On::Schema(_)));
+        let ordered: Vec<&Privilege> = if first {
+            schemas.into_iter().chain(rest).collect()
+        } else {
+            rest.into_iter().chain(schemas).collect()
+        };
+        ordered.into_iter().cloned().collect()
+    };
+    out.statements.extend(statements(dialect, "GRANT", &schema_first(&grant, true)));
+    out.statements.extend(statements(dialect, "REVOKE", &schema_first(&revoke, false)));
+    out
+}
+
+/// One statement per privilege on a schema or table; the columns of one table, role and
+/// privilege in one statement.
+fn statements(dialect: Dialect, verb: &str, privileges: &[Privilege]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut columns: BTreeMap<(&str, &str, &str, &str), Vec<&str>> = BTreeMap::new();
+    let mut column_order = Vec::new();
+    for p in privileges {
+        match &p.on {
+            On::Column(schema, table, column) => {
+                let key = (p.role.as_str(), schema.as_str(), table.as_str(), p.privilege.as_str());
+                if !columns.contains_key(&key) {
+                    column_order.push(key);
+                }
+                columns.entry(key).or_default().push(column);
+            }
+            on => out.push(dialect.privilege(verb, &p.privilege, None, on, &p.role)),
+        }
+    }
+    for key in column_order {
+        let (role, schema, table, privilege) = key;
+        let cols = &columns[&key];
+        let on = On::Table(schema.to_string(), table.to_string());
+        out.push(dialect.privilege(verb, privilege, Some(cols), &on, role));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(role: &str, on: On, privilege: &str) -> Privilege {
+        Privilege::new(role, on, privilege)
+    }
+
+    #[test]
+    fn the_plan_closes_the_difference_and_names_drift() {
+        let table = |t: &str| On::Table("public".into(), t.into());
+        let mut actual = Actual::default();
+        actual.managed.insert("bob".into());
+        actual.foreign.insert("dba".into());
+        actual.privileges.insert(p("bob", table("orders"), "SELECT"));
+        actual.privileges.insert(p("bob", table("orders"), "DELETE"));
+        let mut desired = Desired::default();
+        for (role, user) in [("bob", "bob"), ("ann", "ann"), ("dba", "dba")] {
+            desired.roles.insert(role.into(), user.into());
+        }
+        desired.privileges.insert(p("bob", table("orders"), "SELECT"));
+        desired.privileges.insert(p("bob", On::Schema("public".into()), "USAGE"));
+        desired.privileges.insert(p("dba", table("orders"), "SELECT"));
+        for c in ["id", "amount"] {
+            desired.privileges.insert(p("ann", On::Column("public".into(), "orders".into(), c.into()), "SELECT"));
+        }
+        let known: BTreeSet<Privilege> = [p("bob", On::Schema("public".into()), "USAGE"), p("bob", table("orders"), "SELECT")].into();
+        let plan = plan(Dialect::Postgres, &actual, &desired, Some(&known), "managed by grantd");
+        assert_eq!(
+            plan.statements,
+            [
+                "CREATE ROLE \"ann\" LOGIN",
+                "COMMENT ON ROLE \"ann\" IS 'managed by grantd'",
+                "GRANT USAGE ON SCHEMA \"public\" TO \"bob\"",
+                "GRANT SELECT (\"amount\", \"id\") ON TABLE \"public\".\"orders\" TO \"ann\"",
+                "REVOKE DELETE ON TABLE \"public\".\"orders\" FROM \"bob\"",
+            ]
+        );
+        assert_eq!(plan.skipped, ["dba"]);
+        assert_eq!(plan.drift, ["+ DELETE on table public.orders to bob", "- USAGE on schema public to bob"]);
+    }
+
+    #[test]
+    fn names_are_quoted_whatever_they_hold() {
+        let on = On::Table("we\"ird".into(), "t`'x".into());
+        assert_eq!(
+            Dialect::Postgres.privilege("GRANT", "SELECT", None, &on, "a\"b"),
+            "GRANT SELECT ON TABLE \"we\"\"ird\".\"t`'x\" TO \"a\"\"b\""
+        );
+        assert_eq!(
+            Dialect::Mysql.privilege("REVOKE", "SELECT", Some(&["c`1"]), &on, "o'k\\"),
+            "REVOKE SELECT (`c``1`) ON `we\"ird`.`t``'x` FROM 'o''k\\\\'@'%'"
+        );
+        assert_eq!(role_name_problem("pg_read_all_data"), Some("a system role is never managed"));
+        assert!(role_name_problem("bob").is_none());
+    }
+}

@@ -1,0 +1,148 @@
+//! PostgreSQL: reads the managed schemas' tables and the managed roles' privileges from the
+//! catalog, and applies a plan in one transaction.
+
+use std::collections::BTreeSet;
+use std::str::FromStr;
+
+use sqlx::postgres::{PgConnectOptions, PgConnection};
+use sqlx::{Connection, Row};
+
+use crate::privileges::{Actual, Catalog, On, Privilege, Table};
+use crate::SyncError;
+
+/// Schemas that are the system's own, never managed.
+const SYSTEM: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
+/// Relations that hold privileges: tables, partitioned tables, views, materialized views,
+/// foreign tables.
+const RELATIONS: &str = "c.relkind IN ('r', 'p', 'v', 'm', 'f')";
+
+pub async fn connect(url: &str, password: Option<&str>) -> Result<PgConnection, SyncError> {
+    let mut options = PgConnectOptions::from_str(url)
+        .map_err(|e| SyncError::new(format!("the data source's url: {e}")))?
+        .application_name("grantd-sync");
+    if let Some(password) = password {
+        options = options.password(password);
+    }
+    PgConnection::connect_with(&options)
+        .await
+        .map_err(|e| SyncError::from_sqlx(e, None))
+}
+
+fn err(e: sqlx::Error) -> SyncError {
+    SyncError::from_sqlx(e, None)
+}
+
+/// The database the connection is to.
+pub async fn database(conn: &mut PgConnection) -> Result<String, SyncError> {
+    sqlx::query_scalar("SELECT current_database()::text")
+        .fetch_one(conn)
+        .await
+        .map_err(err)
+}
+
+/// The managed schemas (`schemas`, or every one not the system's) and their tables.
+pub async fn catalog(conn: &mut PgConnection, schemas: &[String]) -> Result<Catalog, SyncError> {
+    let chosen = format!("(cardinality($1::text[]) = 0 AND {SYSTEM} OR n.nspname = ANY($1))");
+    let names: Vec<String> = sqlx::query_scalar(&format!(
+        "SELECT n.nspname::text FROM pg_namespace n WHERE {chosen} ORDER BY 1"
+    ))
+    .bind(schemas)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(err)?;
+    let rows = sqlx::query(&format!(
+        "SELECT n.nspname::text AS s, c.relname::text AS t, a.attname::text AS c \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped \
+         WHERE {RELATIONS} AND {chosen} ORDER BY 1, 2, a.attnum"
+    ))
+    .bind(schemas)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(err)?;
+    let mut tables: Vec<Table> = Vec::new();
+    for row in rows {
+        let (schema, name, column): (String, String, String) =
+            (row.try_get("s").map_err(err)?, row.try_get("t").map_err(err)?, row.try_get("c").map_err(err)?);
+        match tables.last_mut() {
+            Some(last) if last.schema == schema && last.name == name => last.columns.push(column),
+            _ => tables.push(Table { schema, name, columns: vec![column] }),
+        }
+    }
+    Ok(Catalog { schemas: names, tables })
+}
+
+/// Which of `roles` exist, and which roles this source marked as its own; and the managed
+/// roles' privileges within `catalog`'s schemas.
+pub async fn actual(
+    conn: &mut PgConnection,
+    roles: &[String],
+    marker: &str,
+    catalog: &Catalog,
+) -> Result<Actual, SyncError> {
+    let rows = sqlx::query(
+        "SELECT rolname::text AS r, coalesce(shobj_description(oid, 'pg_authid'), '') AS d \
+         FROM pg_roles WHERE rolname = ANY($1) OR shobj_description(oid, 'pg_authid') = $2",
+    )
+    .bind(roles)
+    .bind(marker)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(err)?;
+    let mut found = Actual::default();
+    for row in rows {
+        let (role, comment): (String, String) = (row.try_get("r").map_err(err)?, row.try_get("d").map_err(err)?);
+        if comment == marker {
+            found.managed.insert(role);
+        } else {
+            found.foreign.insert(role);
+        }
+    }
+    let managed: Vec<String> = found.managed.iter().cloned().collect();
+    let schemas: BTreeSet<&str> = catalog.schemas.iter().map(String::as_str).collect();
+    let queries = [
+        "SELECT r.rolname::text AS r, n.nspname::text AS s, NULL::text AS t, NULL::text AS c, a.privilege_type AS p \
+         FROM pg_namespace n CROSS JOIN LATERAL aclexplode(n.nspacl) a \
+         JOIN pg_roles r ON r.oid = a.grantee WHERE r.rolname = ANY($1)",
+        "SELECT r.rolname::text AS r, n.nspname::text AS s, c.relname::text AS t, NULL::text AS c, a.privilege_type AS p \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace CROSS JOIN LATERAL aclexplode(c.relacl) a \
+         JOIN pg_roles r ON r.oid = a.grantee WHERE r.rolname = ANY($1) AND c.relkind IN ('r', 'p', 'v', 'm', 'f')",
+        "SELECT r.rolname::text AS r, n.nspname::text AS s, c.relname::text AS t, att.attname::text AS c, a.privilege_type AS p \
+         FROM pg_attribute att JOIN pg_class c ON c.oid = att.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace \
+         CROSS JOIN LATERAL aclexplode(att.attacl) a JOIN pg_roles r ON r.oid = a.grantee \
+         WHERE att.attacl IS NOT NULL AND r.rolname = ANY($1)",
+    ];
+    for query in queries {
+        let rows = sqlx::query(query).bind(&managed).fetch_all(&mut *conn).await.map_err(err)?;
+        for row in rows {
+            let role: String = row.try_get("r").map_err(err)?;
+            let schema: String = row.try_get("s").map_err(err)?;
+            let table: Option<String> = row.try_get("t").map_err(err)?;
+            let column: Option<String> = row.try_get("c").map_err(err)?;
+            let privilege: String = row.try_get("p").map_err(err)?;
+            if !schemas.contains(schema.as_str()) {
+                continue;
+            }
+            let on = match (table, column) {
+                (Some(t), Some(c)) => On::Column(schema, t, c),
+                (Some(t), None) => On::Table(schema, t),
+                _ => On::Schema(schema),
+            };
+            found.privileges.insert(Privilege { role, on, privilege });
+        }
+    }
+    Ok(found)
+}
+
+/// Runs the statements in one transaction: all or none. Each is sent alone, as one
+/// prepared statement, so none can carry a second.
+pub async fn apply(conn: &mut PgConnection, statements: &[String]) -> Result<(), SyncError> {
+    let mut tx = conn.begin().await.map_err(err)?;
+    for statement in statements {
+        sqlx::query(statement)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| SyncError::from_sqlx(e, Some(statement)))?;
+    }
+    tx.commit().await.map_err(err)
+}
