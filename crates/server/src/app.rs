@@ -23,6 +23,8 @@ use crate::http::serve::{serve, tls_config, Limits};
 use crate::http::{health, metrics};
 use crate::index::{spawn_follower, Indexes, Revocation};
 use crate::ratelimit::{AddressLimiter, RateLimiter};
+use crate::reconciler::spawn_reconciler;
+use crate::service::sealing::Sealer;
 use crate::service::Service;
 use crate::state::{AppState, Shared};
 use crate::surfaces::native::error::ApiError;
@@ -48,6 +50,8 @@ pub enum StartError {
     Operator(#[from] crate::service::ServiceError),
     #[error("cannot build the decision indexes: {0}")]
     Index(grantd_store::StoreError),
+    #[error("{0}")]
+    SecretKey(String),
     #[error("cannot set up TLS: {0}")]
     Tls(String),
     #[error("cannot listen on {addr}: {source}")]
@@ -116,13 +120,14 @@ impl Application {
                 .map(|a| a.to_string())
                 .unwrap_or_default()
         });
+        let node = config
+            .node_id
+            .clone()
+            .unwrap_or_else(|| format!("node-{}", uuid::Uuid::now_v7().simple()));
         let cluster = Cluster::join(
             dyn_store.clone(),
             indexes.clone(),
-            config
-                .node_id
-                .clone()
-                .unwrap_or_else(|| format!("node-{}", uuid::Uuid::now_v7().simple())),
+            node.clone(),
             address,
             Duration::from_millis(config.heartbeat_ms.max(1)),
             Duration::from_millis(config.node_timeout_ms.max(1)),
@@ -152,9 +157,19 @@ impl Application {
                 stopping_rx.clone(),
             );
         }
+        let sealer = sealer(&config)?;
+        if config.sync_enabled {
+            spawn_reconciler(
+                Service::with_indexes(dyn_store.clone(), indexes.clone()).with_sealer(sealer.clone()),
+                indexes.clone(),
+                node,
+                stopping_rx.clone(),
+            );
+        }
         let state = AppState::new(Shared {
             stopping: stopping_rx,
             service: Service::with_indexes(dyn_store.clone(), indexes)
+                .with_sealer(sealer)
                 .with_limits(config.graph_limits())
                 .with_consistency_timeout(Duration::from_millis(config.consistency_timeout_ms)),
             auth,
@@ -230,6 +245,19 @@ impl Application {
         self.store.close().await;
         tracing::info!("grantd stopped");
         Ok(())
+    }
+}
+
+/// The key that seals stored secrets: the configured file's; with the embedded store and
+/// none configured, `secret.key` in the data folder, made at first start; else none (writes
+/// that carry a secret are refused).
+pub fn sealer(config: &Config) -> Result<Option<Sealer>, StartError> {
+    match (&config.secret_key_file, &config.database_url) {
+        (Some(path), _) => Sealer::from_file(path).map(Some).map_err(StartError::SecretKey),
+        (None, None) => Sealer::load_or_create(&config.data_dir.join("secret.key"))
+            .map(Some)
+            .map_err(StartError::SecretKey),
+        (None, Some(_)) => Ok(None),
     }
 }
 

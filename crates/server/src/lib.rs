@@ -15,6 +15,7 @@ pub mod index;
 #[cfg(test)]
 mod layers;
 pub mod ratelimit;
+mod reconciler;
 pub mod service;
 mod state;
 pub mod surfaces;

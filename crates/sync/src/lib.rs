@@ -3,12 +3,14 @@
 //! `mysql`), and the statements that close the difference (`plan`). No I/O outside the two
 //! connectors; the server decides when passes run and records what they did.
 
+pub mod connection;
 pub mod desired;
 pub mod mysql;
 pub mod plan;
 pub mod postgres;
 pub mod privileges;
 
+pub use connection::Connection;
 pub use desired::{desired, users_with_access, Scope};
 pub use plan::{plan, role_name_problem, Plan};
 pub use privileges::{Actual, Catalog, Desired, On, Privilege, Table};

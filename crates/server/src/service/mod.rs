@@ -25,6 +25,7 @@ mod permission_sets;
 mod policies;
 pub mod sealing;
 pub mod secret;
+mod sync;
 mod tenants;
 #[cfg(test)]
 mod tests;
@@ -53,6 +54,7 @@ pub use permission_sets::set_not_found;
 pub use policies::{
     policy_of, PolicyChange, PolicyRef, PolicyRequest, Prerequisites, RequestedResource,
 };
+pub use sync::{PassReport, PermissionSync, SyncStates, SyncStatus, SYNC_ACTOR};
 pub use tokens::{IssuedToken, Scope, TokenView};
 pub use transfer::{Export, Imported, Line as TransferLine};
 

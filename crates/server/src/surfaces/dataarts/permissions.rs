@@ -12,19 +12,16 @@ use super::error::{code, DataArtsError, DataArtsResult};
 use super::guard::Caller;
 use super::sets::{self, new_hex_id};
 use super::wire::{action_code, no_content, ok, Body, Dto, PathParams, Query};
-use crate::service::ServiceError;
+use crate::service::{PermissionSync, ServiceError};
+
+/// The version a permission just written is at, as far as its sync goes: past every pass.
+const JUST_WRITTEN: i64 = i64::MAX;
 use crate::state::AppState;
 
-/// Why a permission is not synced: there is no connector to the data sources yet.
-pub const NO_CONNECTOR: &str = "grantd enforces this permission in its own checks; syncing it to the data source is not available yet (no connector)";
-
-/// `PermissionSetPermission` as DataArts answers it.
-pub fn render(tenant: &str, workspace: &str, p: &DataPermission) -> Value {
-    let (sync_status, sync_msg) = if p.auto_sync {
-        ("SYNC_FAIL", Value::String(NO_CONNECTOR.into()))
-    } else {
-        ("NOT_SYNC", Value::Null)
-    };
+/// `PermissionSetPermission` as DataArts answers it, with its sync status as the service
+/// derives it from its data source's last pass.
+pub fn render(tenant: &str, workspace: &str, p: &DataPermission, sync: &PermissionSync) -> Value {
+    let (sync_status, sync_msg) = (sync.sync_status, sync.sync_msg.clone());
     json!({
         "id": p.id,
         "permission_set_id": p.set,
@@ -115,7 +112,9 @@ pub async fn create(
     let p = written
         .first()
         .ok_or_else(|| DataArtsError::invalid("body", "no permission given"))?;
-    Ok(ok(render(&caller.ctx.tenant, &caller.workspace, p)))
+    let states = state.service.sync_states(&caller.ctx.tenant).await?;
+    let sync = states.of(p, JUST_WRITTEN);
+    Ok(ok(render(&caller.ctx.tenant, &caller.workspace, p, &sync)))
 }
 
 /// `POST .../permissions/batch-append`: one DTO (as the SDK types it), a list of them, or
@@ -147,9 +146,10 @@ pub async fn batch_append(
         ));
     }
     let written = add(&state, &caller, &id, &values).await?;
+    let states = state.service.sync_states(&caller.ctx.tenant).await?;
     let rendered: Vec<Value> = written
         .iter()
-        .map(|p| render(&caller.ctx.tenant, &caller.workspace, p))
+        .map(|p| render(&caller.ctx.tenant, &caller.workspace, p, &states.of(p, JUST_WRITTEN)))
         .collect();
     Ok(ok(
         json!({"total": rendered.len(), "permissions": rendered}),
@@ -175,6 +175,7 @@ pub async fn list(
         .set_permissions(tenant, Some(&caller.workspace), &id)
         .await
         .map_err(sets::on_listed_set(&id))?;
+    let states = state.service.sync_states(tenant).await?;
     let field = |name: &str, value: &Option<String>| {
         q.get(name).is_none_or(|w| value.as_deref() == Some(w))
     };
@@ -191,7 +192,7 @@ pub async fn list(
             && field("table_name", &p.table_name)
             && field("column_name", &p.column_name)
             && q.get("sync_status")
-                .is_none_or(|s| s == if p.auto_sync { "SYNC_FAIL" } else { "NOT_SYNC" })
+                .is_none_or(|s| s == states.of(p, v.version).sync_status)
     });
     match order_by.as_deref() {
         Some("CLUSTER_NAME") => {
@@ -208,7 +209,7 @@ pub async fn list(
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|v| render(tenant, &caller.workspace, &v.object))
+        .map(|v| render(tenant, &caller.workspace, &v.object, &states.of(&v.object, v.version)))
         .collect();
     Ok(ok(json!({"total": total, "permissions": page})))
 }
@@ -250,10 +251,13 @@ pub async fn update(
         .put(&caller.ctx, p, Expect::Version(current.version))
         .await
         .map_err(sets::on_set(&set_id))?;
+    let states = state.service.sync_states(&caller.ctx.tenant).await?;
+    let sync = states.of(&written.value.object, written.value.version);
     Ok(ok(render(
         &caller.ctx.tenant,
         &caller.workspace,
         &written.value.object,
+        &sync,
     )))
 }
 

@@ -70,6 +70,8 @@ pub trait Routed: Object + ToSchema {
     const ITEM: &'static str;
     /// The OpenAPI tag and the word in operation ids.
     const TAG: &'static str;
+    /// The scope its writes need.
+    const WRITE_SCOPE: crate::service::Scope = crate::service::Scope::Write;
     /// Whether it has fields that can change without changing its identity.
     const PATCHABLE: bool = true;
     /// Query filters its list takes, for the OpenAPI document.

@@ -4,6 +4,7 @@
 mod access;
 
 mod cluster;
+mod data_sources;
 mod decisions;
 pub mod direct;
 pub mod docs;
@@ -24,7 +25,7 @@ mod view;
 mod watch;
 
 use grantd_core::model::{
-    Assignment, DataPermission, Grant, Group, Invite, Label, Member, Permission, PermissionSet,
+    Assignment, DataPermission, DataSource, Grant, Group, Invite, Label, Member, Permission, PermissionSet,
     Resource, Role, SetMember, User,
 };
 
@@ -49,6 +50,8 @@ pub fn api() -> Api {
     objects::register::<PermissionSet>(&mut api);
     objects::register::<DataPermission>(&mut api);
     objects::register::<SetMember>(&mut api);
+    objects::register::<DataSource>(&mut api);
+    data_sources::register(&mut api);
     invites::register(&mut api);
     feed::register(&mut api);
     decisions::register(&mut api);

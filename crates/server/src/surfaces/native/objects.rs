@@ -54,6 +54,22 @@ fn apply_identity(body: &mut Map<String, Value>, identity: Map<String, Value>) -
     Ok(())
 }
 
+/// Refuses a caller whose scope is below what the kind's writes need.
+fn may_write<K: Routed>(access: &TenantAccess<Write>) -> ApiResult<()> {
+    if access.scope.covers(K::WRITE_SCOPE) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        "forbidden",
+        format!(
+            "writing {} needs the `{}` scope; the token has `{}`",
+            K::TAG,
+            K::WRITE_SCOPE.as_str(),
+            access.scope.as_str()
+        ),
+    ))
+}
+
 /// The object an item path names; not found if it lies under another owner than the
 /// path's.
 async fn belonging<K: Routed>(
@@ -155,6 +171,7 @@ async fn create<K: Routed>(
     path: PathParams,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
+    may_write::<K>(&access)?;
     let mut body = body_fields(body)?;
     apply_identity(&mut body, K::collection_identity(&path))?;
     K::complete(&mut body);
@@ -199,6 +216,7 @@ async fn replace<K: Routed>(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
+    may_write::<K>(&access)?;
     let mut body = body_fields(body)?;
     apply_identity(&mut body, K::identity(&path))?;
     let object: K = decode(Value::Object(body))?;
@@ -219,6 +237,7 @@ async fn update<K: Routed>(
     headers: HeaderMap,
     JsonBody(body): JsonBody,
 ) -> ApiResult<Response> {
+    may_write::<K>(&access)?;
     let key = K::path_key(&path);
     belonging::<K>(&state, &access.ctx.tenant, &path).await?;
     let patch = Value::Object(body_fields(body)?);
@@ -236,6 +255,7 @@ async fn remove<K: Routed>(
     path: PathParams,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
+    may_write::<K>(&access)?;
     let key = K::path_key(&path);
     belonging::<K>(&state, &access.ctx.tenant, &path).await?;
     let expect = preconditions::expect(&headers, Expect::Any);
@@ -258,7 +278,7 @@ pub fn register<K: Routed>(api: &mut Api) {
     let (tag, read_scope, write_scope) = (
         K::TAG,
         Auth::Tenant(Scope::Read),
-        Auth::Tenant(Scope::Write),
+        Auth::Tenant(K::WRITE_SCOPE),
     );
     let mut listing = page_query(Operation::new(
         "get",

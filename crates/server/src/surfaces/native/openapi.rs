@@ -21,7 +21,9 @@ use super::invites::AcceptInvite;
 use super::routes::{schema_ref, Auth, Operation};
 use super::tokens::{CreatedAccessKey, CreatedToken, NewToken};
 use super::view::ObjectMeta;
-use crate::service::{Imported, TokenView};
+use super::data_sources::SyncedPermission;
+use crate::service::{Imported, PermissionSync, SyncStatus, TokenView};
+use grantd_core::model::{DataSource, SourceKind};
 use grantd_core::decision::{DataPathAccess, Explanation, Match};
 
 #[derive(OpenApi)]
@@ -71,7 +73,12 @@ use grantd_core::decision::{DataPathAccess, Explanation, Match};
     Explanation,
     Match,
     DataPathAccess,
-    Imported
+    Imported,
+    DataSource,
+    SourceKind,
+    SyncStatus,
+    PermissionSync,
+    SyncedPermission
 )))]
 struct Components;
 
