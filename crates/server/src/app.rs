@@ -160,7 +160,8 @@ impl Application {
         let sealer = sealer(&config)?;
         if config.sync_enabled {
             spawn_reconciler(
-                Service::with_indexes(dyn_store.clone(), indexes.clone()).with_sealer(sealer.clone()),
+                Service::with_indexes(dyn_store.clone(), indexes.clone())
+                    .with_sealer(sealer.clone()),
                 indexes.clone(),
                 node,
                 stopping_rx.clone(),
@@ -253,7 +254,9 @@ impl Application {
 /// that carry a secret are refused).
 pub fn sealer(config: &Config) -> Result<Option<Sealer>, StartError> {
     match (&config.secret_key_file, &config.database_url) {
-        (Some(path), _) => Sealer::from_file(path).map(Some).map_err(StartError::SecretKey),
+        (Some(path), _) => Sealer::from_file(path)
+            .map(Some)
+            .map_err(StartError::SecretKey),
         (None, None) => Sealer::load_or_create(&config.data_dir.join("secret.key"))
             .map(Some)
             .map_err(StartError::SecretKey),

@@ -18,7 +18,7 @@ use grantd_sync::Privilege;
 use tokio::sync::{mpsc, watch};
 
 use crate::index::Indexes;
-use crate::service::{now_millis, Service};
+use crate::service::{now_millis, Consistency, Service};
 
 /// How often the reconciler looks for due passes.
 const TICK: Duration = Duration::from_millis(200);
@@ -104,7 +104,11 @@ pub fn spawn_reconciler(
                     }
                     let ttl = (source.interval_seconds as i64 * 2 + 10) * 1000;
                     let lease = format!("sync/{tenant}/{}", source.id);
-                    match service.store().take_lease(&lease, &node, ttl, now_millis()).await {
+                    match service
+                        .store()
+                        .take_lease(&lease, &node, ttl, now_millis())
+                        .await
+                    {
                         Ok(true) => t.lease_asked = None,
                         Ok(false) => {
                             // Another node syncs it; forget what this one knew.
@@ -163,7 +167,15 @@ async fn pass(
             return (None, known);
         }
     };
-    let outcome = service.sync_pass(tenant, source, known.as_ref(), true).await;
+    let outcome = service
+        .sync_pass(
+            tenant,
+            source,
+            known.as_ref(),
+            Consistency::MinimizeLatency,
+            true,
+        )
+        .await;
     let seconds = started.elapsed().as_secs_f64();
     metrics::histogram!("grantd_sync_pass_seconds", "kind" => kind_name(source)).record(seconds);
     status.node = Some(node.to_string());
@@ -175,7 +187,6 @@ async fn pass(
             metrics::counter!("grantd_sync_drift_total").increment(report.plan.drift.len() as u64);
             status.state = "ok".into();
             status.last_success_at = status.last_pass_at;
-            status.revision = report.revision;
             status.statements_applied = applied;
             status.statements_total += applied as u64;
             if !report.plan.drift.is_empty() {
@@ -201,6 +212,7 @@ async fn pass(
                     }
                 }
             }
+            status.revision = synced;
             (Some(synced), Some(report.desired))
         }
         Ok(Err(error)) => {
@@ -231,4 +243,3 @@ fn kind_name(source: &DataSource) -> &'static str {
         grantd_core::model::SourceKind::Mysql => "mysql",
     }
 }
-

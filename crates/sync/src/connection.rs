@@ -13,7 +13,11 @@ pub enum Connection {
 }
 
 impl Connection {
-    pub async fn open(dialect: Dialect, url: &str, password: Option<&str>) -> Result<Connection, SyncError> {
+    pub async fn open(
+        dialect: Dialect,
+        url: &str,
+        password: Option<&str>,
+    ) -> Result<Connection, SyncError> {
         Ok(match dialect {
             Dialect::Postgres => Connection::Postgres(postgres::connect(url, password).await?),
             Dialect::Mysql => Connection::Mysql(mysql::connect(url, password).await?),
@@ -43,7 +47,12 @@ impl Connection {
         }
     }
 
-    pub async fn actual(&mut self, roles: &[String], marker: &str, catalog: &Catalog) -> Result<Actual, SyncError> {
+    pub async fn actual(
+        &mut self,
+        roles: &[String],
+        marker: &str,
+        catalog: &Catalog,
+    ) -> Result<Actual, SyncError> {
         match self {
             Connection::Postgres(conn) => postgres::actual(conn, roles, marker, catalog).await,
             Connection::Mysql(conn) => mysql::actual(conn, roles, marker, catalog).await,

@@ -6,6 +6,7 @@
 use std::collections::BTreeSet;
 
 use grantd_core::decision::{CheckQuery, ResourceQuery, Snapshot, Verdict};
+use grantd_core::model::Effect;
 
 use crate::privileges::{Catalog, Desired, On, Privilege, Table};
 use crate::Dialect;
@@ -41,17 +42,15 @@ impl Scope {
     }
 }
 
-fn segments(path: &str) -> Vec<&str> {
-    path.split('/').collect()
-}
-
-/// Whether two patterns agree on their common length (`*` matching anything).
-fn overlap(a: &[&str], b: &[&str]) -> bool {
-    a.iter().zip(b).all(|(x, y)| x == y || *x == "*" || *y == "*")
-}
-
 /// Allowed at every root's path of `tail`: some check allows and none denies.
-fn allowed(snapshot: &Snapshot, user: &str, action: &str, at: i64, scope: &Scope, tail: &str) -> bool {
+fn allowed(
+    snapshot: &Snapshot,
+    user: &str,
+    action: &str,
+    at: i64,
+    scope: &Scope,
+    tail: &str,
+) -> bool {
     let mut allow = false;
     for path in scope.paths(tail) {
         let query = CheckQuery {
@@ -69,14 +68,25 @@ fn allowed(snapshot: &Snapshot, user: &str, action: &str, at: i64, scope: &Scope
     allow
 }
 
-/// The patterns under the scope that bear on `user`'s `action`: the ALLOWs it may act
-/// under and the DENYs carved out of them.
-fn patterns(snapshot: &Snapshot, user: &str, action: &str, at: i64, scope: &Scope) -> Vec<String> {
+/// The rules under the scope that bear on `user`'s `action`, each as whether it allows and
+/// its pattern below the scope's prefix (`[]`: the whole source, `[schema, table]`, ...).
+/// Rules of every root count alike: a DENY under one root wins over an ALLOW under another.
+fn rules(
+    snapshot: &Snapshot,
+    user: &str,
+    action: &str,
+    at: i64,
+    scope: &Scope,
+) -> Vec<(bool, Vec<String>)> {
     let mut found = Vec::new();
     for prefix in scope.prefixes() {
-        for access in snapshot.lookup_data_paths(user, action, &prefix, at) {
-            found.push(access.data_path);
-            found.extend(access.except);
+        let depth = prefix.split('/').count();
+        for (effect, pattern) in snapshot.data_rules(user, action, &prefix, at) {
+            let tail = pattern
+                .get(depth..)
+                .map(<[String]>::to_vec)
+                .unwrap_or_default();
+            found.push((effect == Effect::Allow, tail));
         }
     }
     found
@@ -84,18 +94,19 @@ fn patterns(snapshot: &Snapshot, user: &str, action: &str, at: i64, scope: &Scop
 
 /// The users any of whose checks could allow something under the scope.
 pub fn users_with_access(snapshot: &Snapshot, at: i64, scope: &Scope) -> Vec<String> {
+    let actions: Vec<&str> = TABLE_ACTIONS
+        .iter()
+        .map(|(a, _, _)| *a)
+        .chain([SCHEMA_ACTION.0])
+        .collect();
     let mut users: Vec<String> = snapshot
         .user_ids()
         .filter(|user| {
-            TABLE_ACTIONS
-                .iter()
-                .map(|(action, _, _)| *action)
-                .chain([SCHEMA_ACTION.0])
-                .any(|action| {
-                    scope
-                        .prefixes()
-                        .any(|p| !snapshot.lookup_data_paths(user, action, &p, at).is_empty())
-                })
+            actions.iter().any(|action| {
+                rules(snapshot, user, action, at, scope)
+                    .iter()
+                    .any(|(allow, _)| *allow)
+            })
         })
         .map(str::to_string)
         .collect();
@@ -114,20 +125,28 @@ pub fn desired(
     let mut privileges = BTreeSet::new();
     for (role, user) in roles {
         for (action, privilege, by_column) in TABLE_ACTIONS {
-            let patterns = patterns(snapshot, user, action, at, scope);
-            if patterns.is_empty() {
+            let rules = rules(snapshot, user, action, at, scope);
+            if !rules.iter().any(|(allow, _)| *allow) {
                 continue;
             }
-            let patterns: Vec<Vec<&str>> = patterns.iter().map(|p| segments(p)).collect();
             for table in &catalog.tables {
                 table_privileges(
-                    snapshot, at, scope, &patterns, table, (role, user), (action, privilege, by_column),
+                    snapshot,
+                    at,
+                    scope,
+                    &rules,
+                    table,
+                    (role, user),
+                    (action, privilege, by_column),
                     &mut privileges,
                 );
             }
         }
         let (action, privilege) = SCHEMA_ACTION;
-        if !patterns(snapshot, user, action, at, scope).is_empty() {
+        if rules(snapshot, user, action, at, scope)
+            .iter()
+            .any(|(allow, _)| *allow)
+        {
             for schema in &catalog.schemas {
                 if allowed(snapshot, user, action, at, scope, schema) {
                     privileges.insert(Privilege::new(role, On::Schema(schema.clone()), privilege));
@@ -157,30 +176,34 @@ fn table_privileges(
     snapshot: &Snapshot,
     at: i64,
     scope: &Scope,
-    patterns: &[Vec<&str>],
+    rules: &[(bool, Vec<String>)],
     table: &Table,
     (role, user): (&str, &str),
     (action, privilege, by_column): (&str, &str, bool),
     out: &mut BTreeSet<Privilege>,
 ) {
     let tail = format!("{}/{}", table.schema, table.name);
-    // Depth of a table path: the root's and base's segments, then schema and table.
+    let path = [table.schema.as_str(), table.name.as_str()];
+    let overlaps = |pattern: &[String]| pattern.iter().zip(path).all(|(p, s)| p == "*" || p == s);
+    // An ALLOW that may reach it; a rule on something within it (a column).
     let relevant = |deeper: bool| {
-        scope.prefixes().any(|prefix| {
-            let path = format!("{prefix}/{tail}");
-            let path = segments(&path);
-            patterns
-                .iter()
-                .any(|p| overlap(p, &path) && (!deeper || p.len() > path.len()))
+        rules.iter().any(|(allow, pattern)| {
+            overlaps(pattern)
+                && if deeper {
+                    pattern.len() > path.len()
+                } else {
+                    *allow
+                }
         })
     };
-    if !relevant(false) {
-        return;
-    }
     let whole = allowed(snapshot, user, action, at, scope, &tail);
     if !relevant(true) {
         if whole {
-            out.insert(Privilege::new(role, On::Table(table.schema.clone(), table.name.clone()), privilege));
+            out.insert(Privilege::new(
+                role,
+                On::Table(table.schema.clone(), table.name.clone()),
+                privilege,
+            ));
         }
         return;
     }
@@ -190,7 +213,11 @@ fn table_privileges(
         .filter(|c| allowed(snapshot, user, action, at, scope, &format!("{tail}/{c}")))
         .collect();
     if whole && columns.len() == table.columns.len() {
-        out.insert(Privilege::new(role, On::Table(table.schema.clone(), table.name.clone()), privilege));
+        out.insert(Privilege::new(
+            role,
+            On::Table(table.schema.clone(), table.name.clone()),
+            privilege,
+        ));
     } else if by_column {
         for column in columns {
             out.insert(Privilege::new(

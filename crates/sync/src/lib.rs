@@ -82,7 +82,11 @@ impl Dialect {
         match self {
             Dialect::Postgres => vec![
                 format!("CREATE ROLE {} LOGIN", self.ident(role)),
-                format!("COMMENT ON ROLE {} IS {}", self.ident(role), self.string(marker)),
+                format!(
+                    "COMMENT ON ROLE {} IS {}",
+                    self.ident(role),
+                    self.string(marker)
+                ),
             ],
             Dialect::Mysql => vec![
                 format!("CREATE USER IF NOT EXISTS {} ACCOUNT LOCK", self.role(role)),
@@ -109,7 +113,14 @@ impl Dialect {
     }
 
     /// `GRANT SELECT (a, b) ON TABLE s.t TO r` and its REVOKE.
-    fn privilege(self, verb: &str, privilege: &str, columns: Option<&[&str]>, on: &On, role: &str) -> String {
+    fn privilege(
+        self,
+        verb: &str,
+        privilege: &str,
+        columns: Option<&[&str]>,
+        on: &On,
+        role: &str,
+    ) -> String {
         let columns = columns
             .map(|cols| {
                 let list: Vec<String> = cols.iter().map(|c| self.ident(c)).collect();
@@ -117,6 +128,10 @@ impl Dialect {
             })
             .unwrap_or_default();
         let to = if verb == "GRANT" { "TO" } else { "FROM" };
-        format!("{verb} {privilege}{columns} ON {} {to} {}", self.object(on), self.role(role))
+        format!(
+            "{verb} {privilege}{columns} ON {} {to} {}",
+            self.object(on),
+            self.role(role)
+        )
     }
 }

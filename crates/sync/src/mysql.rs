@@ -12,7 +12,13 @@ use crate::privileges::{Actual, Catalog, On, Privilege, Table};
 use crate::SyncError;
 
 /// Databases that are the server's own, and grantd's ledger, never managed.
-const SYSTEM: [&str; 5] = ["mysql", "information_schema", "performance_schema", "sys", "grantd_sync"];
+const SYSTEM: [&str; 5] = [
+    "mysql",
+    "information_schema",
+    "performance_schema",
+    "sys",
+    "grantd_sync",
+];
 
 /// Making the ledger of the accounts grantd made, before it makes one.
 pub const LEDGER: [&str; 2] = [
@@ -84,15 +90,25 @@ pub async fn catalog(conn: &mut MySqlConnection, schemas: &[String]) -> Result<C
         let (name, column) = (text(&row, "t")?, text(&row, "c")?);
         match tables.last_mut() {
             Some(last) if last.schema == schema && last.name == name => last.columns.push(column),
-            _ => tables.push(Table { schema, name, columns: vec![column] }),
+            _ => tables.push(Table {
+                schema,
+                name,
+                columns: vec![column],
+            }),
         }
     }
-    Ok(Catalog { schemas: names, tables })
+    Ok(Catalog {
+        schemas: names,
+        tables,
+    })
 }
 
 /// `'bob'@'%'` as information_schema writes a grantee, to `bob`; other hosts are not ours.
 fn grantee(text: &str) -> Option<String> {
-    let user = text.strip_suffix("@'%'")?.strip_prefix('\'')?.strip_suffix('\'')?;
+    let user = text
+        .strip_suffix("@'%'")?
+        .strip_prefix('\'')?
+        .strip_suffix('\'')?;
     Some(user.replace("''", "'").replace("\\\\", "\\"))
 }
 
@@ -110,18 +126,26 @@ pub async fn actual(
         .fetch_all(&mut *conn)
         .await;
     let mine: BTreeSet<String> = match ledger {
-        Ok(rows) => rows.iter().map(|r| text(r, "r")).collect::<Result<_, _>>()?,
+        Ok(rows) => rows
+            .iter()
+            .map(|r| text(r, "r"))
+            .collect::<Result<_, _>>()?,
         // No ledger yet: nothing made.
-        Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("42S02") | Some("42000")) => BTreeSet::new(),
+        Err(sqlx::Error::Database(e))
+            if matches!(e.code().as_deref(), Some("42S02") | Some("42000")) =>
+        {
+            BTreeSet::new()
+        }
         Err(e) => return Err(err(e)),
     };
-    let existing: BTreeSet<String> = sqlx::query("SELECT User AS u FROM mysql.user WHERE Host = '%'")
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(err)?
-        .iter()
-        .map(|r| text(r, "u"))
-        .collect::<Result<_, _>>()?;
+    let existing: BTreeSet<String> =
+        sqlx::query("SELECT User AS u FROM mysql.user WHERE Host = '%'")
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(err)?
+            .iter()
+            .map(|r| text(r, "u"))
+            .collect::<Result<_, _>>()?;
     for role in existing.iter() {
         if mine.contains(role) {
             found.managed.insert(role.clone());
@@ -136,8 +160,14 @@ pub async fn actual(
         "SELECT GRANTEE AS g, TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, PRIVILEGE_TYPE AS p FROM information_schema.COLUMN_PRIVILEGES",
     ];
     for query in queries {
-        for row in sqlx::query(query).fetch_all(&mut *conn).await.map_err(err)? {
-            let Some(role) = grantee(&text(&row, "g")?) else { continue };
+        for row in sqlx::query(query)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(err)?
+        {
+            let Some(role) = grantee(&text(&row, "g")?) else {
+                continue;
+            };
             let schema = text(&row, "s")?;
             if !found.managed.contains(&role) || !schemas.contains(schema.as_str()) {
                 continue;
@@ -150,7 +180,11 @@ pub async fn actual(
                 (Some(t), None) => On::Table(schema, t),
                 _ => On::Schema(schema),
             };
-            found.privileges.insert(Privilege { role, on, privilege });
+            found.privileges.insert(Privilege {
+                role,
+                on,
+                privilege,
+            });
         }
     }
     Ok(found)
@@ -161,7 +195,11 @@ pub async fn actual(
 pub async fn apply(conn: &mut MySqlConnection, statements: &[String]) -> Result<(), SyncError> {
     let makes_account = statements.iter().any(|s| s.starts_with("CREATE USER"));
     let ledger: &[&str] = if makes_account { &LEDGER } else { &[] };
-    for statement in ledger.iter().copied().chain(statements.iter().map(String::as_str)) {
+    for statement in ledger
+        .iter()
+        .copied()
+        .chain(statements.iter().map(String::as_str))
+    {
         sqlx::query(statement)
             .execute(&mut *conn)
             .await

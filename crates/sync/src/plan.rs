@@ -1,6 +1,6 @@
 //! The difference between what a database holds and what it should, as the SQL statements
-//! that close it, in the order they run: roles made first, privileges granted, then those
-//! revoked.
+//! that close it, in the order they run: roles made first, privileges revoked, then those
+//! granted.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,7 +39,9 @@ pub fn role_name_problem(role: &str) -> Option<&'static str> {
         Some("a database role name is 1 to 63 bytes")
     } else if role.chars().any(char::is_control) {
         Some("a database role name has no control characters")
-    } else if role.starts_with("pg_") || ["root", "mysql", "mariadb.sys", "postgres", "public"].contains(&role) {
+    } else if role.starts_with("pg_")
+        || ["root", "mysql", "mariadb.sys", "postgres", "public"].contains(&role)
+    {
         Some("a system role is never managed")
     } else {
         None
@@ -57,7 +59,7 @@ pub fn plan(
 ) -> Plan {
     let mut out = Plan::default();
     let mut wanted: BTreeSet<&Privilege> = BTreeSet::new();
-    for (role, _user) in &desired.roles {
+    for role in desired.roles.keys() {
         if actual.foreign.contains(role) {
             out.skipped.push(role.clone());
             continue;
@@ -83,8 +85,18 @@ pub fn plan(
         .filter(|p| !wanted.contains(p))
         .collect();
     if let Some(known) = known {
-        out.drift.extend(revoke.iter().filter(|p| !known.contains(**p)).map(|p| format!("+ {p}")));
-        out.drift.extend(grant.iter().filter(|p| known.contains(**p)).map(|p| format!("- {p}")));
+        out.drift.extend(
+            revoke
+                .iter()
+                .filter(|p| !known.contains(**p))
+                .map(|p| format!("+ {p}")),
+        );
+        out.drift.extend(
+            grant
+                .iter()
+                .filter(|p| known.contains(**p))
+                .map(|p| format!("- {p}")),
+        );
     }
     out.granted = grant.len();
     out.revoked = revoke.len();
@@ -99,36 +111,53 @@ pub fn plan(
         };
         ordered.into_iter().cloned().collect()
     };
-    out.statements.extend(statements(dialect, "GRANT", &schema_first(&grant, true)));
-    out.statements.extend(statements(dialect, "REVOKE", &schema_first(&revoke, false)));
+    // Revokes before grants: PostgreSQL's REVOKE on a table takes its column privileges
+    // with it, so a table privilege narrowed to columns is revoked, then granted per column.
+    out.statements
+        .extend(statements(dialect, "REVOKE", &schema_first(&revoke, false)));
+    out.statements
+        .extend(statements(dialect, "GRANT", &schema_first(&grant, true)));
     out
 }
 
-/// One statement per privilege on a schema or table; the columns of one table, role and
-/// privilege in one statement.
+/// One statement per privilege on a schema or table, and one for the columns of one table,
+/// role and privilege, placed where its first column comes.
 fn statements(dialect: Dialect, verb: &str, privileges: &[Privilege]) -> Vec<String> {
-    let mut out = Vec::new();
+    enum Entry<'a> {
+        Whole(&'a Privilege),
+        Columns((&'a str, &'a str, &'a str, &'a str)),
+    }
+    let mut entries = Vec::new();
     let mut columns: BTreeMap<(&str, &str, &str, &str), Vec<&str>> = BTreeMap::new();
-    let mut column_order = Vec::new();
     for p in privileges {
         match &p.on {
             On::Column(schema, table, column) => {
-                let key = (p.role.as_str(), schema.as_str(), table.as_str(), p.privilege.as_str());
-                if !columns.contains_key(&key) {
-                    column_order.push(key);
+                let key = (
+                    p.role.as_str(),
+                    schema.as_str(),
+                    table.as_str(),
+                    p.privilege.as_str(),
+                );
+                let listed = columns.entry(key).or_default();
+                if listed.is_empty() {
+                    entries.push(Entry::Columns(key));
                 }
-                columns.entry(key).or_default().push(column);
+                listed.push(column);
             }
-            on => out.push(dialect.privilege(verb, &p.privilege, None, on, &p.role)),
+            _ => entries.push(Entry::Whole(p)),
         }
     }
-    for key in column_order {
-        let (role, schema, table, privilege) = key;
-        let cols = &columns[&key];
-        let on = On::Table(schema.to_string(), table.to_string());
-        out.push(dialect.privilege(verb, privilege, Some(cols), &on, role));
-    }
-    out
+    entries
+        .into_iter()
+        .map(|entry| match entry {
+            Entry::Whole(p) => dialect.privilege(verb, &p.privilege, None, &p.on, &p.role),
+            Entry::Columns(key) => {
+                let (role, schema, table, privilege) = key;
+                let on = On::Table(schema.to_string(), table.to_string());
+                dialect.privilege(verb, privilege, Some(&columns[&key]), &on, role)
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -145,32 +174,62 @@ mod tests {
         let mut actual = Actual::default();
         actual.managed.insert("bob".into());
         actual.foreign.insert("dba".into());
-        actual.privileges.insert(p("bob", table("orders"), "SELECT"));
-        actual.privileges.insert(p("bob", table("orders"), "DELETE"));
+        actual
+            .privileges
+            .insert(p("bob", table("orders"), "SELECT"));
+        actual
+            .privileges
+            .insert(p("bob", table("orders"), "DELETE"));
         let mut desired = Desired::default();
         for (role, user) in [("bob", "bob"), ("ann", "ann"), ("dba", "dba")] {
             desired.roles.insert(role.into(), user.into());
         }
-        desired.privileges.insert(p("bob", table("orders"), "SELECT"));
-        desired.privileges.insert(p("bob", On::Schema("public".into()), "USAGE"));
-        desired.privileges.insert(p("dba", table("orders"), "SELECT"));
+        desired
+            .privileges
+            .insert(p("bob", table("orders"), "SELECT"));
+        desired
+            .privileges
+            .insert(p("bob", On::Schema("public".into()), "USAGE"));
+        desired
+            .privileges
+            .insert(p("dba", table("orders"), "SELECT"));
         for c in ["id", "amount"] {
-            desired.privileges.insert(p("ann", On::Column("public".into(), "orders".into(), c.into()), "SELECT"));
+            desired.privileges.insert(p(
+                "ann",
+                On::Column("public".into(), "orders".into(), c.into()),
+                "SELECT",
+            ));
         }
-        let known: BTreeSet<Privilege> = [p("bob", On::Schema("public".into()), "USAGE"), p("bob", table("orders"), "SELECT")].into();
-        let plan = plan(Dialect::Postgres, &actual, &desired, Some(&known), "managed by grantd");
+        let known: BTreeSet<Privilege> = [
+            p("bob", On::Schema("public".into()), "USAGE"),
+            p("bob", table("orders"), "SELECT"),
+        ]
+        .into();
+        let plan = plan(
+            Dialect::Postgres,
+            &actual,
+            &desired,
+            Some(&known),
+            "managed by grantd",
+        );
         assert_eq!(
             plan.statements,
             [
                 "CREATE ROLE \"ann\" LOGIN",
                 "COMMENT ON ROLE \"ann\" IS 'managed by grantd'",
+                "REVOKE DELETE ON TABLE \"public\".\"orders\" FROM \"bob\"",
                 "GRANT USAGE ON SCHEMA \"public\" TO \"bob\"",
                 "GRANT SELECT (\"amount\", \"id\") ON TABLE \"public\".\"orders\" TO \"ann\"",
-                "REVOKE DELETE ON TABLE \"public\".\"orders\" FROM \"bob\"",
             ]
         );
         assert_eq!(plan.skipped, ["dba"]);
-        assert_eq!(plan.drift, ["+ DELETE on table public.orders to bob", "- USAGE on schema public to bob"]);
+        assert_eq!(
+            plan.drift,
+            [
+                "+ DELETE on table public.orders to bob",
+                "- USAGE on schema public to bob"
+            ]
+        );
     }
 
     #[test]
@@ -184,7 +243,10 @@ mod tests {
             Dialect::Mysql.privilege("REVOKE", "SELECT", Some(&["c`1"]), &on, "o'k\\"),
             "REVOKE SELECT (`c``1`) ON `we\"ird`.`t``'x` FROM 'o''k\\\\'@'%'"
         );
-        assert_eq!(role_name_problem("pg_read_all_data"), Some("a system role is never managed"));
+        assert_eq!(
+            role_name_problem("pg_read_all_data"),
+            Some("a system role is never managed")
+        );
         assert!(role_name_problem("bob").is_none());
     }
 }

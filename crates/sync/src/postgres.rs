@@ -11,7 +11,8 @@ use crate::privileges::{Actual, Catalog, On, Privilege, Table};
 use crate::SyncError;
 
 /// Schemas that are the system's own, never managed.
-const SYSTEM: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
+const SYSTEM: &str =
+    "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
 /// Relations that hold privileges: tables, partitioned tables, views, materialized views,
 /// foreign tables.
 const RELATIONS: &str = "c.relkind IN ('r', 'p', 'v', 'm', 'f')";
@@ -62,14 +63,24 @@ pub async fn catalog(conn: &mut PgConnection, schemas: &[String]) -> Result<Cata
     .map_err(err)?;
     let mut tables: Vec<Table> = Vec::new();
     for row in rows {
-        let (schema, name, column): (String, String, String) =
-            (row.try_get("s").map_err(err)?, row.try_get("t").map_err(err)?, row.try_get("c").map_err(err)?);
+        let (schema, name, column): (String, String, String) = (
+            row.try_get("s").map_err(err)?,
+            row.try_get("t").map_err(err)?,
+            row.try_get("c").map_err(err)?,
+        );
         match tables.last_mut() {
             Some(last) if last.schema == schema && last.name == name => last.columns.push(column),
-            _ => tables.push(Table { schema, name, columns: vec![column] }),
+            _ => tables.push(Table {
+                schema,
+                name,
+                columns: vec![column],
+            }),
         }
     }
-    Ok(Catalog { schemas: names, tables })
+    Ok(Catalog {
+        schemas: names,
+        tables,
+    })
 }
 
 /// Which of `roles` exist, and which roles this source marked as its own; and the managed
@@ -91,7 +102,10 @@ pub async fn actual(
     .map_err(err)?;
     let mut found = Actual::default();
     for row in rows {
-        let (role, comment): (String, String) = (row.try_get("r").map_err(err)?, row.try_get("d").map_err(err)?);
+        let (role, comment): (String, String) = (
+            row.try_get("r").map_err(err)?,
+            row.try_get("d").map_err(err)?,
+        );
         if comment == marker {
             found.managed.insert(role);
         } else {
@@ -113,7 +127,11 @@ pub async fn actual(
          WHERE att.attacl IS NOT NULL AND r.rolname = ANY($1)",
     ];
     for query in queries {
-        let rows = sqlx::query(query).bind(&managed).fetch_all(&mut *conn).await.map_err(err)?;
+        let rows = sqlx::query(query)
+            .bind(&managed)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(err)?;
         for row in rows {
             let role: String = row.try_get("r").map_err(err)?;
             let schema: String = row.try_get("s").map_err(err)?;
@@ -128,7 +146,11 @@ pub async fn actual(
                 (Some(t), None) => On::Table(schema, t),
                 _ => On::Schema(schema),
             };
-            found.privileges.insert(Privilege { role, on, privilege });
+            found.privileges.insert(Privilege {
+                role,
+                on,
+                privilege,
+            });
         }
     }
     Ok(found)

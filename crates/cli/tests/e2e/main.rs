@@ -27,6 +27,7 @@ mod permission_sets;
 mod revocation;
 mod segment;
 mod slashid;
+mod sync;
 mod tenants;
 mod tokens;
 mod transfer;

@@ -97,17 +97,16 @@ fn covers(outer: &[&str], inner: &[&str]) -> bool {
 }
 
 impl Snapshot {
-    /// The data objects under `prefix` on which `user` may do `action`, as patterns: the
-    /// ALLOW grants' patterns that lie under the prefix (or the prefix itself, when one
-    /// covers it), minus those a DENY covers whole, each with the DENY patterns inside it.
-    /// Sorted by path. A check on a concrete path remains the authority.
-    pub fn lookup_data_paths(
+    /// The data-path rules of `user`'s closure at `at` whose privilege covers `action` and
+    /// whose pattern overlaps `prefix` (one may lie under the other), ALLOW and DENY alike,
+    /// as segments; a tenant-wide rule is the empty pattern. None for a disabled user.
+    pub fn data_rules(
         &self,
         user: &str,
         action: &str,
         prefix: &str,
         at: i64,
-    ) -> Vec<DataPathAccess> {
+    ) -> Vec<(crate::model::Effect, Vec<String>)> {
         let Some(node) = self.users.get(user) else {
             return Vec::new();
         };
@@ -155,6 +154,22 @@ impl Snapshot {
                 }
             }
         }
+        rules
+    }
+
+    /// The data objects under `prefix` on which `user` may do `action`, as patterns: the
+    /// ALLOW grants' patterns that lie under the prefix (or the prefix itself, when one
+    /// covers it), minus those a DENY covers whole, each with the DENY patterns inside it.
+    /// Sorted by path. A check on a concrete path remains the authority.
+    pub fn lookup_data_paths(
+        &self,
+        user: &str,
+        action: &str,
+        prefix: &str,
+        at: i64,
+    ) -> Vec<DataPathAccess> {
+        let wanted: Vec<&str> = prefix.split('/').collect();
+        let rules = self.data_rules(user, action, prefix, at);
         fn split(p: &[String]) -> Vec<&str> {
             p.iter().map(String::as_str).collect()
         }

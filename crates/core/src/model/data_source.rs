@@ -61,7 +61,10 @@ pub struct DataSource {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub schemas: Vec<String>,
     /// Seconds between passes besides those a change starts.
-    #[serde(default = "default_interval", skip_serializing_if = "is_default_interval")]
+    #[serde(
+        default = "default_interval",
+        skip_serializing_if = "is_default_interval"
+    )]
     pub interval_seconds: u32,
     /// Off: no pass runs, and nothing in the database is touched.
     #[serde(default = "default_true")]
@@ -135,10 +138,16 @@ impl Object for DataSource {
         if !scheme.iter().any(|s| self.url.starts_with(s)) {
             c.fail("url", format!("must start with {}", scheme.join(" or ")));
         } else if has_password(&self.url) {
-            c.fail("url", "must not hold a password: give it in `password`, which is stored encrypted");
+            c.fail(
+                "url",
+                "must not hold a password: give it in `password`, which is stored encrypted",
+            );
         }
         if self.url.len() > 2048 || self.url.chars().any(char::is_control) {
-            c.fail("url", "must be at most 2048 characters, without control characters");
+            c.fail(
+                "url",
+                "must be at most 2048 characters, without control characters",
+            );
         }
         if self.password.as_ref().is_some_and(|p| p.len() > 1024) {
             c.fail("password", "must be at most 1024 bytes");
@@ -151,8 +160,15 @@ impl Object for DataSource {
             c.fail("schemas", format!("at most {MAX_SCHEMAS}"));
         }
         for (i, schema) in self.schemas.iter().enumerate() {
-            if schema.is_empty() || schema.len() > 63 || schema.contains('/') || schema.chars().any(char::is_control) {
-                c.fail(format!("schemas[{i}]"), "1 to 63 characters, no / and no control characters");
+            if schema.is_empty()
+                || schema.len() > 63
+                || schema.contains('/')
+                || schema.chars().any(char::is_control)
+            {
+                c.fail(
+                    format!("schemas[{i}]"),
+                    "1 to 63 characters, no / and no control characters",
+                );
             }
         }
         let (low, high) = INTERVAL_SECONDS;
@@ -176,9 +192,16 @@ mod tests {
     #[test]
     fn a_url_with_a_password_is_refused() {
         assert!(source("postgres://admin@db:5432/sales").validate().is_ok());
-        assert!(source("postgres://admin:hunter2@db:5432/sales").validate().is_err());
-        assert!(source("postgres://db:5432/sales?user=a@b").validate().is_ok());
-        assert!(source("mysql://root@db:3306").validate().is_err(), "scheme of another kind");
+        assert!(source("postgres://admin:hunter2@db:5432/sales")
+            .validate()
+            .is_err());
+        assert!(source("postgres://db:5432/sales?user=a@b")
+            .validate()
+            .is_ok());
+        assert!(
+            source("mysql://root@db:3306").validate().is_err(),
+            "scheme of another kind"
+        );
     }
 
     #[test]
@@ -187,8 +210,14 @@ mod tests {
         s.name = Some("warehouse".into());
         assert_eq!(s.roots(), ["dws1", "dws/dws1", "dws/warehouse"]);
         assert!(s.is_cluster(Some("dws1"), None));
-        assert!(!s.is_cluster(Some("other"), Some("warehouse")), "the id decides");
+        assert!(
+            !s.is_cluster(Some("other"), Some("warehouse")),
+            "the id decides"
+        );
         assert!(s.is_cluster(None, Some("warehouse")));
-        assert_eq!(serde_json::to_value(&s).expect("json")["interval_seconds"], serde_json::Value::Null);
+        assert_eq!(
+            serde_json::to_value(&s).expect("json")["interval_seconds"],
+            serde_json::Value::Null
+        );
     }
 }

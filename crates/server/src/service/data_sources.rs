@@ -61,7 +61,9 @@ impl Service {
             return Ok(None);
         };
         let sealer = self.sealer.as_ref().ok_or_else(|| {
-            ServiceError::Internal("a data source has a password and this server no secret key".into())
+            ServiceError::Internal(
+                "a data source has a password and this server no secret key".into(),
+            )
         })?;
         sealer
             .open(&owner(tenant, &source.id), sealed)

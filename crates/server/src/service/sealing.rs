@@ -141,10 +141,25 @@ mod tests {
         let sealed = sealer.seal("t1/data_source:a", "hunter2");
         assert!(Sealer::is_sealed(&sealed));
         assert!(!sealed.contains("hunter2"));
-        assert_ne!(sealed, sealer.seal("t1/data_source:a", "hunter2"), "fresh nonce");
-        assert_eq!(sealer.open("t1/data_source:a", &sealed).as_deref(), Ok("hunter2"));
-        assert!(sealer.open("t2/data_source:a", &sealed).is_err(), "another owner");
-        assert!(Sealer::new([8; 32]).open("t1/data_source:a", &sealed).is_err(), "another key");
+        assert_ne!(
+            sealed,
+            sealer.seal("t1/data_source:a", "hunter2"),
+            "fresh nonce"
+        );
+        assert_eq!(
+            sealer.open("t1/data_source:a", &sealed).as_deref(),
+            Ok("hunter2")
+        );
+        assert!(
+            sealer.open("t2/data_source:a", &sealed).is_err(),
+            "another owner"
+        );
+        assert!(
+            Sealer::new([8; 32])
+                .open("t1/data_source:a", &sealed)
+                .is_err(),
+            "another key"
+        );
         let mut tampered = sealed.clone();
         tampered.pop();
         tampered.push(if sealed.ends_with('A') { 'B' } else { 'A' });

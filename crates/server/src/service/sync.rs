@@ -14,10 +14,12 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use super::{new_id, now_millis, Actor, Ctx, Service, ServiceError, ServiceResult};
+use super::{new_id, now_millis, Actor, Consistency, Ctx, Service, ServiceError, ServiceResult};
 
 /// The actor of sync passes in the audit trail.
 pub const SYNC_ACTOR: &str = "grantd:sync";
+/// Statements a pass's audit event lists at most (it counts them all).
+const AUDITED_STATEMENTS: usize = 1000;
 /// Longest a pass waits to connect to its database.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -105,7 +107,10 @@ pub struct SyncStates {
 impl SyncStates {
     /// The sync status of a data permission written at `version`.
     pub fn of(&self, permission: &DataPermission, version: i64) -> PermissionSync {
-        let status = |s: &'static str, msg: Option<String>| PermissionSync { sync_status: s, sync_msg: msg };
+        let status = |s: &'static str, msg: Option<String>| PermissionSync {
+            sync_status: s,
+            sync_msg: msg,
+        };
         if !permission.auto_sync {
             return status("NOT_SYNC", None);
         }
@@ -120,17 +125,27 @@ impl SyncStates {
         }
         let found = self.sources.iter().find(|(s, _)| {
             s.kind == SourceKind::Postgresql
-                && s.is_cluster(permission.cluster_id.as_deref(), permission.cluster_name.as_deref())
+                && s.is_cluster(
+                    permission.cluster_id.as_deref(),
+                    permission.cluster_name.as_deref(),
+                )
         });
         let Some((source, state)) = found else {
-            let cluster = permission.cluster_id.as_deref().or(permission.cluster_name.as_deref()).unwrap_or("?");
+            let cluster = permission
+                .cluster_id
+                .as_deref()
+                .or(permission.cluster_name.as_deref())
+                .unwrap_or("?");
             return status(
                 "SYNC_FAIL",
                 Some(format!("no PostgreSQL data source {cluster} is registered (POST /v1/tenants/{{tenant}}/data-sources)")),
             );
         };
         if !source.enabled {
-            return status("NOT_SYNC", Some(format!("data source {} is switched off", source.id)));
+            return status(
+                "NOT_SYNC",
+                Some(format!("data source {} is switched off", source.id)),
+            );
         }
         if state.state == "ok" && state.revision >= version {
             return status("SYNC_SUCCESS", None);
@@ -155,9 +170,18 @@ impl Service {
         }
     }
 
-    pub async fn put_sync_status(&self, tenant: &str, source: &str, status: &SyncStatus) -> ServiceResult<()> {
-        let text = serde_json::to_string(status).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        Ok(self.store.put_setting(&status_key(tenant, source), &text).await?)
+    pub async fn put_sync_status(
+        &self,
+        tenant: &str,
+        source: &str,
+        status: &SyncStatus,
+    ) -> ServiceResult<()> {
+        let text =
+            serde_json::to_string(status).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        Ok(self
+            .store
+            .put_setting(&status_key(tenant, source), &text)
+            .await?)
     }
 
     /// Every source of the tenant with its status.
@@ -170,20 +194,18 @@ impl Service {
         Ok(SyncStates { sources })
     }
 
-    /// Plans a pass over `source` (and, if `apply`, runs it). `known`: what the last pass
-    /// on this node left, to tell drift apart. The outer error is grantd's own; the inner
+    /// Plans a pass over `source` (and, if `apply`, runs it) at the index `consistency`
+    /// asks for. `known`: what the last pass on this node left, to tell drift apart. The outer error is grantd's own; the inner
     /// one the database's.
     pub async fn sync_pass(
         &self,
         tenant: &str,
         source: &DataSource,
         known: Option<&BTreeSet<Privilege>>,
+        consistency: Consistency,
         apply: bool,
     ) -> ServiceResult<Result<PassReport, SyncError>> {
-        let index = self
-            .tenant_index(tenant)
-            .ok_or_else(|| ServiceError::NotFound(format!("tenant {tenant}")))?;
-        let snapshot = index.snapshot();
+        let snapshot = self.snapshot(tenant, consistency).await?;
         let at = now_millis();
         let password = self.data_source_password(tenant, source)?;
         let opened = tokio::time::timeout(
@@ -256,7 +278,9 @@ impl Service {
             if let Some(problem) = grantd_sync::role_name_problem(&role) {
                 problems.push(format!("{role} (user {user}): {problem}"));
             } else if let Some(first) = taken.get(&role) {
-                problems.push(format!("{role} (user {user}): already the role of user {first}"));
+                problems.push(format!(
+                    "{role} (user {user}): already the role of user {first}"
+                ));
             } else {
                 taken.insert(role.clone(), user.clone());
                 roles.push((role, user));
@@ -266,7 +290,12 @@ impl Service {
     }
 
     /// Writes in the audit trail that a pass changed `source`'s database.
-    pub async fn record_sync_pass(&self, tenant: &str, source: &str, report: &PassReport) -> ServiceResult<i64> {
+    pub async fn record_sync_pass(
+        &self,
+        tenant: &str,
+        source: &str,
+        report: &PassReport,
+    ) -> ServiceResult<i64> {
         let ctx = Ctx {
             tenant: tenant.to_string(),
             actor: Actor {
@@ -278,13 +307,16 @@ impl Service {
         let batch = self.batch(&ctx).await?;
         let detail = json!({
             "revision": report.revision,
-            "statements": report.plan.statements.len(),
+            "statements": report.plan.statements.iter().take(AUDITED_STATEMENTS).collect::<Vec<_>>(),
+            "statement_count": report.plan.statements.len(),
             "granted": report.plan.granted,
             "revoked": report.plan.revoked,
             "roles_created": report.plan.created,
             "drift": report.plan.drift,
         });
         let target = ObjectKey::new(grantd_core::Kind::DataSource, source);
-        batch.commit("data_source.sync", &target, Some(detail)).await
+        batch
+            .commit("data_source.sync", &target, Some(detail))
+            .await
     }
 }

@@ -10,9 +10,8 @@
 use std::collections::HashMap;
 
 use grantd_core::model::{
-    DataSource,
-    Assignment, DataPermission, Grant, Group, Invite, Label, Member, Permission, PermissionSet,
-    Resource, Role, SecurityAdmin, SetMember, User,
+    Assignment, DataPermission, DataSource, Grant, Group, Invite, Label, Member, Permission,
+    PermissionSet, Resource, Role, SecurityAdmin, SetMember, User,
 };
 use grantd_core::{FieldError, Invalid, Kind, Object, ObjectKey};
 use grantd_store::{Expect, ListQuery, ReadTx};

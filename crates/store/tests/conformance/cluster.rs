@@ -100,10 +100,40 @@ pub async fn a_lease_has_one_holder_until_it_expires(store: SqlStore) {
     let name = unique_name("lease");
     let t0 = 1_000_000;
     assert!(store.take_lease(&name, "a", 1000, t0).await.expect("take"));
-    assert!(!store.take_lease(&name, "b", 1000, t0 + 10).await.expect("take"), "a holds it");
-    assert!(store.take_lease(&name, "a", 1000, t0 + 500).await.expect("renew"));
-    assert!(!store.take_lease(&name, "b", 1000, t0 + 1400).await.expect("take"), "renewed to 1500");
-    assert!(store.take_lease(&name, "b", 1000, t0 + 1500).await.expect("take"), "expired: b takes over");
-    assert!(!store.take_lease(&name, "a", 1000, t0 + 1600).await.expect("take"));
-    assert!(store.take_lease(&unique_name("lease"), "a", 1000, t0).await.expect("take"), "each name its own");
+    assert!(
+        !store
+            .take_lease(&name, "b", 1000, t0 + 10)
+            .await
+            .expect("take"),
+        "a holds it"
+    );
+    assert!(store
+        .take_lease(&name, "a", 1000, t0 + 500)
+        .await
+        .expect("renew"));
+    assert!(
+        !store
+            .take_lease(&name, "b", 1000, t0 + 1400)
+            .await
+            .expect("take"),
+        "renewed to 1500"
+    );
+    assert!(
+        store
+            .take_lease(&name, "b", 1000, t0 + 1500)
+            .await
+            .expect("take"),
+        "expired: b takes over"
+    );
+    assert!(!store
+        .take_lease(&name, "a", 1000, t0 + 1600)
+        .await
+        .expect("take"));
+    assert!(
+        store
+            .take_lease(&unique_name("lease"), "a", 1000, t0)
+            .await
+            .expect("take"),
+        "each name its own"
+    );
 }

@@ -149,7 +149,14 @@ pub async fn batch_append(
     let states = state.service.sync_states(&caller.ctx.tenant).await?;
     let rendered: Vec<Value> = written
         .iter()
-        .map(|p| render(&caller.ctx.tenant, &caller.workspace, p, &states.of(p, JUST_WRITTEN)))
+        .map(|p| {
+            render(
+                &caller.ctx.tenant,
+                &caller.workspace,
+                p,
+                &states.of(p, JUST_WRITTEN),
+            )
+        })
         .collect();
     Ok(ok(
         json!({"total": rendered.len(), "permissions": rendered}),
@@ -209,7 +216,14 @@ pub async fn list(
         .iter()
         .skip(offset)
         .take(limit)
-        .map(|v| render(tenant, &caller.workspace, &v.object, &states.of(&v.object, v.version)))
+        .map(|v| {
+            render(
+                tenant,
+                &caller.workspace,
+                &v.object,
+                &states.of(&v.object, v.version),
+            )
+        })
         .collect();
     Ok(ok(json!({"total": total, "permissions": page})))
 }

@@ -16,7 +16,7 @@ use super::extract::PathParams;
 use super::kinds::{by_id, keyed_by_id, segment, Routed};
 use super::routes::{schema_ref, Api, Auth, Operation};
 use super::view::timestamp;
-use crate::service::{PermissionSync, Scope, SyncStatus};
+use crate::service::{Consistency, PermissionSync, Scope, SyncStatus};
 use crate::state::AppState;
 
 impl Routed for DataSource {
@@ -60,8 +60,15 @@ async fn status(
     let status = state.service.sync_status(tenant, id).await?;
     let states = state.service.sync_states(tenant).await?;
     let mut permissions = Vec::new();
-    for p in state.service.list_all::<DataPermission>(tenant, None).await? {
-        let cluster = (p.object.cluster_id.as_deref(), p.object.cluster_name.as_deref());
+    for p in state
+        .service
+        .list_all::<DataPermission>(tenant, None)
+        .await?
+    {
+        let cluster = (
+            p.object.cluster_id.as_deref(),
+            p.object.cluster_name.as_deref(),
+        );
         if p.object.datasource_type == "DWS" && source.is_cluster(cluster.0, cluster.1) {
             permissions.push(SyncedPermission {
                 set: p.object.set.clone(),
@@ -86,7 +93,11 @@ async fn plan(
     let tenant = &access.ctx.tenant;
     let id = path.get("id");
     let source = state.service.get::<DataSource>(tenant, id).await?.object;
-    match state.service.sync_pass(tenant, &source, None, false).await? {
+    match state
+        .service
+        .sync_pass(tenant, &source, None, Consistency::FullyConsistent, false)
+        .await?
+    {
         Ok(report) => Ok(Json(json!({
             "revision": report.revision,
             "statements": report.plan.statements,
@@ -97,7 +108,11 @@ async fn plan(
         }))),
         Err(error) => Err(ApiError::new(
             "unavailable",
-            format!("data source {} could not be read: {}", segment(id), error.message),
+            format!(
+                "data source {} could not be read: {}",
+                segment(id),
+                error.message
+            ),
         )),
     }
 }

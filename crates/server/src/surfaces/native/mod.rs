@@ -25,8 +25,8 @@ mod view;
 mod watch;
 
 use grantd_core::model::{
-    Assignment, DataPermission, DataSource, Grant, Group, Invite, Label, Member, Permission, PermissionSet,
-    Resource, Role, SetMember, User,
+    Assignment, DataPermission, DataSource, Grant, Group, Invite, Label, Member, Permission,
+    PermissionSet, Resource, Role, SetMember, User,
 };
 
 use routes::Api;

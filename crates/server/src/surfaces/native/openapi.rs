@@ -11,6 +11,7 @@ use serde_json::{json, Map, Value};
 use utoipa::OpenApi;
 
 use super::cluster::{ClusterView, NodeView};
+use super::data_sources::SyncedPermission;
 use super::decisions::{
     BatchRequest, CheckItem, CheckResource, CheckResponse, CheckResult, ConsistencyArg,
     LookupResourcesRequest, LookupSubjectsRequest,
@@ -21,10 +22,9 @@ use super::invites::AcceptInvite;
 use super::routes::{schema_ref, Auth, Operation};
 use super::tokens::{CreatedAccessKey, CreatedToken, NewToken};
 use super::view::ObjectMeta;
-use super::data_sources::SyncedPermission;
 use crate::service::{Imported, PermissionSync, SyncStatus, TokenView};
-use grantd_core::model::{DataSource, SourceKind};
 use grantd_core::decision::{DataPathAccess, Explanation, Match};
+use grantd_core::model::{DataSource, SourceKind};
 
 #[derive(OpenApi)]
 #[openapi(components(schemas(

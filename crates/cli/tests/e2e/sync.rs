@@ -1,0 +1,545 @@
+//! Data permissions enforced in the databases that hold the data: a real PostgreSQL and a
+//! real MariaDB of this machine, in databases and roles each test makes and drops. What a
+//! test's user may do is tried by connecting as that user.
+
+use std::future::Future;
+use std::time::Duration;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use sqlx::mysql::MySqlConnection;
+use sqlx::postgres::PgConnection;
+use sqlx::{Connection, Executor};
+
+use crate::helpers::{send, spawn_app, TestApp};
+use crate::private_pg::PrivatePostgres;
+
+const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const MARIADB_ADMIN: &str = "mysql://root@127.0.0.1:3306";
+
+/// Waits up to 20 s for `probe` to hold.
+async fn eventually<F, Fut>(what: &str, mut probe: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    for _ in 0..200 {
+        if probe().await {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("never happened: {what}");
+}
+
+/// A name for a database, role or source: unique, lower-case, without `-`.
+fn unique(prefix: &str) -> String {
+    grantd_store::testing::unique_name(prefix)
+        .replace('-', "_")
+        .to_lowercase()
+}
+
+async fn status(app: &TestApp, t: &str, source: &str) -> Value {
+    let (code, body) = send(app.op(
+        Method::GET,
+        &format!("/v1/tenants/{t}/data-sources/{source}/status"),
+    ))
+    .await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    body
+}
+
+/// Waits for a pass that holds every change up to now.
+async fn synced(app: &TestApp, t: &str, source: &str) {
+    let revision = app.revision(t).await;
+    eventually("a pass holding every change", || async {
+        let s = status(app, t, source).await;
+        s["status"]["state"] == "ok" && s["status"]["revision"].as_i64().unwrap_or(0) >= revision
+    })
+    .await;
+}
+
+async fn pg(url: &str) -> PgConnection {
+    PgConnection::connect(url)
+        .await
+        .expect("connect to PostgreSQL")
+}
+
+/// Whether `role` may run `sql` on database `db`.
+async fn pg_may(role: &str, db: &str, sql: &str) -> Result<(), String> {
+    let mut conn = pg(&format!("postgres://{role}@127.0.0.1:5432/{db}")).await;
+    let done = conn
+        .execute(sql)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let _ = conn.close().await;
+    done
+}
+
+fn grant(id: &str, user: &str, pattern: &str, actions: &[&str], effect: &str) -> Value {
+    json!({"id": id, "subject": {"type": "user", "id": user}, "effect": effect,
+           "privilege": {"type": "actions", "actions": actions},
+           "target": {"type": "data_path", "pattern": pattern}})
+}
+
+#[tokio::test]
+async fn postgres_holds_what_checks_decide_and_nothing_else() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let (db, source, bob) = (unique("gdsync"), unique("dws"), unique("bob"));
+    let mut admin = pg(PG_ADMIN).await;
+    admin
+        .execute(format!("CREATE DATABASE {db}").as_str())
+        .await
+        .expect("database");
+    let mut data = pg(&format!("postgres://postgres@127.0.0.1:5432/{db}")).await;
+    data.execute(
+        "CREATE SCHEMA sales; CREATE SCHEMA reports; \
+         CREATE TABLE sales.orders (id int, amount int, region text, secret text); \
+         INSERT INTO sales.orders VALUES (1, 10, 'eu', 's1'), (2, 20, 'us', 's2'); \
+         CREATE TABLE sales.refunds (id int)",
+    )
+    .await
+    .expect("tables");
+
+    app.create(
+        &t,
+        "data-sources",
+        json!({"id": source, "kind": "postgresql",
+        "url": format!("postgres://postgres@127.0.0.1:5432/{db}"), "interval_seconds": 5}),
+    )
+    .await;
+    app.create(&t, "users", json!({"id": bob})).await;
+    // A DWS permission of a set naming the source as its cluster, bob its member.
+    let set = app
+        .create(
+            &t,
+            "permission-sets",
+            json!({"workspace": "ws", "name": "analysts"}),
+        )
+        .await;
+    let set = set["id"].as_str().expect("id").to_string();
+    app.create(
+        &t,
+        &format!("permission-sets/{set}/permissions"),
+        json!({"id": "p1",
+        "effect": "allow", "actions": ["SELECT"], "datasource_type": "DWS", "cluster_id": source,
+        "database_name": db, "schema_name": "sales", "table_name": "orders", "auto_sync": true}),
+    )
+    .await;
+    let member = app
+        .create(
+            &t,
+            &format!("permission-sets/{set}/members"),
+            json!({"member": {"type": "user", "id": bob}}),
+        )
+        .await;
+    eventually("SYNC_SUCCESS", || async {
+        status(&app, &t, &source).await["permissions"][0]["sync_status"] == "SYNC_SUCCESS"
+    })
+    .await;
+    pg_may(&bob, &db, "SELECT * FROM sales.orders")
+        .await
+        .expect("bob selects");
+    let refused = pg_may(&bob, &db, "DELETE FROM sales.orders")
+        .await
+        .expect_err("no delete");
+    assert!(refused.contains("permission denied"), "{refused}");
+    assert!(
+        pg_may(&bob, &db, "SELECT * FROM sales.refunds")
+            .await
+            .is_err(),
+        "another table"
+    );
+
+    // A DENY on one column: the others stay readable.
+    app.create(
+        &t,
+        "grants",
+        grant(
+            "no-secret",
+            &bob,
+            &format!("{source}/{db}/sales/orders/secret"),
+            &["SELECT"],
+            "deny",
+        ),
+    )
+    .await;
+    synced(&app, &t, &source).await;
+    pg_may(&bob, &db, "SELECT id, amount, region FROM sales.orders")
+        .await
+        .expect("other columns");
+    let refused = pg_may(&bob, &db, "SELECT secret FROM sales.orders")
+        .await
+        .expect_err("denied column");
+    assert!(refused.contains("permission denied"), "{refused}");
+
+    // A table made after a grant under `*` is readable after the next pass.
+    app.create(
+        &t,
+        "grants",
+        grant(
+            "reports",
+            &bob,
+            &format!("{source}/{db}/reports/*"),
+            &["SELECT"],
+            "allow",
+        ),
+    )
+    .await;
+    synced(&app, &t, &source).await;
+    data.execute("CREATE TABLE reports.q4 (total int)")
+        .await
+        .expect("later table");
+    eventually("a later table granted", || async {
+        pg_may(&bob, &db, "SELECT * FROM reports.q4").await.is_ok()
+    })
+    .await;
+
+    // A grant made by hand to bob's role is drift: reported and reverted.
+    data.execute(format!("GRANT INSERT ON sales.orders TO \"{bob}\"").as_str())
+        .await
+        .expect("hand grant");
+    eventually("drift reverted", || async {
+        pg_may(&bob, &db, "INSERT INTO sales.orders (id) VALUES (9)")
+            .await
+            .is_err()
+    })
+    .await;
+    eventually("drift reported", || async {
+        let s = status(&app, &t, &source).await;
+        s["status"]["last_drift"].as_array().is_some_and(|d| {
+            d.iter().any(|x| {
+                x.as_str()
+                    .is_some_and(|x| x.starts_with("+ INSERT on table sales.orders"))
+            })
+        })
+    })
+    .await;
+
+    // The plan shows exactly what the next pass runs: with the source off, a change is
+    // planned; switched on, the pass runs those statements (its audit event lists them).
+    let path = format!("/v1/tenants/{t}/data-sources/{source}");
+    let (code, off) = send(
+        app.op(Method::PATCH, &path)
+            .json(&json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{off}");
+    let (code, _) = send(app.op(
+        Method::DELETE,
+        &format!(
+            "/v1/tenants/{t}/permission-sets/{set}/members/{}",
+            member["id"].as_str().expect("id")
+        ),
+    ))
+    .await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    let (code, plan) = send(app.op(Method::GET, &format!("{path}/plan"))).await;
+    assert_eq!(code, StatusCode::OK, "{plan}");
+    let planned = plan["statements"].clone();
+    assert_eq!(
+        planned,
+        json!([
+            format!("REVOKE SELECT (\"amount\", \"id\", \"region\") ON TABLE \"sales\".\"orders\" FROM \"{bob}\""),
+            // Bob keeps the schema of his reports only.
+            format!("REVOKE USAGE ON SCHEMA \"sales\" FROM \"{bob}\""),
+        ]),
+        "{plan}"
+    );
+    pg_may(&bob, &db, "SELECT id FROM sales.orders")
+        .await
+        .expect("nothing ran while off");
+    let (code, on) = send(app.op(Method::PATCH, &path).json(&json!({"enabled": true}))).await;
+    assert_eq!(code, StatusCode::OK, "{on}");
+    eventually("membership removed", || async {
+        pg_may(&bob, &db, "SELECT id FROM sales.orders")
+            .await
+            .is_err()
+    })
+    .await;
+    let (_, audit) = send(app.op(
+        Method::GET,
+        &format!("/v1/tenants/{t}/audit-events?actor=grantd:sync&limit=100"),
+    ))
+    .await;
+    let passes = audit["items"].as_array().expect("items");
+    let last = passes
+        .iter()
+        .rev()
+        .find(|e| e["action"] == "data_source.sync")
+        .expect("a pass audited");
+    assert_eq!(last["detail"]["statements"], planned, "{last}");
+    let metrics = app.metrics().await;
+    assert!(
+        metrics.contains("grantd_sync_statements_total"),
+        "metrics count statements"
+    );
+
+    let _ = data.close().await;
+    admin
+        .execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
+        .await
+        .expect("drop database");
+    admin
+        .execute(format!("DROP ROLE \"{bob}\"").as_str())
+        .await
+        .expect("drop role");
+}
+
+#[tokio::test]
+async fn mariadb_holds_what_checks_decide_and_nothing_else() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let (db, source, bob) = (unique("gdsync"), unique("maria"), unique("bob"));
+    let mut admin = MySqlConnection::connect(MARIADB_ADMIN)
+        .await
+        .expect("connect to MariaDB");
+    for sql in [
+        format!("CREATE DATABASE {db}"),
+        format!("CREATE TABLE {db}.orders (id int, amount int, secret text)"),
+        format!("INSERT INTO {db}.orders VALUES (1, 10, 's1')"),
+    ] {
+        admin.execute(sql.as_str()).await.expect("setup");
+    }
+    app.create(
+        &t,
+        "data-sources",
+        json!({"id": source, "kind": "mysql", "url": MARIADB_ADMIN,
+        "schemas": [db], "interval_seconds": 5}),
+    )
+    .await;
+    app.create(&t, "users", json!({"id": bob})).await;
+    app.create(
+        &t,
+        "grants",
+        grant(
+            "read",
+            &bob,
+            &format!("{source}/{db}/orders"),
+            &["SELECT"],
+            "allow",
+        ),
+    )
+    .await;
+    synced(&app, &t, &source).await;
+    // grantd makes the account locked; how it signs in is the DBA's.
+    admin
+        .execute(format!("ALTER USER '{bob}'@'%' IDENTIFIED BY 'pw' ACCOUNT UNLOCK").as_str())
+        .await
+        .expect("unlock");
+    let as_bob = || async {
+        MySqlConnection::connect(&format!("mysql://{bob}:pw@127.0.0.1:3306"))
+            .await
+            .expect("bob connects")
+    };
+    let mut conn = as_bob().await;
+    conn.execute(format!("SELECT * FROM {db}.orders").as_str())
+        .await
+        .expect("bob selects");
+    let refused = conn
+        .execute(format!("DELETE FROM {db}.orders").as_str())
+        .await
+        .expect_err("no delete")
+        .to_string();
+    assert!(refused.contains("denied"), "{refused}");
+    let _ = conn.close().await;
+
+    app.create(
+        &t,
+        "grants",
+        grant(
+            "no-secret",
+            &bob,
+            &format!("{source}/{db}/orders/secret"),
+            &["SELECT"],
+            "deny",
+        ),
+    )
+    .await;
+    synced(&app, &t, &source).await;
+    let mut conn = as_bob().await;
+    conn.execute(format!("SELECT id, amount FROM {db}.orders").as_str())
+        .await
+        .expect("other columns");
+    assert!(
+        conn.execute(format!("SELECT secret FROM {db}.orders").as_str())
+            .await
+            .is_err(),
+        "denied column"
+    );
+    let _ = conn.close().await;
+
+    // Drift by hand, reverted; then the grant deleted: nothing left.
+    admin
+        .execute(format!("GRANT INSERT ON {db}.orders TO '{bob}'@'%'").as_str())
+        .await
+        .expect("hand grant");
+    eventually("drift reverted", || async {
+        let mut conn = as_bob().await;
+        let refused = conn
+            .execute(format!("INSERT INTO {db}.orders (id) VALUES (9)").as_str())
+            .await
+            .is_err();
+        let _ = conn.close().await;
+        refused
+    })
+    .await;
+    let (code, _) = send(app.op(Method::DELETE, &format!("/v1/tenants/{t}/grants/read"))).await;
+    assert_eq!(code, StatusCode::NO_CONTENT);
+    synced(&app, &t, &source).await;
+    let mut conn = as_bob().await;
+    assert!(
+        conn.execute(format!("SELECT id FROM {db}.orders").as_str())
+            .await
+            .is_err(),
+        "revoked"
+    );
+    let _ = conn.close().await;
+
+    for sql in [
+        format!("DROP DATABASE {db}"),
+        format!("DROP USER '{bob}'@'%'"),
+        format!("DELETE FROM grantd_sync.managed_roles WHERE role = '{bob}'"),
+    ] {
+        admin.execute(sql.as_str()).await.expect("cleanup");
+    }
+}
+
+#[tokio::test]
+async fn a_stopped_database_fails_the_pass_with_its_message_and_the_next_one_heals() {
+    let Some(cluster) = PrivatePostgres::create() else {
+        return;
+    };
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let (source, bob) = (unique("dws"), unique("bob"));
+    let mut data = pg(&cluster.url()).await;
+    data.execute("CREATE TABLE public.orders (id int)")
+        .await
+        .expect("table");
+    let _ = data.close().await;
+    app.create(
+        &t,
+        "data-sources",
+        json!({"id": source, "kind": "postgresql", "url": cluster.url(), "interval_seconds": 5}),
+    )
+    .await;
+    app.create(&t, "users", json!({"id": bob})).await;
+    app.create(
+        &t,
+        "grants",
+        grant(
+            "read",
+            &bob,
+            &format!("{source}/postgres/public/orders"),
+            &["SELECT"],
+            "allow",
+        ),
+    )
+    .await;
+    synced(&app, &t, &source).await;
+
+    cluster.stop();
+    app.create(
+        &t,
+        "grants",
+        grant(
+            "write",
+            &bob,
+            &format!("{source}/postgres/public/orders"),
+            &["INSERT"],
+            "allow",
+        ),
+    )
+    .await;
+    eventually("SYNC_FAIL with the database's message", || async {
+        let s = status(&app, &t, &source).await;
+        s["status"]["state"] == "failed"
+            && s["status"]["last_error"]
+                .as_str()
+                .is_some_and(|e| !e.is_empty())
+    })
+    .await;
+    cluster.start();
+    synced(&app, &t, &source).await;
+    let url = cluster.url().replace("postgres@", &format!("{bob}@"));
+    let mut conn = pg(&url).await;
+    conn.execute("INSERT INTO public.orders VALUES (1)")
+        .await
+        .expect("the change made while down is synced");
+}
+
+#[tokio::test]
+async fn a_data_sources_password_is_sealed_and_never_read_back() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let secret = "correct-horse-battery-staple";
+    let body = json!({"id": "wh", "kind": "postgresql", "url": "postgres://admin@127.0.0.1:1/db",
+                      "password": secret, "enabled": false});
+    // A write-scoped token may not register a source: it holds an administrator's login.
+    let writer = app.token(&t, "write").await;
+    let (code, refused) = send(
+        app.as_token(
+            &writer,
+            Method::POST,
+            &format!("/v1/tenants/{t}/data-sources"),
+        )
+        .json(&body),
+    )
+    .await;
+    assert_eq!(code, StatusCode::FORBIDDEN, "{refused}");
+    let (code, with_password) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/data-sources"))
+            .json(&json!({
+        "id": "bad", "kind": "postgresql", "url": format!("postgres://admin:{secret}@h/db")})),
+    )
+    .await;
+    assert_eq!(
+        code,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a password in the url: {with_password}"
+    );
+
+    let created = app.create(&t, "data-sources", body).await;
+    assert_eq!(created["password_set"], true);
+    let path = format!("/v1/tenants/{t}/data-sources/wh");
+    let (_, read) = send(app.op(Method::GET, &path)).await;
+    // Sent back as read, the password stays.
+    let (code, replaced) = send(app.op(Method::PUT, &path).json(&read)).await;
+    assert_eq!(code, StatusCode::OK, "{replaced}");
+    assert_eq!(replaced["password_set"], true);
+    let (code, patched) = send(
+        app.op(Method::PATCH, &path)
+            .json(&json!({"name": "warehouse"})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{patched}");
+    assert_eq!(patched["password_set"], true);
+    let mut seen = String::new();
+    for route in [
+        path.clone(),
+        format!("/v1/tenants/{t}/data-sources"),
+        format!("/v1/tenants/{t}/changes?after=0"),
+        format!("/v1/tenants/{t}/audit-events"),
+        format!("/v1/tenants/{t}/export"),
+    ] {
+        let response = app.op(Method::GET, &route).send().await.expect("send");
+        seen.push_str(&response.text().await.expect("text"));
+    }
+    assert!(seen.contains("password_set"), "reads say a password is set");
+    assert!(!seen.contains(secret), "no read returns the password");
+    assert!(!seen.contains("sealed:v1:"), "nor its sealed form");
+    // Sealed where it is stored: never the clear text, bound to this source.
+    let (code, copied) = send(app.op(Method::POST, &format!("/v1/tenants/{t}/data-sources")).json(&json!({
+        "id": "copy", "kind": "postgresql", "url": "postgres://admin@h/db", "password": "sealed:v1:AAAA"}))).await;
+    assert_eq!(
+        code,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a sealed value is not a password: {copied}"
+    );
+    // `""` removes it.
+    let (_, cleared) = send(app.op(Method::PATCH, &path).json(&json!({"password": ""}))).await;
+    assert_eq!(cleared["password_set"], false, "{cleared}");
+}
