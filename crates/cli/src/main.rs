@@ -80,6 +80,11 @@ enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// A running server's data-source sync: the next pass's plan, the last pass's status.
+    Sync {
+        #[command(subcommand)]
+        command: commands::sync::SyncCommand,
+    },
     /// Write a tenant's objects as NDJSON, from a running server.
     Export(commands::transfer::ExportArgs),
     /// Import NDJSON as `export` writes it into a tenant of a running server: all of it,
@@ -129,6 +134,7 @@ fn main() -> std::process::ExitCode {
                 clap_complete::generate(shell, &mut command, "grantd", &mut std::io::stdout());
                 Ok(())
             }
+            Command::Sync { command } => commands::sync::run(command).await,
             Command::Export(args) => commands::transfer::export(args).await,
             Command::Import(args) => commands::transfer::import(args).await,
         }

@@ -158,6 +158,21 @@ impl Application {
             );
         }
         let sealer = sealer(&config)?;
+        match Service::new(dyn_store.clone())
+            .with_sealer(sealer.clone())
+            .seal_access_keys()
+            .await
+        {
+            Ok(0) => {}
+            Ok(sealed) => tracing::info!(sealed, "sealed access keys' secret keys stored in clear"),
+            Err(error) => tracing::warn!(%error, "could not seal the access keys stored in clear"),
+        }
+        if sealer.is_none() {
+            tracing::warn!(
+                "no --secret-key-file: data sources cannot hold passwords, and new access keys' \
+                 secret keys are stored in clear"
+            );
+        }
         if config.sync_enabled {
             spawn_reconciler(
                 Service::with_indexes(dyn_store.clone(), indexes.clone())

@@ -114,6 +114,13 @@ pub trait Store: Send + Sync + 'static {
 
     async fn list_tokens(&self, tenant: &str, query: &ListQuery) -> Result<Vec<TokenRecord>>;
 
+    /// Every access key (of every tenant) whose secret key does not start with `prefix`:
+    /// those written before secrets were sealed.
+    async fn access_keys_without(&self, prefix: &str) -> Result<Vec<TokenRecord>>;
+
+    /// Replaces an access key's secret key, if it is still `from`; whether it was.
+    async fn replace_signing_key(&self, id: &str, from: &str, to: &str) -> Result<bool>;
+
     async fn get_setting(&self, key: &str) -> Result<Option<String>>;
 
     /// Records a node's heartbeat (creating its row on the first), and forgets nodes silent

@@ -7,6 +7,7 @@ pub mod client;
 pub mod objects;
 pub mod profiles;
 pub mod serve;
+pub mod sync;
 pub mod tenant;
 pub mod token;
 pub mod transfer;

@@ -95,7 +95,7 @@ pub struct DeleteArgs {
 
 /// The path of an object under the tenant. `.` and `..` segments are refused: a path
 /// names what it says, and never climbs to another collection.
-fn item(collection: &str, id: &str) -> Result<String, String> {
+pub(super) fn item(collection: &str, id: &str) -> Result<String, String> {
     let path = format!(
         "{}/{}",
         collection.trim_matches('/'),

@@ -11,7 +11,7 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::PgConnection;
 use sqlx::{Connection, Executor};
 
-use crate::helpers::{send, spawn_app, TestApp};
+use crate::helpers::{send, spawn_app, spawn_with, TestApp};
 use crate::private_pg::PrivatePostgres;
 
 const PG_ADMIN: &str = "postgres://postgres@127.0.0.1:5432/postgres";
@@ -473,7 +473,9 @@ async fn a_stopped_database_fails_the_pass_with_its_message_and_the_next_one_hea
 
 #[tokio::test]
 async fn a_data_sources_password_is_sealed_and_never_read_back() {
-    let app = spawn_app().await;
+    let dir = grantd_store::testing::scratch_dir("sealed");
+    let data_dir = dir.clone();
+    let app = spawn_with(move |c| c.data_dir = data_dir).await;
     let t = app.tenant().await;
     let secret = "correct-horse-battery-staple";
     let body = json!({"id": "wh", "kind": "postgresql", "url": "postgres://admin@127.0.0.1:1/db",
@@ -539,6 +541,37 @@ async fn a_data_sources_password_is_sealed_and_never_read_back() {
         StatusCode::UNPROCESSABLE_ENTITY,
         "a sealed value is not a password: {copied}"
     );
+    // On disk: the password and an access key's secret key sealed, never in clear.
+    let (code, key) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/access-keys"))
+            .json(&json!({"scopes": ["read"]})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::CREATED, "{key}");
+    let secret_key = key["secret_key"].as_str().expect("sk").to_string();
+    let mut file =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", dir.join("grantd.db").display()))
+            .await
+            .expect("open the store file");
+    let body: String =
+        sqlx::query_scalar("SELECT body FROM objects WHERE kind = 'data_source' AND key = 'wh'")
+            .fetch_one(&mut file)
+            .await
+            .expect("stored source");
+    assert!(
+        body.contains("sealed:v1:") && !body.contains(secret),
+        "{body}"
+    );
+    let stored: String = sqlx::query_scalar("SELECT signing_key FROM tokens WHERE id = $1")
+        .bind(key["access_key"].as_str().expect("ak"))
+        .fetch_one(&mut file)
+        .await
+        .expect("stored key");
+    assert!(
+        stored.starts_with("sealed:v1:") && stored != secret_key,
+        "{stored}"
+    );
+    let _ = file.close().await;
     // `""` removes it.
     let (_, cleared) = send(app.op(Method::PATCH, &path).json(&json!({"password": ""}))).await;
     assert_eq!(cleared["password_set"], false, "{cleared}");

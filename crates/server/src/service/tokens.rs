@@ -137,7 +137,11 @@ impl Service {
         let (id, secret, hash, signing_key) = if access_key {
             let (ak, sk) = secret::access_key_pair();
             let hash = format!("ak:{ak}");
-            (ak, sk.clone(), hash, Some(sk))
+            let stored = match &self.sealer {
+                Some(sealer) => sealer.seal(&access_key_owner(&ctx.tenant, &ak), &sk),
+                None => sk.clone(),
+            };
+            (ak, sk, hash, Some(stored))
         } else {
             let secret = secret::generate();
             let hash = secret::hash(&secret);
@@ -197,5 +201,55 @@ impl Service {
             .commit(tx, audit(ctx, "token.delete".into(), format!("token:{id}")))
             .await?;
         Ok((record.hash, revision))
+    }
+}
+
+/// What an access key's sealed secret key is bound to.
+fn access_key_owner(tenant: &str, id: &str) -> String {
+    format!("{tenant}/access_key:{id}")
+}
+
+impl Service {
+    /// The access key `id` of `tenant` and its secret key in clear, to verify a signature.
+    pub async fn access_key(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> ServiceResult<Option<(TokenRecord, String)>> {
+        let Some(record) = self.store.find_access_key(tenant, id).await? else {
+            return Ok(None);
+        };
+        let stored = record.signing_key.clone().unwrap_or_default();
+        if !super::sealing::Sealer::is_sealed(&stored) {
+            return Ok(Some((record, stored)));
+        }
+        let sealer = self.sealer.as_ref().ok_or_else(|| {
+            ServiceError::Internal(
+                "an access key is sealed and this server has no secret key".into(),
+            )
+        })?;
+        let clear = sealer
+            .open(&access_key_owner(tenant, id), &stored)
+            .map_err(ServiceError::Internal)?;
+        Ok(Some((record, clear)))
+    }
+
+    /// Seals the secret keys of access keys written in clear (before secrets were sealed,
+    /// or by a node without a secret key); how many.
+    pub async fn seal_access_keys(&self) -> ServiceResult<usize> {
+        let Some(sealer) = &self.sealer else {
+            return Ok(0);
+        };
+        let mut sealed = 0;
+        for key in self.store.access_keys_without("sealed:").await? {
+            let Some(clear) = key.signing_key else {
+                continue;
+            };
+            let to = sealer.seal(&access_key_owner(&key.tenant, &key.id), &clear);
+            if self.store.replace_signing_key(&key.id, &clear, &to).await? {
+                sealed += 1;
+            }
+        }
+        Ok(sealed)
     }
 }

@@ -360,6 +360,30 @@ impl Store for SqlStore {
         row.as_ref().map(rows::token).transpose()
     }
 
+    async fn access_keys_without(&self, prefix: &str) -> Result<Vec<TokenRecord>> {
+        let sql = format!(
+            "SELECT {TOKEN_COLUMNS} FROM tokens \
+             WHERE signing_key IS NOT NULL AND substr(signing_key, 1, $1) <> $2"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(prefix.len() as i64)
+            .bind(prefix)
+            .fetch_all(self.pool()?)
+            .await?;
+        rows.iter().map(rows::token).collect()
+    }
+
+    async fn replace_signing_key(&self, id: &str, from: &str, to: &str) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE tokens SET signing_key = $1 WHERE id = $2 AND signing_key = $3")
+                .bind(to)
+                .bind(id)
+                .bind(from)
+                .execute(self.pool()?)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn find_access_key(&self, tenant: &str, id: &str) -> Result<Option<TokenRecord>> {
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens \

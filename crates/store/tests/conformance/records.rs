@@ -248,6 +248,33 @@ pub async fn tokens_are_found_by_hash_and_deleted_per_tenant(store: SqlStore) {
         store.find_access_key(&a, &token.id).await.expect("find"),
         None
     );
+    // Secret keys written in clear are found, and replaced only from what they hold.
+    let clear = store
+        .access_keys_without("sealed:")
+        .await
+        .expect("clear keys");
+    assert!(clear.iter().any(|k| k.id == access_key.id));
+    assert!(
+        !clear.iter().any(|k| k.id == token.id),
+        "a bearer token has no secret key"
+    );
+    assert!(!store
+        .replace_signing_key(&access_key.id, "other", "sealed:x")
+        .await
+        .expect("cas"));
+    assert!(store
+        .replace_signing_key(&access_key.id, "secret-key", "sealed:x")
+        .await
+        .expect("cas"));
+    let still = store
+        .access_keys_without("sealed:")
+        .await
+        .expect("clear keys");
+    assert!(!still.iter().any(|k| k.id == access_key.id));
+    assert!(store
+        .replace_signing_key(&access_key.id, "sealed:x", "secret-key")
+        .await
+        .expect("back"));
     let listed = store
         .list_tokens(
             &a,

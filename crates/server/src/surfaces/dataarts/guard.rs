@@ -214,14 +214,11 @@ async fn signed(
         )
     };
     let auth = Authorization::parse(value).ok_or_else(|| refused("malformed Authorization"))?;
-    let key = state
+    let (key, secret_key) = state
         .service
-        .store()
-        .find_access_key(project, &auth.access)
-        .await
-        .map_err(crate::service::ServiceError::from)?
+        .access_key(project, &auth.access)
+        .await?
         .ok_or_else(|| refused("verify aksk signature fail"))?;
-    let secret_key = key.signing_key.clone().unwrap_or_default();
     let now = chrono::Utc::now().timestamp();
     // The URI as sent: nesting strips the router's prefix from `parts.uri`.
     let uri = parts
