@@ -213,3 +213,79 @@ mod tests {
         assert!(data_path("a/b/c/d/e/f/g/h/i").is_err());
     }
 }
+
+/// Longest row filter, in bytes.
+pub const MAX_ROW_FILTER: usize = 1000;
+
+/// A row filter: one boolean SQL expression, nothing that could end it and start another
+/// statement: no `;`, no comment, no dollar quoting or backslash escapes, quotes closed and
+/// parentheses balanced outside them. The database then checks it parses as an expression.
+pub fn row_filter(value: &str) -> Result<(), String> {
+    if value.trim().is_empty() || value.len() > MAX_ROW_FILTER {
+        return Err(format!("must be 1 to {MAX_ROW_FILTER} bytes"));
+    }
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, ' ' | '\t' | '\n'))
+    {
+        return Err("must not hold control characters".into());
+    }
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    for c in value.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                '\'' | '"' => quote = Some(c),
+                '(' => depth += 1,
+                ')' if depth == 0 => return Err("has a ) without its (".into()),
+                ')' => depth -= 1,
+                ';' => return Err("must be one expression: no ;".into()),
+                '-' if previous == '-' => return Err("must not hold a comment (--)".into()),
+                '*' if previous == '/' => return Err("must not hold a comment (/*)".into()),
+                '$' | '\\' => return Err("must not use $ or \\ (dollar quoting, escapes)".into()),
+                _ => {}
+            },
+        }
+        previous = c;
+    }
+    if quote.is_some() {
+        return Err("has a quote left open".into());
+    }
+    if depth != 0 {
+        return Err("has a ( left open".into());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod row_filter_tests {
+    use super::row_filter;
+
+    #[test]
+    fn a_row_filter_is_one_expression() {
+        for good in [
+            "region = 'eu'",
+            "amount > 10 AND (region IN ('eu', 'uk'))",
+            "note = 'a;b -- c'",
+            "\"we;ird\" = 1",
+        ] {
+            assert!(row_filter(good).is_ok(), "{good}");
+        }
+        for bad in [
+            "true); DROP TABLE t; --",
+            "true) OR (1=1",
+            "a = 1 -- rest",
+            "a = 1 /* x */",
+            "a = $$x$$",
+            "a = 'open",
+            "((a = 1)",
+            "a = E'\\''",
+            "",
+        ] {
+            assert!(row_filter(bad).is_err(), "{bad}");
+        }
+    }
+}

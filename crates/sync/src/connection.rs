@@ -59,6 +59,34 @@ impl Connection {
         }
     }
 
+    /// Row-level security as it is (PostgreSQL; MariaDB has none).
+    pub async fn rls(
+        &mut self,
+        catalog: &Catalog,
+    ) -> Result<std::collections::BTreeMap<(String, String), crate::TableRls>, SyncError> {
+        match self {
+            Connection::Postgres(conn) => postgres::rls(conn, catalog).await,
+            Connection::Mysql(_) => Ok(Default::default()),
+        }
+    }
+
+    /// Whether the database parses `filter` as one boolean expression over the table.
+    pub async fn check_row_filter(
+        &mut self,
+        schema: &str,
+        table: &str,
+        filter: &str,
+    ) -> Result<(), SyncError> {
+        match self {
+            Connection::Postgres(conn) => {
+                postgres::check_row_filter(conn, schema, table, filter).await
+            }
+            Connection::Mysql(_) => Err(SyncError::new(
+                "MariaDB and MySQL have no row-level security: a row filter cannot be enforced",
+            )),
+        }
+    }
+
     pub async fn apply(&mut self, statements: &[String]) -> Result<(), SyncError> {
         match self {
             Connection::Postgres(conn) => postgres::apply(conn, statements).await,

@@ -8,7 +8,9 @@ use std::collections::BTreeSet;
 use grantd_core::decision::{CheckQuery, ResourceQuery, Snapshot, Verdict};
 use grantd_core::model::Effect;
 
-use crate::privileges::{Catalog, Desired, On, Privilege, Table};
+use std::collections::BTreeMap;
+
+use crate::privileges::{Catalog, Desired, On, Privilege, Table, TableFilters};
 use crate::Dialect;
 
 /// The table actions synced: the action grantd checks, the SQL privilege, and whether it
@@ -154,6 +156,7 @@ pub fn desired(
             }
         }
     }
+    let (filters, problems) = row_filters(snapshot, at, scope, catalog, roles, &mut privileges);
     if scope.dialect == Dialect::Postgres {
         // A role reaches a table only through its schema.
         let usage: Vec<Privilege> = privileges
@@ -165,7 +168,108 @@ pub fn desired(
     Desired {
         roles: roles.iter().cloned().collect(),
         privileges,
+        filters,
+        problems,
     }
+}
+
+/// The row filters of the tables each role may SELECT from: where every ALLOW that lets
+/// it (on the table, else on its columns) carries a row filter, their OR; none where one
+/// does not. MariaDB cannot filter rows: such a SELECT is not granted at all.
+fn row_filters(
+    snapshot: &Snapshot,
+    at: i64,
+    scope: &Scope,
+    catalog: &Catalog,
+    roles: &[(String, String)],
+    privileges: &mut BTreeSet<Privilege>,
+) -> (BTreeMap<(String, String), TableFilters>, Vec<String>) {
+    let mut filters: BTreeMap<(String, String), TableFilters> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let selecting: BTreeSet<(String, String, String)> = privileges
+        .iter()
+        .filter(|p| p.privilege == "SELECT")
+        .filter_map(|p| match &p.on {
+            On::Table(s, t) | On::Column(s, t, _) => Some((p.role.clone(), s.clone(), t.clone())),
+            On::Schema(_) => None,
+        })
+        .collect();
+    for (role, schema, table) in selecting {
+        let Some((_, user)) = roles.iter().find(|(r, _)| *r == role) else {
+            continue;
+        };
+        let Some(found) = catalog
+            .tables
+            .iter()
+            .find(|t| t.schema == schema && t.name == table)
+        else {
+            continue;
+        };
+        let Some(filter) = filter_of(snapshot, at, scope, user, found) else {
+            continue;
+        };
+        if scope.dialect == Dialect::Mysql {
+            privileges.retain(|p| {
+                !(p.role == role && p.privilege == "SELECT" && p.on.is_in(&schema, &table))
+            });
+            problems.push(format!(
+                "{role}: SELECT on {schema}.{table} not granted: it allows filtered rows only, and MariaDB has no row-level security"
+            ));
+            continue;
+        }
+        filters
+            .entry((schema, table))
+            .or_default()
+            .insert(role, filter);
+    }
+    (filters, problems)
+}
+
+/// The OR of the row filters of the ALLOWs that let `user` SELECT from `table`, if they
+/// all carry one.
+fn filter_of(
+    snapshot: &Snapshot,
+    at: i64,
+    scope: &Scope,
+    user: &str,
+    table: &Table,
+) -> Option<String> {
+    let whole = format!("{}/{}", table.schema, table.name);
+    let columns: Vec<String> = table
+        .columns
+        .iter()
+        .map(|c| format!("{whole}/{c}"))
+        .collect();
+    let mut found: BTreeSet<&str> = BTreeSet::new();
+    let mut matched = false;
+    for tails in [std::slice::from_ref(&whole), &columns[..]] {
+        for tail in tails {
+            for path in scope.paths(tail) {
+                let query = CheckQuery {
+                    user,
+                    action: "SELECT",
+                    resource: ResourceQuery::DataPath(&path),
+                    at,
+                };
+                let explained = snapshot.explain(&query);
+                if explained.verdict != Verdict::Allow {
+                    continue;
+                }
+                for m in &explained.decided_by {
+                    matched = true;
+                    found.insert(snapshot.row_filter(&m.grant)?);
+                }
+            }
+        }
+        if matched {
+            break;
+        }
+    }
+    if found.is_empty() {
+        return None;
+    }
+    let parts: Vec<String> = found.iter().map(|f| format!("({f})")).collect();
+    Some(parts.join(" OR "))
 }
 
 /// One table's privilege for one role: on the whole table when a check allows it and no

@@ -13,7 +13,7 @@ pub mod privileges;
 pub use connection::Connection;
 pub use desired::{desired, users_with_access, Scope};
 pub use plan::{plan, role_name_problem, Plan};
-pub use privileges::{Actual, Catalog, Desired, On, Privilege, Table};
+pub use privileges::{Actual, Catalog, Desired, On, Privilege, Table, TableFilters, TableRls};
 
 /// The SQL dialect of a source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,14 +52,14 @@ impl SyncError {
 }
 
 impl Dialect {
-    fn ident(self, name: &str) -> String {
+    pub(crate) fn ident(self, name: &str) -> String {
         match self {
             Dialect::Postgres => format!("\"{}\"", name.replace('"', "\"\"")),
             Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
         }
     }
 
-    fn string(self, text: &str) -> String {
+    pub(crate) fn string(self, text: &str) -> String {
         match self {
             Dialect::Postgres => format!("'{}'", text.replace('\'', "''")),
             Dialect::Mysql => format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''")),

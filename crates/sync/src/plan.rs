@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
-use crate::privileges::{Actual, Desired, On, Privilege};
+use crate::privileges::{Actual, Desired, On, Privilege, TableFilters, TableRls};
 use crate::Dialect;
 
 /// What a pass would do.
@@ -31,6 +31,32 @@ impl Plan {
     pub fn is_empty(&self) -> bool {
         self.statements.is_empty()
     }
+}
+
+/// The policy grantd adds to a table whose row-level security it turns on, so that every
+/// role it does not filter keeps seeing every row.
+pub const EVERYONE: &str = "grantd_all";
+
+/// What a filter policy's comment holds: whose filter it is, as written.
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
+pub struct FilterNote {
+    pub role: String,
+    pub filter: String,
+}
+
+/// The names of a role's two policies on a table: the permissive one that lets it see
+/// rows, and the restrictive one that keeps them to its filter.
+fn policy_names(role: &str) -> (String, String) {
+    // FNV-1a: short, stable names whatever the role is called.
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in role.bytes() {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    (
+        format!("grantd_v_{hash:016x}"),
+        format!("grantd_f_{hash:016x}"),
+    )
 }
 
 /// A role name grantd may make: 1 to 63 bytes, no control character, not a system name.
@@ -117,6 +143,88 @@ pub fn plan(
         .extend(statements(dialect, "REVOKE", &schema_first(&revoke, false)));
     out.statements
         .extend(statements(dialect, "GRANT", &schema_first(&grant, true)));
+    out.statements
+        .extend(row_security(dialect, actual, desired));
+    out
+}
+
+/// The policies that keep each filtered role to its rows, and row-level security on
+/// where grantd filters and off again where it turned it on and filters no more.
+fn row_security(dialect: Dialect, actual: &Actual, desired: &Desired) -> Vec<String> {
+    let none = TableFilters::new();
+    let empty = TableRls::default();
+    let tables: BTreeSet<&(String, String)> =
+        desired.filters.keys().chain(actual.rls.keys()).collect();
+    let mut out = Vec::new();
+    for key in tables {
+        let (schema, table) = key;
+        let on = format!("{}.{}", dialect.ident(schema), dialect.ident(table));
+        let wanted: TableFilters = desired
+            .filters
+            .get(key)
+            .unwrap_or(&none)
+            .iter()
+            .filter(|(role, _)| !actual.foreign.contains(*role))
+            .map(|(r, f)| (r.clone(), f.clone()))
+            .collect();
+        let now = actual.rls.get(key).unwrap_or(&empty);
+        let drop = |role: &str, out: &mut Vec<String>| {
+            let (view, filter) = policy_names(role);
+            for name in [view, filter] {
+                out.push(format!(
+                    "DROP POLICY IF EXISTS {} ON {on}",
+                    dialect.ident(&name)
+                ));
+            }
+        };
+        if !wanted.is_empty() && !now.enabled {
+            out.push(format!("ALTER TABLE {on} ENABLE ROW LEVEL SECURITY"));
+            if !now.ours {
+                out.push(format!(
+                    "CREATE POLICY {} ON {on} AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)",
+                    dialect.ident(EVERYONE)
+                ));
+            }
+        }
+        for (role, filter) in &now.filters {
+            if wanted.get(role) != Some(filter) {
+                drop(role, &mut out);
+            }
+        }
+        for (role, filter) in &wanted {
+            if now.filters.get(role) == Some(filter) {
+                continue;
+            }
+            let (view, restrict) = policy_names(role);
+            let note = serde_json::to_string(&FilterNote {
+                role: role.clone(),
+                filter: filter.clone(),
+            })
+            .unwrap_or_default();
+            out.push(format!(
+                "CREATE POLICY {} ON {on} AS PERMISSIVE FOR ALL TO {} USING (true) WITH CHECK (true)",
+                dialect.ident(&view),
+                dialect.ident(role)
+            ));
+            out.push(format!(
+                "CREATE POLICY {} ON {on} AS RESTRICTIVE FOR ALL TO {} USING ({filter})",
+                dialect.ident(&restrict),
+                dialect.ident(role)
+            ));
+            out.push(format!(
+                "COMMENT ON POLICY {} ON {on} IS {}",
+                dialect.ident(&restrict),
+                dialect.string(&note)
+            ));
+        }
+        if wanted.is_empty() && now.ours {
+            out.push(format!(
+                "DROP POLICY IF EXISTS {} ON {on}",
+                dialect.ident(EVERYONE)
+            ));
+            out.push(format!("ALTER TABLE {on} DISABLE ROW LEVEL SECURITY"));
+        }
+    }
     out
 }
 

@@ -1,13 +1,13 @@
 //! PostgreSQL: reads the managed schemas' tables and the managed roles' privileges from the
 //! catalog, and applies a plan in one transaction.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
 
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Row};
 
-use crate::privileges::{Actual, Catalog, On, Privilege, Table};
+use crate::privileges::{Actual, Catalog, On, Privilege, Table, TableRls};
 use crate::SyncError;
 
 /// Schemas that are the system's own, never managed.
@@ -154,6 +154,67 @@ pub async fn actual(
         }
     }
     Ok(found)
+}
+
+/// Row-level security on the managed schemas' tables that have it on or hold a policy of
+/// grantd's: whether grantd turned it on (its `grantd_all` policy) and its filters (read
+/// from each `grantd_f_*` policy's comment).
+pub async fn rls(
+    conn: &mut PgConnection,
+    catalog: &Catalog,
+) -> Result<BTreeMap<(String, String), TableRls>, SyncError> {
+    let rows = sqlx::query(
+        "SELECT n.nspname::text AS s, c.relname::text AS t, c.relrowsecurity AS on, \
+         p.polname::text AS name, coalesce(obj_description(p.oid, 'pg_policy'), '') AS note \
+         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_policy p ON p.polrelid = c.oid AND p.polname LIKE 'grantd\\_%' \
+         WHERE c.relkind IN ('r', 'p') AND (c.relrowsecurity OR p.polname IS NOT NULL)",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(err)?;
+    let schemas: BTreeSet<&str> = catalog.schemas.iter().map(String::as_str).collect();
+    let mut found: BTreeMap<(String, String), TableRls> = BTreeMap::new();
+    for row in rows {
+        let schema: String = row.try_get("s").map_err(err)?;
+        if !schemas.contains(schema.as_str()) {
+            continue;
+        }
+        let table: String = row.try_get("t").map_err(err)?;
+        let entry = found.entry((schema, table)).or_default();
+        entry.enabled = row.try_get("on").map_err(err)?;
+        let name: Option<String> = row.try_get("name").map_err(err)?;
+        let note: String = row.try_get("note").map_err(err)?;
+        match name.as_deref() {
+            Some(crate::plan::EVERYONE) => entry.ours = true,
+            Some(n) if n.starts_with("grantd_f_") => {
+                if let Ok(filter) = serde_json::from_str::<crate::plan::FilterNote>(&note) {
+                    entry.filters.insert(filter.role, filter.filter);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(found)
+}
+
+/// Whether `filter` is one boolean expression over `schema.table`'s columns, as the
+/// database parses it: prepared, never run.
+pub async fn check_row_filter(
+    conn: &mut PgConnection,
+    schema: &str,
+    table: &str,
+    filter: &str,
+) -> Result<(), SyncError> {
+    let sql = format!(
+        "SELECT ({filter})::boolean FROM {}.{} WHERE false",
+        crate::Dialect::Postgres.ident(schema),
+        crate::Dialect::Postgres.ident(table)
+    );
+    sqlx::Executor::prepare(&mut *conn, sql.as_str())
+        .await
+        .map(|_| ())
+        .map_err(|e| SyncError::from_sqlx(e, None))
 }
 
 /// Runs the statements in one transaction: all or none. Each is sent alone, as one

@@ -15,6 +15,11 @@ pub enum On {
 }
 
 impl On {
+    /// Whether it is table `schema.table` or one of its columns.
+    pub fn is_in(&self, schema: &str, table: &str) -> bool {
+        matches!(self, On::Table(s, t) | On::Column(s, t, _) if s == schema && t == table)
+    }
+
     pub fn schema(&self) -> &str {
         match self {
             On::Schema(s) | On::Table(s, _) | On::Column(s, _, _) => s,
@@ -75,6 +80,9 @@ pub struct Actual {
     pub foreign: BTreeSet<String>,
     /// The managed roles' privileges on the managed schemas and what is in them.
     pub privileges: BTreeSet<Privilege>,
+    /// Row-level security on the tables that have it on, or a policy of grantd's, by
+    /// (schema, table).
+    pub rls: std::collections::BTreeMap<(String, String), TableRls>,
 }
 
 /// What the database should hold.
@@ -83,4 +91,23 @@ pub struct Desired {
     /// Each mapped role, and the user it is.
     pub roles: std::collections::BTreeMap<String, String>,
     pub privileges: BTreeSet<Privilege>,
+    /// The rows each role may see of a table, by (schema, table): tables whose every
+    /// granting ALLOW carries a row filter.
+    pub filters: std::collections::BTreeMap<(String, String), TableFilters>,
+    /// What could not be granted as decided, and why.
+    pub problems: Vec<String>,
+}
+
+/// Row filters on one table: each filtered role's expression.
+pub type TableFilters = std::collections::BTreeMap<String, String>;
+
+/// What grantd holds of row-level security on one table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableRls {
+    /// Whether row-level security is on.
+    pub enabled: bool,
+    /// Whether grantd turned it on (and keeps every other role seeing every row).
+    pub ours: bool,
+    /// The filtered roles and their expressions.
+    pub filters: TableFilters,
 }

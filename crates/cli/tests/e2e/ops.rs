@@ -44,10 +44,12 @@ async fn openapi_document_lists_every_route_and_error_code() {
         .values()
         .map(|p| p.as_object().map_or(0, |m| m.len()))
         .sum();
-    // 5 tenant + cluster + 4 token + 13 kinds x 6 + invite acceptance + 2 feed + 4
-    // decision operations + watch + export and import.
-    assert_eq!(operations, 5 + 1 + 4 + 13 * 6 + 1 + 2 + 4 + 1 + 2);
+    // 5 tenant + cluster + 4 token + 14 kinds x 6 + invite acceptance + 2 feed + 4
+    // decision operations + watch + export and import + a data source's status and plan.
+    assert_eq!(operations, 5 + 1 + 4 + 14 * 6 + 1 + 2 + 4 + 1 + 2 + 2);
     for schema in [
+        "DataSource",
+        "SyncStatus",
         "Label",
         "Invite",
         "PermissionSet",

@@ -576,3 +576,175 @@ async fn a_data_sources_password_is_sealed_and_never_read_back() {
     let (_, cleared) = send(app.op(Method::PATCH, &path).json(&json!({"password": ""}))).await;
     assert_eq!(cleared["password_set"], false, "{cleared}");
 }
+
+#[tokio::test]
+async fn a_row_filter_keeps_a_role_to_its_rows_and_is_checked_by_the_database() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let (db, source, bob, ann) = (
+        unique("gdsync"),
+        unique("dws"),
+        unique("bob"),
+        unique("ann"),
+    );
+    let mut admin = pg(PG_ADMIN).await;
+    admin
+        .execute(format!("CREATE DATABASE {db}").as_str())
+        .await
+        .expect("database");
+    let mut data = pg(&format!("postgres://postgres@127.0.0.1:5432/{db}")).await;
+    data.execute(
+        "CREATE SCHEMA sales; CREATE TABLE sales.orders (id int, region text); \
+         INSERT INTO sales.orders VALUES (1, 'eu'), (2, 'us'), (3, 'eu')",
+    )
+    .await
+    .expect("tables");
+    app.create(
+        &t,
+        "data-sources",
+        json!({"id": source, "kind": "postgresql",
+        "url": format!("postgres://postgres@127.0.0.1:5432/{db}"), "interval_seconds": 5}),
+    )
+    .await;
+    for user in [&bob, &ann] {
+        app.create(&t, "users", json!({"id": user})).await;
+    }
+    let table = format!("{source}/{db}/sales/orders");
+    // A filter the database cannot parse over the table is refused, and changes nothing.
+    let mut bad = grant("bob-eu", &bob, &table, &["SELECT"], "allow");
+    bad["row_filter"] = json!("no_such_column = 1");
+    let (code, refused) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/grants"))
+            .json(&bad),
+    )
+    .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(
+        refused.to_string().contains("no_such_column"),
+        "the database's message: {refused}"
+    );
+    let mut injected = bad.clone();
+    injected["row_filter"] = json!("true) TO PUBLIC USING (true); DROP TABLE sales.orders; --");
+    let (code, refused) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/grants"))
+            .json(&injected),
+    )
+    .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+
+    let mut eu = bad.clone();
+    eu["row_filter"] = json!("region = 'eu'");
+    app.create(&t, "grants", eu).await;
+    app.create(
+        &t,
+        "grants",
+        grant("ann-all", &ann, &table, &["SELECT"], "allow"),
+    )
+    .await;
+    synced(&app, &t, &source).await;
+    let count = |role: String| {
+        let db = db.clone();
+        async move {
+            let mut conn = pg(&format!("postgres://{role}@127.0.0.1:5432/{db}")).await;
+            let n: i64 = sqlx::query_scalar("SELECT count(*) FROM sales.orders")
+                .fetch_one(&mut conn)
+                .await
+                .expect("count");
+            let _ = conn.close().await;
+            n
+        }
+    };
+    assert_eq!(count(bob.clone()).await, 2, "bob sees the EU rows only");
+    assert_eq!(
+        count(ann.clone()).await,
+        3,
+        "ann, unfiltered, sees every row"
+    );
+
+    // The filter lifted: every row, and row-level security off again (grantd turned it on).
+    let (code, lifted) = send(
+        app.op(Method::PATCH, &format!("/v1/tenants/{t}/grants/bob-eu"))
+            .json(&json!({"row_filter": null})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{lifted}");
+    synced(&app, &t, &source).await;
+    assert_eq!(count(bob.clone()).await, 3);
+    let on: bool = sqlx::query_scalar(
+        "SELECT relrowsecurity FROM pg_class WHERE oid = 'sales.orders'::regclass",
+    )
+    .fetch_one(&mut data)
+    .await
+    .expect("rls");
+    assert!(!on, "row-level security off once nothing is filtered");
+
+    // DataArts' row_level_security is the enforcing grant's row filter.
+    let set = app
+        .create(
+            &t,
+            "permission-sets",
+            json!({"workspace": "ws", "name": "eu"}),
+        )
+        .await;
+    let set = set["id"].as_str().expect("id").to_string();
+    app.create(
+        &t,
+        &format!("permission-sets/{set}/permissions"),
+        json!({"id": "p-eu",
+        "effect": "allow", "actions": ["SELECT"], "datasource_type": "DWS", "cluster_id": source,
+        "database_name": db, "schema_name": "sales", "table_name": "orders",
+        "row_level_security": "region = 'us'", "auto_sync": true}),
+    )
+    .await;
+    let (_, derived) = send(app.op(
+        Method::GET,
+        &format!("/v1/tenants/{t}/grants/dataarts.p-eu"),
+    ))
+    .await;
+    assert_eq!(derived["row_filter"], "region = 'us'", "{derived}");
+
+    let _ = data.close().await;
+    admin
+        .execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
+        .await
+        .expect("drop database");
+    for role in [&bob, &ann] {
+        admin
+            .execute(format!("DROP ROLE \"{role}\"").as_str())
+            .await
+            .expect("drop role");
+    }
+}
+
+#[tokio::test]
+async fn mariadb_refuses_a_row_filter() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let source = unique("maria");
+    app.create(
+        &t,
+        "data-sources",
+        json!({"id": source, "kind": "mysql", "url": MARIADB_ADMIN,
+        "schemas": ["none"], "enabled": false}),
+    )
+    .await;
+    app.create(&t, "users", json!({"id": "bob"})).await;
+    let mut filtered = grant(
+        "g",
+        "bob",
+        &format!("{source}/shop/orders"),
+        &["SELECT"],
+        "allow",
+    );
+    filtered["row_filter"] = json!("region = 'eu'");
+    let (code, refused) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/grants"))
+            .json(&filtered),
+    )
+    .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert!(
+        refused.to_string().contains("no row-level security"),
+        "{refused}"
+    );
+}

@@ -44,6 +44,10 @@ impl Snapshot {
         };
         let grant_id: Arc<str> = Arc::from(grant.id.as_str());
         self.grants.insert(grant_id.clone(), bucket);
+        if let Some(filter) = &grant.row_filter {
+            self.row_filters
+                .insert(grant_id.clone(), Arc::from(filter.as_str()));
+        }
         let rule = Rule {
             subject,
             effect: grant.effect,
@@ -122,6 +126,7 @@ impl Snapshot {
 
     pub(super) fn unindex_grant(&mut self, id: &str) {
         self.index_end(&ObjectKey::new(Kind::Grant, id), None);
+        self.row_filters.remove(id);
         if let Some(bucket) = self.grants.remove(id) {
             self.link_rule(bucket, id, None);
         }

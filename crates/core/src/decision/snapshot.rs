@@ -364,6 +364,8 @@ pub struct Snapshot {
     /// second it ends in, and each one's second: only time-bound objects are here.
     pub(super) ends: CowMap<i64, std::collections::BTreeSet<Arc<str>>>,
     pub(super) ends_of: CowMap<Arc<str>, i64>,
+    /// The row filters of the grants that have one, by grant id: only those are here.
+    pub(super) row_filters: CowMap<Arc<str>, Arc<str>>,
 }
 
 impl Snapshot {
@@ -409,6 +411,11 @@ impl Snapshot {
 
     pub fn user_count(&self) -> usize {
         self.users.len()
+    }
+
+    /// The row filter of grant `id`, if it has one.
+    pub fn row_filter(&self, id: &str) -> Option<&str> {
+        self.row_filters.get(id).map(|f| &**f)
     }
 
     /// Every user's id, in no order.

@@ -234,6 +234,7 @@ fn model() -> impl Strategy<Value = Model> {
                             .then_some(Timestamp(100)),
                         expires_at: (matches!((i + pick as usize) % 5, 2 | 3))
                             .then_some(Timestamp(200)),
+                        row_filter: None,
                     })
                     .collect();
                 m
@@ -550,6 +551,7 @@ fn large_buckets_are_searched_by_subject() {
             origin: None,
             not_before: None,
             expires_at: None,
+            row_filter: None,
         });
     }
     let mut index = Snapshot::new();
@@ -596,6 +598,7 @@ fn data_path_lookups_list_allowed_patterns_minus_denies() {
         origin: None,
         not_before: None,
         expires_at: None,
+        row_filter: None,
     };
     m.grants.push(grant("a", "hive/c1/sales", Effect::Allow));
     m.grants
@@ -736,6 +739,7 @@ fn the_index_knows_which_windows_end_when() {
         origin: None,
         not_before: None,
         expires_at: end.map(Timestamp),
+        row_filter: None,
     };
     let bob = user("bob");
     let mut index = Snapshot::new();
@@ -830,6 +834,7 @@ fn memberships_and_assignments_hold_within_their_windows() {
         origin: None,
         not_before: None,
         expires_at: None,
+        row_filter: None,
     };
     m.grants.push(grant(
         "pages",

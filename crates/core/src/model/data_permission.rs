@@ -65,6 +65,11 @@ pub struct DataPermission {
     pub url: Option<String>,
     #[serde(default)]
     pub auto_sync: bool,
+    /// The rows an ALLOW on a table allows: a boolean SQL expression over its columns,
+    /// enforced in PostgreSQL as a row-level security policy (the enforcing grant's
+    /// `row_filter`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_level_security: Option<String>,
 }
 
 impl DataPermission {
@@ -182,6 +187,15 @@ impl Object for DataPermission {
             }
         }
         c.check("url", crate::ids::text(&self.url));
+        if let Some(filter) = &self.row_level_security {
+            c.check("row_level_security", crate::ids::row_filter(filter));
+            if self.effect != Effect::Allow || self.table_name.as_deref().is_none_or(|t| t == "*") {
+                c.fail(
+                    "row_level_security",
+                    "only an ALLOW on one table filters rows",
+                );
+            }
+        }
         if self.database_name.is_none() && self.url.is_none() {
             c.fail(
                 "database_name",
@@ -228,6 +242,7 @@ mod tests {
             column_name: column.map(Into::into),
             url: None,
             auto_sync: false,
+            row_level_security: None,
         }
     }
 

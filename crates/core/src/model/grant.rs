@@ -69,6 +69,11 @@ pub struct Grant {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<Timestamp>,
+    /// On an ALLOW of a data path, the rows it allows: a boolean SQL expression over the
+    /// table's columns (`region = 'eu'`), enforced by a synced PostgreSQL as a row-level
+    /// security policy. grantd's own checks decide on objects, not rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub row_filter: Option<String>,
 }
 
 impl Object for Grant {
@@ -109,6 +114,15 @@ impl Object for Grant {
         }
         c.check("origin", ids::text(&self.origin));
         check_window(&mut c, self.not_before, self.expires_at);
+        if let Some(filter) = &self.row_filter {
+            c.check("row_filter", ids::row_filter(filter));
+            if !matches!(self.target, Target::DataPath { .. }) || self.effect != Effect::Allow {
+                c.fail(
+                    "row_filter",
+                    "only an ALLOW on a data path (a table) filters rows",
+                );
+            }
+        }
         c.finish()
     }
 
@@ -174,6 +188,7 @@ mod tests {
             origin: None,
             not_before: None,
             expires_at: None,
+            row_filter: None,
         };
         let Err(Invalid(errors)) = grant.validate() else {
             panic!("must be invalid")

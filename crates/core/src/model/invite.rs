@@ -35,6 +35,7 @@ impl PendingGrant {
             origin: self.origin.clone(),
             not_before: None,
             expires_at: None,
+            row_filter: None,
         }
     }
 }

@@ -115,6 +115,9 @@ impl Batch<'_> {
         object: &K,
         expect: Expect,
     ) -> ServiceResult<Versioned<K>> {
+        if K::KIND == Kind::Grant {
+            self.check_row_filter(&cast(object)?).await?;
+        }
         if K::KIND == Kind::DataSource {
             let written = self.put_data_source(&cast(object)?, expect).await?;
             return cast_versioned(written);

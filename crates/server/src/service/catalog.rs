@@ -34,6 +34,7 @@ fn holders_grant(role: &str) -> Grant {
         origin: Some(SLASHID_ROLE.into()),
         not_before: None,
         expires_at: None,
+        row_filter: None,
     }
 }
 
@@ -144,6 +145,7 @@ impl Service {
                 origin: Some(SLASHID_PERSON.into()),
                 not_before: None,
                 expires_at: None,
+                row_filter: None,
             };
             batch.put(&grant, Expect::Absent).await?;
         }

@@ -23,6 +23,7 @@ mod memberships;
 mod objects;
 mod permission_sets;
 mod policies;
+mod row_filters;
 pub mod sealing;
 pub mod secret;
 mod sync;

@@ -224,6 +224,7 @@ impl Service {
                     origin: Some(policy_origin(&policy)),
                     not_before: None,
                     expires_at: None,
+                    row_filter: None,
                 };
                 batch
                     .put(&grant, Expect::Absent)

@@ -230,8 +230,25 @@ impl Service {
             let (roles, mut problems) = self.roles_of(tenant, source, users).await;
             let names: Vec<String> = roles.iter().map(|(r, _)| r.clone()).collect();
             let marker = marker(tenant, &source.id);
-            let actual = conn.actual(&names, &marker, &catalog).await?;
-            let desired = grantd_sync::desired(&snapshot, at, &scope, &catalog, &roles);
+            let mut actual = conn.actual(&names, &marker, &catalog).await?;
+            actual.rls = conn.rls(&catalog).await?;
+            let mut desired = grantd_sync::desired(&snapshot, at, &scope, &catalog, &roles);
+            problems.append(&mut desired.problems);
+            // A filter the database does not take as an expression grants nothing.
+            let filtered: Vec<(String, String, String, String)> = desired
+                .filters
+                .iter()
+                .flat_map(|((s, t), roles)| roles.iter().map(move |(r, f)| (s.clone(), t.clone(), r.clone(), f.clone())))
+                .collect();
+            for (schema, table, role, filter) in filtered {
+                if let Err(error) = conn.check_row_filter(&schema, &table, &filter).await {
+                    desired.privileges.retain(|p| !(p.role == role && p.privilege == "SELECT" && p.on.is_in(&schema, &table)));
+                    if let Some(roles) = desired.filters.get_mut(&(schema.clone(), table.clone())) {
+                        roles.remove(&role);
+                    }
+                    problems.push(format!("{role}: SELECT on {schema}.{table} not granted: its row filter does not parse: {}", error.message));
+                }
+            }
             let mut plan = grantd_sync::plan(conn.dialect(), &actual, &desired, known, &marker);
             plan.skipped.append(&mut problems);
             if apply && !plan.is_empty() {

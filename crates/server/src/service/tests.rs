@@ -98,6 +98,7 @@ fn on_sales(id: &str, set: &str, actions: &[&str]) -> DataPermission {
         column_name: None,
         url: None,
         auto_sync: false,
+        row_level_security: None,
     }
 }
 

@@ -30,6 +30,7 @@ fn grant_of(set: &PermissionSet, p: &DataPermission) -> Grant {
         origin: Some(format!("{DATAARTS_SET}{}", set.id)),
         not_before: None,
         expires_at: None,
+        row_filter: p.row_level_security.clone(),
     }
 }
 
@@ -56,8 +57,10 @@ impl Batch<'_> {
             .into());
         }
         self.check_within_parent(&set, &p).await?;
+        let grant = grant_of(&set, &p);
+        self.check_row_filter(&grant).await?;
         let written = self.put_plain(&p, expect).await?;
-        self.put_plain(&grant_of(&set, &p), Expect::Any).await?;
+        self.put_plain(&grant, Expect::Any).await?;
         if current.is_some() {
             self.narrow_sub_sets(&set).await?;
         }

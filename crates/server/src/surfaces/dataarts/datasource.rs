@@ -80,6 +80,7 @@ fn probe(
         column_name: column,
         url: None,
         auto_sync: false,
+        row_level_security: None,
     }
 }
 

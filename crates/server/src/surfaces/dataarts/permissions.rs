@@ -39,7 +39,7 @@ pub fn render(tenant: &str, workspace: &str, p: &DataPermission, sync: &Permissi
         "namespace": Value::Null,
         "table_name": p.table_name,
         "column_name": p.column_name,
-        "row_level_security": Value::Null,
+        "row_level_security": p.row_level_security,
         "sync_status": sync_status,
         "sync_msg": sync_msg,
         "url": p.url,
@@ -76,6 +76,7 @@ fn parse(set: &str, value: &Value) -> DataArtsResult<DataPermission> {
         column_name: dto.text("column_name")?,
         url: dto.text_up_to("url", 1024)?,
         auto_sync: dto.flag("auto_sync")?,
+        row_level_security: dto.text_up_to("row_level_security", 1000)?,
     };
     permission.validate()?;
     Ok(permission)
