@@ -6,12 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// The crate's top-level modules, lowest first: each may import those before it only.
-const LAYERS: [&str; 10] = [
+const LAYERS: [&str; 11] = [
     "index",
     "service",
     "ratelimit",
     "auth",
     "cluster",
+    "reconciler",
     "config",
     "state",
     "http",

@@ -12,8 +12,8 @@ use grantd_store::{Expect, ListQuery, WriteTx};
 use serde_json::Value;
 
 use super::integrity::delete_with_dependents;
-use super::objects::{audit, describe, Versioned};
-use super::permission_sets::{cast, cast_versioned};
+use super::objects::{audit, cast, cast_versioned, describe, Versioned};
+
 use super::{Ctx, Service, ServiceError, ServiceResult};
 
 /// Rows read per round trip when a batch reads a whole kind.

@@ -6,6 +6,8 @@
 
 use grantd_core::{Invalid, Object, ObjectKey};
 use grantd_store::{AuditEntry, Expect, ListQuery, StoredObject, WriteTx};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::Value;
 
 use super::derived;
@@ -47,6 +49,24 @@ impl<K: Object> Versioned<K> {
             updated_at: stored.updated_at,
         })
     }
+}
+
+/// One kind seen as another: `K` is the concrete type its `KIND` names.
+pub(super) fn cast<A: Serialize, B: DeserializeOwned>(value: &A) -> ServiceResult<B> {
+    serde_json::to_value(value)
+        .and_then(serde_json::from_value)
+        .map_err(|e| ServiceError::Internal(format!("kind mismatch: {e}")))
+}
+
+pub(super) fn cast_versioned<A: Serialize, B: DeserializeOwned>(
+    v: Versioned<A>,
+) -> ServiceResult<Versioned<B>> {
+    Ok(Versioned {
+        object: cast(&v.object)?,
+        version: v.version,
+        created_at: v.created_at,
+        updated_at: v.updated_at,
+    })
 }
 
 /// `user u1`: how errors name an object.

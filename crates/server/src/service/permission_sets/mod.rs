@@ -16,34 +16,15 @@ mod rules;
 use grantd_core::model::{DataPermission, PermissionSet, Role, SetMember};
 use grantd_core::{Invalid, Kind, Object, ObjectKey};
 use grantd_store::Expect;
-use serde::de::DeserializeOwned;
-use serde::Serialize;
 
 use super::batch::Batch;
-use super::objects::Versioned;
+
+use super::objects::{cast, cast_versioned, Versioned};
 use super::{Ctx, Service, ServiceError, ServiceResult};
 
 /// How a missing permission set is named in `ServiceError::NotFound`.
 pub fn set_not_found(id: &str) -> String {
     format!("permission set {id}")
-}
-
-/// One kind seen as another: `K` is the concrete type its `KIND` names.
-pub(super) fn cast<A: Serialize, B: DeserializeOwned>(value: &A) -> ServiceResult<B> {
-    serde_json::to_value(value)
-        .and_then(serde_json::from_value)
-        .map_err(|e| ServiceError::Internal(format!("kind mismatch: {e}")))
-}
-
-pub(super) fn cast_versioned<A: Serialize, B: DeserializeOwned>(
-    v: Versioned<A>,
-) -> ServiceResult<Versioned<B>> {
-    Ok(Versioned {
-        object: cast(&v.object)?,
-        version: v.version,
-        created_at: v.created_at,
-        updated_at: v.updated_at,
-    })
 }
 
 impl Batch<'_> {
