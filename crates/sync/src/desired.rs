@@ -1,14 +1,12 @@
 //! The privileges a database should hold, from the decision index: for each mapped user and
-//! each object, what a check on the object's data path allows, through every group, role,
-//! wildcard and window, any DENY winning. Lookups only narrow where to ask; every privilege
-//! granted is one a check allowed.
+//! each object, what a check on the object's data path decides, through every group, role,
+//! wildcard and window, any DENY winning. The index hands over a user's rules for an action
+//! under the source (`Snapshot::data_rules`), which decide its paths as checks do (the core
+//! tests hold them to it); they are asked once per user and action, not once per table.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use grantd_core::decision::{CheckQuery, ResourceQuery, Snapshot, Verdict};
-use grantd_core::model::Effect;
-
-use std::collections::BTreeMap;
+use grantd_core::decision::{DataRules, Snapshot, Verdict};
 
 use crate::privileges::{Catalog, Desired, On, Privilege, Table, TableFilters};
 use crate::Dialect;
@@ -38,60 +36,100 @@ impl Scope {
     fn prefixes(&self) -> impl Iterator<Item = String> + '_ {
         self.roots.iter().map(|r| format!("{r}{}", self.base))
     }
+}
 
-    fn paths<'a>(&'a self, tail: &'a str) -> impl Iterator<Item = String> + 'a {
-        self.prefixes().map(move |p| format!("{p}/{tail}"))
+/// A user's rules for one action under every root of the scope.
+struct Rules {
+    /// Per root: its prefix's segments and the rules under it.
+    roots: Vec<(Vec<String>, DataRules)>,
+}
+
+impl Rules {
+    fn of(snapshot: &Snapshot, user: &str, action: &str, at: i64, scope: &Scope) -> Rules {
+        let roots = scope
+            .prefixes()
+            .map(|prefix| {
+                let rules = snapshot.data_rules(user, action, &prefix, at);
+                (prefix.split('/').map(str::to_string).collect(), rules)
+            })
+            .collect();
+        Rules { roots }
+    }
+
+    fn has_allow(&self) -> bool {
+        self.roots.iter().any(|(_, r)| r.has_allow())
+    }
+
+    /// Every rule's pattern below its root's prefix, with whether it allows.
+    fn tails(&self) -> impl Iterator<Item = (bool, &[String])> {
+        self.roots.iter().flat_map(|(prefix, rules)| {
+            rules.rules.iter().map(move |r| {
+                let tail = r.pattern.get(prefix.len()..).unwrap_or_default();
+                (r.effect == grantd_core::model::Effect::Allow, tail)
+            })
+        })
+    }
+
+    /// Allowed at `tail` (schema, table[, column]) under every root: some root's rules
+    /// allow it and none deny it.
+    fn allowed(&self, tail: &[&str]) -> bool {
+        let mut allow = false;
+        let mut path: Vec<&str> = Vec::with_capacity(8);
+        for (prefix, rules) in &self.roots {
+            path.clear();
+            path.extend(prefix.iter().map(String::as_str));
+            path.extend_from_slice(tail);
+            match rules.verdict(&path) {
+                Verdict::Deny => return false,
+                Verdict::Allow => allow = true,
+                Verdict::NoMatch => {}
+            }
+        }
+        allow
+    }
+
+    /// The grants of the ALLOW rules covering `tail` under any root.
+    fn allowing(&self, tail: &[&str]) -> Vec<std::sync::Arc<str>> {
+        let mut grants = Vec::new();
+        for (prefix, rules) in &self.roots {
+            let mut path: Vec<&str> = prefix.iter().map(String::as_str).collect();
+            path.extend_from_slice(tail);
+            grants.extend(rules.allowing(&path).map(|r| r.grant.clone()));
+        }
+        grants
     }
 }
 
-/// Allowed at every root's path of `tail`: some check allows and none denies.
-fn allowed(
-    snapshot: &Snapshot,
-    user: &str,
-    action: &str,
-    at: i64,
-    scope: &Scope,
-    tail: &str,
-) -> bool {
-    let mut allow = false;
-    for path in scope.paths(tail) {
-        let query = CheckQuery {
-            user,
-            action,
-            resource: ResourceQuery::DataPath(&path),
-            at,
-        };
-        match snapshot.check(&query) {
-            Verdict::Deny => return false,
-            Verdict::Allow => allow = true,
-            Verdict::NoMatch => {}
-        }
-    }
-    allow
+/// The catalog's tables by schema and by name, to find what a pattern can reach.
+struct TableIndex<'a> {
+    by_schema: HashMap<&'a str, Vec<usize>>,
+    by_name: HashMap<(&'a str, &'a str), usize>,
 }
 
-/// The rules under the scope that bear on `user`'s `action`, each as whether it allows and
-/// its pattern below the scope's prefix (`[]`: the whole source, `[schema, table]`, ...).
-/// Rules of every root count alike: a DENY under one root wins over an ALLOW under another.
-fn rules(
-    snapshot: &Snapshot,
-    user: &str,
-    action: &str,
-    at: i64,
-    scope: &Scope,
-) -> Vec<(bool, Vec<String>)> {
-    let mut found = Vec::new();
-    for prefix in scope.prefixes() {
-        let depth = prefix.split('/').count();
-        for (effect, pattern) in snapshot.data_rules(user, action, &prefix, at) {
-            let tail = pattern
-                .get(depth..)
-                .map(<[String]>::to_vec)
-                .unwrap_or_default();
-            found.push((effect == Effect::Allow, tail));
+impl<'a> TableIndex<'a> {
+    fn new(catalog: &'a Catalog) -> TableIndex<'a> {
+        let mut by_schema: HashMap<&str, Vec<usize>> = HashMap::new();
+        let mut by_name = HashMap::new();
+        for (i, t) in catalog.tables.iter().enumerate() {
+            by_schema.entry(t.schema.as_str()).or_default().push(i);
+            by_name.insert((t.schema.as_str(), t.name.as_str()), i);
+        }
+        TableIndex { by_schema, by_name }
+    }
+
+    /// The tables an ALLOW whose pattern below the root is `tail` may reach.
+    fn reached(&self, tail: &[String], all: usize, out: &mut BTreeSet<usize>) {
+        match (
+            tail.first().map(String::as_str),
+            tail.get(1).map(String::as_str),
+        ) {
+            (None | Some("*"), _) => out.extend(0..all),
+            (Some(schema), None | Some("*")) => {
+                out.extend(self.by_schema.get(schema).into_iter().flatten().copied())
+            }
+            (Some(schema), Some(table)) => out.extend(self.by_name.get(&(schema, table)).copied()),
         }
     }
-    found
 }
 
 /// The users any of whose checks could allow something under the scope.
@@ -104,11 +142,9 @@ pub fn users_with_access(snapshot: &Snapshot, at: i64, scope: &Scope) -> Vec<Str
     let mut users: Vec<String> = snapshot
         .user_ids()
         .filter(|user| {
-            actions.iter().any(|action| {
-                rules(snapshot, user, action, at, scope)
-                    .iter()
-                    .any(|(allow, _)| *allow)
-            })
+            actions
+                .iter()
+                .any(|action| Rules::of(snapshot, user, action, at, scope).has_allow())
         })
         .map(str::to_string)
         .collect();
@@ -124,39 +160,59 @@ pub fn desired(
     catalog: &Catalog,
     roles: &[(String, String)],
 ) -> Desired {
+    let index = TableIndex::new(catalog);
     let mut privileges = BTreeSet::new();
+    let mut filters: BTreeMap<(String, String), TableFilters> = BTreeMap::new();
+    let mut problems = Vec::new();
+    let filtering = snapshot.has_row_filters();
     for (role, user) in roles {
         for (action, privilege, by_column) in TABLE_ACTIONS {
-            let rules = rules(snapshot, user, action, at, scope);
-            if !rules.iter().any(|(allow, _)| *allow) {
+            let rules = Rules::of(snapshot, user, action, at, scope);
+            if !rules.has_allow() {
                 continue;
             }
-            for table in &catalog.tables {
-                table_privileges(
-                    snapshot,
-                    at,
-                    scope,
-                    &rules,
-                    table,
-                    (role, user),
-                    (action, privilege, by_column),
-                    &mut privileges,
-                );
+            let mut reached = BTreeSet::new();
+            for (allow, tail) in rules.tails() {
+                if allow {
+                    index.reached(tail, catalog.tables.len(), &mut reached);
+                }
+            }
+            for i in reached {
+                let table = &catalog.tables[i];
+                let granted =
+                    table_privileges(&rules, table, role, (privilege, by_column), &mut privileges);
+                if granted && filtering && action == "SELECT" {
+                    if let Some(filter) = filter_of(snapshot, &rules, table) {
+                        if scope.dialect == Dialect::Mysql {
+                            privileges.retain(|p| {
+                                !(p.role == *role
+                                    && p.privilege == "SELECT"
+                                    && p.on.is_in(&table.schema, &table.name))
+                            });
+                            problems.push(format!(
+                                "{role}: SELECT on {}.{} not granted: it allows filtered rows only, and MariaDB has no row-level security",
+                                table.schema, table.name
+                            ));
+                        } else {
+                            filters
+                                .entry((table.schema.clone(), table.name.clone()))
+                                .or_default()
+                                .insert(role.clone(), filter);
+                        }
+                    }
+                }
             }
         }
         let (action, privilege) = SCHEMA_ACTION;
-        if rules(snapshot, user, action, at, scope)
-            .iter()
-            .any(|(allow, _)| *allow)
-        {
+        let rules = Rules::of(snapshot, user, action, at, scope);
+        if rules.has_allow() {
             for schema in &catalog.schemas {
-                if allowed(snapshot, user, action, at, scope, schema) {
+                if rules.allowed(&[schema]) {
                     privileges.insert(Privilege::new(role, On::Schema(schema.clone()), privilege));
                 }
             }
         }
     }
-    let (filters, problems) = row_filters(snapshot, at, scope, catalog, roles, &mut privileges);
     if scope.dialect == Dialect::Postgres {
         // A role reaches a table only through its schema.
         let usage: Vec<Privilege> = privileges
@@ -173,162 +229,72 @@ pub fn desired(
     }
 }
 
-/// The row filters of the tables each role may SELECT from: where every ALLOW that lets
-/// it (on the table, else on its columns) carries a row filter, their OR; none where one
-/// does not. MariaDB cannot filter rows: such a SELECT is not granted at all.
-fn row_filters(
-    snapshot: &Snapshot,
-    at: i64,
-    scope: &Scope,
-    catalog: &Catalog,
-    roles: &[(String, String)],
-    privileges: &mut BTreeSet<Privilege>,
-) -> (BTreeMap<(String, String), TableFilters>, Vec<String>) {
-    let mut filters: BTreeMap<(String, String), TableFilters> = BTreeMap::new();
-    let mut problems = Vec::new();
-    let selecting: BTreeSet<(String, String, String)> = privileges
-        .iter()
-        .filter(|p| p.privilege == "SELECT")
-        .filter_map(|p| match &p.on {
-            On::Table(s, t) | On::Column(s, t, _) => Some((p.role.clone(), s.clone(), t.clone())),
-            On::Schema(_) => None,
-        })
-        .collect();
-    for (role, schema, table) in selecting {
-        let Some((_, user)) = roles.iter().find(|(r, _)| *r == role) else {
-            continue;
-        };
-        let Some(found) = catalog
-            .tables
-            .iter()
-            .find(|t| t.schema == schema && t.name == table)
-        else {
-            continue;
-        };
-        let Some(filter) = filter_of(snapshot, at, scope, user, found) else {
-            continue;
-        };
-        if scope.dialect == Dialect::Mysql {
-            privileges.retain(|p| {
-                !(p.role == role && p.privilege == "SELECT" && p.on.is_in(&schema, &table))
-            });
-            problems.push(format!(
-                "{role}: SELECT on {schema}.{table} not granted: it allows filtered rows only, and MariaDB has no row-level security"
-            ));
-            continue;
-        }
-        filters
-            .entry((schema, table))
-            .or_default()
-            .insert(role, filter);
-    }
-    (filters, problems)
-}
-
-/// The OR of the row filters of the ALLOWs that let `user` SELECT from `table`, if they
-/// all carry one.
-fn filter_of(
-    snapshot: &Snapshot,
-    at: i64,
-    scope: &Scope,
-    user: &str,
+/// One table's privilege for one role: on the whole table when it is allowed and no rule
+/// lies on its columns; else on each column allowed (a whole-row privilege, DELETE, only
+/// if every column is allowed). Whether anything was granted.
+fn table_privileges(
+    rules: &Rules,
     table: &Table,
-) -> Option<String> {
-    let whole = format!("{}/{}", table.schema, table.name);
-    let columns: Vec<String> = table
+    role: &str,
+    (privilege, by_column): (&str, bool),
+    out: &mut BTreeSet<Privilege>,
+) -> bool {
+    let (schema, name) = (table.schema.as_str(), table.name.as_str());
+    let whole = rules.allowed(&[schema, name]);
+    // A rule on something within the table (a column): columns decide one by one.
+    let deeper = rules.tails().any(|(_, tail)| {
+        tail.len() > 2
+            && tail
+                .iter()
+                .zip([schema, name])
+                .all(|(p, s)| p == "*" || p == s)
+    });
+    let on_table = || On::Table(table.schema.clone(), table.name.clone());
+    if !deeper {
+        if whole {
+            out.insert(Privilege::new(role, on_table(), privilege));
+        }
+        return whole;
+    }
+    let columns: Vec<&String> = table
         .columns
         .iter()
-        .map(|c| format!("{whole}/{c}"))
+        .filter(|c| rules.allowed(&[schema, name, c]))
         .collect();
+    if whole && columns.len() == table.columns.len() {
+        out.insert(Privilege::new(role, on_table(), privilege));
+        return true;
+    }
+    if !by_column {
+        return false;
+    }
+    for column in &columns {
+        out.insert(Privilege::new(
+            role,
+            On::Column(table.schema.clone(), table.name.clone(), (*column).clone()),
+            privilege,
+        ));
+    }
+    !columns.is_empty()
+}
+
+/// The OR of the row filters of the ALLOWs that let the user SELECT from `table` (on the
+/// table, else on its columns), if they all carry one.
+fn filter_of(snapshot: &Snapshot, rules: &Rules, table: &Table) -> Option<String> {
+    let (schema, name) = (table.schema.as_str(), table.name.as_str());
+    let mut grants = rules.allowing(&[schema, name]);
+    if grants.is_empty() {
+        for column in &table.columns {
+            grants.extend(rules.allowing(&[schema, name, column]));
+        }
+    }
     let mut found: BTreeSet<&str> = BTreeSet::new();
-    let mut matched = false;
-    for tails in [std::slice::from_ref(&whole), &columns[..]] {
-        for tail in tails {
-            for path in scope.paths(tail) {
-                let query = CheckQuery {
-                    user,
-                    action: "SELECT",
-                    resource: ResourceQuery::DataPath(&path),
-                    at,
-                };
-                let explained = snapshot.explain(&query);
-                if explained.verdict != Verdict::Allow {
-                    continue;
-                }
-                for m in &explained.decided_by {
-                    matched = true;
-                    found.insert(snapshot.row_filter(&m.grant)?);
-                }
-            }
-        }
-        if matched {
-            break;
-        }
+    for grant in &grants {
+        found.insert(snapshot.row_filter(grant)?);
     }
     if found.is_empty() {
         return None;
     }
     let parts: Vec<String> = found.iter().map(|f| format!("({f})")).collect();
     Some(parts.join(" OR "))
-}
-
-/// One table's privilege for one role: on the whole table when a check allows it and no
-/// rule lies on its columns; else on each column a check allows (a whole-row privilege,
-/// DELETE, only if every column is allowed).
-#[allow(clippy::too_many_arguments)]
-fn table_privileges(
-    snapshot: &Snapshot,
-    at: i64,
-    scope: &Scope,
-    rules: &[(bool, Vec<String>)],
-    table: &Table,
-    (role, user): (&str, &str),
-    (action, privilege, by_column): (&str, &str, bool),
-    out: &mut BTreeSet<Privilege>,
-) {
-    let tail = format!("{}/{}", table.schema, table.name);
-    let path = [table.schema.as_str(), table.name.as_str()];
-    let overlaps = |pattern: &[String]| pattern.iter().zip(path).all(|(p, s)| p == "*" || p == s);
-    // An ALLOW that may reach it; a rule on something within it (a column).
-    let relevant = |deeper: bool| {
-        rules.iter().any(|(allow, pattern)| {
-            overlaps(pattern)
-                && if deeper {
-                    pattern.len() > path.len()
-                } else {
-                    *allow
-                }
-        })
-    };
-    let whole = allowed(snapshot, user, action, at, scope, &tail);
-    if !relevant(true) {
-        if whole {
-            out.insert(Privilege::new(
-                role,
-                On::Table(table.schema.clone(), table.name.clone()),
-                privilege,
-            ));
-        }
-        return;
-    }
-    let columns: Vec<&String> = table
-        .columns
-        .iter()
-        .filter(|c| allowed(snapshot, user, action, at, scope, &format!("{tail}/{c}")))
-        .collect();
-    if whole && columns.len() == table.columns.len() {
-        out.insert(Privilege::new(
-            role,
-            On::Table(table.schema.clone(), table.name.clone()),
-            privilege,
-        ));
-    } else if by_column {
-        for column in columns {
-            out.insert(Privilege::new(
-                role,
-                On::Column(table.schema.clone(), table.name.clone(), column.clone()),
-                privilege,
-            ));
-        }
-    }
 }

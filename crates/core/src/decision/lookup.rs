@@ -3,8 +3,11 @@
 //! disagree; results are complete and sorted by key, for paging. Like a check, a lookup
 //! is decided at one instant (`at`).
 
+use std::sync::Arc;
+
 use super::check::{CheckQuery, ResourceQuery, Verdict};
 use super::snapshot::Snapshot;
+use crate::model::Effect;
 
 impl Snapshot {
     /// Keys (`type/id`) of the resources of `resource_type` (of every type when `None`) on
@@ -96,25 +99,78 @@ fn covers(outer: &[&str], inner: &[&str]) -> bool {
     outer.len() <= inner.len() && outer.iter().zip(inner).all(|(o, i)| *o == "*" || o == i)
 }
 
+/// One data-path rule bearing on a user's action: its effect, its pattern's segments (none
+/// for a tenant-wide rule) and its grant.
+#[derive(Debug, Clone)]
+pub struct DataRule {
+    pub effect: Effect,
+    pub pattern: Vec<String>,
+    pub grant: Arc<str>,
+}
+
+/// A user's data-path rules for one action under one prefix, to decide many paths below
+/// it without a check each: what `check` decides, as the tests hold it to.
+#[derive(Debug, Clone, Default)]
+pub struct DataRules {
+    pub rules: Vec<DataRule>,
+}
+
+impl DataRule {
+    /// Whether its pattern covers `path` (segments): each of its segments `*` or equal.
+    pub fn covers(&self, path: &[&str]) -> bool {
+        self.pattern.len() <= path.len()
+            && self
+                .pattern
+                .iter()
+                .zip(path)
+                .all(|(p, s)| p == "*" || p == s)
+    }
+}
+
+impl DataRules {
+    /// What a check on `path` (under the prefix) decides: any covering DENY wins, then any
+    /// covering ALLOW; a disabled user has no rules, and so nothing allowed.
+    pub fn verdict(&self, path: &[&str]) -> Verdict {
+        let mut verdict = Verdict::NoMatch;
+        for rule in self.rules.iter().filter(|r| r.covers(path)) {
+            match rule.effect {
+                Effect::Deny => return Verdict::Deny,
+                Effect::Allow => verdict = Verdict::Allow,
+            }
+        }
+        verdict
+    }
+
+    /// The ALLOW rules covering `path`: the grants a check allowing it matched.
+    pub fn allowing<'a>(&'a self, path: &'a [&'a str]) -> impl Iterator<Item = &'a DataRule> + 'a {
+        self.rules
+            .iter()
+            .filter(move |r| r.effect == Effect::Allow && r.covers(path))
+    }
+
+    pub fn has_allow(&self) -> bool {
+        self.rules.iter().any(|r| r.effect == Effect::Allow)
+    }
+}
+
 impl Snapshot {
+    /// Whether any grant carries a row filter.
+    pub fn has_row_filters(&self) -> bool {
+        !self.row_filters.is_empty()
+    }
+
     /// The data-path rules of `user`'s closure at `at` whose privilege covers `action` and
-    /// whose pattern overlaps `prefix` (one may lie under the other), ALLOW and DENY alike,
-    /// as segments; a tenant-wide rule is the empty pattern. None for a disabled user.
-    pub fn data_rules(
-        &self,
-        user: &str,
-        action: &str,
-        prefix: &str,
-        at: i64,
-    ) -> Vec<(crate::model::Effect, Vec<String>)> {
+    /// whose pattern overlaps `prefix` (one may lie under the other), ALLOW and DENY alike;
+    /// a tenant-wide rule is the empty pattern. None for a disabled user.
+    pub fn data_rules(&self, user: &str, action: &str, prefix: &str, at: i64) -> DataRules {
         let Some(node) = self.users.get(user) else {
-            return Vec::new();
+            return DataRules::default();
         };
         if node.disabled {
-            return Vec::new();
+            return DataRules::default();
         }
         let wanted: Vec<&str> = prefix.split('/').collect();
-        let mut rules: Vec<(crate::model::Effect, Vec<String>)> = Vec::new();
+        let mut rules: Vec<DataRule> = Vec::new();
         let query = CheckQuery {
             user,
             action,
@@ -150,11 +206,15 @@ impl Snapshot {
                 };
                 let segments: Vec<&str> = pattern.iter().map(String::as_str).collect();
                 if overlap(&segments, &wanted) {
-                    rules.push((r.effect, pattern));
+                    rules.push(DataRule {
+                        effect: r.effect,
+                        pattern,
+                        grant: r.grant.clone(),
+                    });
                 }
             }
         }
-        rules
+        DataRules { rules }
     }
 
     /// The data objects under `prefix` on which `user` may do `action`, as patterns: the
@@ -169,7 +229,12 @@ impl Snapshot {
         at: i64,
     ) -> Vec<DataPathAccess> {
         let wanted: Vec<&str> = prefix.split('/').collect();
-        let rules = self.data_rules(user, action, prefix, at);
+        let rules: Vec<(Effect, Vec<String>)> = self
+            .data_rules(user, action, prefix, at)
+            .rules
+            .into_iter()
+            .map(|r| (r.effect, r.pattern))
+            .collect();
         fn split(p: &[String]) -> Vec<&str> {
             p.iter().map(String::as_str).collect()
         }

@@ -49,5 +49,5 @@ mod tests;
 
 pub use check::{CheckQuery, ResourceQuery, Verdict};
 pub use explain::{Explanation, Match};
-pub use lookup::DataPathAccess;
+pub use lookup::{DataPathAccess, DataRule, DataRules};
 pub use snapshot::{Op, Snapshot};

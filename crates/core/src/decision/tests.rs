@@ -327,6 +327,29 @@ fn agrees_at(index: &Snapshot, m: &Model, at: i64) -> Result<(), TestCaseError> 
                     path
                 );
             }
+            // The rules under a prefix decide its paths as checks do (a disabled user has
+            // none: nothing allowed, where a check says deny).
+            for prefix in ["hive", "hive/c1"] {
+                let rules = index.data_rules(user, action, prefix, at);
+                for path in PATHS.iter().filter(|p| p.starts_with(prefix)) {
+                    let segments: Vec<&str> = path.split('/').collect();
+                    let query = CheckQuery {
+                        user,
+                        action,
+                        resource: ResourceQuery::DataPath(path),
+                        at,
+                    };
+                    prop_assert_eq!(
+                        rules.verdict(&segments).allowed(),
+                        index.check(&query).allowed(),
+                        "rules under {} for {} {} {}",
+                        prefix,
+                        user,
+                        action,
+                        path
+                    );
+                }
+            }
             let found = index.lookup_resources(user, action, None, None, at);
             let expected: Vec<String> = {
                 let mut k: Vec<String> = m
