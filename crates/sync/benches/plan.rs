@@ -114,7 +114,9 @@ fn main() {
         let started = Instant::now();
         let mapped = grantd_sync::users_with_access(&snapshot, 0, &scope);
         let roles: Vec<(String, String)> = mapped.iter().map(|u| (u.clone(), u.clone())).collect();
+        let mapped_at = started.elapsed();
         let desired = grantd_sync::desired(&snapshot, 0, &scope, &catalog, &roles);
+        let desired_at = started.elapsed();
         let plan = grantd_sync::plan(
             Dialect::Postgres,
             &Actual::default(),
@@ -123,6 +125,12 @@ fn main() {
             "bench",
         );
         runs.push(started.elapsed());
+        eprintln!(
+            "  users {:.3} s, desired {:.3} s, plan {:.3} s",
+            mapped_at.as_secs_f64(),
+            (desired_at - mapped_at).as_secs_f64(),
+            (started.elapsed() - desired_at).as_secs_f64()
+        );
         figures = (roles.len(), desired.privileges.len(), plan.statements.len());
     }
     runs.sort();

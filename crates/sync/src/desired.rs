@@ -161,7 +161,9 @@ pub fn desired(
     roles: &[(String, String)],
 ) -> Desired {
     let index = TableIndex::new(catalog);
-    let mut privileges = BTreeSet::new();
+    // Gathered in a list and sorted once: a set of a million privileges built by inserts
+    // costs as much again.
+    let mut privileges: Vec<Privilege> = Vec::new();
     let mut filters: BTreeMap<(String, String), TableFilters> = BTreeMap::new();
     let mut problems = Vec::new();
     let filtering = snapshot.has_row_filters();
@@ -208,22 +210,28 @@ pub fn desired(
         if rules.has_allow() {
             for schema in &catalog.schemas {
                 if rules.allowed(&[schema]) {
-                    privileges.insert(Privilege::new(role, On::Schema(schema.clone()), privilege));
+                    privileges.push(Privilege::new(role, On::Schema(schema.clone()), privilege));
                 }
             }
         }
     }
     if scope.dialect == Dialect::Postgres {
         // A role reaches a table only through its schema.
-        let usage: Vec<Privilege> = privileges
+        let usage: BTreeSet<(&str, &str)> = privileges
             .iter()
-            .map(|p| Privilege::new(&p.role, On::Schema(p.on.schema().to_string()), "USAGE"))
+            .map(|p| (p.role.as_str(), p.on.schema()))
+            .collect();
+        let usage: Vec<Privilege> = usage
+            .into_iter()
+            .map(|(role, schema)| Privilege::new(role, On::Schema(schema.to_string()), "USAGE"))
             .collect();
         privileges.extend(usage);
     }
+    privileges.sort_unstable();
+    privileges.dedup();
     Desired {
         roles: roles.iter().cloned().collect(),
-        privileges,
+        privileges: privileges.into_iter().collect(),
         filters,
         problems,
     }
@@ -237,7 +245,7 @@ fn table_privileges(
     table: &Table,
     role: &str,
     (privilege, by_column): (&str, bool),
-    out: &mut BTreeSet<Privilege>,
+    out: &mut Vec<Privilege>,
 ) -> bool {
     let (schema, name) = (table.schema.as_str(), table.name.as_str());
     let whole = rules.allowed(&[schema, name]);
@@ -252,7 +260,7 @@ fn table_privileges(
     let on_table = || On::Table(table.schema.clone(), table.name.clone());
     if !deeper {
         if whole {
-            out.insert(Privilege::new(role, on_table(), privilege));
+            out.push(Privilege::new(role, on_table(), privilege));
         }
         return whole;
     }
@@ -262,14 +270,14 @@ fn table_privileges(
         .filter(|c| rules.allowed(&[schema, name, c]))
         .collect();
     if whole && columns.len() == table.columns.len() {
-        out.insert(Privilege::new(role, on_table(), privilege));
+        out.push(Privilege::new(role, on_table(), privilege));
         return true;
     }
     if !by_column {
         return false;
     }
     for column in &columns {
-        out.insert(Privilege::new(
+        out.push(Privilege::new(
             role,
             On::Column(table.schema.clone(), table.name.clone(), (*column).clone()),
             privilege,

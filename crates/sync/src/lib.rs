@@ -99,28 +99,25 @@ impl Dialect {
         }
     }
 
-    fn object(self, on: &On) -> String {
-        match (self, on) {
-            (Dialect::Postgres, On::Schema(s)) => format!("SCHEMA {}", self.ident(s)),
-            (Dialect::Mysql, On::Schema(s)) => format!("{}.*", self.ident(s)),
-            (Dialect::Postgres, On::Table(s, t) | On::Column(s, t, _)) => {
-                format!("TABLE {}.{}", self.ident(s), self.ident(t))
-            }
-            (Dialect::Mysql, On::Table(s, t) | On::Column(s, t, _)) => {
-                format!("{}.{}", self.ident(s), self.ident(t))
-            }
+    /// Objects of one kind listed in one statement: `TABLE a, b` or `SCHEMA a, b`.
+    fn objects(self, on: &[On]) -> String {
+        let names: Vec<String> = on
+            .iter()
+            .map(|o| match o {
+                On::Schema(s) if self == Dialect::Mysql => format!("{}.*", self.ident(s)),
+                On::Schema(s) => self.ident(s),
+                On::Table(s, t) | On::Column(s, t, _) => format!("{}.{}", self.ident(s), self.ident(t)),
+            })
+            .collect();
+        match (self, on.first()) {
+            (Dialect::Postgres, Some(On::Schema(_))) => format!("SCHEMA {}", names.join(", ")),
+            (Dialect::Postgres, _) => format!("TABLE {}", names.join(", ")),
+            (Dialect::Mysql, _) => names.join(", "),
         }
     }
 
-    /// `GRANT SELECT (a, b) ON TABLE s.t TO r` and its REVOKE.
-    fn privilege(
-        self,
-        verb: &str,
-        privilege: &str,
-        columns: Option<&[&str]>,
-        on: &On,
-        role: &str,
-    ) -> String {
+    /// `GRANT SELECT (a, b) ON TABLE s.t, s.u TO r` and its REVOKE.
+    fn privilege(self, verb: &str, privilege: &str, columns: Option<&[&str]>, on: &[On], role: &str) -> String {
         let columns = columns
             .map(|cols| {
                 let list: Vec<String> = cols.iter().map(|c| self.ident(c)).collect();
@@ -130,7 +127,7 @@ impl Dialect {
         let to = if verb == "GRANT" { "TO" } else { "FROM" };
         format!(
             "{verb} {privilege}{columns} ON {} {to} {}",
-            self.object(on),
+            self.objects(on),
             self.role(role)
         )
     }

@@ -84,7 +84,6 @@ pub fn plan(
     marker: &str,
 ) -> Plan {
     let mut out = Plan::default();
-    let mut wanted: BTreeSet<&Privilege> = BTreeSet::new();
     for role in desired.roles.keys() {
         if actual.foreign.contains(role) {
             out.skipped.push(role.clone());
@@ -95,21 +94,30 @@ pub fn plan(
             out.statements.extend(dialect.create_role(role, marker));
         }
     }
-    for p in &desired.privileges {
-        if !actual.foreign.contains(&p.role) {
-            wanted.insert(p);
-        }
-    }
-    let grant: Vec<&Privilege> = wanted
-        .iter()
-        .copied()
-        .filter(|p| !actual.privileges.contains(*p))
-        .collect();
-    let revoke: Vec<&Privilege> = actual
+    // Both sets are sorted: one merge finds what to grant and what to revoke.
+    let mut grant: Vec<&Privilege> = Vec::new();
+    let mut revoke: Vec<&Privilege> = Vec::new();
+    let mut wanted = desired
         .privileges
         .iter()
-        .filter(|p| !wanted.contains(p))
-        .collect();
+        .filter(|p| !actual.foreign.contains(&p.role))
+        .peekable();
+    let mut held = actual.privileges.iter().peekable();
+    loop {
+        match (wanted.peek(), held.peek()) {
+            (Some(w), Some(h)) => match w.cmp(h) {
+                std::cmp::Ordering::Less => grant.extend(wanted.next()),
+                std::cmp::Ordering::Greater => revoke.extend(held.next()),
+                std::cmp::Ordering::Equal => {
+                    wanted.next();
+                    held.next();
+                }
+            },
+            (Some(_), None) => grant.extend(wanted.next()),
+            (None, Some(_)) => revoke.extend(held.next()),
+            (None, None) => break,
+        }
+    }
     if let Some(known) = known {
         out.drift.extend(
             revoke
@@ -228,44 +236,63 @@ fn row_security(dialect: Dialect, actual: &Actual, desired: &Desired) -> Vec<Str
     out
 }
 
-/// One statement per privilege on a schema or table, and one for the columns of one table,
-/// role and privilege, placed where its first column comes.
+/// Most objects one PostgreSQL GRANT or REVOKE names.
+const PER_STATEMENT: usize = 500;
+
+/// The statements for `privileges`, in their order. Each statement is one role and one
+/// privilege on schemas, on tables, or on the same columns of tables. PostgreSQL lists up to
+/// `PER_STATEMENT` objects in one statement; MariaDB names one table each, and lists a
+/// table's columns together.
 fn statements(dialect: Dialect, verb: &str, privileges: &[Privilege]) -> Vec<String> {
-    enum Entry<'a> {
-        Whole(&'a Privilege),
-        Columns((&'a str, &'a str, &'a str, &'a str)),
-    }
-    let mut entries = Vec::new();
+    // A statement: role, privilege, columns (none: whole objects), whether on schemas;
+    // and its objects, in their first appearance's order.
+    type Key<'a> = (&'a str, &'a str, Vec<&'a str>, bool);
+    let mut order: Vec<Key<'_>> = Vec::new();
+    let mut objects: BTreeMap<Key<'_>, Vec<On>> = BTreeMap::new();
+    // Columns of one (role, privilege, table), gathered first.
     let mut columns: BTreeMap<(&str, &str, &str, &str), Vec<&str>> = BTreeMap::new();
+    let mut column_order = Vec::new();
+    fn push<'a>(key: Key<'a>, on: On, order: &mut Vec<Key<'a>>, objects: &mut BTreeMap<Key<'a>, Vec<On>>) {
+        let list = objects.entry(key.clone()).or_default();
+        if list.is_empty() {
+            order.push(key);
+        }
+        list.push(on);
+    }
     for p in privileges {
         match &p.on {
             On::Column(schema, table, column) => {
-                let key = (
-                    p.role.as_str(),
-                    schema.as_str(),
-                    table.as_str(),
-                    p.privilege.as_str(),
-                );
+                let key = (p.role.as_str(), p.privilege.as_str(), schema.as_str(), table.as_str());
                 let listed = columns.entry(key).or_default();
                 if listed.is_empty() {
-                    entries.push(Entry::Columns(key));
+                    column_order.push(key);
                 }
                 listed.push(column);
             }
-            _ => entries.push(Entry::Whole(p)),
+            on => {
+                let key = (p.role.as_str(), p.privilege.as_str(), Vec::new(), matches!(on, On::Schema(_)));
+                push(key, on.clone(), &mut order, &mut objects);
+            }
         }
     }
-    entries
-        .into_iter()
-        .map(|entry| match entry {
-            Entry::Whole(p) => dialect.privilege(verb, &p.privilege, None, &p.on, &p.role),
-            Entry::Columns(key) => {
-                let (role, schema, table, privilege) = key;
-                let on = On::Table(schema.to_string(), table.to_string());
-                dialect.privilege(verb, privilege, Some(&columns[&key]), &on, role)
-            }
-        })
-        .collect()
+    for key in column_order {
+        let (role, privilege, schema, table) = key;
+        let cols = columns[&key].clone();
+        push((role, privilege, cols, false), On::Table(schema.to_string(), table.to_string()), &mut order, &mut objects);
+    }
+    let per_statement = match dialect {
+        Dialect::Postgres => PER_STATEMENT,
+        Dialect::Mysql => 1,
+    };
+    let mut out = Vec::new();
+    for key in order {
+        let (role, privilege, cols, _) = &key;
+        let cols = (!cols.is_empty()).then_some(&cols[..]);
+        for chunk in objects[&key].chunks(per_statement) {
+            out.push(dialect.privilege(verb, privilege, cols, chunk, role));
+        }
+    }
+    out
 }
 
 #[cfg(test)]
