@@ -5,8 +5,8 @@
 //! empty, so that the figure is grantd's own work.
 //!
 //! The grants: 10 groups of 100 users, each group allowed SELECT on one schema (`*` under
-//! it) and INSERT on 10 of its tables; every tenth user denied one column of every table
-//! (`*/*/ssn`) and allowed UPDATE on one table.
+//! it; in the second run, on 10 of its tables) and INSERT on 10 of its tables; every tenth
+//! user denied one column of every table (`*/*/ssn`) and allowed UPDATE on one table.
 //!
 //! Run:
 //!
@@ -26,6 +26,14 @@ fn main() {
         .collect();
     let users = args.first().copied().unwrap_or(1000);
     let tables = args.get(1).copied().unwrap_or(10_000);
+    for wide in [true, false] {
+        run(users, tables, wide);
+    }
+}
+
+/// One workload: `wide`, each group may SELECT from a whole schema (1,000 tables); else
+/// from 10 of its tables.
+fn run(users: usize, tables: usize, wide: bool) {
     let groups = 10;
     let schemas = 10;
     let mut ops = Vec::new();
@@ -44,13 +52,22 @@ fn main() {
             body: json!({"id": format!("g{g}")}),
         });
         let group = json!({"type": "group", "id": format!("g{g}")});
-        ops.push(grant(
-            format!("sel{g}"),
-            group.clone(),
-            format!("wh/db/s{}/*", g % schemas),
-            "SELECT",
-            "ALLOW",
-        ));
+        let selected: Vec<String> = if wide {
+            vec![format!("wh/db/s{}/*", g % schemas)]
+        } else {
+            (10..20)
+                .map(|t| format!("wh/db/s{}/t{t}", g % schemas))
+                .collect()
+        };
+        for (i, pattern) in selected.into_iter().enumerate() {
+            ops.push(grant(
+                format!("sel{g}-{i}"),
+                group.clone(),
+                pattern,
+                "SELECT",
+                "ALLOW",
+            ));
+        }
         for t in 0..10 {
             ops.push(grant(
                 format!("ins{g}-{t}"),
@@ -91,15 +108,16 @@ fn main() {
     let mut snapshot = Snapshot::new();
     snapshot.apply(1, &ops);
     let per_schema = tables / schemas;
+    let columns: Vec<grantd_sync::Name> = ["id", "name", "amount", "region", "ssn"]
+        .map(Into::into)
+        .to_vec();
     let catalog = Catalog {
         schemas: (0..schemas).map(|s| format!("s{s}")).collect(),
         tables: (0..tables)
             .map(|t| Table {
-                schema: format!("s{}", t / per_schema),
-                name: format!("t{}", t % per_schema),
-                columns: ["id", "name", "amount", "region", "ssn"]
-                    .map(String::from)
-                    .to_vec(),
+                schema: format!("s{}", t / per_schema).into(),
+                name: format!("t{}", t % per_schema).into(),
+                columns: columns.clone(),
             })
             .collect(),
     };
@@ -135,7 +153,8 @@ fn main() {
     }
     runs.sort();
     println!(
-        "plan: {users} users, {tables} tables: {} roles mapped, {} privileges, {} statements; median {:.3} s (runs: {:?})",
+        "plan ({}): {users} users, {tables} tables: {} roles mapped, {} privileges, {} statements; median {:.3} s (runs: {:?})",
+        if wide { "a schema per group" } else { "10 tables per group" },
         figures.0,
         figures.1,
         figures.2,

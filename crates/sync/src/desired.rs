@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use grantd_core::decision::{DataRules, Snapshot, Verdict};
 
-use crate::privileges::{Catalog, Desired, On, Privilege, Table, TableFilters};
+use crate::privileges::{Catalog, Desired, Name, On, Privilege, Table, TableFilters};
 use crate::Dialect;
 
 /// The table actions synced: the action grantd checks, the SQL privilege, and whether it
@@ -111,8 +111,8 @@ impl<'a> TableIndex<'a> {
         let mut by_schema: HashMap<&str, Vec<usize>> = HashMap::new();
         let mut by_name = HashMap::new();
         for (i, t) in catalog.tables.iter().enumerate() {
-            by_schema.entry(t.schema.as_str()).or_default().push(i);
-            by_name.insert((t.schema.as_str(), t.name.as_str()), i);
+            by_schema.entry(&*t.schema).or_default().push(i);
+            by_name.insert((&*t.schema, &*t.name), i);
         }
         TableIndex { by_schema, by_name }
     }
@@ -168,7 +168,10 @@ pub fn desired(
     let mut problems = Vec::new();
     let filtering = snapshot.has_row_filters();
     for (role, user) in roles {
+        let role: Name = Name::from(role.as_str());
+        let role = &role;
         for (action, privilege, by_column) in TABLE_ACTIONS {
+            let privilege: Name = Name::from(privilege);
             let rules = Rules::of(snapshot, user, action, at, scope);
             if !rules.has_allow() {
                 continue;
@@ -181,14 +184,19 @@ pub fn desired(
             }
             for i in reached {
                 let table = &catalog.tables[i];
-                let granted =
-                    table_privileges(&rules, table, role, (privilege, by_column), &mut privileges);
+                let granted = table_privileges(
+                    &rules,
+                    table,
+                    role,
+                    (&privilege, by_column),
+                    &mut privileges,
+                );
                 if granted && filtering && action == "SELECT" {
                     if let Some(filter) = filter_of(snapshot, &rules, table) {
                         if scope.dialect == Dialect::Mysql {
                             privileges.retain(|p| {
                                 !(p.role == *role
-                                    && p.privilege == "SELECT"
+                                    && &*p.privilege == "SELECT"
                                     && p.on.is_in(&table.schema, &table.name))
                             });
                             problems.push(format!(
@@ -197,33 +205,39 @@ pub fn desired(
                             ));
                         } else {
                             filters
-                                .entry((table.schema.clone(), table.name.clone()))
+                                .entry((table.schema.to_string(), table.name.to_string()))
                                 .or_default()
-                                .insert(role.clone(), filter);
+                                .insert(role.to_string(), filter);
                         }
                     }
                 }
             }
         }
         let (action, privilege) = SCHEMA_ACTION;
+        let privilege: Name = Name::from(privilege);
         let rules = Rules::of(snapshot, user, action, at, scope);
         if rules.has_allow() {
             for schema in &catalog.schemas {
                 if rules.allowed(&[schema]) {
-                    privileges.push(Privilege::new(role, On::Schema(schema.clone()), privilege));
+                    privileges.push(Privilege::new(
+                        role,
+                        On::Schema(schema.as_str().into()),
+                        &privilege,
+                    ));
                 }
             }
         }
     }
     if scope.dialect == Dialect::Postgres {
         // A role reaches a table only through its schema.
-        let usage: BTreeSet<(&str, &str)> = privileges
+        let usage_privilege = Name::from("USAGE");
+        let usage: BTreeSet<(&Name, &str)> = privileges
             .iter()
-            .map(|p| (p.role.as_str(), p.on.schema()))
+            .map(|p| (&p.role, p.on.schema()))
             .collect();
         let usage: Vec<Privilege> = usage
             .into_iter()
-            .map(|(role, schema)| Privilege::new(role, On::Schema(schema.to_string()), "USAGE"))
+            .map(|(role, schema)| Privilege::new(role, On::Schema(schema.into()), &usage_privilege))
             .collect();
         privileges.extend(usage);
     }
@@ -243,11 +257,11 @@ pub fn desired(
 fn table_privileges(
     rules: &Rules,
     table: &Table,
-    role: &str,
-    (privilege, by_column): (&str, bool),
+    role: &Name,
+    (privilege, by_column): (&Name, bool),
     out: &mut Vec<Privilege>,
 ) -> bool {
-    let (schema, name) = (table.schema.as_str(), table.name.as_str());
+    let (schema, name) = (&*table.schema, &*table.name);
     let whole = rules.allowed(&[schema, name]);
     // A rule on something within the table (a column): columns decide one by one.
     let deeper = rules.tails().any(|(_, tail)| {
@@ -264,7 +278,7 @@ fn table_privileges(
         }
         return whole;
     }
-    let columns: Vec<&String> = table
+    let columns: Vec<&Name> = table
         .columns
         .iter()
         .filter(|c| rules.allowed(&[schema, name, c]))
@@ -289,7 +303,7 @@ fn table_privileges(
 /// The OR of the row filters of the ALLOWs that let the user SELECT from `table` (on the
 /// table, else on its columns), if they all carry one.
 fn filter_of(snapshot: &Snapshot, rules: &Rules, table: &Table) -> Option<String> {
-    let (schema, name) = (table.schema.as_str(), table.name.as_str());
+    let (schema, name) = (&*table.schema, &*table.name);
     let mut grants = rules.allowing(&[schema, name]);
     if grants.is_empty() {
         for column in &table.columns {

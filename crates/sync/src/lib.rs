@@ -13,7 +13,9 @@ pub mod privileges;
 pub use connection::Connection;
 pub use desired::{desired, users_with_access, Scope};
 pub use plan::{plan, role_name_problem, Plan};
-pub use privileges::{Actual, Catalog, Desired, On, Privilege, Table, TableFilters, TableRls};
+pub use privileges::{
+    Actual, Catalog, Desired, Name, On, Privilege, Table, TableFilters, TableRls,
+};
 
 /// The SQL dialect of a source.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -106,7 +108,9 @@ impl Dialect {
             .map(|o| match o {
                 On::Schema(s) if self == Dialect::Mysql => format!("{}.*", self.ident(s)),
                 On::Schema(s) => self.ident(s),
-                On::Table(s, t) | On::Column(s, t, _) => format!("{}.{}", self.ident(s), self.ident(t)),
+                On::Table(s, t) | On::Column(s, t, _) => {
+                    format!("{}.{}", self.ident(s), self.ident(t))
+                }
             })
             .collect();
         match (self, on.first()) {
@@ -117,7 +121,14 @@ impl Dialect {
     }
 
     /// `GRANT SELECT (a, b) ON TABLE s.t, s.u TO r` and its REVOKE.
-    fn privilege(self, verb: &str, privilege: &str, columns: Option<&[&str]>, on: &[On], role: &str) -> String {
+    fn privilege(
+        self,
+        verb: &str,
+        privilege: &str,
+        columns: Option<&[&str]>,
+        on: &[On],
+        role: &str,
+    ) -> String {
         let columns = columns
             .map(|cols| {
                 let list: Vec<String> = cols.iter().map(|c| self.ident(c)).collect();

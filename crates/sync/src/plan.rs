@@ -2,7 +2,7 @@
 //! that close it, in the order they run: roles made first, privileges revoked, then those
 //! granted.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use serde::Serialize;
 
@@ -100,7 +100,7 @@ pub fn plan(
     let mut wanted = desired
         .privileges
         .iter()
-        .filter(|p| !actual.foreign.contains(&p.role))
+        .filter(|p| !actual.foreign.contains(&*p.role))
         .peekable();
     let mut held = actual.privileges.iter().peekable();
     loop {
@@ -248,11 +248,16 @@ fn statements(dialect: Dialect, verb: &str, privileges: &[Privilege]) -> Vec<Str
     // and its objects, in their first appearance's order.
     type Key<'a> = (&'a str, &'a str, Vec<&'a str>, bool);
     let mut order: Vec<Key<'_>> = Vec::new();
-    let mut objects: BTreeMap<Key<'_>, Vec<On>> = BTreeMap::new();
+    let mut objects: HashMap<Key<'_>, Vec<On>> = HashMap::new();
     // Columns of one (role, privilege, table), gathered first.
-    let mut columns: BTreeMap<(&str, &str, &str, &str), Vec<&str>> = BTreeMap::new();
+    let mut columns: HashMap<(&str, &str, &str, &str), Vec<&str>> = HashMap::new();
     let mut column_order = Vec::new();
-    fn push<'a>(key: Key<'a>, on: On, order: &mut Vec<Key<'a>>, objects: &mut BTreeMap<Key<'a>, Vec<On>>) {
+    fn push<'a>(
+        key: Key<'a>,
+        on: On,
+        order: &mut Vec<Key<'a>>,
+        objects: &mut HashMap<Key<'a>, Vec<On>>,
+    ) {
         let list = objects.entry(key.clone()).or_default();
         if list.is_empty() {
             order.push(key);
@@ -262,7 +267,7 @@ fn statements(dialect: Dialect, verb: &str, privileges: &[Privilege]) -> Vec<Str
     for p in privileges {
         match &p.on {
             On::Column(schema, table, column) => {
-                let key = (p.role.as_str(), p.privilege.as_str(), schema.as_str(), table.as_str());
+                let key = (&*p.role, &*p.privilege, &**schema, &**table);
                 let listed = columns.entry(key).or_default();
                 if listed.is_empty() {
                     column_order.push(key);
@@ -270,7 +275,12 @@ fn statements(dialect: Dialect, verb: &str, privileges: &[Privilege]) -> Vec<Str
                 listed.push(column);
             }
             on => {
-                let key = (p.role.as_str(), p.privilege.as_str(), Vec::new(), matches!(on, On::Schema(_)));
+                let key = (
+                    &*p.role,
+                    &*p.privilege,
+                    Vec::new(),
+                    matches!(on, On::Schema(_)),
+                );
                 push(key, on.clone(), &mut order, &mut objects);
             }
         }
@@ -278,7 +288,12 @@ fn statements(dialect: Dialect, verb: &str, privileges: &[Privilege]) -> Vec<Str
     for key in column_order {
         let (role, privilege, schema, table) = key;
         let cols = columns[&key].clone();
-        push((role, privilege, cols, false), On::Table(schema.to_string(), table.to_string()), &mut order, &mut objects);
+        push(
+            (role, privilege, cols, false),
+            On::Table(schema.into(), table.into()),
+            &mut order,
+            &mut objects,
+        );
     }
     let per_statement = match dialect {
         Dialect::Postgres => PER_STATEMENT,
@@ -300,7 +315,7 @@ mod tests {
     use super::*;
 
     fn p(role: &str, on: On, privilege: &str) -> Privilege {
-        Privilege::new(role, on, privilege)
+        Privilege::new(&role.into(), on, &privilege.into())
     }
 
     #[test]
@@ -371,11 +386,17 @@ mod tests {
     fn names_are_quoted_whatever_they_hold() {
         let on = On::Table("we\"ird".into(), "t`'x".into());
         assert_eq!(
-            Dialect::Postgres.privilege("GRANT", "SELECT", None, &on, "a\"b"),
+            Dialect::Postgres.privilege("GRANT", "SELECT", None, std::slice::from_ref(&on), "a\"b"),
             "GRANT SELECT ON TABLE \"we\"\"ird\".\"t`'x\" TO \"a\"\"b\""
         );
         assert_eq!(
-            Dialect::Mysql.privilege("REVOKE", "SELECT", Some(&["c`1"]), &on, "o'k\\"),
+            Dialect::Mysql.privilege(
+                "REVOKE",
+                "SELECT",
+                Some(&["c`1"]),
+                std::slice::from_ref(&on),
+                "o'k\\"
+            ),
             "REVOKE SELECT (`c``1`) ON `we\"ird`.`t``'x` FROM 'o''k\\\\'@'%'"
         );
         assert_eq!(

@@ -69,11 +69,13 @@ pub async fn catalog(conn: &mut PgConnection, schemas: &[String]) -> Result<Cata
             row.try_get("c").map_err(err)?,
         );
         match tables.last_mut() {
-            Some(last) if last.schema == schema && last.name == name => last.columns.push(column),
+            Some(last) if *last.schema == *schema && *last.name == *name => {
+                last.columns.push(column.into())
+            }
             _ => tables.push(Table {
-                schema,
-                name,
-                columns: vec![column],
+                schema: schema.into(),
+                name: name.into(),
+                columns: vec![column.into()],
             }),
         }
     }
@@ -142,14 +144,14 @@ pub async fn actual(
                 continue;
             }
             let on = match (table, column) {
-                (Some(t), Some(c)) => On::Column(schema, t, c),
-                (Some(t), None) => On::Table(schema, t),
-                _ => On::Schema(schema),
+                (Some(t), Some(c)) => On::Column(schema.into(), t.into(), c.into()),
+                (Some(t), None) => On::Table(schema.into(), t.into()),
+                _ => On::Schema(schema.into()),
             };
             found.privileges.insert(Privilege {
-                role,
+                role: role.into(),
                 on,
-                privilege,
+                privilege: privilege.into(),
             });
         }
     }

@@ -9,15 +9,18 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum On {
-    Schema(String),
-    Table(String, String),
-    Column(String, String, String),
+    Schema(Name),
+    Table(Name, Name),
+    Column(Name, Name, Name),
 }
+
+/// A name shared by every privilege that holds it: cloning one costs a count, not a copy.
+pub type Name = std::sync::Arc<str>;
 
 impl On {
     /// Whether it is table `schema.table` or one of its columns.
     pub fn is_in(&self, schema: &str, table: &str) -> bool {
-        matches!(self, On::Table(s, t) | On::Column(s, t, _) if s == schema && t == table)
+        matches!(self, On::Table(s, t) | On::Column(s, t, _) if &**s == schema && &**t == table)
     }
 
     pub fn schema(&self) -> &str {
@@ -30,17 +33,17 @@ impl On {
 /// One privilege of one role on one object: `SELECT` on a table, `USAGE` on a schema.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub struct Privilege {
-    pub role: String,
+    pub role: Name,
     pub on: On,
-    pub privilege: String,
+    pub privilege: Name,
 }
 
 impl Privilege {
-    pub fn new(role: &str, on: On, privilege: &str) -> Privilege {
+    pub fn new(role: &Name, on: On, privilege: &Name) -> Privilege {
         Privilege {
-            role: role.to_string(),
+            role: role.clone(),
             on,
-            privilege: privilege.to_string(),
+            privilege: privilege.clone(),
         }
     }
 }
@@ -59,9 +62,9 @@ impl std::fmt::Display for Privilege {
 /// A table (or view) and its columns, in their order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Table {
-    pub schema: String,
-    pub name: String,
-    pub columns: Vec<String>,
+    pub schema: Name,
+    pub name: Name,
+    pub columns: Vec<Name>,
 }
 
 /// The managed schemas of a database and their tables.

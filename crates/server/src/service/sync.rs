@@ -242,7 +242,7 @@ impl Service {
                 .collect();
             for (schema, table, role, filter) in filtered {
                 if let Err(error) = conn.check_row_filter(&schema, &table, &filter).await {
-                    desired.privileges.retain(|p| !(p.role == role && p.privilege == "SELECT" && p.on.is_in(&schema, &table)));
+                    desired.privileges.retain(|p| !(*p.role == *role && &*p.privilege == "SELECT" && p.on.is_in(&schema, &table)));
                     if let Some(roles) = desired.filters.get_mut(&(schema.clone(), table.clone())) {
                         roles.remove(&role);
                     }
@@ -257,7 +257,7 @@ impl Service {
             let kept: BTreeSet<Privilege> = desired
                 .privileges
                 .into_iter()
-                .filter(|p| !actual.foreign.contains(&p.role))
+                .filter(|p| !actual.foreign.contains(&*p.role))
                 .collect();
             Ok(PassReport {
                 revision: snapshot.revision(),
