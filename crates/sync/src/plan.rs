@@ -244,33 +244,24 @@ const PER_STATEMENT: usize = 500;
 /// `PER_STATEMENT` objects in one statement; MariaDB names one table each, and lists a
 /// table's columns together.
 fn statements(dialect: Dialect, verb: &str, privileges: &[Privilege]) -> Vec<String> {
-    // A statement: role, privilege, columns (none: whole objects), whether on schemas;
-    // and its objects, in their first appearance's order.
+    // A statement: role, privilege, columns (none: whole objects), whether on schemas.
     type Key<'a> = (&'a str, &'a str, Vec<&'a str>, bool);
-    let mut order: Vec<Key<'_>> = Vec::new();
-    let mut objects: HashMap<Key<'_>, Vec<On>> = HashMap::new();
-    // Columns of one (role, privilege, table), gathered first.
-    let mut columns: HashMap<(&str, &str, &str, &str), Vec<&str>> = HashMap::new();
-    let mut column_order = Vec::new();
-    fn push<'a>(
-        key: Key<'a>,
-        on: On,
-        order: &mut Vec<Key<'a>>,
-        objects: &mut HashMap<Key<'a>, Vec<On>>,
-    ) {
-        let list = objects.entry(key.clone()).or_default();
-        if list.is_empty() {
-            order.push(key);
-        }
-        list.push(on);
+    // One table's columns for one role and privilege.
+    type Table<'a> = (&'a str, &'a str, &'a str, &'a str);
+    enum Slot<'a> {
+        Whole(Key<'a>),
+        Columns(Table<'a>),
     }
+    let mut slots: Vec<Slot<'_>> = Vec::new();
+    let mut objects: HashMap<Key<'_>, Vec<On>> = HashMap::new();
+    let mut columns: HashMap<Table<'_>, Vec<&str>> = HashMap::new();
     for p in privileges {
         match &p.on {
             On::Column(schema, table, column) => {
                 let key = (&*p.role, &*p.privilege, &**schema, &**table);
                 let listed = columns.entry(key).or_default();
                 if listed.is_empty() {
-                    column_order.push(key);
+                    slots.push(Slot::Columns(key));
                 }
                 listed.push(column);
             }
@@ -281,29 +272,43 @@ fn statements(dialect: Dialect, verb: &str, privileges: &[Privilege]) -> Vec<Str
                     Vec::new(),
                     matches!(on, On::Schema(_)),
                 );
-                push(key, on.clone(), &mut order, &mut objects);
+                let listed = objects.entry(key.clone()).or_default();
+                if listed.is_empty() {
+                    slots.push(Slot::Whole(key));
+                }
+                listed.push(on.clone());
             }
         }
     }
-    for key in column_order {
-        let (role, privilege, schema, table) = key;
-        let cols = columns[&key].clone();
-        push(
-            (role, privilege, cols, false),
-            On::Table(schema.into(), table.into()),
-            &mut order,
-            &mut objects,
-        );
-    }
+    // Tables with the same columns for one role and privilege share a statement.
+    let slots: Vec<Key<'_>> = slots
+        .into_iter()
+        .map(|slot| match slot {
+            Slot::Whole(key) => key,
+            Slot::Columns(table) => {
+                let (role, privilege, schema, name) = table;
+                let key = (role, privilege, columns[&table].clone(), false);
+                objects
+                    .entry(key.clone())
+                    .or_default()
+                    .push(On::Table(schema.into(), name.into()));
+                key
+            }
+        })
+        .collect();
     let per_statement = match dialect {
         Dialect::Postgres => PER_STATEMENT,
         Dialect::Mysql => 1,
     };
     let mut out = Vec::new();
-    for key in order {
+    for key in slots {
+        // Each statement where its first object came; the rest of its objects with it.
+        let Some(list) = objects.remove(&key) else {
+            continue;
+        };
         let (role, privilege, cols, _) = &key;
         let cols = (!cols.is_empty()).then_some(&cols[..]);
-        for chunk in objects[&key].chunks(per_statement) {
+        for chunk in list.chunks(per_statement) {
             out.push(dialect.privilege(verb, privilege, cols, chunk, role));
         }
     }

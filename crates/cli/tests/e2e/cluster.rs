@@ -491,3 +491,139 @@ async fn a_window_that_ends_is_written_down_once() {
         );
     }
 }
+
+/// A source's passes run on one node at a time; when it dies, another takes the lease
+/// once it expires, and goes on from where the database is.
+#[tokio::test]
+async fn a_data_source_is_synced_by_one_node_and_another_takes_over() {
+    let Some(url) = grantd_store::testing::fresh_postgres_url().await else {
+        return;
+    };
+    let mut nodes = vec![node(&url, "s1", &[]).await, node(&url, "s2", &[]).await];
+    let client = Client::new();
+    let t = tenant(&client, &nodes[0]).await;
+    let db = grantd_store::testing::unique_name("gdlease").replace('-', "_");
+    let role = format!("{db}_u");
+    let admin = "postgres://postgres@127.0.0.1:5432";
+    let psql = |target: &str, sql: &str| {
+        let out = std::process::Command::new("psql")
+            .args(["-q", "-v", "ON_ERROR_STOP=1", target, "-c", sql])
+            .output()
+            .expect("psql");
+        assert!(
+            out.status.success(),
+            "{sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    psql(
+        &format!("{admin}/postgres"),
+        &format!("CREATE DATABASE {db}"),
+    );
+    psql(
+        &format!("{admin}/{db}"),
+        "CREATE TABLE public.t1 (id int); CREATE TABLE public.t2 (id int)",
+    );
+    let write = |node: usize, path: &str, body: Value| {
+        op(
+            &client,
+            &nodes[node],
+            Method::POST,
+            &format!("/v1/tenants/{t}/{path}"),
+        )
+        .json(&body)
+    };
+    let (code, body) = send(write(
+        0,
+        "data-sources",
+        json!({"id": "src", "kind": "postgresql",
+        "url": format!("{admin}/{db}"), "interval_seconds": 5}),
+    ))
+    .await;
+    assert_eq!(code, StatusCode::CREATED, "{body}");
+    let (code, _) = send(
+        op(
+            &client,
+            &nodes[0],
+            Method::PATCH,
+            &format!("/v1/tenants/{t}/users/u"),
+        )
+        .json(&json!({"attributes": {"db_role": role}})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK);
+    let grant_on = |table: &str| {
+        json!({"id": table, "subject": {"type": "user", "id": "u"},
+        "effect": "ALLOW", "privilege": {"type": "actions", "actions": ["SELECT"]},
+        "target": {"type": "data_path", "pattern": format!("src/{db}/public/{table}")}})
+    };
+    // Waits until a pass on any node holds `revision`; the node that ran it.
+    let synced = |revision: i64, nodes: &[Server]| {
+        let (client, t) = (client.clone(), t.clone());
+        let bases: Vec<String> = nodes.iter().map(|n| n.base.clone()).collect();
+        async move {
+            for _ in 0..400 {
+                for base in &bases {
+                    let status = client
+                        .get(format!("{base}/v1/tenants/{t}/data-sources/src/status"))
+                        .bearer_auth(OPERATOR)
+                        .send()
+                        .await;
+                    if let Ok(response) = status {
+                        let body: Value = response.json().await.unwrap_or_default();
+                        let s = &body["status"];
+                        if s["state"] == "ok" && s["revision"].as_i64().unwrap_or(0) >= revision {
+                            return s["node"].as_str().unwrap_or_default().to_string();
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            panic!("revision {revision} never synced");
+        }
+    };
+    let response = write(1, "grants", grant_on("t1"))
+        .send()
+        .await
+        .expect("send");
+    let revision: i64 = response.headers()["grantd-revision"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("revision");
+    let first = synced(revision, &nodes).await;
+    assert!(first == "s1" || first == "s2", "{first}");
+    // The holder dies; the other takes the lease once it expires, and syncs what follows.
+    let (dead, alive) = if first == "s1" { (0, 1) } else { (1, 0) };
+    nodes[dead].child.kill().await.expect("kill");
+    let response = op(
+        &client,
+        &nodes[alive],
+        Method::POST,
+        &format!("/v1/tenants/{t}/grants"),
+    )
+    .json(&grant_on("t2"))
+    .send()
+    .await
+    .expect("send");
+    let revision: i64 = response.headers()["grantd-revision"]
+        .to_str()
+        .expect("ascii")
+        .parse()
+        .expect("revision");
+    let survivors = vec![nodes.remove(alive)];
+    let second = synced(revision, &survivors).await;
+    assert_ne!(second, first, "the other node took over");
+    psql(
+        &format!("postgres://{role}@127.0.0.1:5432/{db}"),
+        "SELECT * FROM public.t1; SELECT * FROM public.t2",
+    );
+    psql(
+        &format!("{admin}/postgres"),
+        &format!("DROP DATABASE {db} WITH (FORCE)"),
+    );
+    psql(
+        &format!("{admin}/postgres"),
+        &format!("DROP ROLE \"{role}\""),
+    );
+}

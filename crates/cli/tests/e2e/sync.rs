@@ -259,18 +259,17 @@ async fn postgres_holds_what_checks_decide_and_nothing_else() {
             .is_err()
     })
     .await;
-    let (_, audit) = send(app.op(
-        Method::GET,
-        &format!("/v1/tenants/{t}/audit-events?actor=grantd:sync&limit=100"),
-    ))
+    // The pass's audit event, written once it has run, lists the planned statements.
+    let audited = format!("/v1/tenants/{t}/audit-events?actor=grantd:sync&limit=100");
+    eventually("the pass audited with the planned statements", || async {
+        let (_, audit) = send(app.op(Method::GET, &audited)).await;
+        audit["items"].as_array().is_some_and(|events| {
+            events
+                .iter()
+                .any(|e| e["action"] == "data_source.sync" && e["detail"]["statements"] == planned)
+        })
+    })
     .await;
-    let passes = audit["items"].as_array().expect("items");
-    let last = passes
-        .iter()
-        .rev()
-        .find(|e| e["action"] == "data_source.sync")
-        .expect("a pass audited");
-    assert_eq!(last["detail"]["statements"], planned, "{last}");
     let metrics = app.metrics().await;
     assert!(
         metrics.contains("grantd_sync_statements_total"),
@@ -747,4 +746,59 @@ async fn mariadb_refuses_a_row_filter() {
         refused.to_string().contains("no row-level security"),
         "{refused}"
     );
+}
+
+#[tokio::test]
+async fn an_ended_window_is_revoked_in_the_database_without_a_write() {
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let (db, source, bob) = (unique("gdsync"), unique("dws"), unique("bob"));
+    let mut admin = pg(PG_ADMIN).await;
+    admin
+        .execute(format!("CREATE DATABASE {db}").as_str())
+        .await
+        .expect("database");
+    let mut data = pg(&format!("postgres://postgres@127.0.0.1:5432/{db}")).await;
+    data.execute("CREATE TABLE public.orders (id int)")
+        .await
+        .expect("table");
+    let _ = data.close().await;
+    app.create(
+        &t,
+        "data-sources",
+        json!({"id": source, "kind": "postgresql",
+        "url": format!("postgres://postgres@127.0.0.1:5432/{db}")}),
+    )
+    .await;
+    app.create(&t, "users", json!({"id": bob})).await;
+    let ends = chrono::Utc::now() + chrono::Duration::seconds(3);
+    let mut windowed = grant(
+        "for-now",
+        &bob,
+        &format!("{source}/{db}/public/orders"),
+        &["SELECT"],
+        "allow",
+    );
+    windowed["expires_at"] = json!(ends.to_rfc3339());
+    app.create(&t, "grants", windowed).await;
+    synced(&app, &t, &source).await;
+    pg_may(&bob, &db, "SELECT * FROM public.orders")
+        .await
+        .expect("within its window");
+    // No write from here: the window's end is recorded by grantd, and the next pass revokes.
+    eventually("revoked once the window ended", || async {
+        pg_may(&bob, &db, "SELECT * FROM public.orders")
+            .await
+            .is_err()
+    })
+    .await;
+    assert!(chrono::Utc::now() >= ends, "not revoked before its end");
+    admin
+        .execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
+        .await
+        .expect("drop database");
+    admin
+        .execute(format!("DROP ROLE \"{bob}\"").as_str())
+        .await
+        .expect("drop role");
 }

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use grantd_core::model::{DataPermission, DataSource, SourceKind, User};
+use grantd_core::model::{DataPermission, DataSource, SetMember, SourceKind, User};
 use grantd_core::ObjectKey;
 use grantd_sync::{Connection, Dialect, Plan, Privilege, Scope, SyncError};
 use serde::{Deserialize, Serialize};
@@ -102,11 +102,20 @@ pub struct PermissionSync {
 /// The sources of a tenant and their statuses, to derive permissions' statuses from.
 pub struct SyncStates {
     sources: Vec<(DataSource, SyncStatus)>,
+    /// The latest write to each permission set's members: a permission takes effect for
+    /// a member only once that is synced too.
+    members_written: std::collections::HashMap<String, i64>,
 }
 
 impl SyncStates {
     /// The sync status of a data permission written at `version`.
     pub fn of(&self, permission: &DataPermission, version: i64) -> PermissionSync {
+        let version = version.max(
+            self.members_written
+                .get(&permission.set)
+                .copied()
+                .unwrap_or(0),
+        );
         let status = |s: &'static str, msg: Option<String>| PermissionSync {
             sync_status: s,
             sync_msg: msg,
@@ -191,7 +200,19 @@ impl Service {
             let status = self.sync_status(tenant, &source.object.id).await?;
             sources.push((source.object, status));
         }
-        Ok(SyncStates { sources })
+        let mut members_written = std::collections::HashMap::new();
+        if !sources.is_empty() {
+            for member in self.list_all::<SetMember>(tenant, None).await? {
+                let latest = members_written
+                    .entry(member.object.set.clone())
+                    .or_insert(0);
+                *latest = (*latest).max(member.version);
+            }
+        }
+        Ok(SyncStates {
+            sources,
+            members_written,
+        })
     }
 
     /// Plans a pass over `source` (and, if `apply`, runs it) at the index `consistency`
