@@ -233,6 +233,10 @@ pub fn row_filter(value: &str) -> Result<(), String> {
     let mut depth = 0usize;
     let mut quote: Option<char> = None;
     let mut previous = ' ';
+    if value.contains('\\') {
+        // Anywhere, quoted too: an E'...' string escapes its quote with one.
+        return Err("must not use \\ (escapes)".into());
+    }
     for c in value.chars() {
         match quote {
             Some(q) if c == q => quote = None,
@@ -245,7 +249,7 @@ pub fn row_filter(value: &str) -> Result<(), String> {
                 ';' => return Err("must be one expression: no ;".into()),
                 '-' if previous == '-' => return Err("must not hold a comment (--)".into()),
                 '*' if previous == '/' => return Err("must not hold a comment (/*)".into()),
-                '$' | '\\' => return Err("must not use $ or \\ (dollar quoting, escapes)".into()),
+                '$' => return Err("must not use $ (dollar quoting)".into()),
                 _ => {}
             },
         }
@@ -283,6 +287,8 @@ mod row_filter_tests {
             "a = 'open",
             "((a = 1)",
             "a = E'\\''",
+            "a = E'\\'' -- x'",
+            "note = 'x\\y'",
             "",
         ] {
             assert!(row_filter(bad).is_err(), "{bad}");

@@ -25,7 +25,13 @@ const TICK: Duration = Duration::from_millis(200);
 /// A pass that failed is tried again no sooner than this.
 const RETRY: Duration = Duration::from_secs(2);
 /// A node that does not hold a source's lease asks again no sooner than this.
-const LEASE_RETRY: Duration = Duration::from_secs(2);
+const LEASE_RETRY: Duration = Duration::from_secs(5);
+/// How long a lease lasts unless renewed, and how often its holder renews it: a dead
+/// holder's sources are taken over within the first.
+const LEASE_TTL_MS: i64 = 30_000;
+const LEASE_RENEW: Duration = Duration::from_secs(10);
+/// Longest a pass may take before it is given up (its transaction rolled back).
+const PASS_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// What this node knows of one source.
 #[derive(Default)]
@@ -35,6 +41,8 @@ struct Tracked {
     last_pass: Option<Instant>,
     failed: bool,
     running: bool,
+    /// When this node last took or renewed the source's lease, while it holds it.
+    leased: Option<Instant>,
     lease_asked: Option<Instant>,
     /// What this node's last pass left in the database: tells drift apart.
     known: Option<BTreeSet<Privilege>>,
@@ -96,31 +104,37 @@ pub fn spawn_reconciler(
                 for source in list.iter().filter(|s| s.enabled) {
                     let key = (tenant.clone(), source.id.clone());
                     let t = tracked.entry(key.clone()).or_default();
-                    if t.running || !due(t, revision, source) {
-                        continue;
-                    }
-                    if t.lease_asked.is_some_and(|at| at.elapsed() < LEASE_RETRY) {
-                        continue;
-                    }
-                    let ttl = (source.interval_seconds as i64 * 2 + 10) * 1000;
-                    let lease = format!("sync/{tenant}/{}", source.id);
-                    match service
-                        .store()
-                        .take_lease(&lease, &node, ttl, now_millis())
-                        .await
-                    {
-                        Ok(true) => t.lease_asked = None,
-                        Ok(false) => {
-                            // Another node syncs it; forget what this one knew.
-                            t.lease_asked = Some(Instant::now());
-                            t.known = None;
-                            continue;
+                    // The holder renews its lease; the others ask now and then.
+                    let fresh = t.leased.is_some_and(|at| at.elapsed() < LEASE_RENEW);
+                    let may_ask = t.leased.is_some()
+                        || t.lease_asked.is_none_or(|at| at.elapsed() >= LEASE_RETRY);
+                    if !fresh && may_ask {
+                        let lease = format!("sync/{tenant}/{}", source.id);
+                        let now = now_millis();
+                        match service
+                            .store()
+                            .take_lease(&lease, &node, LEASE_TTL_MS, now)
+                            .await
+                        {
+                            Ok(true) => {
+                                t.leased = Some(Instant::now());
+                                t.lease_asked = None;
+                            }
+                            Ok(false) => {
+                                // Another node syncs it; forget what this one knew.
+                                t.leased = None;
+                                t.lease_asked = Some(Instant::now());
+                                t.known = None;
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "cannot take a sync lease; will retry");
+                                t.leased = None;
+                                t.lease_asked = Some(Instant::now());
+                            }
                         }
-                        Err(error) => {
-                            tracing::warn!(%error, "cannot take a sync lease; will retry");
-                            t.lease_asked = Some(Instant::now());
-                            continue;
-                        }
+                    }
+                    if t.leased.is_none() || t.running || !due(t, revision, source) {
+                        continue;
                     }
                     t.running = true;
                     let known = t.known.clone();
@@ -167,15 +181,19 @@ async fn pass(
             return (None, known);
         }
     };
-    let outcome = service
-        .sync_pass(
-            tenant,
-            source,
-            known.as_ref(),
-            Consistency::MinimizeLatency,
-            true,
-        )
-        .await;
+    let pass = service.sync_pass(
+        tenant,
+        source,
+        known.as_ref(),
+        Consistency::MinimizeLatency,
+        true,
+    );
+    let outcome = match tokio::time::timeout(PASS_TIMEOUT, pass).await {
+        Ok(outcome) => outcome,
+        Err(_) => Ok(Err(grantd_sync::SyncError::new(
+            "the pass took over 300 s and was given up",
+        ))),
+    };
     let seconds = started.elapsed().as_secs_f64();
     metrics::histogram!("grantd_sync_pass_seconds", "kind" => kind_name(source)).record(seconds);
     status.node = Some(node.to_string());

@@ -63,9 +63,10 @@ impl Connection {
     pub async fn rls(
         &mut self,
         catalog: &Catalog,
+        marker: &str,
     ) -> Result<std::collections::BTreeMap<(String, String), crate::TableRls>, SyncError> {
         match self {
-            Connection::Postgres(conn) => postgres::rls(conn, catalog).await,
+            Connection::Postgres(conn) => postgres::rls(conn, catalog, marker).await,
             Connection::Mysql(_) => Ok(Default::default()),
         }
     }

@@ -91,7 +91,7 @@ impl Dialect {
                 ),
             ],
             Dialect::Mysql => vec![
-                format!("CREATE USER IF NOT EXISTS {} ACCOUNT LOCK", self.role(role)),
+                format!("CREATE USER {} ACCOUNT LOCK", self.role(role)),
                 format!(
                     "INSERT IGNORE INTO grantd_sync.managed_roles (source, role) VALUES ({}, {})",
                     self.string(marker),

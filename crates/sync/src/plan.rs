@@ -33,40 +33,65 @@ impl Plan {
     }
 }
 
-/// The policy grantd adds to a table whose row-level security it turns on, so that every
-/// role it does not filter keeps seeing every row.
-pub const EVERYONE: &str = "grantd_all";
-
-/// What a filter policy's comment holds: whose filter it is, as written.
+/// What each of a source's policies' comments holds: the source (its marker), and for a
+/// role's policies the role and its filter as written. A source reads only its own.
 #[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize)]
 pub struct FilterNote {
+    pub source: String,
+    #[serde(default)]
     pub role: String,
+    #[serde(default)]
     pub filter: String,
 }
 
-/// The names of a role's two policies on a table: the permissive one that lets it see
-/// rows, and the restrictive one that keeps them to its filter.
-fn policy_names(role: &str) -> (String, String) {
-    // FNV-1a: short, stable names whatever the role is called.
+/// FNV-1a of the parts: short, stable policy names whatever they hold.
+fn hash(parts: &[&str]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in role.bytes() {
+    for byte in parts.join("\0").bytes() {
         hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
-    (
-        format!("grantd_v_{hash:016x}"),
-        format!("grantd_f_{hash:016x}"),
-    )
+    hash
+}
+
+/// The policy a source adds to a table whose row-level security it turns on, so that
+/// every role it does not filter keeps seeing every row.
+pub fn everyone_policy(marker: &str) -> String {
+    format!("grantd_all_{:016x}", hash(&[marker]))
+}
+
+/// The names of a role's two policies on a table, of one source: the permissive one that
+/// lets it see rows, and the restrictive one that keeps them to its filter.
+fn policy_names(marker: &str, role: &str) -> (String, String) {
+    let h = hash(&[marker, role]);
+    (format!("grantd_v_{h:016x}"), format!("grantd_f_{h:016x}"))
 }
 
 /// A role name grantd may make: 1 to 63 bytes, no control character, not a system name.
 pub fn role_name_problem(role: &str) -> Option<&'static str> {
     if role.is_empty() || role.len() > 63 {
         Some("a database role name is 1 to 63 bytes")
-    } else if role.chars().any(char::is_control) {
-        Some("a database role name has no control characters")
+    } else if role
+        .chars()
+        .any(|c| c.is_control() || matches!(c, '\\' | '\'' | '"' | '`'))
+    {
+        // Quoted safely either way, but a backslash reads differently under MariaDB's
+        // NO_BACKSLASH_ESCAPES: such names are not worth the doubt.
+        Some("a database role name has no control characters, quotes or backslashes")
     } else if role.starts_with("pg_")
-        || ["root", "mysql", "mariadb.sys", "postgres", "public"].contains(&role)
+        || [
+            "root",
+            "mysql",
+            "mariadb.sys",
+            "postgres",
+            "public",
+            "none",
+            "current_user",
+            "current_role",
+            "session_user",
+            "all",
+        ]
+        .contains(&role.to_ascii_lowercase().as_str())
     {
         Some("a system role is never managed")
     } else {
@@ -152,13 +177,27 @@ pub fn plan(
     out.statements
         .extend(statements(dialect, "GRANT", &schema_first(&grant, true)));
     out.statements
-        .extend(row_security(dialect, actual, desired));
+        .extend(row_security(dialect, actual, desired, marker));
     out
 }
 
 /// The policies that keep each filtered role to its rows, and row-level security on
 /// where grantd filters and off again where it turned it on and filters no more.
-fn row_security(dialect: Dialect, actual: &Actual, desired: &Desired) -> Vec<String> {
+fn row_security(dialect: Dialect, actual: &Actual, desired: &Desired, marker: &str) -> Vec<String> {
+    let everyone = everyone_policy(marker);
+    let mark = |name: &str, role: &str, filter: &str, on: &str| {
+        let note = FilterNote {
+            source: marker.to_string(),
+            role: role.to_string(),
+            filter: filter.to_string(),
+        };
+        let note = serde_json::to_string(&note).unwrap_or_default();
+        format!(
+            "COMMENT ON POLICY {} ON {on} IS {}",
+            dialect.ident(name),
+            dialect.string(&note)
+        )
+    };
     let none = TableFilters::new();
     let empty = TableRls::default();
     let tables: BTreeSet<&(String, String)> =
@@ -177,7 +216,7 @@ fn row_security(dialect: Dialect, actual: &Actual, desired: &Desired) -> Vec<Str
             .collect();
         let now = actual.rls.get(key).unwrap_or(&empty);
         let drop = |role: &str, out: &mut Vec<String>| {
-            let (view, filter) = policy_names(role);
+            let (view, filter) = policy_names(marker, role);
             for name in [view, filter] {
                 out.push(format!(
                     "DROP POLICY IF EXISTS {} ON {on}",
@@ -190,8 +229,9 @@ fn row_security(dialect: Dialect, actual: &Actual, desired: &Desired) -> Vec<Str
             if !now.ours {
                 out.push(format!(
                     "CREATE POLICY {} ON {on} AS PERMISSIVE FOR ALL TO PUBLIC USING (true) WITH CHECK (true)",
-                    dialect.ident(EVERYONE)
+                    dialect.ident(&everyone)
                 ));
+                out.push(mark(&everyone, "", "", &on));
             }
         }
         for (role, filter) in &now.filters {
@@ -203,12 +243,7 @@ fn row_security(dialect: Dialect, actual: &Actual, desired: &Desired) -> Vec<Str
             if now.filters.get(role) == Some(filter) {
                 continue;
             }
-            let (view, restrict) = policy_names(role);
-            let note = serde_json::to_string(&FilterNote {
-                role: role.clone(),
-                filter: filter.clone(),
-            })
-            .unwrap_or_default();
+            let (view, restrict) = policy_names(marker, role);
             out.push(format!(
                 "CREATE POLICY {} ON {on} AS PERMISSIVE FOR ALL TO {} USING (true) WITH CHECK (true)",
                 dialect.ident(&view),
@@ -219,16 +254,15 @@ fn row_security(dialect: Dialect, actual: &Actual, desired: &Desired) -> Vec<Str
                 dialect.ident(&restrict),
                 dialect.ident(role)
             ));
-            out.push(format!(
-                "COMMENT ON POLICY {} ON {on} IS {}",
-                dialect.ident(&restrict),
-                dialect.string(&note)
-            ));
+            out.push(mark(&view, role, filter, &on));
+            out.push(mark(&restrict, role, filter, &on));
         }
-        if wanted.is_empty() && now.ours {
+        // Row-level security goes back off only where this source turned it on and no
+        // other policy (the DBA's, another source's) has come since: those rely on it.
+        if wanted.is_empty() && now.ours && now.others == 0 {
             out.push(format!(
                 "DROP POLICY IF EXISTS {} ON {on}",
-                dialect.ident(EVERYONE)
+                dialect.ident(&everyone)
             ));
             out.push(format!("ALTER TABLE {on} DISABLE ROW LEVEL SECURITY"));
         }
@@ -409,5 +443,7 @@ mod tests {
             Some("a system role is never managed")
         );
         assert!(role_name_problem("bob").is_none());
+        assert!(role_name_problem("o'k").is_some());
+        assert!(role_name_problem("a\\b").is_some());
     }
 }

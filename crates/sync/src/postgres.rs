@@ -164,12 +164,13 @@ pub async fn actual(
 pub async fn rls(
     conn: &mut PgConnection,
     catalog: &Catalog,
+    marker: &str,
 ) -> Result<BTreeMap<(String, String), TableRls>, SyncError> {
     let rows = sqlx::query(
         "SELECT n.nspname::text AS s, c.relname::text AS t, c.relrowsecurity AS on, \
          p.polname::text AS name, coalesce(obj_description(p.oid, 'pg_policy'), '') AS note \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
-         LEFT JOIN pg_policy p ON p.polrelid = c.oid AND p.polname LIKE 'grantd\\_%' \
+         LEFT JOIN pg_policy p ON p.polrelid = c.oid \
          WHERE c.relkind IN ('r', 'p') AND (c.relrowsecurity OR p.polname IS NOT NULL)",
     )
     .fetch_all(&mut *conn)
@@ -187,14 +188,18 @@ pub async fn rls(
         entry.enabled = row.try_get("on").map_err(err)?;
         let name: Option<String> = row.try_get("name").map_err(err)?;
         let note: String = row.try_get("note").map_err(err)?;
-        match name.as_deref() {
-            Some(crate::plan::EVERYONE) => entry.ours = true,
-            Some(n) if n.starts_with("grantd_f_") => {
-                if let Ok(filter) = serde_json::from_str::<crate::plan::FilterNote>(&note) {
-                    entry.filters.insert(filter.role, filter.filter);
-                }
+        let Some(name) = name else { continue };
+        // Only this source's policies are its own: named by it and noted with its marker.
+        let note = serde_json::from_str::<crate::plan::FilterNote>(&note)
+            .ok()
+            .filter(|n| n.source == marker);
+        match note {
+            Some(_) if name == crate::plan::everyone_policy(marker) => entry.ours = true,
+            Some(n) if name.starts_with("grantd_f_") => {
+                entry.filters.insert(n.role, n.filter);
             }
-            _ => {}
+            Some(_) if name.starts_with("grantd_v_") => {}
+            _ => entry.others += 1,
         }
     }
     Ok(found)
@@ -208,8 +213,32 @@ pub async fn check_row_filter(
     table: &str,
     filter: &str,
 ) -> Result<(), SyncError> {
+    // A policy is on a table, not a view.
+    let kind: Option<String> = sqlx::query_scalar(
+        "SELECT c.relkind::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+         WHERE n.nspname = $1 AND c.relname = $2",
+    )
+    .bind(schema)
+    .bind(table)
+    .fetch_optional(&mut *conn)
+    .await
+    .map_err(err)?;
+    match kind.as_deref() {
+        Some("r" | "p") => {}
+        Some(_) => {
+            return Err(SyncError::new(format!(
+                "{schema}.{table} is not a table: only a table filters rows"
+            )))
+        }
+        None => {
+            return Err(SyncError::new(format!(
+                "there is no table {schema}.{table}"
+            )))
+        }
+    }
+    // In a WHERE clause, as in a policy: no aggregate, window or set-returning function.
     let sql = format!(
-        "SELECT ({filter})::boolean FROM {}.{} WHERE false",
+        "SELECT 1 FROM {}.{} WHERE ({filter})::boolean",
         crate::Dialect::Postgres.ident(schema),
         crate::Dialect::Postgres.ident(table)
     );
@@ -223,6 +252,14 @@ pub async fn check_row_filter(
 /// prepared statement, so none can carry a second.
 pub async fn apply(conn: &mut PgConnection, statements: &[String]) -> Result<(), SyncError> {
     let mut tx = conn.begin().await.map_err(err)?;
+    // A pass waits for no lock long, and runs no statement long: a table's readers queue
+    // behind a lock it waits for.
+    for limit in [
+        "SET LOCAL lock_timeout = '5s'",
+        "SET LOCAL statement_timeout = '60s'",
+    ] {
+        sqlx::query(limit).execute(&mut *tx).await.map_err(err)?;
+    }
     for statement in statements {
         sqlx::query(statement)
             .execute(&mut *tx)

@@ -113,4 +113,6 @@ pub struct TableRls {
     pub ours: bool,
     /// The filtered roles and their expressions.
     pub filters: TableFilters,
+    /// Policies on the table that are not this source's.
+    pub others: usize,
 }

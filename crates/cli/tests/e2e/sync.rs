@@ -571,6 +571,21 @@ async fn a_data_sources_password_is_sealed_and_never_read_back() {
         "{stored}"
     );
     let _ = file.close().await;
+    // Pointed at another server without a new password, it keeps none: the password goes
+    // with the server it was given for.
+    let (code, moved) = send(
+        app.op(Method::PATCH, &path)
+            .json(&json!({"url": "postgres://admin@evil.example:5432/db"})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::OK, "{moved}");
+    assert_eq!(moved["password_set"], false, "{moved}");
+    let (_, back) = send(
+        app.op(Method::PATCH, &path)
+            .json(&json!({"url": "postgres://admin@127.0.0.1:1/db", "password": secret})),
+    )
+    .await;
+    assert_eq!(back["password_set"], true, "{back}");
     // `""` removes it.
     let (_, cleared) = send(app.op(Method::PATCH, &path).json(&json!({"password": ""}))).await;
     assert_eq!(cleared["password_set"], false, "{cleared}");
@@ -630,6 +645,36 @@ async fn a_row_filter_keeps_a_role_to_its_rows_and_is_checked_by_the_database() 
     )
     .await;
     assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    // What parses in a select list but never in a policy, a view, a write with a filter,
+    // and an escaped quote hiding a comment: all refused, so no pass is made to fail.
+    data.execute("CREATE VIEW sales.v AS SELECT * FROM sales.orders")
+        .await
+        .expect("view");
+    let refusals = [
+        ("count(*) > 0", table.clone(), &["SELECT"][..]),
+        ("generate_series(1, 2) > 0", table.clone(), &["SELECT"][..]),
+        (
+            "region = 'eu'",
+            format!("{source}/{db}/sales/v"),
+            &["SELECT"][..],
+        ),
+        ("region = 'eu'", table.clone(), &["SELECT", "DELETE"][..]),
+        ("region = E'\\'' -- '", table.clone(), &["SELECT"][..]),
+    ];
+    for (filter, pattern, actions) in refusals {
+        let mut hostile = grant("hostile", &bob, &pattern, actions, "allow");
+        hostile["row_filter"] = json!(filter);
+        let (code, refused) = send(
+            app.op(Method::POST, &format!("/v1/tenants/{t}/grants"))
+                .json(&hostile),
+        )
+        .await;
+        assert_eq!(
+            code,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{filter} on {pattern}: {refused}"
+        );
+    }
 
     let mut eu = bad.clone();
     eu["row_filter"] = json!("region = 'eu'");
@@ -659,6 +704,52 @@ async fn a_row_filter_keeps_a_role_to_its_rows_and_is_checked_by_the_database() 
         3,
         "ann, unfiltered, sees every row"
     );
+
+    // Another tenant registering the same database leaves this one's filters alone.
+    let other = app.tenant().await;
+    app.create(
+        &other,
+        "data-sources",
+        json!({"id": source, "kind": "postgresql",
+        "url": format!("postgres://postgres@127.0.0.1:5432/{db}"), "interval_seconds": 5}),
+    )
+    .await;
+    synced(&app, &other, &source).await;
+    assert_eq!(
+        count(bob.clone()).await,
+        2,
+        "bob's filter survives the other tenant's pass"
+    );
+
+    // A user naming another user's role as its own gets it, and neither does.
+    app.create(
+        &t,
+        "users",
+        json!({"id": "mallory", "attributes": {"db_role": ann}}),
+    )
+    .await;
+    app.create(
+        &t,
+        "grants",
+        grant(
+            "mallory-all",
+            "mallory",
+            &table,
+            &["SELECT", "DELETE"],
+            "allow",
+        ),
+    )
+    .await;
+    synced(&app, &t, &source).await;
+    let s = status(&app, &t, &source).await;
+    assert!(
+        s["status"]["skipped"]
+            .to_string()
+            .contains("(user mallory)"),
+        "{s}"
+    );
+    let deleted = pg_may(&ann, &db, "DELETE FROM sales.orders WHERE false").await;
+    assert!(deleted.is_err(), "ann's role never gets mallory's DELETE");
 
     // The filter lifted: every row, and row-level security off again (grantd turned it on).
     let (code, lifted) = send(

@@ -195,6 +195,12 @@ impl Object for DataPermission {
                     "only an ALLOW on one table filters rows",
                 );
             }
+            if self.actions.iter().any(|a| a != "SELECT") {
+                c.fail(
+                    "row_level_security",
+                    "a row filter limits reads: the permission allows SELECT only",
+                );
+            }
         }
         if self.database_name.is_none() && self.url.is_none() {
             c.fail(

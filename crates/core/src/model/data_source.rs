@@ -113,9 +113,19 @@ impl DataSource {
 fn has_password(url: &str) -> bool {
     let rest = url.split_once("://").map_or(url, |(_, rest)| rest);
     let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    authority
+    let in_userinfo = authority
         .rsplit_once('@')
-        .is_some_and(|(userinfo, _)| userinfo.contains(':'))
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'));
+    let query = rest.split_once('?').map_or("", |(_, q)| q);
+    let in_query = query.split('&').any(|pair| {
+        let key = pair
+            .split('=')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        key.contains("password") || key == "pass"
+    });
+    in_userinfo || in_query
 }
 
 impl Object for DataSource {
@@ -198,6 +208,14 @@ mod tests {
         assert!(source("postgres://db:5432/sales?user=a@b")
             .validate()
             .is_ok());
+        assert!(source("postgres://admin@db/sales?password=x")
+            .validate()
+            .is_err());
+        assert!(
+            source("postgres://admin@db/sales?sslmode=require&Password=x")
+                .validate()
+                .is_err()
+        );
         assert!(
             source("mysql://root@db:3306").validate().is_err(),
             "scheme of another kind"

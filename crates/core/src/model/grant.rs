@@ -122,6 +122,13 @@ impl Object for Grant {
                     "only an ALLOW on a data path (a table) filters rows",
                 );
             }
+            let select_only = matches!(&self.privilege, Privilege::Actions { actions } if actions.iter().all(|a| a == "SELECT"));
+            if !select_only {
+                c.fail(
+                    "row_filter",
+                    "a row filter limits what a user reads: its grant allows SELECT only (grant other actions apart)",
+                );
+            }
         }
         c.finish()
     }

@@ -22,16 +22,21 @@ impl Batch<'_> {
         source: &DataSource,
         expect: Expect,
     ) -> ServiceResult<Versioned<DataSource>> {
-        let existing = self
-            .get::<DataSource>(&source.key())
-            .await?
-            .and_then(|s| s.object.password);
+        // A password goes with the server it was given for: a source pointed elsewhere
+        // without a new one keeps none (else whoever may write sources could send it to a
+        // server of their own).
+        let before = self.get::<DataSource>(&source.key()).await?;
+        let same_server = before
+            .as_ref()
+            .is_some_and(|s| s.object.url == source.url && s.object.kind == source.kind);
+        let existing = before.and_then(|s| s.object.password);
+        let kept = if same_server { existing.clone() } else { None };
         let mut stored = source.clone();
         stored.password = match source.password.as_deref() {
-            None => existing,
+            None => kept,
             Some("") => None,
             // What is stored, sent back by a merge patch that left the password alone.
-            Some(p) if Sealer::is_sealed(p) && existing.as_deref() == Some(p) => existing,
+            Some(p) if Sealer::is_sealed(p) && existing.as_deref() == Some(p) => kept,
             Some(p) if Sealer::is_sealed(p) => {
                 return Err(Invalid::field("password", "give the password itself").into())
             }

@@ -252,7 +252,7 @@ impl Service {
             let names: Vec<String> = roles.iter().map(|(r, _)| r.clone()).collect();
             let marker = marker(tenant, &source.id);
             let mut actual = conn.actual(&names, &marker, &catalog).await?;
-            actual.rls = conn.rls(&catalog).await?;
+            actual.rls = conn.rls(&catalog, &marker).await?;
             let mut desired = grantd_sync::desired(&snapshot, at, &scope, &catalog, &roles);
             problems.append(&mut desired.problems);
             // A filter the database does not take as an expression grants nothing.
@@ -273,7 +273,22 @@ impl Service {
             let mut plan = grantd_sync::plan(conn.dialect(), &actual, &desired, known, &marker);
             plan.skipped.append(&mut problems);
             if apply && !plan.is_empty() {
-                conn.apply(&plan.statements).await?;
+                if let Err(error) = conn.apply(&plan.statements).await {
+                    // A statement that cannot run never keeps a revoke from the database:
+                    // the revokes alone are applied, and the pass still fails.
+                    let revokes: Vec<String> = plan
+                        .statements
+                        .iter()
+                        .filter(|s| s.starts_with("REVOKE "))
+                        .cloned()
+                        .collect();
+                    if !revokes.is_empty() && revokes.len() < plan.statements.len() {
+                        if let Err(also) = conn.apply(&revokes).await {
+                            tracing::warn!(error = %also.message, "the revokes alone failed too");
+                        }
+                    }
+                    return Err(error);
+                }
             }
             let kept: BTreeSet<Privilege> = desired
                 .privileges
@@ -300,9 +315,8 @@ impl Service {
         source: &DataSource,
         users: Vec<String>,
     ) -> (Vec<(String, String)>, Vec<String>) {
-        let mut roles: Vec<(String, String)> = Vec::new();
+        let mut named: Vec<(String, String)> = Vec::new();
         let mut problems = Vec::new();
-        let mut taken = std::collections::BTreeMap::new();
         for user in users {
             let role = match self.get::<User>(tenant, &user).await {
                 Ok(found) => found
@@ -315,13 +329,22 @@ impl Service {
             };
             if let Some(problem) = grantd_sync::role_name_problem(&role) {
                 problems.push(format!("{role} (user {user}): {problem}"));
-            } else if let Some(first) = taken.get(&role) {
+            } else {
+                named.push((role, user));
+            }
+        }
+        // A role is one user's: one that two users name, or that is another user's id (that
+        // user's role, whether or not it reaches anything now), goes to neither.
+        let mut roles = Vec::new();
+        for (role, user) in &named {
+            let shared = named.iter().any(|(r, u)| r == role && u != user);
+            let anothers = role != user && self.get::<User>(tenant, role).await.is_ok();
+            if shared || anothers {
                 problems.push(format!(
-                    "{role} (user {user}): already the role of user {first}"
+                    "{role} (user {user}): another user's role too: left to neither"
                 ));
             } else {
-                taken.insert(role.clone(), user.clone());
-                roles.push((role, user));
+                roles.push((role.clone(), user.clone()));
             }
         }
         (roles, problems)

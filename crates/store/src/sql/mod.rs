@@ -363,11 +363,11 @@ impl Store for SqlStore {
     async fn access_keys_without(&self, prefix: &str) -> Result<Vec<TokenRecord>> {
         let sql = format!(
             "SELECT {TOKEN_COLUMNS} FROM tokens \
-             WHERE signing_key IS NOT NULL AND substr(signing_key, 1, $1) <> $2"
+             WHERE signing_key IS NOT NULL AND signing_key NOT LIKE $1"
         );
+        // The prefixes asked for hold no LIKE wildcard.
         let rows = sqlx::query(&sql)
-            .bind(prefix.len() as i64)
-            .bind(prefix)
+            .bind(format!("{prefix}%"))
             .fetch_all(self.pool()?)
             .await?;
         rows.iter().map(rows::token).collect()
