@@ -8,7 +8,7 @@ use std::str::FromStr;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use sqlx::{Connection, Row};
 
-use crate::privileges::{Actual, Catalog, On, Privilege, Table};
+use crate::privileges::{Actual, Catalog, On, Privilege};
 use crate::SyncError;
 
 /// Databases that are the server's own, and grantd's ledger, never managed.
@@ -81,28 +81,19 @@ pub async fn catalog(conn: &mut MySqlConnection, schemas: &[String]) -> Result<C
     .fetch_all(&mut *conn)
     .await
     .map_err(err)?;
-    let mut tables: Vec<Table> = Vec::new();
+    let mut catalog = Catalog {
+        schemas: names,
+        tables: Vec::new(),
+    };
     for row in rows {
         let schema = text(&row, "s")?;
         if !chosen(&schema) {
             continue;
         }
         let (name, column) = (text(&row, "t")?, text(&row, "c")?);
-        match tables.last_mut() {
-            Some(last) if *last.schema == *schema && *last.name == *name => {
-                last.columns.push(column.into())
-            }
-            _ => tables.push(Table {
-                schema: schema.into(),
-                name: name.into(),
-                columns: vec![column.into()],
-            }),
-        }
+        catalog.add_column(&schema, &name, &column);
     }
-    Ok(Catalog {
-        schemas: names,
-        tables,
-    })
+    Ok(catalog)
 }
 
 /// `'bob'@'%'` as information_schema writes a grantee, to `bob`; other hosts are not ours.

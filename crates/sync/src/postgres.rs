@@ -7,7 +7,7 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Row};
 
-use crate::privileges::{Actual, Catalog, On, Privilege, Table, TableRls};
+use crate::privileges::{Actual, Catalog, On, Privilege, TableRls};
 use crate::SyncError;
 
 /// Schemas that are the system's own, never managed.
@@ -61,28 +61,19 @@ pub async fn catalog(conn: &mut PgConnection, schemas: &[String]) -> Result<Cata
     .fetch_all(&mut *conn)
     .await
     .map_err(err)?;
-    let mut tables: Vec<Table> = Vec::new();
+    let mut catalog = Catalog {
+        schemas: names,
+        tables: Vec::new(),
+    };
     for row in rows {
         let (schema, name, column): (String, String, String) = (
             row.try_get("s").map_err(err)?,
             row.try_get("t").map_err(err)?,
             row.try_get("c").map_err(err)?,
         );
-        match tables.last_mut() {
-            Some(last) if *last.schema == *schema && *last.name == *name => {
-                last.columns.push(column.into())
-            }
-            _ => tables.push(Table {
-                schema: schema.into(),
-                name: name.into(),
-                columns: vec![column.into()],
-            }),
-        }
+        catalog.add_column(&schema, &name, &column);
     }
-    Ok(Catalog {
-        schemas: names,
-        tables,
-    })
+    Ok(catalog)
 }
 
 /// Which of `roles` exist, and which roles this source marked as its own; and the managed

@@ -74,6 +74,23 @@ pub struct Catalog {
     pub tables: Vec<Table>,
 }
 
+impl Catalog {
+    /// Adds a column, read in (schema, table, position) order: to the last table if it is
+    /// the column's, else to a new one.
+    pub fn add_column(&mut self, schema: &str, table: &str, column: &str) {
+        match self.tables.last_mut() {
+            Some(last) if &*last.schema == schema && &*last.name == table => {
+                last.columns.push(column.into())
+            }
+            _ => self.tables.push(Table {
+                schema: schema.into(),
+                name: table.into(),
+                columns: vec![column.into()],
+            }),
+        }
+    }
+}
+
 /// What the database holds now.
 #[derive(Debug, Clone, Default)]
 pub struct Actual {
