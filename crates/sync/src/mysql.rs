@@ -8,7 +8,7 @@ use std::str::FromStr;
 use sqlx::mysql::{MySqlConnectOptions, MySqlConnection};
 use sqlx::{Connection, Row};
 
-use crate::privileges::{Actual, Catalog, On, Privilege};
+use crate::privileges::{Actual, Catalog, Privilege};
 use crate::SyncError;
 
 /// Databases that are the server's own, and grantd's ledger, never managed.
@@ -169,16 +169,13 @@ pub async fn actual(
             let table = text(&row, "t").ok().filter(|t| !t.is_empty());
             let column = text(&row, "c").ok().filter(|c| !c.is_empty());
             let privilege = text(&row, "p")?;
-            let on = match (table, column) {
-                (Some(t), Some(c)) => On::Column(schema.into(), t.into(), c.into()),
-                (Some(t), None) => On::Table(schema.into(), t.into()),
-                _ => On::Schema(schema.into()),
-            };
-            found.privileges.insert(Privilege {
-                role: role.into(),
-                on,
-                privilege: privilege.into(),
-            });
+            found.privileges.insert(Privilege::read(
+                &role,
+                &schema,
+                table.as_deref(),
+                column.as_deref(),
+                &privilege,
+            ));
         }
     }
     Ok(found)

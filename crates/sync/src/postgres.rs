@@ -7,7 +7,7 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Row};
 
-use crate::privileges::{Actual, Catalog, On, Privilege, TableRls};
+use crate::privileges::{Actual, Catalog, Privilege, TableRls};
 use crate::SyncError;
 
 /// Schemas that are the system's own, never managed.
@@ -134,16 +134,13 @@ pub async fn actual(
             if !schemas.contains(schema.as_str()) {
                 continue;
             }
-            let on = match (table, column) {
-                (Some(t), Some(c)) => On::Column(schema.into(), t.into(), c.into()),
-                (Some(t), None) => On::Table(schema.into(), t.into()),
-                _ => On::Schema(schema.into()),
-            };
-            found.privileges.insert(Privilege {
-                role: role.into(),
-                on,
-                privilege: privilege.into(),
-            });
+            found.privileges.insert(Privilege::read(
+                &role,
+                &schema,
+                table.as_deref(),
+                column.as_deref(),
+                &privilege,
+            ));
         }
     }
     Ok(found)

@@ -48,6 +48,28 @@ impl Privilege {
     }
 }
 
+impl Privilege {
+    /// A privilege as a catalog lists it: on a column, else a table, else a schema.
+    pub fn read(
+        role: &str,
+        schema: &str,
+        table: Option<&str>,
+        column: Option<&str>,
+        privilege: &str,
+    ) -> Privilege {
+        let on = match (table, column) {
+            (Some(t), Some(c)) => On::Column(schema.into(), t.into(), c.into()),
+            (Some(t), None) => On::Table(schema.into(), t.into()),
+            _ => On::Schema(schema.into()),
+        };
+        Privilege {
+            role: role.into(),
+            on,
+            privilege: privilege.into(),
+        }
+    }
+}
+
 impl std::fmt::Display for Privilege {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let on = match &self.on {
