@@ -233,7 +233,7 @@ pub fn desired(
         let usage_privilege = Name::from("USAGE");
         let usage: BTreeSet<(&Name, &str)> = privileges
             .iter()
-            .map(|p| (&p.role, p.on.schema()))
+            .filter_map(|p| Some((&p.role, p.on.schema()?)))
             .collect();
         let usage: Vec<Privilege> = usage
             .into_iter()
@@ -245,6 +245,7 @@ pub fn desired(
     privileges.dedup();
     Desired {
         roles: roles.iter().cloned().collect(),
+        groups: BTreeMap::new(),
         privileges: privileges.into_iter().collect(),
         filters,
         problems,

@@ -5,6 +5,7 @@
 
 pub mod connection;
 pub mod desired;
+pub mod groups;
 pub mod mysql;
 pub mod plan;
 pub mod postgres;
@@ -12,6 +13,7 @@ pub mod privileges;
 
 pub use connection::Connection;
 pub use desired::{desired, users_with_access, Scope};
+pub use groups::{fold_groups, GroupMembers};
 pub use plan::{plan, role_name_problem, Plan};
 pub use privileges::{
     Actual, Catalog, Desired, Name, On, Privilege, Table, TableFilters, TableRls,
@@ -80,10 +82,14 @@ impl Dialect {
     /// no password (password sign-in fails until one is set), marked by its comment.
     /// MariaDB: a locked account, unlocked by whoever sets how it signs in, listed in
     /// `grantd_sync.managed_roles`.
-    fn create_role(self, role: &str, marker: &str) -> Vec<String> {
+    fn create_role(self, role: &str, login: bool, marker: &str) -> Vec<String> {
         match self {
             Dialect::Postgres => vec![
-                format!("CREATE ROLE {} LOGIN", self.ident(role)),
+                format!(
+                    "CREATE ROLE {} {}",
+                    self.ident(role),
+                    if login { "LOGIN" } else { "NOLOGIN" }
+                ),
                 format!(
                     "COMMENT ON ROLE {} IS {}",
                     self.ident(role),
@@ -111,6 +117,7 @@ impl Dialect {
                 On::Table(s, t) | On::Column(s, t, _) => {
                     format!("{}.{}", self.ident(s), self.ident(t))
                 }
+                On::Role(r) => self.ident(r),
             })
             .collect();
         match (self, on.first()) {
@@ -118,6 +125,12 @@ impl Dialect {
             (Dialect::Postgres, _) => format!("TABLE {}", names.join(", ")),
             (Dialect::Mysql, _) => names.join(", "),
         }
+    }
+
+    /// `GRANT group TO member` and its REVOKE.
+    fn membership(self, verb: &str, group: &str, member: &str) -> String {
+        let to = if verb == "GRANT" { "TO" } else { "FROM" };
+        format!("{verb} {} {to} {}", self.ident(group), self.ident(member))
     }
 
     /// `GRANT SELECT (a, b) ON TABLE s.t, s.u TO r` and its REVOKE.

@@ -116,7 +116,17 @@ pub fn plan(
         }
         if !actual.managed.contains(role) {
             out.created.push(role.clone());
-            out.statements.extend(dialect.create_role(role, marker));
+            out.statements
+                .extend(dialect.create_role(role, true, marker));
+        }
+    }
+    // Group roles that exist and are not this source's never reach here: their members
+    // hold their privileges themselves.
+    for role in desired.groups.keys() {
+        if !actual.managed.contains(role) && !actual.foreign.contains(role) {
+            out.created.push(role.clone());
+            out.statements
+                .extend(dialect.create_role(role, false, marker));
         }
     }
     // Both sets are sorted: one merge finds what to grant and what to revoke.
@@ -289,8 +299,10 @@ fn statements(dialect: Dialect, verb: &str, privileges: &[Privilege]) -> Vec<Str
     let mut slots: Vec<Slot<'_>> = Vec::new();
     let mut objects: HashMap<Key<'_>, Vec<On>> = HashMap::new();
     let mut columns: HashMap<Table<'_>, Vec<&str>> = HashMap::new();
+    let mut memberships = Vec::new();
     for p in privileges {
         match &p.on {
+            On::Role(group) => memberships.push(dialect.membership(verb, group, &p.role)),
             On::Column(schema, table, column) => {
                 let key = (&*p.role, &*p.privilege, &**schema, &**table);
                 let listed = columns.entry(key).or_default();
@@ -346,7 +358,14 @@ fn statements(dialect: Dialect, verb: &str, privileges: &[Privilege]) -> Vec<Str
             out.push(dialect.privilege(verb, privilege, cols, chunk, role));
         }
     }
-    out
+    // A member joins its groups once they hold their privileges, and leaves them first.
+    if verb == "GRANT" {
+        out.append(&mut memberships);
+        out
+    } else {
+        memberships.append(&mut out);
+        memberships
+    }
 }
 
 #[cfg(test)]

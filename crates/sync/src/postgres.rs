@@ -7,7 +7,7 @@ use std::str::FromStr;
 use sqlx::postgres::{PgConnectOptions, PgConnection};
 use sqlx::{Connection, Row};
 
-use crate::privileges::{Actual, Catalog, Privilege, TableRls};
+use crate::privileges::{Actual, Catalog, On, Privilege, TableRls};
 use crate::SyncError;
 
 /// Schemas that are the system's own, never managed.
@@ -142,6 +142,25 @@ pub async fn actual(
                 &privilege,
             ));
         }
+    }
+    // Who is a member of a managed role: grantd's memberships, and any added by hand.
+    let rows = sqlx::query(
+        "SELECT m.rolname::text AS m, g.rolname::text AS g FROM pg_auth_members am \
+         JOIN pg_roles g ON g.oid = am.roleid JOIN pg_roles m ON m.oid = am.member \
+         WHERE g.rolname = ANY($1)",
+    )
+    .bind(&managed)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(err)?;
+    for row in rows {
+        let member: String = row.try_get("m").map_err(err)?;
+        let group: String = row.try_get("g").map_err(err)?;
+        found.privileges.insert(Privilege::new(
+            &member.as_str().into(),
+            On::Role(group.as_str().into()),
+            &crate::groups::MEMBER.into(),
+        ));
     }
     Ok(found)
 }

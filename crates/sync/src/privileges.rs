@@ -12,6 +12,8 @@ pub enum On {
     Schema(Name),
     Table(Name, Name),
     Column(Name, Name, Name),
+    /// A role, for a membership: the member holds `MEMBER` on it (PostgreSQL).
+    Role(Name),
 }
 
 /// A name shared by every privilege that holds it: cloning one costs a count, not a copy.
@@ -23,9 +25,11 @@ impl On {
         matches!(self, On::Table(s, t) | On::Column(s, t, _) if &**s == schema && &**t == table)
     }
 
-    pub fn schema(&self) -> &str {
+    /// The schema it is or lies in; none for a role.
+    pub fn schema(&self) -> Option<&str> {
         match self {
-            On::Schema(s) | On::Table(s, _) | On::Column(s, _, _) => s,
+            On::Schema(s) | On::Table(s, _) | On::Column(s, _, _) => Some(s),
+            On::Role(_) => None,
         }
     }
 }
@@ -72,10 +76,14 @@ impl Privilege {
 
 impl std::fmt::Display for Privilege {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let On::Role(group) = &self.on {
+            return write!(f, "{} member of role {group}", self.role);
+        }
         let on = match &self.on {
             On::Schema(s) => format!("schema {s}"),
             On::Table(s, t) => format!("table {s}.{t}"),
             On::Column(s, t, c) => format!("column {s}.{t}.{c}"),
+            On::Role(_) => unreachable!("written above"),
         };
         write!(f, "{} on {on} to {}", self.privilege, self.role)
     }
@@ -132,6 +140,8 @@ pub struct Actual {
 pub struct Desired {
     /// Each mapped role, and the user it is.
     pub roles: std::collections::BTreeMap<String, String>,
+    /// Each group role (PostgreSQL), and the group it is.
+    pub groups: std::collections::BTreeMap<String, String>,
     pub privileges: BTreeSet<Privilege>,
     /// The rows each role may see of a table, by (schema, table): tables whose every
     /// granting ALLOW carries a row filter.

@@ -94,6 +94,14 @@ async fn pg_may(role: &str, db: &str, sql: &str) -> Result<(), String> {
     done
 }
 
+/// What a catalog query of one boolean answers.
+async fn holds(conn: &mut PgConnection, sql: &str) -> bool {
+    sqlx::query_scalar::<_, bool>(sql)
+        .fetch_one(conn)
+        .await
+        .expect("catalog")
+}
+
 fn grant(id: &str, user: &str, pattern: &str, actions: &[&str], effect: &str) -> Value {
     json!({"id": id, "subject": {"type": "user", "id": user}, "effect": effect,
            "privilege": {"type": "actions", "actions": actions},
@@ -247,6 +255,8 @@ async fn postgres_holds_what_checks_decide_and_nothing_else() {
     )
     .await;
     assert_eq!(code, StatusCode::OK, "{off}");
+    let set_path = format!("/v1/tenants/{t}/permission-sets/{set}");
+    let (_, before) = send(app.op(Method::GET, &set_path)).await;
     let (code, _) = send(app.op(
         Method::DELETE,
         &format!(
@@ -256,6 +266,12 @@ async fn postgres_holds_what_checks_decide_and_nothing_else() {
     ))
     .await;
     assert_eq!(code, StatusCode::NO_CONTENT);
+    // A removal moves the set's version, which its permissions' sync status waits for.
+    let (_, after) = send(app.op(Method::GET, &set_path)).await;
+    assert!(
+        after["version"].as_i64() > before["version"].as_i64(),
+        "{before} {after}"
+    );
     let (code, plan) = send(app.op(Method::GET, &format!("{path}/plan"))).await;
     assert_eq!(code, StatusCode::OK, "{plan}");
     let planned = plan["statements"].clone();
@@ -305,6 +321,168 @@ async fn postgres_holds_what_checks_decide_and_nothing_else() {
         .execute(format!("DROP ROLE \"{bob}\"").as_str())
         .await
         .expect("drop role");
+}
+
+#[tokio::test]
+async fn groups_become_roles_and_a_deny_on_one_member_still_wins() {
+    if !here("127.0.0.1:5432").await {
+        return;
+    }
+    let app = spawn_app().await;
+    let t = app.tenant().await;
+    let (db, source) = (unique("gdsync"), unique("dws"));
+    let (ann, bob, eng, core, mallory) = (
+        unique("ann"),
+        unique("bob"),
+        unique("eng"),
+        unique("core"),
+        unique("mallory"),
+    );
+    let mut admin = pg(PG_ADMIN).await;
+    admin
+        .execute(format!("CREATE DATABASE {db}").as_str())
+        .await
+        .expect("database");
+    let mut data = pg(&format!("postgres://postgres@127.0.0.1:5432/{db}")).await;
+    data.execute(
+        "CREATE SCHEMA sales; CREATE TABLE sales.orders (id int); \
+         CREATE TABLE sales.refunds (id int)",
+    )
+    .await
+    .expect("tables");
+    app.create(
+        &t,
+        "data-sources",
+        json!({"id": source, "kind": "postgresql",
+        "url": format!("postgres://postgres@127.0.0.1:5432/{db}"), "interval_seconds": 5}),
+    )
+    .await;
+    // eng holds ann and the group core, which holds bob.
+    for user in [&ann, &bob] {
+        app.create(&t, "users", json!({"id": user})).await;
+    }
+    for group in [&eng, &core] {
+        app.create(&t, "groups", json!({"id": group})).await;
+    }
+    let member = |kind: &str, id: &str| json!({"member": {"type": kind, "id": id}});
+    app.create(&t, &format!("groups/{eng}/members"), member("user", &ann))
+        .await;
+    app.create(&t, &format!("groups/{eng}/members"), member("group", &core))
+        .await;
+    app.create(&t, &format!("groups/{core}/members"), member("user", &bob))
+        .await;
+    app.create(
+        &t,
+        "grants",
+        json!({"id": "eng-reads", "subject": {"type": "group", "id": eng}, "effect": "allow",
+               "privilege": {"type": "actions", "actions": ["SELECT"]},
+               "target": {"type": "data_path", "pattern": format!("{source}/{db}/sales/*")}}),
+    )
+    .await;
+    synced(&app, &t, &source).await;
+
+    // The group is a NOLOGIN role of this source's, its members' roles in it (core's
+    // through core's role), and it holds what they share.
+    let (login, comment): (bool, String) = sqlx::query_as(
+        "SELECT rolcanlogin, shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1",
+    )
+    .bind(&eng)
+    .fetch_one(&mut data)
+    .await
+    .expect("the group's role");
+    assert!(!login, "a group's role cannot sign in");
+    assert!(comment.starts_with("managed by grantd"), "{comment}");
+    assert!(
+        holds(
+            &mut data,
+            &format!("SELECT pg_has_role('{bob}', '{core}', 'MEMBER')")
+        )
+        .await
+    );
+    assert!(
+        holds(
+            &mut data,
+            &format!("SELECT pg_has_role('{core}', '{eng}', 'MEMBER')")
+        )
+        .await
+    );
+    assert!(
+        holds(
+            &mut data,
+            &format!("SELECT has_table_privilege('{eng}', 'sales.refunds', 'SELECT')")
+        )
+        .await
+    );
+    for user in [&ann, &bob] {
+        pg_may(user, &db, "SELECT * FROM sales.refunds")
+            .await
+            .expect("a member selects");
+    }
+
+    // A DENY on ann: ann is refused, bob is not, and the group holds only what both do.
+    app.create(
+        &t,
+        "grants",
+        grant(
+            "ann-no",
+            &ann,
+            &format!("{source}/{db}/sales/refunds"),
+            &["SELECT"],
+            "deny",
+        ),
+    )
+    .await;
+    synced(&app, &t, &source).await;
+    let refused = pg_may(&ann, &db, "SELECT * FROM sales.refunds")
+        .await
+        .expect_err("ann denied");
+    assert!(refused.contains("permission denied"), "{refused}");
+    pg_may(&bob, &db, "SELECT * FROM sales.refunds")
+        .await
+        .expect("bob still reads");
+    pg_may(&ann, &db, "SELECT * FROM sales.orders")
+        .await
+        .expect("ann reads the rest");
+    assert!(
+        !holds(
+            &mut data,
+            &format!("SELECT has_table_privilege('{eng}', 'sales.refunds', 'SELECT')")
+        )
+        .await
+    );
+
+    // A membership in the group made by hand is drift: revoked and reported.
+    admin
+        .execute(format!("CREATE ROLE \"{mallory}\" LOGIN").as_str())
+        .await
+        .expect("a DBA's role");
+    data.execute(format!("GRANT \"{eng}\" TO \"{mallory}\"").as_str())
+        .await
+        .expect("hand membership");
+    eventually("the hand-made membership revoked", || async {
+        pg_may(&mallory, &db, "SELECT * FROM sales.orders")
+            .await
+            .is_err()
+    })
+    .await;
+    let s = status(&app, &t, &source).await;
+    let drift = s["status"]["last_drift"].to_string();
+    assert!(
+        drift.contains(&format!("+ {mallory} member of role {eng}")),
+        "{drift}"
+    );
+
+    let _ = data.close().await;
+    admin
+        .execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
+        .await
+        .expect("drop database");
+    for role in [&mallory, &ann, &bob, &core, &eng] {
+        admin
+            .execute(format!("DROP ROLE \"{role}\"").as_str())
+            .await
+            .expect("drop role");
+    }
 }
 
 #[tokio::test]

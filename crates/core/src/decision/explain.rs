@@ -122,16 +122,6 @@ impl Snapshot {
         let start: Arc<str> = Arc::from(format!("user:{user}").as_str());
         came_from.insert(start.clone(), None);
         let mut queue = VecDeque::from([start]);
-        // Whether the membership or assignment from `from` to `to` holds at `at`.
-        let holds = |from: &str, to: &str| {
-            self.windows.is_empty()
-                || match (self.ids.get(from), self.ids.get(to)) {
-                    (Some(a), Some(b)) => {
-                        self.windows.get(&(*a, *b)).is_none_or(|w| w.holds_at(at))
-                    }
-                    _ => true,
-                }
-        };
         while let Some(current) = queue.pop_front() {
             let (kind, key) = current.split_once(':').unwrap_or(("", ""));
             let next: Vec<String> = match kind {
@@ -161,7 +151,7 @@ impl Snapshot {
             };
             for n in next {
                 let n: Arc<str> = Arc::from(n.as_str());
-                if !came_from.contains_key(&n) && holds(&current, &n) {
+                if !came_from.contains_key(&n) && self.link_holds(&current, &n, at) {
                     came_from.insert(n.clone(), Some(current.clone()));
                     queue.push_back(n);
                 }

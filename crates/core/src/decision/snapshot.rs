@@ -427,6 +427,42 @@ impl Snapshot {
         self.resources.len()
     }
 
+    /// Whether the membership or role assignment from `from` to `to` (`user:bob`,
+    /// `group:g`, `role:r`) holds at `at`: it has no window, or its window holds then.
+    pub(super) fn link_holds(&self, from: &str, to: &str, at: i64) -> bool {
+        self.windows.is_empty()
+            || match (self.ids.get(from), self.ids.get(to)) {
+                (Some(a), Some(b)) => self.windows.get(&(*a, *b)).is_none_or(|w| w.holds_at(at)),
+                _ => true,
+            }
+    }
+
+    /// Every group with its direct members at `at`: the enabled users and the groups whose
+    /// membership holds then, each list sorted.
+    pub fn group_members_at(&self, at: i64) -> BTreeMap<String, (Vec<String>, Vec<String>)> {
+        let mut out = BTreeMap::new();
+        for (id, group) in self.groups.iter() {
+            let to = format!("group:{id}");
+            let mut users: Vec<String> = group
+                .users
+                .iter()
+                .filter(|u| self.users.get(&***u).is_some_and(|n| !n.disabled))
+                .filter(|u| self.link_holds(&format!("user:{u}"), &to, at))
+                .map(|u| u.to_string())
+                .collect();
+            let mut groups: Vec<String> = group
+                .groups
+                .iter()
+                .filter(|g| self.link_holds(&format!("group:{g}"), &to, at))
+                .map(|g| g.to_string())
+                .collect();
+            users.sort();
+            groups.sort();
+            out.insert(id.to_string(), (users, groups));
+        }
+        out
+    }
+
     /// Whether `user` is `subject` (`group:g`, `role:r`) or reaches it at `at`: a group it
     /// belongs to, transitively, or a role it or those groups hold, with those roles
     /// include. A disabled user reaches nothing.

@@ -7,7 +7,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use grantd_core::model::{DataPermission, DataSource, SetMember, SourceKind, User};
+use grantd_core::model::{DataPermission, DataSource, PermissionSet, SourceKind, User};
 use grantd_core::ObjectKey;
 use grantd_sync::{Connection, Dialect, Plan, Privilege, Scope, SyncError};
 use serde::{Deserialize, Serialize};
@@ -102,20 +102,15 @@ pub struct PermissionSync {
 /// The sources of a tenant and their statuses, to derive permissions' statuses from.
 pub struct SyncStates {
     sources: Vec<(DataSource, SyncStatus)>,
-    /// The latest write to each permission set's members: a permission takes effect for
-    /// a member only once that is synced too.
-    members_written: std::collections::HashMap<String, i64>,
+    /// Each permission set's version, which its members' every change moves (removals
+    /// too): a permission takes effect for a member only once that is synced too.
+    sets_written: std::collections::HashMap<String, i64>,
 }
 
 impl SyncStates {
     /// The sync status of a data permission written at `version`.
     pub fn of(&self, permission: &DataPermission, version: i64) -> PermissionSync {
-        let version = version.max(
-            self.members_written
-                .get(&permission.set)
-                .copied()
-                .unwrap_or(0),
-        );
+        let version = version.max(self.sets_written.get(&permission.set).copied().unwrap_or(0));
         let status = |s: &'static str, msg: Option<String>| PermissionSync {
             sync_status: s,
             sync_msg: msg,
@@ -166,6 +161,38 @@ impl SyncStates {
     }
 }
 
+/// The role each group with members may be, its id, by group. A group whose id is not a
+/// valid role, or is a user's role or id, is none: its members hold its privileges
+/// themselves (said in `problems`).
+fn group_roles(
+    snapshot: &grantd_core::decision::Snapshot,
+    members: &grantd_sync::GroupMembers,
+    users: &[(String, String)],
+    problems: &mut Vec<String>,
+) -> std::collections::BTreeMap<String, String> {
+    let user_ids: BTreeSet<&str> = snapshot.user_ids().collect();
+    let user_roles: BTreeSet<&str> = users.iter().map(|(r, _)| r.as_str()).collect();
+    let mut out = std::collections::BTreeMap::new();
+    for (group, (direct_users, direct_groups)) in members {
+        if direct_users.is_empty() && direct_groups.is_empty() {
+            continue;
+        }
+        let problem = grantd_sync::role_name_problem(group).or_else(|| {
+            (user_ids.contains(group.as_str()) || user_roles.contains(group.as_str()))
+                .then_some("a user's role too")
+        });
+        match problem {
+            Some(problem) => problems.push(format!(
+                "{group} (group {group}): {problem}: its members hold the group's privileges themselves"
+            )),
+            None => {
+                out.insert(group.clone(), group.clone());
+            }
+        }
+    }
+    out
+}
+
 impl Service {
     /// The status of a source's last pass; `never` before its first.
     pub async fn sync_status(&self, tenant: &str, source: &str) -> ServiceResult<SyncStatus> {
@@ -200,18 +227,15 @@ impl Service {
             let status = self.sync_status(tenant, &source.object.id).await?;
             sources.push((source.object, status));
         }
-        let mut members_written = std::collections::HashMap::new();
+        let mut sets_written = std::collections::HashMap::new();
         if !sources.is_empty() {
-            for member in self.list_all::<SetMember>(tenant, None).await? {
-                let latest = members_written
-                    .entry(member.object.set.clone())
-                    .or_insert(0);
-                *latest = (*latest).max(member.version);
+            for set in self.list_all::<PermissionSet>(tenant, None).await? {
+                sets_written.insert(set.object.id, set.version);
             }
         }
         Ok(SyncStates {
             sources,
-            members_written,
+            sets_written,
         })
     }
 
@@ -249,9 +273,25 @@ impl Service {
             let catalog = conn.catalog(&source.schemas).await?;
             let users = grantd_sync::users_with_access(&snapshot, at, &scope);
             let (roles, mut problems) = self.roles_of(tenant, source, users).await;
-            let names: Vec<String> = roles.iter().map(|(r, _)| r.clone()).collect();
+            let members = match conn.dialect() {
+                Dialect::Postgres => snapshot.group_members_at(at),
+                Dialect::Mysql => grantd_sync::GroupMembers::new(),
+            };
+            let mut groups = group_roles(&snapshot, &members, &roles, &mut problems);
+            let names: Vec<String> = roles
+                .iter()
+                .map(|(r, _)| r.clone())
+                .chain(groups.values().cloned())
+                .collect();
             let marker = marker(tenant, &source.id);
             let mut actual = conn.actual(&names, &marker, &catalog).await?;
+            groups.retain(|group, role| {
+                let foreign = actual.foreign.contains(role);
+                if foreign {
+                    problems.push(format!("{role} (group {group}): a role that is not this source's: its members hold the group's privileges themselves"));
+                }
+                !foreign
+            });
             actual.rls = conn.rls(&catalog, &marker).await?;
             let mut desired = grantd_sync::desired(&snapshot, at, &scope, &catalog, &roles);
             problems.append(&mut desired.problems);
@@ -270,6 +310,7 @@ impl Service {
                     problems.push(format!("{role}: SELECT on {schema}.{table} not granted: its row filter does not parse: {}", error.message));
                 }
             }
+            grantd_sync::fold_groups(&mut desired, &members, &groups);
             let mut plan = grantd_sync::plan(conn.dialect(), &actual, &desired, known, &marker);
             plan.skipped.append(&mut problems);
             if apply && !plan.is_empty() {

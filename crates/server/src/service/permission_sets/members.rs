@@ -68,6 +68,7 @@ impl Batch<'_> {
             self.withdraw(&set, &old).await?;
         }
         self.enlist(&set, &member).await?;
+        self.touch_set(set).await?;
         self.put_plain(&member, expect).await
     }
 
@@ -84,8 +85,17 @@ impl Batch<'_> {
             .object;
         if let Some(set) = self.get::<PermissionSet>(&member.set).await? {
             self.withdraw(&set.object, &member).await?;
+            self.touch_set(set.object).await?;
         }
         self.delete_plain(&member.object_key(), expect).await
+    }
+
+    /// Writes the set again, updated by this actor: its version is its members' latest
+    /// change too, removals included, which a data permission's sync status waits for.
+    async fn touch_set(&mut self, mut set: PermissionSet) -> ServiceResult<()> {
+        set.update_user = Some(self.actor().to_string());
+        self.put_plain(&set, Expect::Present).await?;
+        Ok(())
     }
 
     /// Gives `member` the set's role.
