@@ -107,12 +107,28 @@ impl Dialect {
         }
     }
 
+    /// The statement that forgets a role whose account is gone (MariaDB's ledger), so that
+    /// an account made later by someone else under its name is not taken for grantd's.
+    fn forget_role(self, role: &str, marker: &str) -> Option<String> {
+        match self {
+            Dialect::Postgres => None,
+            Dialect::Mysql => Some(format!(
+                "DELETE FROM grantd_sync.managed_roles WHERE source = {} AND role = {}",
+                self.string(marker),
+                self.string(role)
+            )),
+        }
+    }
+
     /// Objects of one kind listed in one statement: `TABLE a, b` or `SCHEMA a, b`.
     fn objects(self, on: &[On]) -> String {
         let names: Vec<String> = on
             .iter()
             .map(|o| match o {
-                On::Schema(s) if self == Dialect::Mysql => format!("{}.*", self.ident(s)),
+                // A database name in a grant is a pattern: `_` and `%` are wildcards.
+                On::Schema(s) if self == Dialect::Mysql => {
+                    format!("{}.*", self.ident(&mysql::escape_wildcards(s)))
+                }
                 On::Schema(s) => self.ident(s),
                 On::Table(s, t) | On::Column(s, t, _) => {
                     format!("{}.{}", self.ident(s), self.ident(t))

@@ -96,6 +96,33 @@ pub async fn catalog(conn: &mut MySqlConnection, schemas: &[String]) -> Result<C
     Ok(catalog)
 }
 
+/// A database's name as a database-level grant names it: `_` and `%` are wildcards there,
+/// so they (and the escape) are escaped.
+pub(crate) fn escape_wildcards(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        if matches!(c, '_' | '%' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A database-level grant's pattern as a name: escapes undone. (A pattern with a wildcard
+/// left in it names no one database: it matches none of the managed ones.)
+fn unescape_wildcards(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => out.extend(chars.next()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// `'bob'@'%'` as information_schema writes a grantee, to `bob`; other hosts are not ours.
 fn grantee(text: &str) -> Option<String> {
     let user = text
@@ -140,6 +167,7 @@ pub async fn actual(
             .iter()
             .map(|r| text(r, "u"))
             .collect::<Result<_, _>>()?;
+    found.gone = mine.difference(&existing).cloned().collect();
     for role in existing.iter() {
         if mine.contains(role) {
             found.managed.insert(role.clone());
@@ -163,10 +191,15 @@ pub async fn actual(
                 continue;
             };
             let schema = text(&row, "s")?;
+            let table = text(&row, "t").ok().filter(|t| !t.is_empty());
+            // A database-level grant names a pattern, its wildcards escaped.
+            let schema = match table {
+                None => unescape_wildcards(&schema),
+                Some(_) => schema,
+            };
             if !found.managed.contains(&role) || !schemas.contains(schema.as_str()) {
                 continue;
             }
-            let table = text(&row, "t").ok().filter(|t| !t.is_empty());
             let column = text(&row, "c").ok().filter(|c| !c.is_empty());
             let privilege = text(&row, "p")?;
             found.privileges.insert(Privilege::read(
@@ -201,6 +234,16 @@ pub async fn apply(conn: &mut MySqlConnection, statements: &[String]) -> Result<
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn database_names_in_grants_are_escaped_and_read_back() {
+        for name in ["sales", "my_db", "100%", "a\\b"] {
+            let escaped = super::escape_wildcards(name);
+            assert!(!escaped.contains("_") || escaped.contains("\\_"));
+            assert_eq!(super::unescape_wildcards(&escaped), name);
+        }
+        assert_eq!(super::escape_wildcards("my_db"), "my\\_db");
+    }
+
     #[test]
     fn grantees_on_any_host_only() {
         assert_eq!(super::grantee("'bob'@'%'").as_deref(), Some("bob"));

@@ -120,6 +120,11 @@ pub fn plan(
                 .extend(dialect.create_role(role, true, marker));
         }
     }
+    for role in &actual.gone {
+        if !desired.roles.contains_key(role) {
+            out.statements.extend(dialect.forget_role(role, marker));
+        }
+    }
     // Group roles that exist and are not this source's never reach here: their members
     // hold their privileges themselves.
     for role in desired.groups.keys() {

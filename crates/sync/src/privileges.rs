@@ -128,6 +128,8 @@ pub struct Actual {
     pub managed: BTreeSet<String>,
     /// Roles that exist and are not this source's: left alone.
     pub foreign: BTreeSet<String>,
+    /// Roles this source made whose account someone has since dropped (MariaDB).
+    pub gone: BTreeSet<String>,
     /// The managed roles' privileges on the managed schemas and what is in them.
     pub privileges: BTreeSet<Privilege>,
     /// Row-level security on the tables that have it on, or a policy of grantd's, by

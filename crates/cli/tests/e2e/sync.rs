@@ -546,6 +546,38 @@ async fn mariadb_holds_what_checks_decide_and_nothing_else() {
     assert!(refused.contains("denied"), "{refused}");
     let _ = conn.close().await;
 
+    // CREATE on the database, escaped: `_` in a grant's database name is a wildcard, and
+    // a database one character away gets nothing.
+    let sibling = db.replacen('_', "x", 1);
+    admin
+        .execute(format!("CREATE DATABASE {sibling}").as_str())
+        .await
+        .expect("sibling");
+    app.create(
+        &t,
+        "grants",
+        grant(
+            "create",
+            &bob,
+            &format!("{source}/{db}"),
+            &["CREATE_TABLE"],
+            "allow",
+        ),
+    )
+    .await;
+    synced(&app, &t, &source).await;
+    let mut conn = as_bob().await;
+    conn.execute(format!("CREATE TABLE {db}.mine (x int)").as_str())
+        .await
+        .expect("bob creates in the database");
+    let refused = conn
+        .execute(format!("CREATE TABLE {sibling}.mine (x int)").as_str())
+        .await
+        .expect_err("not in its sibling")
+        .to_string();
+    assert!(refused.contains("denied"), "{refused}");
+    let _ = conn.close().await;
+
     app.create(
         &t,
         "grants",
@@ -586,8 +618,10 @@ async fn mariadb_holds_what_checks_decide_and_nothing_else() {
         refused
     })
     .await;
-    let (code, _) = send(app.op(Method::DELETE, &format!("/v1/tenants/{t}/grants/read"))).await;
-    assert_eq!(code, StatusCode::NO_CONTENT);
+    for id in ["read", "create"] {
+        let (code, _) = send(app.op(Method::DELETE, &format!("/v1/tenants/{t}/grants/{id}"))).await;
+        assert_eq!(code, StatusCode::NO_CONTENT);
+    }
     synced(&app, &t, &source).await;
     let mut conn = as_bob().await;
     assert!(
@@ -598,10 +632,30 @@ async fn mariadb_holds_what_checks_decide_and_nothing_else() {
     );
     let _ = conn.close().await;
 
+    // A DBA drops the account: grantd forgets it, so an account made later under its name
+    // is not taken for grantd's.
+    admin
+        .execute(format!("DROP USER '{bob}'@'%'").as_str())
+        .await
+        .expect("drop user");
+    eventually("the ledger forgets the dropped account", || async {
+        let mut conn = MySqlConnection::connect(MARIADB_ADMIN)
+            .await
+            .expect("connect");
+        let left: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM grantd_sync.managed_roles WHERE role = ?")
+                .bind(&bob)
+                .fetch_one(&mut conn)
+                .await
+                .expect("ledger");
+        let _ = conn.close().await;
+        left == 0
+    })
+    .await;
+
     for sql in [
         format!("DROP DATABASE {db}"),
-        format!("DROP USER '{bob}'@'%'"),
-        format!("DELETE FROM grantd_sync.managed_roles WHERE role = '{bob}'"),
+        format!("DROP DATABASE {sibling}"),
     ] {
         admin.execute(sql.as_str()).await.expect("cleanup");
     }
