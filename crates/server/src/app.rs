@@ -169,8 +169,9 @@ impl Application {
         }
         if sealer.is_none() {
             tracing::warn!(
-                "no --secret-key-file: data sources cannot hold passwords, and new access keys' \
-                 secret keys are stored in clear"
+                "no --secret-key-file: data sources cannot hold passwords and no access key can \
+                 be made (their secrets are never stored in clear); start every node with the \
+                 same key file to seal those an earlier version stored in clear"
             );
         }
         if config.sync_enabled {

@@ -846,6 +846,33 @@ async fn a_data_sources_password_is_sealed_and_never_read_back() {
     assert_eq!(cleared["password_set"], false, "{cleared}");
 }
 
+/// A server with no secret key (PostgreSQL store, no key file) stores no secret in clear:
+/// it makes no access key and takes no data source password.
+#[tokio::test]
+async fn without_a_secret_key_no_secret_is_stored_at_all() {
+    let Some(url) = grantd_store::testing::postgres_url().await else {
+        return;
+    };
+    let app = spawn_with(move |c| c.database_url = Some(url)).await;
+    let t = app.tenant().await;
+    let (code, body) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/access-keys"))
+            .json(&json!({"scopes": ["read"]})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body.to_string().contains("--secret-key-file"), "{body}");
+    let (code, body) = send(
+        app.op(Method::POST, &format!("/v1/tenants/{t}/data-sources"))
+            .json(&json!({"id": "wh", "kind": "postgresql",
+                          "url": "postgres://admin@127.0.0.1:1/db", "password": "pw"})),
+    )
+    .await;
+    assert_eq!(code, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let (_, tokens) = send(app.op(Method::GET, &format!("/v1/tenants/{t}/tokens"))).await;
+    assert_eq!(tokens["items"], json!([]), "nothing made: {tokens}");
+}
+
 #[tokio::test]
 async fn a_row_filter_keeps_a_role_to_its_rows_and_is_checked_by_the_database() {
     if !here("127.0.0.1:5432").await {

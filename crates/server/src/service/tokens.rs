@@ -137,10 +137,15 @@ impl Service {
         let (id, secret, hash, signing_key) = if access_key {
             let (ak, sk) = secret::access_key_pair();
             let hash = format!("ak:{ak}");
-            let stored = match &self.sealer {
-                Some(sealer) => sealer.seal(&access_key_owner(&ctx.tenant, &ak), &sk),
-                None => sk.clone(),
-            };
+            // A secret key is never stored in clear: without a key to seal it, none is made.
+            let sealer = self.sealer.as_ref().ok_or_else(|| {
+                ServiceError::Invalid(grantd_core::Invalid::field(
+                    "access_key",
+                    "this server has no secret key to store an access key's secret key with: \
+                     start every node with the same --secret-key-file",
+                ))
+            })?;
+            let stored = sealer.seal(&access_key_owner(&ctx.tenant, &ak), &sk);
             (ak, sk, hash, Some(stored))
         } else {
             let secret = secret::generate();
