@@ -118,7 +118,7 @@ impl<'a> TableIndex<'a> {
     }
 
     /// The tables an ALLOW whose pattern below the root is `tail` may reach.
-    fn reached(&self, tail: &[String], all: usize, out: &mut BTreeSet<usize>) {
+    fn reached(&self, tail: &[String], all: usize, out: &mut Vec<usize>) {
         match (
             tail.first().map(String::as_str),
             tail.get(1).map(String::as_str),
@@ -152,6 +152,38 @@ pub fn users_with_access(snapshot: &Snapshot, at: i64, scope: &Scope) -> Vec<Str
     users
 }
 
+/// What one user's rules give, whoever holds them. Users whose rules are the same (most
+/// members of a group) share it, worked out once.
+#[derive(Debug, Default)]
+struct Access {
+    /// Sorted by object, then privilege.
+    privileges: Vec<(On, Name)>,
+    /// Each filtered table's row filter.
+    filters: Vec<((Name, Name), String)>,
+    /// What could not be granted, said after the role's name.
+    problems: Vec<String>,
+}
+
+/// The rules that decide a user's access, as a key: users with the same key have the same
+/// access (the grants are in it, for their row filters).
+type Fingerprint = Vec<(usize, usize, bool, Vec<String>, std::sync::Arc<str>)>;
+
+impl Rules {
+    fn fingerprint(&self, action: usize, out: &mut Fingerprint) {
+        for (root, (_, rules)) in self.roots.iter().enumerate() {
+            for r in &rules.rules {
+                out.push((
+                    action,
+                    root,
+                    r.effect == grantd_core::model::Effect::Allow,
+                    r.pattern.clone(),
+                    r.grant.clone(),
+                ));
+            }
+        }
+    }
+}
+
 /// The privileges `roles` (role, user) should hold on `catalog` at `at`.
 pub fn desired(
     snapshot: &Snapshot,
@@ -161,88 +193,42 @@ pub fn desired(
     roles: &[(String, String)],
 ) -> Desired {
     let index = TableIndex::new(catalog);
-    // Gathered in a list and sorted once: a set of a million privileges built by inserts
-    // costs as much again.
+    // Roles in order, each one's privileges in order: the list is sorted as it is made (a
+    // set of a million privileges built by inserts, or sorted after, costs as much again).
+    let mut ordered: Vec<&(String, String)> = roles.iter().collect();
+    ordered.sort();
     let mut privileges: Vec<Privilege> = Vec::new();
     let mut filters: BTreeMap<(String, String), TableFilters> = BTreeMap::new();
     let mut problems = Vec::new();
-    let filtering = snapshot.has_row_filters();
-    for (role, user) in roles {
-        let role: Name = Name::from(role.as_str());
-        let role = &role;
-        for (action, privilege, by_column) in TABLE_ACTIONS {
-            let privilege: Name = Name::from(privilege);
-            let rules = Rules::of(snapshot, user, action, at, scope);
-            if !rules.has_allow() {
-                continue;
-            }
-            let mut reached = BTreeSet::new();
-            for (allow, tail) in rules.tails() {
-                if allow {
-                    index.reached(tail, catalog.tables.len(), &mut reached);
-                }
-            }
-            for i in reached {
-                let table = &catalog.tables[i];
-                let granted = table_privileges(
-                    &rules,
-                    table,
-                    role,
-                    (&privilege, by_column),
-                    &mut privileges,
-                );
-                if granted && filtering && action == "SELECT" {
-                    if let Some(filter) = filter_of(snapshot, &rules, table) {
-                        if scope.dialect == Dialect::Mysql {
-                            privileges.retain(|p| {
-                                !(p.role == *role
-                                    && &*p.privilege == "SELECT"
-                                    && p.on.is_in(&table.schema, &table.name))
-                            });
-                            problems.push(format!(
-                                "{role}: SELECT on {}.{} not granted: it allows filtered rows only, and MariaDB has no row-level security",
-                                table.schema, table.name
-                            ));
-                        } else {
-                            filters
-                                .entry((table.schema.to_string(), table.name.to_string()))
-                                .or_default()
-                                .insert(role.to_string(), filter);
-                        }
-                    }
-                }
-            }
-        }
-        let (action, privilege) = SCHEMA_ACTION;
-        let privilege: Name = Name::from(privilege);
-        let rules = Rules::of(snapshot, user, action, at, scope);
-        if rules.has_allow() {
-            for schema in &catalog.schemas {
-                if rules.allowed(&[schema]) {
-                    privileges.push(Privilege::new(
-                        role,
-                        On::Schema(schema.as_str().into()),
-                        &privilege,
-                    ));
-                }
-            }
-        }
-    }
-    if scope.dialect == Dialect::Postgres {
-        // A role reaches a table only through its schema.
-        let usage_privilege = Name::from("USAGE");
-        let usage: BTreeSet<(&Name, &str)> = privileges
+    let mut shared: HashMap<Fingerprint, Access> = HashMap::new();
+    for (role, user) in ordered {
+        let mut rules: Vec<Rules> = TABLE_ACTIONS
             .iter()
-            .filter_map(|p| Some((&p.role, p.on.schema()?)))
+            .map(|(action, _, _)| Rules::of(snapshot, user, action, at, scope))
             .collect();
-        let usage: Vec<Privilege> = usage
-            .into_iter()
-            .map(|(role, schema)| Privilege::new(role, On::Schema(schema.into()), &usage_privilege))
-            .collect();
-        privileges.extend(usage);
+        rules.push(Rules::of(snapshot, user, SCHEMA_ACTION.0, at, scope));
+        let mut key = Fingerprint::new();
+        for (action, r) in rules.iter().enumerate() {
+            r.fingerprint(action, &mut key);
+        }
+        let access = shared
+            .entry(key)
+            .or_insert_with(|| access(snapshot, scope, catalog, &index, &rules));
+        let role: Name = Name::from(role.as_str());
+        privileges.extend(
+            access
+                .privileges
+                .iter()
+                .map(|(on, privilege)| Privilege::new(&role, on.clone(), privilege)),
+        );
+        for ((schema, table), filter) in &access.filters {
+            filters
+                .entry((schema.to_string(), table.to_string()))
+                .or_default()
+                .insert(role.to_string(), filter.clone());
+        }
+        problems.extend(access.problems.iter().map(|p| format!("{role}: {p}")));
     }
-    privileges.sort_unstable();
-    privileges.dedup();
     Desired {
         roles: roles.iter().cloned().collect(),
         groups: BTreeMap::new(),
@@ -252,30 +238,112 @@ pub fn desired(
     }
 }
 
+/// What `rules` (one per table action, then the schema action's) give on `catalog`.
+fn access(
+    snapshot: &Snapshot,
+    scope: &Scope,
+    catalog: &Catalog,
+    index: &TableIndex<'_>,
+    rules: &[Rules],
+) -> Access {
+    let mut out = Access::default();
+    let filtering = snapshot.has_row_filters();
+    for ((action, privilege, by_column), rules) in TABLE_ACTIONS.iter().zip(rules) {
+        if !rules.has_allow() {
+            continue;
+        }
+        let privilege: Name = Name::from(*privilege);
+        let mut reached = Vec::new();
+        for (allow, tail) in rules.tails() {
+            if allow {
+                index.reached(tail, catalog.tables.len(), &mut reached);
+            }
+        }
+        reached.sort_unstable();
+        reached.dedup();
+        // The rules on something within a table (a column), found once.
+        let deep: Vec<&[String]> = rules
+            .tails()
+            .map(|(_, tail)| tail)
+            .filter(|tail| tail.len() > 2)
+            .collect();
+        for i in reached {
+            let table = &catalog.tables[i];
+            let before = out.privileges.len();
+            let granted = table_privileges(
+                rules,
+                &deep,
+                table,
+                (&privilege, *by_column),
+                &mut out.privileges,
+            );
+            if !(granted && filtering && *action == "SELECT") {
+                continue;
+            }
+            let Some(filter) = filter_of(snapshot, rules, table) else {
+                continue;
+            };
+            if scope.dialect == Dialect::Mysql {
+                out.privileges.truncate(before);
+                out.problems.push(format!(
+                    "SELECT on {}.{} not granted: it allows filtered rows only, and MariaDB has no row-level security",
+                    table.schema, table.name
+                ));
+            } else {
+                out.filters
+                    .push(((table.schema.clone(), table.name.clone()), filter));
+            }
+        }
+    }
+    let schema_rules = &rules[TABLE_ACTIONS.len()];
+    if schema_rules.has_allow() {
+        let privilege: Name = Name::from(SCHEMA_ACTION.1);
+        for schema in &catalog.schemas {
+            if schema_rules.allowed(&[schema]) {
+                out.privileges
+                    .push((On::Schema(schema.as_str().into()), privilege.clone()));
+            }
+        }
+    }
+    if scope.dialect == Dialect::Postgres {
+        // A role reaches a table only through its schema.
+        let usage = Name::from("USAGE");
+        let schemas: BTreeSet<&str> = out
+            .privileges
+            .iter()
+            .filter_map(|(on, _)| on.schema())
+            .collect();
+        let schemas: Vec<On> = schemas.into_iter().map(|s| On::Schema(s.into())).collect();
+        out.privileges
+            .extend(schemas.into_iter().map(|on| (on, usage.clone())));
+    }
+    out.privileges.sort_unstable();
+    out.privileges.dedup();
+    out
+}
+
 /// One table's privilege for one role: on the whole table when it is allowed and no rule
 /// lies on its columns; else on each column allowed (a whole-row privilege, DELETE, only
 /// if every column is allowed). Whether anything was granted.
 fn table_privileges(
     rules: &Rules,
+    deep: &[&[String]],
     table: &Table,
-    role: &Name,
     (privilege, by_column): (&Name, bool),
-    out: &mut Vec<Privilege>,
+    out: &mut Vec<(On, Name)>,
 ) -> bool {
     let (schema, name) = (&*table.schema, &*table.name);
     let whole = rules.allowed(&[schema, name]);
     // A rule on something within the table (a column): columns decide one by one.
-    let deeper = rules.tails().any(|(_, tail)| {
-        tail.len() > 2
-            && tail
-                .iter()
-                .zip([schema, name])
-                .all(|(p, s)| p == "*" || p == s)
+    let deeper = deep.iter().any(|tail| {
+        tail.iter()
+            .zip([schema, name])
+            .all(|(p, s)| p == "*" || p == s)
     });
     let on_table = || On::Table(table.schema.clone(), table.name.clone());
     if !deeper {
         if whole {
-            out.push(Privilege::new(role, on_table(), privilege));
+            out.push((on_table(), privilege.clone()));
         }
         return whole;
     }
@@ -285,17 +353,16 @@ fn table_privileges(
         .filter(|c| rules.allowed(&[schema, name, c]))
         .collect();
     if whole && columns.len() == table.columns.len() {
-        out.push(Privilege::new(role, on_table(), privilege));
+        out.push((on_table(), privilege.clone()));
         return true;
     }
     if !by_column {
         return false;
     }
     for column in &columns {
-        out.push(Privilege::new(
-            role,
+        out.push((
             On::Column(table.schema.clone(), table.name.clone(), (*column).clone()),
-            privilege,
+            privilege.clone(),
         ));
     }
     !columns.is_empty()

@@ -8,7 +8,7 @@
 //! shares onto the group's role. A group that cannot be a role (its name is taken, or not a
 //! valid role) passes its members up to the groups above it.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use crate::privileges::{Desired, Name, On, Privilege};
 
@@ -58,66 +58,112 @@ pub fn fold_groups(
     if under.is_empty() {
         return;
     }
-    // Each user's privileges, and each group's: those all its users hold.
-    let mut own: BTreeMap<Name, HashSet<(On, Name)>> = BTreeMap::new();
-    for p in &desired.privileges {
-        if up.contains_key(&*p.role) {
-            own.entry(p.role.clone())
-                .or_default()
-                .insert((p.on.clone(), p.privilege.clone()));
-        }
-    }
-    let empty = HashSet::new();
-    let mut shared: BTreeMap<&str, HashSet<(On, Name)>> = BTreeMap::new();
-    for (group, users) in &under {
-        let mut sets: Vec<&HashSet<(On, Name)>> = users
-            .iter()
-            .map(|u| own.get(u.as_str()).unwrap_or(&empty))
-            .collect();
-        sets.sort_by_key(|s| s.len());
-        let common: HashSet<(On, Name)> = sets[0]
-            .iter()
-            .filter(|p| sets[1..].iter().all(|s| s.contains(*p)))
-            .cloned()
-            .collect();
-        shared.insert(group, common);
-    }
-    // Each role keeps what no group above it holds.
-    let above: BTreeMap<&str, Vec<&HashSet<(On, Name)>>> = up
-        .keys()
-        .map(|role| {
-            let groups = ancestors(&up, role)
-                .into_iter()
-                .filter(|g| g != role)
-                .map(|g| &shared[g.as_str()])
-                .collect();
-            (role.as_str(), groups)
-        })
-        .collect();
-    let inherited = |role: &str, p: &Privilege| {
-        let groups = above.get(role).map(Vec::as_slice).unwrap_or_default();
-        !groups.is_empty() && {
-            let key = (p.on.clone(), p.privilege.clone());
-            groups.iter().any(|g| g.contains(&key))
-        }
-    };
-    let mut privileges: BTreeSet<Privilege> = std::mem::take(&mut desired.privileges)
+    // Every privilege in order: each role's, sorted by object and privilege, side by side.
+    let all: Vec<Privilege> = std::mem::take(&mut desired.privileges)
         .into_iter()
-        .filter(|p| !inherited(&p.role, p))
         .collect();
-    for (group, common) in &shared {
-        let role: Name = Name::from(*group);
-        for (on, privilege) in common {
-            let p = Privilege::new(&role, on.clone(), privilege);
-            if !inherited(group, &p) {
-                privileges.insert(p);
-            }
+    let key = |p: &Privilege| (p.on.clone(), p.privilege.clone());
+    let mut slices: HashMap<&str, &[Privilege]> = HashMap::new();
+    for chunk in all.chunk_by(|a, b| a.role == b.role) {
+        slices.insert(&chunk[0].role, chunk);
+    }
+    // Each group's: what all its users hold, sorted.
+    let mut shared: BTreeMap<&str, Vec<(On, Name)>> = BTreeMap::new();
+    for (group, users) in &under {
+        let mut lists: Vec<&[Privilege]> = users
+            .iter()
+            .map(|u| slices.get(u.as_str()).copied().unwrap_or_default())
+            .collect();
+        lists.sort_by_key(|l| l.len());
+        // Narrowed list by list, each step one walk of two sorted lists.
+        let mut common: Vec<&Privilege> = lists[0].iter().collect();
+        for list in &lists[1..] {
+            let mut i = 0;
+            common.retain(|p| {
+                while list
+                    .get(i)
+                    .is_some_and(|q| (&q.on, &q.privilege) < (&p.on, &p.privilege))
+                {
+                    i += 1;
+                }
+                list.get(i)
+                    .is_some_and(|q| q.on == p.on && q.privilege == p.privilege)
+            });
         }
+        shared.insert(group, common.into_iter().map(key).collect());
+    }
+    // What a role gets from the groups above it, sorted; made once for each set of groups
+    // (most users share theirs).
+    let mut inherited: BTreeMap<BTreeSet<String>, Vec<&(On, Name)>> = BTreeMap::new();
+    let mut above = |role: &str| -> BTreeSet<String> {
+        let mut groups = ancestors(&up, role);
+        groups.remove(role);
+        if !inherited.contains_key(&groups) {
+            let mut list: Vec<&(On, Name)> = groups
+                .iter()
+                .flat_map(|g| shared[g.as_str()].iter())
+                .collect();
+            list.sort_unstable();
+            list.dedup();
+            inherited.insert(groups.clone(), list);
+        }
+        groups
+    };
+    let every_role: Vec<String> = up
+        .keys()
+        .cloned()
+        .chain(shared.keys().map(|g| g.to_string()))
+        .collect();
+    let roles_above: BTreeMap<&str, BTreeSet<String>> = every_role
+        .iter()
+        .map(|role| (role.as_str(), above(role)))
+        .collect();
+    // Each role keeps what it does not get from above: one walk of its sorted privileges
+    // beside what it inherits.
+    let without = |role: &str, held: &mut dyn Iterator<Item = (&On, &Name)>| -> Vec<Privilege> {
+        let from_above = roles_above
+            .get(role)
+            .and_then(|groups| inherited.get(groups))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let name: Name = Name::from(role);
+        let mut i = 0;
+        let mut kept = Vec::new();
+        for (on, privilege) in held {
+            while from_above
+                .get(i)
+                .is_some_and(|a| (&a.0, &a.1) < (on, privilege))
+            {
+                i += 1;
+            }
+            if from_above
+                .get(i)
+                .is_some_and(|a| a.0 == *on && a.1 == *privilege)
+            {
+                continue;
+            }
+            kept.push(Privilege::new(&name, on.clone(), privilege));
+        }
+        kept
+    };
+    let mut privileges: Vec<Privilege> = Vec::with_capacity(all.len());
+    for chunk in all.chunk_by(|a, b| a.role == b.role) {
+        if up.contains_key(&*chunk[0].role) {
+            privileges.extend(without(
+                &chunk[0].role,
+                &mut chunk.iter().map(|p| (&p.on, &p.privilege)),
+            ));
+        } else {
+            privileges.extend_from_slice(chunk);
+        }
+    }
+    for (group, common) in &shared {
+        privileges.extend(without(group, &mut common.iter().map(|(o, p)| (o, p))));
     }
     let member: Name = Name::from(MEMBER);
     for (role, groups) in &up {
         for group in groups {
-            privileges.insert(Privilege::new(
+            privileges.push(Privilege::new(
                 &Name::from(role.as_str()),
                 On::Role(group.as_str().into()),
                 &member,
@@ -132,7 +178,8 @@ pub fn fold_groups(
         .keys()
         .map(|role| (role.clone(), group_of[role.as_str()].to_string()))
         .collect();
-    desired.privileges = privileges;
+    privileges.sort_unstable();
+    desired.privileges = privileges.into_iter().collect();
 }
 
 /// The roles that are direct members of `group`'s role: its users' roles, its groups'

@@ -10,6 +10,8 @@ pub mod mysql;
 pub mod plan;
 pub mod postgres;
 pub mod privileges;
+#[cfg(test)]
+mod tests;
 
 pub use connection::Connection;
 pub use desired::{desired, users_with_access, Scope};
