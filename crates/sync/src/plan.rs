@@ -132,6 +132,10 @@ pub fn plan(
             out.created.push(role.clone());
             out.statements
                 .extend(dialect.create_role(role, false, marker));
+        } else if actual.login.contains(role) {
+            // A role grantd made for a user, now a group's: no one signs in as a group.
+            out.statements
+                .push(format!("ALTER ROLE {} NOLOGIN", dialect.ident(role)));
         }
     }
     // Both sets are sorted: one merge finds what to grant and what to revoke.
@@ -441,6 +445,29 @@ mod tests {
             [
                 "+ DELETE on table public.orders to bob",
                 "- USAGE on schema public to bob"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_group_role_is_made_nologin_and_one_that_signs_in_is_stopped() {
+        let mut actual = Actual::default();
+        actual.managed.insert("eng".into());
+        actual.login.insert("eng".into());
+        let mut desired = Desired::default();
+        desired.groups.insert("eng".into(), "eng".into());
+        desired.groups.insert("ops".into(), "ops".into());
+        desired
+            .privileges
+            .insert(p("bob", On::Role("ops".into()), "MEMBER"));
+        let plan = plan(Dialect::Postgres, &actual, &desired, None, "m");
+        assert_eq!(
+            plan.statements,
+            [
+                "ALTER ROLE \"eng\" NOLOGIN",
+                "CREATE ROLE \"ops\" NOLOGIN",
+                "COMMENT ON ROLE \"ops\" IS 'm'",
+                "GRANT \"ops\" TO \"bob\"",
             ]
         );
     }

@@ -85,8 +85,9 @@ pub async fn actual(
     catalog: &Catalog,
 ) -> Result<Actual, SyncError> {
     let rows = sqlx::query(
-        "SELECT rolname::text AS r, coalesce(shobj_description(oid, 'pg_authid'), '') AS d \
-         FROM pg_roles WHERE rolname = ANY($1) OR shobj_description(oid, 'pg_authid') = $2",
+        "SELECT rolname::text AS r, coalesce(shobj_description(oid, 'pg_authid'), '') AS d, \
+         rolcanlogin AS l FROM pg_roles \
+         WHERE rolname = ANY($1) OR shobj_description(oid, 'pg_authid') = $2",
     )
     .bind(roles)
     .bind(marker)
@@ -100,6 +101,9 @@ pub async fn actual(
             row.try_get("d").map_err(err)?,
         );
         if comment == marker {
+            if row.try_get::<bool, _>("l").map_err(err)? {
+                found.login.insert(role.clone());
+            }
             found.managed.insert(role);
         } else {
             found.foreign.insert(role);

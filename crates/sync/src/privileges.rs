@@ -128,6 +128,8 @@ pub struct Actual {
     pub managed: BTreeSet<String>,
     /// Roles that exist and are not this source's: left alone.
     pub foreign: BTreeSet<String>,
+    /// The managed roles that can sign in (PostgreSQL).
+    pub login: BTreeSet<String>,
     /// Roles this source made whose account someone has since dropped (MariaDB).
     pub gone: BTreeSet<String>,
     /// The managed roles' privileges on the managed schemas and what is in them.
