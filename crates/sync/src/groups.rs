@@ -58,6 +58,21 @@ pub fn fold_groups(
     if under.is_empty() {
         return;
     }
+    // What a group role may hold. A member can `SET ROLE` to its group (PostgreSQL before
+    // 16 always lets it), and acts then as the group: not as itself. So the group holds
+    // nothing on a table whose rows a filter keeps from some role (its policies are on
+    // the users' roles, and would not follow), and no CREATE (a table made as the group
+    // would be owned by the group, every member an owner).
+    let filtered: BTreeSet<(&str, &str)> = desired
+        .filters
+        .keys()
+        .map(|(s, t)| (s.as_str(), t.as_str()))
+        .collect();
+    let foldable = |p: &Privilege| match &p.on {
+        On::Schema(_) => &*p.privilege != "CREATE",
+        On::Table(s, t) | On::Column(s, t, _) => !filtered.contains(&(&**s, &**t)),
+        On::Role(_) => false,
+    };
     // Every privilege in order: each role's, sorted by object and privilege, side by side.
     let all: Vec<Privilege> = std::mem::take(&mut desired.privileges)
         .into_iter()
@@ -76,7 +91,7 @@ pub fn fold_groups(
             .collect();
         lists.sort_by_key(|l| l.len());
         // Narrowed list by list, each step one walk of two sorted lists.
-        let mut common: Vec<&Privilege> = lists[0].iter().collect();
+        let mut common: Vec<&Privilege> = lists[0].iter().filter(|p| foldable(p)).collect();
         for list in &lists[1..] {
             let mut i = 0;
             common.retain(|p| {
@@ -180,6 +195,28 @@ pub fn fold_groups(
         .collect();
     privileges.sort_unstable();
     desired.privileges = privileges.into_iter().collect();
+}
+
+/// The groups with one of `users` under them, directly or through groups in them.
+pub fn groups_over(members: &GroupMembers, users: &BTreeSet<&str>) -> BTreeSet<String> {
+    let mut over: BTreeSet<String> = members
+        .iter()
+        .filter(|(_, (direct, _))| direct.iter().any(|u| users.contains(u.as_str())))
+        .map(|(group, _)| group.clone())
+        .collect();
+    loop {
+        let more: Vec<String> = members
+            .iter()
+            .filter(|(group, (_, inner))| {
+                !over.contains(*group) && inner.iter().any(|g| over.contains(g))
+            })
+            .map(|(group, _)| group.clone())
+            .collect();
+        if more.is_empty() {
+            return over;
+        }
+        over.extend(more);
+    }
 }
 
 /// The roles that are direct members of `group`'s role: its users' roles, its groups'

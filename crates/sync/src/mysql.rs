@@ -109,8 +109,22 @@ pub(crate) fn escape_wildcards(name: &str) -> String {
     out
 }
 
-/// A database-level grant's pattern as a name: escapes undone. (A pattern with a wildcard
-/// left in it names no one database: it matches none of the managed ones.)
+/// Whether a database-level grant's name holds a wildcard (`_` or `%` not escaped).
+fn is_pattern(name: &str) -> bool {
+    let mut chars = name.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next();
+            }
+            '_' | '%' => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// A database-level grant's name, its escapes undone (one that `is_pattern` is not).
 fn unescape_wildcards(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len());
     let mut chars = pattern.chars();
@@ -192,12 +206,19 @@ pub async fn actual(
             };
             let schema = text(&row, "s")?;
             let table = text(&row, "t").ok().filter(|t| !t.is_empty());
-            // A database-level grant names a pattern, its wildcards escaped.
+            if !found.managed.contains(&role) {
+                continue;
+            }
+            // A database-level grant names a pattern: grantd's escape their wildcards.
             let schema = match table {
+                None if is_pattern(&schema) => {
+                    found.patterns.push((role, schema, text(&row, "p")?));
+                    continue;
+                }
                 None => unescape_wildcards(&schema),
                 Some(_) => schema,
             };
-            if !found.managed.contains(&role) || !schemas.contains(schema.as_str()) {
+            if !schemas.contains(schema.as_str()) {
                 continue;
             }
             let column = text(&row, "c").ok().filter(|c| !c.is_empty());
@@ -242,6 +263,8 @@ mod tests {
             assert_eq!(super::unescape_wildcards(&escaped), name);
         }
         assert_eq!(super::escape_wildcards("my_db"), "my\\_db");
+        assert!(super::is_pattern("my_db") && super::is_pattern("sales%"));
+        assert!(!super::is_pattern("my\\_db") && !super::is_pattern("sales"));
     }
 
     #[test]

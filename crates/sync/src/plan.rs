@@ -109,33 +109,21 @@ pub fn plan(
     marker: &str,
 ) -> Plan {
     let mut out = Plan::default();
-    for role in desired.roles.keys() {
+    // Users' roles sign in; groups' do not. (Group roles that exist and are not this
+    // source's never reach here: their members hold their privileges themselves.)
+    let roles = desired.roles.keys().map(|r| (r, true));
+    for (role, login) in roles.chain(desired.groups.keys().map(|r| (r, false))) {
         if actual.foreign.contains(role) {
             out.skipped.push(role.clone());
-            continue;
-        }
-        if !actual.managed.contains(role) {
+        } else if !actual.managed.contains(role) {
             out.created.push(role.clone());
             out.statements
-                .extend(dialect.create_role(role, true, marker));
+                .extend(dialect.create_role(role, login, marker));
         }
     }
     for role in &actual.gone {
         if !desired.roles.contains_key(role) {
             out.statements.extend(dialect.forget_role(role, marker));
-        }
-    }
-    // Group roles that exist and are not this source's never reach here: their members
-    // hold their privileges themselves.
-    for role in desired.groups.keys() {
-        if !actual.managed.contains(role) && !actual.foreign.contains(role) {
-            out.created.push(role.clone());
-            out.statements
-                .extend(dialect.create_role(role, false, marker));
-        } else if actual.login.contains(role) {
-            // A role grantd made for a user, now a group's: no one signs in as a group.
-            out.statements
-                .push(format!("ALTER ROLE {} NOLOGIN", dialect.ident(role)));
         }
     }
     // Both sets are sorted: one merge finds what to grant and what to revoke.
@@ -176,8 +164,24 @@ pub fn plan(
                 .map(|p| format!("- {p}")),
         );
     }
+    // Grants on database patterns (MariaDB) are none of grantd's: revoked as they are stored.
+    let patterns: Vec<String> = actual
+        .patterns
+        .iter()
+        .map(|(role, pattern, privilege)| {
+            out.drift.push(format!(
+                "+ {privilege} on databases matching {pattern} to {role}"
+            ));
+            format!(
+                "REVOKE {privilege} ON {}.* FROM {}",
+                dialect.ident(pattern),
+                dialect.role(role)
+            )
+        })
+        .collect();
     out.granted = grant.len();
-    out.revoked = revoke.len();
+    out.revoked = revoke.len() + patterns.len();
+    out.statements.extend(patterns);
     // Schemas first on grant (a role uses a schema to reach its tables), last on revoke.
     let schema_first = |list: &[&Privilege], first: bool| -> Vec<Privilege> {
         let (schemas, rest): (Vec<&Privilege>, Vec<&Privilege>) =
@@ -450,10 +454,9 @@ mod tests {
     }
 
     #[test]
-    fn a_group_role_is_made_nologin_and_one_that_signs_in_is_stopped() {
+    fn a_group_role_is_made_nologin() {
         let mut actual = Actual::default();
         actual.managed.insert("eng".into());
-        actual.login.insert("eng".into());
         let mut desired = Desired::default();
         desired.groups.insert("eng".into(), "eng".into());
         desired.groups.insert("ops".into(), "ops".into());
@@ -464,7 +467,6 @@ mod tests {
         assert_eq!(
             plan.statements,
             [
-                "ALTER ROLE \"eng\" NOLOGIN",
                 "CREATE ROLE \"ops\" NOLOGIN",
                 "COMMENT ON ROLE \"ops\" IS 'm'",
                 "GRANT \"ops\" TO \"bob\"",

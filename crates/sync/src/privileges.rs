@@ -130,6 +130,10 @@ pub struct Actual {
     pub foreign: BTreeSet<String>,
     /// The managed roles that can sign in (PostgreSQL).
     pub login: BTreeSet<String>,
+    /// Database-level grants to managed accounts on a pattern (MariaDB: a name with an
+    /// unescaped `_` or `%`, made by hand or before grantd escaped them): (role, pattern
+    /// as stored, privilege). grantd makes none, so each is drift.
+    pub patterns: Vec<(String, String, String)>,
     /// Roles this source made whose account someone has since dropped (MariaDB).
     pub gone: BTreeSet<String>,
     /// The managed roles' privileges on the managed schemas and what is in them.

@@ -29,11 +29,12 @@ const PATTERNS: [&str; 9] = [
 ];
 
 /// A tenant: memberships (user, group), nestings (inner, outer), grants (subject is a
-/// user if < 5 else a group, action, pattern, deny), and a disabled user.
+/// user if < 5 else a group, action, pattern, deny, with a row filter if an ALLOW of
+/// SELECT), and a disabled user.
 type Model = (
     Vec<(usize, usize)>,
     Vec<(usize, usize)>,
-    Vec<(usize, usize, usize, bool)>,
+    Vec<(usize, usize, usize, bool, bool)>,
     Option<usize>,
 );
 
@@ -47,6 +48,7 @@ fn model() -> impl Strategy<Value = Model> {
                 0..ACTIONS.len(),
                 0..PATTERNS.len(),
                 prop::bool::weighted(0.3),
+                prop::bool::weighted(0.2),
             ),
             1..10,
         ),
@@ -80,17 +82,21 @@ fn snapshot((members, nested, grants, disabled): &Model) -> Snapshot {
             body: json!({"group": GROUPS[*outer], "member": {"type": "group", "id": GROUPS[*inner]}}),
         });
     }
-    for (i, (subject, action, pattern, deny)) in grants.iter().enumerate() {
+    for (i, (subject, action, pattern, deny, filtered)) in grants.iter().enumerate() {
         let subject = match USERS.get(*subject) {
             Some(user) => json!({"type": "user", "id": user}),
             None => json!({"type": "group", "id": GROUPS[subject - USERS.len()]}),
         };
+        let mut body = json!({"id": format!("gr{i}"), "subject": subject,
+            "effect": if *deny { "DENY" } else { "ALLOW" },
+            "privilege": {"type": "actions", "actions": [ACTIONS[*action]]},
+            "target": {"type": "data_path", "pattern": PATTERNS[*pattern]}});
+        if *filtered && !*deny && ACTIONS[*action] == "SELECT" {
+            body["row_filter"] = json!("a > 0");
+        }
         ops.push(Op::Put {
             kind: Kind::Grant,
-            body: json!({"id": format!("gr{i}"), "subject": subject,
-                "effect": if *deny { "DENY" } else { "ALLOW" },
-                "privilege": {"type": "actions", "actions": [ACTIONS[*action]]},
-                "target": {"type": "data_path", "pattern": PATTERNS[*pattern]}}),
+            body,
         });
     }
     let mut snapshot = Snapshot::new();
@@ -146,6 +152,18 @@ proptest! {
         let groups: BTreeMap<String, String> =
             GROUPS.iter().map(|g| (g.to_string(), g.to_string())).collect();
         fold_groups(&mut wanted, &members, &groups);
+
+        // A member may act as its group (`SET ROLE`): a group role holds nothing on a
+        // filtered table, where the filters are on the users' roles, and no CREATE.
+        for p in wanted.privileges.iter().filter(|p| wanted.groups.contains_key(&*p.role)) {
+            prop_assert!(&*p.privilege != "CREATE", "{}", p);
+            if let On::Table(s, t) | On::Column(s, t, _) = &p.on {
+                prop_assert!(
+                    !wanted.filters.contains_key(&(s.to_string(), t.to_string())),
+                    "{} on a filtered table", p
+                );
+            }
+        }
 
         for user in USERS {
             // The roles the user's role is in, transitively, through the memberships made.

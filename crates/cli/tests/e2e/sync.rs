@@ -465,11 +465,44 @@ async fn groups_become_roles_and_a_deny_on_one_member_still_wins() {
             .is_err()
     })
     .await;
-    let s = status(&app, &t, &source).await;
-    let drift = s["status"]["last_drift"].to_string();
+    eventually("the hand-made membership reported as drift", || async {
+        let drift = status(&app, &t, &source).await["status"]["last_drift"].to_string();
+        drift.contains(&format!("+ {mallory} member of role {eng}"))
+    })
+    .await;
+
+    // A role of this source's that signs in (made for a user once) is never a group's:
+    // its sessions would reach the group's privileges.
+    let ops = unique("ops");
+    let marker: String = sqlx::query_scalar(
+        "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = $1",
+    )
+    .bind(&eng)
+    .fetch_one(&mut data)
+    .await
+    .expect("marker");
+    admin
+        .execute(
+            format!("CREATE ROLE \"{ops}\" LOGIN; COMMENT ON ROLE \"{ops}\" IS '{marker}'")
+                .as_str(),
+        )
+        .await
+        .expect("a login role of grantd's");
+    app.create(&t, "groups", json!({"id": ops})).await;
+    app.create(&t, &format!("groups/{ops}/members"), member("user", &bob))
+        .await;
+    synced(&app, &t, &source).await;
+    let skipped = status(&app, &t, &source).await["status"]["skipped"].to_string();
     assert!(
-        drift.contains(&format!("+ {mallory} member of role {eng}")),
-        "{drift}"
+        skipped.contains(&format!("{ops} (group {ops}): a role that signs in")),
+        "{skipped}"
+    );
+    assert!(
+        !holds(
+            &mut data,
+            &format!("SELECT pg_has_role('{bob}', '{ops}', 'MEMBER')")
+        )
+        .await
     );
 
     let _ = data.close().await;
@@ -477,7 +510,7 @@ async fn groups_become_roles_and_a_deny_on_one_member_still_wins() {
         .execute(format!("DROP DATABASE {db} WITH (FORCE)").as_str())
         .await
         .expect("drop database");
-    for role in [&mallory, &ann, &bob, &core, &eng] {
+    for role in [&mallory, &ann, &bob, &core, &eng, &ops] {
         admin
             .execute(format!("DROP ROLE \"{role}\"").as_str())
             .await
@@ -577,6 +610,32 @@ async fn mariadb_holds_what_checks_decide_and_nothing_else() {
         .to_string();
     assert!(refused.contains("denied"), "{refused}");
     let _ = conn.close().await;
+
+    // A database-level grant on a pattern, made by hand (`_` a wildcard: it reaches the
+    // sibling too), is none of grantd's: revoked as stored.
+    admin
+        .execute(format!("CREATE TABLE {sibling}.t (x int)").as_str())
+        .await
+        .expect("sibling table");
+    admin
+        .execute(format!("GRANT SELECT ON `{db}`.* TO '{bob}'@'%'").as_str())
+        .await
+        .expect("hand pattern grant");
+    eventually("the pattern grant revoked", || async {
+        let mut conn = as_bob().await;
+        let refused = conn
+            .execute(format!("SELECT * FROM {sibling}.t").as_str())
+            .await
+            .is_err();
+        let _ = conn.close().await;
+        refused
+    })
+    .await;
+    eventually("the pattern grant reported as drift", || async {
+        let drift = status(&app, &t, &source).await["status"]["last_drift"].to_string();
+        drift.contains("on databases matching")
+    })
+    .await;
 
     app.create(
         &t,

@@ -172,12 +172,10 @@ fn group_roles(
 ) -> std::collections::BTreeMap<String, String> {
     let user_ids: BTreeSet<&str> = snapshot.user_ids().collect();
     let user_roles: BTreeSet<&str> = users.iter().map(|(r, _)| r.as_str()).collect();
+    let mapped: BTreeSet<&str> = users.iter().map(|(_, u)| u.as_str()).collect();
     let mut out = std::collections::BTreeMap::new();
-    for (group, (direct_users, direct_groups)) in members {
-        if direct_users.is_empty() && direct_groups.is_empty() {
-            continue;
-        }
-        let problem = grantd_sync::role_name_problem(group).or_else(|| {
+    for group in grantd_sync::groups::groups_over(members, &mapped) {
+        let problem = grantd_sync::role_name_problem(&group).or_else(|| {
             (user_ids.contains(group.as_str()) || user_roles.contains(group.as_str()))
                 .then_some("a user's role too")
         });
@@ -186,7 +184,7 @@ fn group_roles(
                 "{group} (group {group}): {problem}: its members hold the group's privileges themselves"
             )),
             None => {
-                out.insert(group.clone(), group.clone());
+                out.insert(group.clone(), group);
             }
         }
     }
@@ -285,12 +283,19 @@ impl Service {
                 .collect();
             let marker = marker(tenant, &source.id);
             let mut actual = conn.actual(&names, &marker, &catalog).await?;
+            // A group's role is one grantd made for a group: never another's, nor one that
+            // signs in (made for a user once: its sessions and password would reach the
+            // group's privileges).
             groups.retain(|group, role| {
-                let foreign = actual.foreign.contains(role);
-                if foreign {
-                    problems.push(format!("{role} (group {group}): a role that is not this source's: its members hold the group's privileges themselves"));
-                }
-                !foreign
+                let why = if actual.foreign.contains(role) {
+                    "a role that is not this source's"
+                } else if actual.login.contains(role) {
+                    "a role that signs in (a user's once)"
+                } else {
+                    return true;
+                };
+                problems.push(format!("{role} (group {group}): {why}: its members hold the group's privileges themselves"));
+                false
             });
             actual.rls = conn.rls(&catalog, &marker).await?;
             let mut desired = grantd_sync::desired(&snapshot, at, &scope, &catalog, &roles);
