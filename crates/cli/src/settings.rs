@@ -47,6 +47,10 @@ pub struct Settings {
     /// Whether this node syncs data sources (true or false) [default: true].
     #[arg(long, env = "GRANTD_SYNC_ENABLED")]
     pub sync_enabled: Option<bool>,
+    /// Path the console (web pages for a tenant's administrators) is served under; "" to
+    /// serve none [default: /console].
+    #[arg(long, env = "GRANTD_CONSOLE_PATH")]
+    pub console_path: Option<String>,
     /// Path the Segment-compatible API is served under [default: /segment].
     #[arg(long, env = "GRANTD_SEGMENT_BASE_PATH")]
     pub segment_base_path: Option<String>,
@@ -157,6 +161,9 @@ impl Settings {
         }
         if let Some(v) = self.sync_enabled {
             config.sync_enabled = v;
+        }
+        if let Some(v) = self.console_path {
+            config.console_path = v;
         }
         if let Some(v) = self.segment_base_path {
             config.segment_base_path = v;

@@ -29,7 +29,7 @@ use crate::service::Service;
 use crate::state::{AppState, Shared};
 use crate::surfaces::native::error::ApiError;
 use crate::surfaces::timeout::SurfacePaths;
-use crate::surfaces::{dataarts, native, segment, slashid};
+use crate::surfaces::{console, dataarts, native, segment, slashid};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -183,7 +183,9 @@ impl Application {
                 stopping_rx.clone(),
             );
         }
+        let console_key = sealer.clone().unwrap_or_else(Sealer::random);
         let state = AppState::new(Shared {
+            console_key,
             stopping: stopping_rx,
             service: Service::with_indexes(dyn_store.clone(), indexes)
                 .with_sealer(sealer)
@@ -384,6 +386,12 @@ pub fn router(state: AppState) -> Router {
         .trim_end_matches('/')
         .to_string();
     let slashid_routes = slashid::router(&state);
+    let console_base = state.config.console_path.trim_end_matches('/').to_string();
+    let native_routes = if console_base.is_empty() {
+        native_routes
+    } else {
+        native_routes.nest(&console_base, console::router())
+    };
     native_routes
         .nest(&segment_base, segment_routes)
         .nest(&slashid_base, slashid_routes)

@@ -36,6 +36,8 @@ pub struct Config {
     /// Whether this node runs data-source sync passes (one node per source at a time holds
     /// its lease); off: this node never connects to a data source.
     pub sync_enabled: bool,
+    /// Path the console (the administrators' web pages) is served under; empty: no console.
+    pub console_path: String,
     /// Path the Segment-compatible API is served under.
     pub segment_base_path: String,
     /// Requests per minute, per token and operation, for Segment's write operations.
@@ -117,6 +119,7 @@ impl Default for Config {
             expiry_interval_ms: 1000,
             secret_key_file: None,
             sync_enabled: true,
+            console_path: "/console".into(),
             segment_base_path: "/segment".into(),
             segment_write_limit: 60,
             segment_read_limit: 600,

@@ -27,6 +27,9 @@ pub struct Shared {
     pub stopping: watch::Receiver<bool>,
     /// Exports and imports this node runs at once.
     pub transfers: Transfers,
+    /// Seals the console's session cookies: the server's secret key (so that every node
+    /// opens them), else a key of this process's own.
+    pub console_key: crate::service::sealing::Sealer,
 }
 
 /// How many exports (each holding a store connection and a snapshot) and imports (each

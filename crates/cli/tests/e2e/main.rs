@@ -10,6 +10,7 @@ mod backup;
 mod bounds;
 mod cli;
 mod cluster;
+mod console;
 mod crash;
 mod dataarts;
 mod decisions;

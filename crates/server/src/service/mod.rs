@@ -26,6 +26,7 @@ mod policies;
 mod row_filters;
 pub mod sealing;
 pub mod secret;
+mod sessions;
 mod sync;
 mod tenants;
 #[cfg(test)]

@@ -33,6 +33,13 @@ impl Sealer {
         }
     }
 
+    /// A sealer over a random key, good for this process only.
+    pub fn random() -> Sealer {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        Sealer::new(key)
+    }
+
     /// Reads the key file: 64 hex digits (surrounding white space ignored).
     pub fn from_file(path: &Path) -> Result<Sealer, String> {
         let text = std::fs::read_to_string(path)

@@ -1,0 +1,290 @@
+//! The access explorer, the page people open to answer "why": may this user do this on
+//! that, with the decision and the path that decided it (the user's memberships and roles
+//! to each grant that matched, a DENY that won) drawn as a graph and written out; what the
+//! user can reach; who can reach the resource. The answers are the index's own
+//! (`explain`, `lookup_resources`, `lookup_subjects`), at the tenant's latest revision.
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use grantd_core::decision::{CheckQuery, Explanation, ResourceQuery, Verdict};
+use grantd_core::model::Effect;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use super::session::{page as framed, Visitor};
+use super::{encode, Base};
+use crate::service::{now_millis, Consistency, Scope};
+use crate::state::AppState;
+
+/// Resources or users a lookup shows at once.
+const LOOKUP_PAGE: usize = 100;
+
+#[derive(Deserialize, Default)]
+pub struct Ask {
+    #[serde(default)]
+    user: String,
+    #[serde(default)]
+    action: String,
+    /// `type/id`.
+    #[serde(default)]
+    resource: String,
+    #[serde(default)]
+    data_path: String,
+    /// For "what can the user reach": the resources' type, if one.
+    #[serde(default)]
+    resource_type: String,
+    /// Where a lookup's page starts (after this key).
+    #[serde(default)]
+    after: String,
+    /// `resources` or `subjects`: the lookup asked for.
+    #[serde(default)]
+    lookup: String,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    visitor: Visitor,
+    Query(ask): Query<Ask>,
+) -> Response {
+    let base = Base::of(&state);
+    let session = match visitor.admit(&state, Scope::Check).await {
+        Ok(session) => session,
+        Err(turned) => return turned.respond(&base),
+    };
+    let snapshot = match state
+        .service
+        .snapshot(&session.tenant, Consistency::FullyConsistent)
+        .await
+    {
+        Ok(snapshot) => snapshot,
+        Err(error) => {
+            return framed(
+                &base,
+                &session,
+                "Access explorer",
+                html! { p.error role="alert" { (error.to_string()) } },
+            )
+            .into_response()
+        }
+    };
+    let at = now_millis();
+    let resource = if ask.data_path.is_empty() {
+        ResourceQuery::Object {
+            key: &ask.resource,
+            labels: None,
+        }
+    } else {
+        ResourceQuery::DataPath(&ask.data_path)
+    };
+    let asked = !ask.user.is_empty()
+        && !ask.action.is_empty()
+        && (!ask.resource.is_empty() || !ask.data_path.is_empty());
+    let explanation = asked.then(|| {
+        snapshot.explain(&CheckQuery {
+            user: &ask.user,
+            action: &ask.action,
+            resource,
+            at,
+        })
+    });
+    let after = (!ask.after.is_empty()).then_some(ask.after.as_str());
+    let lookup = match ask.lookup.as_str() {
+        "resources" if !ask.user.is_empty() && !ask.action.is_empty() => {
+            let kind = (!ask.resource_type.is_empty()).then_some(ask.resource_type.as_str());
+            Some((
+                "resources",
+                snapshot.lookup_resources(&ask.user, &ask.action, kind, after, at),
+            ))
+        }
+        "subjects"
+            if !ask.action.is_empty()
+                && (!ask.resource.is_empty() || !ask.data_path.is_empty()) =>
+        {
+            Some((
+                "subjects",
+                snapshot.lookup_subjects(&ask.action, resource, after, at),
+            ))
+        }
+        _ => None,
+    };
+    let target = if ask.data_path.is_empty() {
+        ask.resource.clone()
+    } else {
+        ask.data_path.clone()
+    };
+    framed(
+        &base,
+        &session,
+        "Access explorer",
+        html! {
+            h1 { "Access explorer" }
+            form method="get" action=(base.link("/explorer")) {
+                div.columns {
+                    div {
+                        label for="user" { "User" }
+                        input #user type="text" name="user" value=(ask.user) required;
+                    }
+                    div {
+                        label for="action" { "Action" }
+                        input #action type="text" name="action" value=(ask.action) required;
+                    }
+                    div {
+                        label for="resource" { "Resource " span.hint { "(type/id)" } }
+                        input #resource type="text" name="resource" value=(ask.resource);
+                    }
+                    div {
+                        label for="data_path" { "or data path" }
+                        input #data_path type="text" name="data_path" value=(ask.data_path);
+                    }
+                }
+                button #ask type="submit" { "May they?" }
+            }
+            @if let Some(explanation) = &explanation {
+                (decision(&ask, &target, explanation))
+            }
+            h2 { "What can they reach, who can reach it" }
+            form method="get" action=(base.link("/explorer")) {
+                input type="hidden" name="user" value=(ask.user);
+                input type="hidden" name="action" value=(ask.action);
+                input type="hidden" name="resource" value=(ask.resource);
+                input type="hidden" name="data_path" value=(ask.data_path);
+                label for="resource_type" { "Resource type " span.hint { "(for what the user can reach; empty: every type)" } }
+                input #resource_type type="text" name="resource_type" value=(ask.resource_type);
+                button #lookup-resources type="submit" name="lookup" value="resources" { "What can the user reach?" }
+                " "
+                button #lookup-subjects type="submit" name="lookup" value="subjects" { "Who can reach the resource?" }
+            }
+            @if let Some((what, found)) = &lookup {
+                (lookup_list(&base, &ask, what, found))
+            }
+        },
+    )
+    .into_response()
+}
+
+fn decision(ask: &Ask, target: &str, explanation: &Explanation) -> Markup {
+    let (class, word) = match explanation.verdict {
+        Verdict::Allow => ("allow", "Allowed"),
+        Verdict::Deny => ("deny", "Denied"),
+        Verdict::NoMatch => ("deny", "Not allowed"),
+    };
+    html! {
+        section aria-labelledby="decision" {
+            h2 #decision { "Decision" }
+            p.verdict.(class) #verdict { (word) }
+            p #reason { (ask.user) " · " (ask.action) " · " (target) ": " (explanation.reason) }
+            @if !explanation.decided_by.is_empty() {
+                (graph(&ask.user, target, explanation))
+                h3 { "The paths that decided" }
+                ol #paths {
+                    @for m in &explanation.decided_by {
+                        li {
+                            @for (i, step) in m.via.iter().enumerate() {
+                                @if i > 0 { " → " }
+                                code { (step) }
+                            }
+                            " → grant " code { (m.grant) } " ("
+                            (if m.effect == Effect::Deny { "DENY" } else { "ALLOW" })
+                            ") → " code { (target) }
+                            @if let Some(ends) = &m.expires_at {
+                                " until " (ends.to_rfc3339())
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The paths as a graph: one row per grant that decided, from the user through its
+/// memberships and roles to the grant, then the resource.
+fn graph(user: &str, target: &str, explanation: &Explanation) -> Markup {
+    const W: i64 = 170;
+    const H: i64 = 30;
+    const GAP: i64 = 40;
+    const ROW: i64 = 50;
+    let rows: Vec<Vec<(String, &str)>> = explanation
+        .decided_by
+        .iter()
+        .map(|m| {
+            let mut nodes: Vec<(String, &str)> = m.via.iter().map(|s| (s.clone(), "")).collect();
+            if nodes.is_empty() {
+                nodes.push((format!("user:{user}"), ""));
+            }
+            let effect = if m.effect == Effect::Deny {
+                "deny"
+            } else {
+                "allow"
+            };
+            nodes.push((
+                format!("{} grant {}", effect.to_uppercase(), m.grant),
+                effect,
+            ));
+            nodes.push((target.to_string(), ""));
+            nodes
+        })
+        .collect();
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(1) as i64;
+    let width = columns * (W + GAP);
+    let height = rows.len() as i64 * ROW + 10;
+    let short = |text: &str| -> String {
+        let cut: String = text.chars().take(26).collect();
+        if cut.len() < text.len() {
+            format!("{cut}…")
+        } else {
+            cut
+        }
+    };
+    html! {
+        svg.graph #graph role="img" aria-label="The paths that decided, drawn"
+            viewBox=(format!("0 0 {width} {height}")) width=(width) height=(height)
+            xmlns="http://www.w3.org/2000/svg" {
+            @for (r, nodes) in rows.iter().enumerate() {
+                @let y = r as i64 * ROW + 10;
+                @for (c, (label, class)) in nodes.iter().enumerate() {
+                    @let x = c as i64 * (W + GAP) + 5;
+                    @if c > 0 {
+                        line x1=(x - GAP) y1=(y + H / 2) x2=(x) y2=(y + H / 2) {}
+                    }
+                    rect.(class) x=(x) y=(y) width=(W) height=(H) rx="4" {}
+                    text x=(x + 8) y=(y + 19) { (short(label)) }
+                }
+            }
+        }
+    }
+}
+
+fn lookup_list(base: &Base, ask: &Ask, what: &str, found: &[String]) -> Markup {
+    let shown = &found[..found.len().min(LOOKUP_PAGE)];
+    let more = (found.len() > LOOKUP_PAGE).then(|| {
+        let last = shown.last().map(String::as_str).unwrap_or("");
+        format!(
+            "{}?user={}&action={}&resource={}&data_path={}&resource_type={}&lookup={what}&after={}",
+            base.link("/explorer"),
+            encode(&ask.user),
+            encode(&ask.action),
+            encode(&ask.resource),
+            encode(&ask.data_path),
+            encode(&ask.resource_type),
+            encode(last)
+        )
+    });
+    let heading = if what == "resources" {
+        format!("What {} can {}", ask.user, ask.action)
+    } else {
+        format!("Who can {} it", ask.action)
+    };
+    html! {
+        section #lookup {
+            h3 { (heading) }
+            @if shown.is_empty() { p { "Nothing." } }
+            ul {
+                @for item in shown { li { code { (item) } } }
+            }
+            @if let Some(more) = more {
+                a rel="next" href=(more) { "More" }
+            }
+        }
+    }
+}
