@@ -94,6 +94,20 @@ async fn pg_may(role: &str, db: &str, sql: &str) -> Result<(), String> {
     done
 }
 
+/// Whether `user` (password `pw`) may run `sql` on MariaDB.
+async fn maria_may(user: &str, sql: String) -> Result<(), String> {
+    let mut conn = MySqlConnection::connect(&format!("mysql://{user}:pw@127.0.0.1:3306"))
+        .await
+        .expect("connect to MariaDB");
+    let done = conn
+        .execute(sql.as_str())
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let _ = conn.close().await;
+    done
+}
+
 /// What a catalog query of one boolean answers.
 async fn holds(conn: &mut PgConnection, sql: &str) -> bool {
     sqlx::query_scalar::<_, bool>(sql)
@@ -562,22 +576,14 @@ async fn mariadb_holds_what_checks_decide_and_nothing_else() {
         .execute(format!("ALTER USER '{bob}'@'%' IDENTIFIED BY 'pw' ACCOUNT UNLOCK").as_str())
         .await
         .expect("unlock");
-    let as_bob = || async {
-        MySqlConnection::connect(&format!("mysql://{bob}:pw@127.0.0.1:3306"))
-            .await
-            .expect("bob connects")
-    };
-    let mut conn = as_bob().await;
-    conn.execute(format!("SELECT * FROM {db}.orders").as_str())
+    let as_bob = |sql: String| maria_may(&bob, sql);
+    as_bob(format!("SELECT * FROM {db}.orders"))
         .await
         .expect("bob selects");
-    let refused = conn
-        .execute(format!("DELETE FROM {db}.orders").as_str())
+    let refused = as_bob(format!("DELETE FROM {db}.orders"))
         .await
-        .expect_err("no delete")
-        .to_string();
+        .expect_err("no delete");
     assert!(refused.contains("denied"), "{refused}");
-    let _ = conn.close().await;
 
     // CREATE on the database, escaped: `_` in a grant's database name is a wildcard, and
     // a database one character away gets nothing.
@@ -599,17 +605,13 @@ async fn mariadb_holds_what_checks_decide_and_nothing_else() {
     )
     .await;
     synced(&app, &t, &source).await;
-    let mut conn = as_bob().await;
-    conn.execute(format!("CREATE TABLE {db}.mine (x int)").as_str())
+    as_bob(format!("CREATE TABLE {db}.mine (x int)"))
         .await
         .expect("bob creates in the database");
-    let refused = conn
-        .execute(format!("CREATE TABLE {sibling}.mine (x int)").as_str())
+    let refused = as_bob(format!("CREATE TABLE {sibling}.mine (x int)"))
         .await
-        .expect_err("not in its sibling")
-        .to_string();
+        .expect_err("not in its sibling");
     assert!(refused.contains("denied"), "{refused}");
-    let _ = conn.close().await;
 
     // A database-level grant on a pattern, made by hand (`_` a wildcard: it reaches the
     // sibling too), is none of grantd's: revoked as stored.
@@ -622,13 +624,7 @@ async fn mariadb_holds_what_checks_decide_and_nothing_else() {
         .await
         .expect("hand pattern grant");
     eventually("the pattern grant revoked", || async {
-        let mut conn = as_bob().await;
-        let refused = conn
-            .execute(format!("SELECT * FROM {sibling}.t").as_str())
-            .await
-            .is_err();
-        let _ = conn.close().await;
-        refused
+        as_bob(format!("SELECT * FROM {sibling}.t")).await.is_err()
     })
     .await;
     eventually("the pattern grant reported as drift", || async {
@@ -650,17 +646,15 @@ async fn mariadb_holds_what_checks_decide_and_nothing_else() {
     )
     .await;
     synced(&app, &t, &source).await;
-    let mut conn = as_bob().await;
-    conn.execute(format!("SELECT id, amount FROM {db}.orders").as_str())
+    as_bob(format!("SELECT id, amount FROM {db}.orders"))
         .await
         .expect("other columns");
     assert!(
-        conn.execute(format!("SELECT secret FROM {db}.orders").as_str())
+        as_bob(format!("SELECT secret FROM {db}.orders"))
             .await
             .is_err(),
         "denied column"
     );
-    let _ = conn.close().await;
 
     // Drift by hand, reverted; then the grant deleted: nothing left.
     admin
@@ -668,13 +662,9 @@ async fn mariadb_holds_what_checks_decide_and_nothing_else() {
         .await
         .expect("hand grant");
     eventually("drift reverted", || async {
-        let mut conn = as_bob().await;
-        let refused = conn
-            .execute(format!("INSERT INTO {db}.orders (id) VALUES (9)").as_str())
+        as_bob(format!("INSERT INTO {db}.orders (id) VALUES (9)"))
             .await
-            .is_err();
-        let _ = conn.close().await;
-        refused
+            .is_err()
     })
     .await;
     for id in ["read", "create"] {
@@ -682,14 +672,10 @@ async fn mariadb_holds_what_checks_decide_and_nothing_else() {
         assert_eq!(code, StatusCode::NO_CONTENT);
     }
     synced(&app, &t, &source).await;
-    let mut conn = as_bob().await;
     assert!(
-        conn.execute(format!("SELECT id FROM {db}.orders").as_str())
-            .await
-            .is_err(),
+        as_bob(format!("SELECT id FROM {db}.orders")).await.is_err(),
         "revoked"
     );
-    let _ = conn.close().await;
 
     // A DBA drops the account: grantd forgets it, so an account made later under its name
     // is not taken for grantd's.

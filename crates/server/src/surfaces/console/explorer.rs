@@ -47,10 +47,7 @@ pub async fn page(
     Query(ask): Query<Ask>,
 ) -> Response {
     let base = Base::of(&state);
-    let session = match visitor.admit(&state, Scope::Check).await {
-        Ok(session) => session,
-        Err(turned) => return turned.respond(&base),
-    };
+    let session = or_answer!(visitor.page_for(&state, Scope::Check).await);
     let snapshot = match state
         .service
         .snapshot(&session.tenant, Consistency::FullyConsistent)

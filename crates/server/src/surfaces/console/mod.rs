@@ -4,6 +4,16 @@
 //! without the script. The console is a caller of the service like any surface: signed in
 //! with a token, whose scope decides what a page offers and what the server accepts.
 
+/// The value of `Ok`, else returns the `Err` (a response) from the handler.
+macro_rules! or_answer {
+    ($result:expr) => {
+        match $result {
+            Ok(value) => value,
+            Err(answer) => return answer,
+        }
+    };
+}
+
 mod explorer;
 mod layout;
 mod objects;

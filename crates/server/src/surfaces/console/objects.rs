@@ -125,10 +125,7 @@ fn failed(base: &Base, session: &Session, error: &ServiceError) -> Response {
 
 pub async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
     let base = Base::of(&state);
-    let session = match visitor.admit(&state, Scope::Check).await {
-        Ok(session) => session,
-        Err(turned) => return turned.respond(&base),
-    };
+    let session = or_answer!(visitor.page_for(&state, Scope::Check).await);
     page(
         &base,
         &session,
@@ -165,10 +162,7 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Response {
     let base = Base::of(&state);
-    let session = match visitor.admit(&state, Scope::Read).await {
-        Ok(session) => session,
-        Err(turned) => return turned.respond(&base),
-    };
+    let session = or_answer!(visitor.page_for(&state, Scope::Read).await);
     with_kind!(kind.as_str(), K => list_page::<K>(&state, &base, &session, &kind, &query).await,
         else => not_found(&base, &session, "no such section"))
 }
@@ -317,10 +311,7 @@ pub async fn view(
     Query(query): Query<KeyQuery>,
 ) -> Response {
     let base = Base::of(&state);
-    let session = match visitor.admit(&state, Scope::Read).await {
-        Ok(session) => session,
-        Err(turned) => return turned.respond(&base),
-    };
+    let session = or_answer!(visitor.page_for(&state, Scope::Read).await);
     with_kind!(kind.as_str(), K => {
         match state.service.get::<K>(&session.tenant, &query.key).await {
             Ok(found) => {
@@ -339,10 +330,7 @@ pub async fn new(
     visitor: Visitor,
 ) -> Response {
     let base = Base::of(&state);
-    let session = match visitor.admit(&state, Scope::Write).await {
-        Ok(session) => session,
-        Err(turned) => return turned.respond(&base),
-    };
+    let session = or_answer!(visitor.page_for(&state, Scope::Write).await);
     with_kind!(kind.as_str(), K => {
         let _: Option<K> = None;
         page(&base, &session, title(&kind), editor(&base, &session, &kind, None, None, &template(&kind), None)).into_response()
@@ -370,13 +358,11 @@ pub async fn save(
     Form(change): Form<Change>,
 ) -> Response {
     let base = Base::of(&state);
-    let session = match visitor
-        .admit_change(&state, Scope::Write, change.csrf.as_deref())
-        .await
-    {
-        Ok(session) => session,
-        Err(turned) => return turned.respond(&base),
-    };
+    let session = or_answer!(
+        visitor
+            .change_for(&state, Scope::Write, change.csrf.as_deref())
+            .await
+    );
     with_kind!(kind.as_str(), K => save_as::<K>(&state, &base, &session, &kind, &change).await,
         else => not_found(&base, &session, "no such section"))
 }
@@ -463,13 +449,11 @@ pub async fn delete(
     Form(change): Form<Change>,
 ) -> Response {
     let base = Base::of(&state);
-    let session = match visitor
-        .admit_change(&state, Scope::Write, change.csrf.as_deref())
-        .await
-    {
-        Ok(session) => session,
-        Err(turned) => return turned.respond(&base),
-    };
+    let session = or_answer!(
+        visitor
+            .change_for(&state, Scope::Write, change.csrf.as_deref())
+            .await
+    );
     let key = change.key.clone().unwrap_or_default();
     let expect = match change
         .version

@@ -228,6 +228,25 @@ impl Visitor {
         Ok(session)
     }
 
+    /// `admit`, or the answer that turns the caller away.
+    pub async fn page_for(&self, state: &AppState, need: Scope) -> Result<Session, Response> {
+        self.admit(state, need)
+            .await
+            .map_err(|turned| turned.respond(&Base::of(state)))
+    }
+
+    /// `admit_change`, or the answer that turns the caller away.
+    pub async fn change_for(
+        &self,
+        state: &AppState,
+        need: Scope,
+        csrf: Option<&str>,
+    ) -> Result<Session, Response> {
+        self.admit_change(state, need, csrf)
+            .await
+            .map_err(|turned| turned.respond(&Base::of(state)))
+    }
+
     fn client(&self) -> Option<IpAddr> {
         self.meta.client_addr
     }
@@ -371,13 +390,11 @@ pub async fn sign_out(
     Form(form): Form<Csrf>,
 ) -> Response {
     let base = Base::of(&state);
-    let session = match visitor
-        .admit_change(&state, Scope::Check, form.csrf.as_deref())
-        .await
-    {
-        Ok(session) => session,
-        Err(turned) => return turned.respond(&base),
-    };
+    let session = or_answer!(
+        visitor
+            .change_for(&state, Scope::Check, form.csrf.as_deref())
+            .await
+    );
     if let Err(error) = state.service.end_session(&session.id).await {
         return Turned::Refused(StatusCode::SERVICE_UNAVAILABLE, error.to_string()).respond(&base);
     }
