@@ -47,7 +47,9 @@ for store in "${stores[@]}"; do
     postgres)
       database="grantd_soak_$$"
       psql -q "$POSTGRES/postgres" -c "CREATE DATABASE $database" >/dev/null
-      store_args=(--database-url "$POSTGRES/$database") ;;
+      # Every node of a PostgreSQL cluster shares a secret key: access keys need one.
+      head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$work/secret.key"
+      store_args=(--database-url "$POSTGRES/$database" --secret-key-file "$work/secret.key") ;;
     *) echo "unknown store $store: sqlite or postgres" >&2; exit 2 ;;
   esac
   token="soak-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
