@@ -5,8 +5,9 @@
 // error; no serious accessibility violation (axe-core). Screenshots of each page go to
 // SCREENSHOTS when it is set.
 //
-// Environment: GRANTD_URL, TENANT, ADMIN_TOKEN, READ_TOKEN, OTHER_USER and OTHER_NAME (a
-// user of another tenant and its name, never to be shown), SCREENSHOTS (optional folder).
+// Environment: GRANTD_URL, TENANT, ADMIN_TOKEN, READ_TOKEN, OPERATOR_TOKEN, OTHER_USER and
+// OTHER_NAME (a user of another tenant and its name, never to be shown), SCREENSHOTS
+// (optional folder).
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
 import { mkdirSync } from "node:fs";
@@ -19,6 +20,7 @@ const adminToken = process.env.ADMIN_TOKEN;
 const readToken = process.env.READ_TOKEN;
 const otherUser = process.env.OTHER_USER;
 const otherName = process.env.OTHER_NAME;
+const operatorToken = process.env.OPERATOR_TOKEN;
 const shots = process.env.SCREENSHOTS;
 const consoleUrl = `${base}/console`;
 if (shots) mkdirSync(shots, { recursive: true });
@@ -230,7 +232,7 @@ const audit = await browser.newContext({ bypassCSP: true });
 await audit.addCookies(cookies);
 const checked = await audit.newPage();
 watch(checked);
-for (const path of ["/sign-in", "/", "/users", "/users/view?key=alice", "/users/new", "/grants", explore.replace(consoleUrl, "")]) {
+for (const path of ["/sign-in", "/", "/users", "/users/view?key=alice", "/users/new", "/grants", explore.replace(consoleUrl, ""), "/user?id=alice", "/audit"]) {
   await checked.goto(`${consoleUrl}${path}`);
   await checked.addScriptTag({ path: axeSource });
   const result = await checked.evaluate(async () => await window.axe.run());
@@ -242,6 +244,55 @@ for (const path of ["/sign-in", "/", "/users", "/users/view?key=alice", "/users/
   );
 }
 step("no serious accessibility violation on any page");
+
+// A user's page: the groups reached and how, the grants that apply (a DENY marked).
+await page.goto(`${consoleUrl}/users/view?key=alice`);
+await Promise.all([page.waitForURL(/\/user\?id=alice/), page.click("#access")]);
+assert.match(await page.textContent("#reached"), /user:alice → group:eng/);
+const applying = await page.textContent("#grants");
+assert.match(applying, /eng-reads/);
+assert.match(applying, /alice-denied/);
+assert.match(applying, /DENY/);
+await shot(page, "user-access");
+step("a user's page: groups with the path to each, the grants that apply");
+
+// The audit trail: the console's changes, the chain verified, new events appearing live.
+await page.goto(`${consoleUrl}/audit`);
+assert.match(await page.textContent("#trail"), /grant\.create/);
+await api("POST", "/users", { id: "arrives-live" });
+await page.waitForFunction(() => document.querySelector("#trail").textContent.includes("user:arrives-live"), null, { timeout: 10000 });
+await shot(page, "audit");
+await page.goto(`${consoleUrl}/audit?target=user:alice`);
+const aboutAlice = await page.textContent("#trail tbody");
+assert.match(aboutAlice, /user:alice/);
+assert.doesNotMatch(aboutAlice, /arrives-live/);
+await page.click("#verify");
+assert.match(await page.textContent("#chain"), /The chain holds/);
+step("the audit trail filters, verifies its chain, and shows a new event as it comes");
+
+// Revoking the token ends its session at once.
+const tokens = await api("GET", "/tokens");
+const readId = tokens.body.items.find((t) => t.scopes.length === 1 && t.scopes[0] === "read").id;
+assert.equal((await api("DELETE", `/tokens/${readId}`)).status, 204);
+await reader.page.goto(`${consoleUrl}/users`);
+assert.equal(reader.page.url(), `${consoleUrl}/sign-in`);
+step("a revoked token's session ends at once");
+
+// The operator signs in naming the tenant, and sees it; a tenant that does not exist is refused.
+const operator = await browser.newContext();
+const opPage = await operator.newPage();
+watch(opPage);
+await opPage.goto(`${consoleUrl}/sign-in`);
+await opPage.fill("#token", operatorToken);
+await opPage.fill("#tenant", "no-such-tenant");
+await opPage.click("button[type=submit]");
+assert.match(await opPage.textContent("[role=alert]"), /no tenant no-such-tenant/);
+await opPage.fill("#token", operatorToken);
+await opPage.fill("#tenant", tenant);
+await Promise.all([opPage.waitForURL(`${consoleUrl}/`), opPage.click("button[type=submit]")]);
+assert.equal(await opPage.textContent("#tenant"), tenant);
+assert.match(await opPage.textContent(".who"), /operator/);
+step("the operator signs in to a tenant it names, and only to one that exists");
 
 // Sign out: the session's cookie opens nothing any more, even replayed.
 await Promise.all([page.waitForURL(`${consoleUrl}/sign-in`), page.click(".who button")]);

@@ -183,7 +183,10 @@ impl Application {
                 stopping_rx.clone(),
             );
         }
-        let console_key = sealer.clone().unwrap_or_else(Sealer::random);
+        let console_key = sealer
+            .clone()
+            .unwrap_or_else(Sealer::random)
+            .derived("grantd console sessions");
         let state = AppState::new(Shared {
             console_key,
             stopping: stopping_rx,

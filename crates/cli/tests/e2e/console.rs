@@ -54,6 +54,7 @@ async fn the_console_in_a_real_browser() {
         .env("TENANT", &tenant)
         .env("ADMIN_TOKEN", app.token(&tenant, "admin").await)
         .env("READ_TOKEN", app.token(&tenant, "read").await)
+        .env("OPERATOR_TOKEN", crate::helpers::OPERATOR)
         .env("OTHER_USER", "zed")
         .env("OTHER_NAME", "Another tenant's secret name")
         .env("CHROMIUM", &chromium)
@@ -67,7 +68,7 @@ async fn the_console_in_a_real_browser() {
         output.status.success(),
         "console.mjs failed:\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains("12 steps passed"), "{stdout}");
+    assert!(stdout.contains("16 steps passed"), "{stdout}");
 }
 
 /// `console_path = ""` serves no console at all.

@@ -109,6 +109,23 @@ impl Snapshot {
         }
     }
 
+    /// Every group and role `user` reaches at `at`, each as the shortest chain of
+    /// memberships and assignments leading to it from the user (`user:alice`,
+    /// `group:eng`, `role:viewer`), in the order of the subjects' names. None for a user
+    /// that does not exist or is disabled.
+    pub fn memberships(&self, user: &str, at: i64) -> Vec<Vec<String>> {
+        if self.users.get(user).is_none_or(|u| u.disabled) {
+            return Vec::new();
+        }
+        let paths = self.membership_paths(user, at);
+        paths
+            .0
+            .keys()
+            .filter(|s| !s.starts_with("user:"))
+            .map(|s| paths.to(s))
+            .collect()
+    }
+
     /// For every subject in the user's closure at `at`, the shortest chain of memberships
     /// leading to it from the user, through memberships and assignments that hold then. A
     /// breadth-first walk that records where it came from, so that its cost is that of the

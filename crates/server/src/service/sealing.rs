@@ -17,6 +17,7 @@ const NONCE_LEN: usize = 12;
 #[derive(Clone)]
 pub struct Sealer {
     cipher: ChaCha20Poly1305,
+    key: [u8; 32],
 }
 
 impl std::fmt::Debug for Sealer {
@@ -30,7 +31,19 @@ impl Sealer {
     pub fn new(key: [u8; 32]) -> Sealer {
         Sealer {
             cipher: ChaCha20Poly1305::new(Key::from_slice(&key)),
+            key,
         }
+    }
+
+    /// A sealer for one purpose, over a key of its own made from this one (HMAC-SHA-256 of
+    /// the purpose): what it seals opens with no other purpose's key, and the server key
+    /// itself is never used for it.
+    pub fn derived(&self, purpose: &str) -> Sealer {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.key)
+            .expect("HMAC takes a key of any length");
+        mac.update(purpose.as_bytes());
+        Sealer::new(mac.finalize().into_bytes().into())
     }
 
     /// A sealer over a random key, good for this process only.

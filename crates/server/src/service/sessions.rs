@@ -1,21 +1,24 @@
-//! The console's sessions live in sealed cookies, on no node; what the store keeps is
-//! which of them were signed out, so that a copy of a signed-out cookie opens nothing on
-//! any node before it would have expired anyway.
+//! The console's sessions live in sealed cookies, on no node. What the store keeps is, per
+//! token, when its holder last signed out of the console: every session that token opened
+//! before then opens nothing, on any node, a copied cookie included. One record per token
+//! that ever signed out (a token's hash names it), so signing in and out again and again
+//! grows nothing.
 
-use super::{Service, ServiceResult};
+use super::{secret, Service, ServiceResult};
 
-fn ended_key(id: &str) -> String {
-    format!("console/ended/{id}")
+fn key(token: &str) -> String {
+    format!("console/signed-out/{}", secret::hash(token))
 }
 
 impl Service {
-    /// Records that session `id` was signed out.
-    pub async fn end_session(&self, id: &str) -> ServiceResult<()> {
-        Ok(self.store.put_setting(&ended_key(id), "signed out").await?)
+    /// Ends every console session `token` opened up to `at` (ms since the epoch).
+    pub async fn end_sessions(&self, token: &str, at: i64) -> ServiceResult<()> {
+        Ok(self.store.put_setting(&key(token), &at.to_string()).await?)
     }
 
-    /// Whether session `id` was signed out.
-    pub async fn session_ended(&self, id: &str) -> ServiceResult<bool> {
-        Ok(self.store.get_setting(&ended_key(id)).await?.is_some())
+    /// When `token` last signed out of the console, if it did.
+    pub async fn sessions_ended(&self, token: &str) -> ServiceResult<Option<i64>> {
+        let found = self.store.get_setting(&key(token)).await?;
+        Ok(found.and_then(|at| at.parse().ok()))
     }
 }

@@ -5,13 +5,15 @@
 //! (`explain`, `lookup_resources`, `lookup_subjects`), at the tenant's latest revision.
 
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use grantd_core::decision::{CheckQuery, Explanation, ResourceQuery, Verdict};
+use grantd_core::ids;
 use grantd_core::model::Effect;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::session::{page as framed, Visitor};
+use super::session::{page as framed, said, Visitor};
 use super::{encode, Base};
 use crate::service::{now_millis, Consistency, Scope};
 use crate::state::AppState;
@@ -41,6 +43,35 @@ pub struct Ask {
     lookup: String,
 }
 
+impl Ask {
+    /// Each field given checked as the API checks it.
+    fn check(&self) -> Result<(), String> {
+        let given = |field: &str, value: &str, check: fn(&str) -> Result<(), String>| {
+            if value.is_empty() {
+                Ok(())
+            } else {
+                check(value).map_err(|why| format!("{field}: {why}"))
+            }
+        };
+        given("user", &self.user, ids::identifier)?;
+        given("action", &self.action, ids::action)?;
+        given("data path", &self.data_path, ids::object_path)?;
+        given("resource type", &self.resource_type, ids::resource_type)?;
+        if !self.resource.is_empty() {
+            let (kind, id) = self
+                .resource
+                .split_once('/')
+                .ok_or("resource: give it as type/id")?;
+            given("resource type", kind, ids::resource_type)?;
+            given("resource id", id, ids::identifier)?;
+        }
+        if !self.resource.is_empty() && !self.data_path.is_empty() {
+            return Err("give a resource or a data path, not both".into());
+        }
+        Ok(())
+    }
+}
+
 pub async fn page(
     State(state): State<AppState>,
     visitor: Visitor,
@@ -48,20 +79,27 @@ pub async fn page(
 ) -> Response {
     let base = Base::of(&state);
     let session = or_answer!(visitor.page_for(&state, Scope::Check).await);
-    let snapshot = match state
-        .service
-        .snapshot(&session.tenant, Consistency::FullyConsistent)
-        .await
-    {
-        Ok(snapshot) => snapshot,
-        Err(error) => {
-            return framed(
-                &base,
-                &session,
-                "Access explorer",
-                html! { p.error role="alert" { (error.to_string()) } },
-            )
-            .into_response()
+    let refused = |status: StatusCode, message: String| {
+        let body = html! { h1 { "Access explorer" } p.error role="alert" { (message) } };
+        (status, framed(&base, &session, "Access explorer", body)).into_response()
+    };
+    if let Err(message) = ask.check() {
+        return refused(StatusCode::UNPROCESSABLE_ENTITY, message);
+    }
+    // The index is read (at the tenant's latest revision) only for a question asked.
+    let snapshot = if ask.user.is_empty() && ask.action.is_empty() {
+        None
+    } else {
+        match state
+            .service
+            .snapshot(&session.tenant, Consistency::FullyConsistent)
+            .await
+        {
+            Ok(snapshot) => Some(snapshot),
+            Err(error) => {
+                let (status, message) = said(error);
+                return refused(status, message);
+            }
         }
     };
     let at = now_millis();
@@ -76,7 +114,7 @@ pub async fn page(
     let asked = !ask.user.is_empty()
         && !ask.action.is_empty()
         && (!ask.resource.is_empty() || !ask.data_path.is_empty());
-    let explanation = asked.then(|| {
+    let explanation = snapshot.as_ref().filter(|_| asked).map(|snapshot| {
         snapshot.explain(&CheckQuery {
             user: &ask.user,
             action: &ask.action,
@@ -85,25 +123,27 @@ pub async fn page(
         })
     });
     let after = (!ask.after.is_empty()).then_some(ask.after.as_str());
-    let lookup = match ask.lookup.as_str() {
-        "resources" if !ask.user.is_empty() && !ask.action.is_empty() => {
-            let kind = (!ask.resource_type.is_empty()).then_some(ask.resource_type.as_str());
-            Some((
-                "resources",
-                snapshot.lookup_resources(&ask.user, &ask.action, kind, after, at),
-            ))
-        }
-        "subjects"
-            if !ask.action.is_empty()
-                && (!ask.resource.is_empty() || !ask.data_path.is_empty()) =>
-        {
-            Some((
-                "subjects",
-                snapshot.lookup_subjects(&ask.action, resource, after, at),
-            ))
-        }
-        _ => None,
-    };
+    let lookup = snapshot
+        .as_deref()
+        .and_then(|index| match ask.lookup.as_str() {
+            "resources" if !ask.user.is_empty() && !ask.action.is_empty() => {
+                let kind = (!ask.resource_type.is_empty()).then_some(ask.resource_type.as_str());
+                Some((
+                    "resources",
+                    index.lookup_resources(&ask.user, &ask.action, kind, after, at),
+                ))
+            }
+            "subjects"
+                if !ask.action.is_empty()
+                    && (!ask.resource.is_empty() || !ask.data_path.is_empty()) =>
+            {
+                Some((
+                    "subjects",
+                    index.lookup_subjects(&ask.action, resource, after, at),
+                ))
+            }
+            _ => None,
+        });
     let target = if ask.data_path.is_empty() {
         ask.resource.clone()
     } else {

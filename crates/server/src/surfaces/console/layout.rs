@@ -74,7 +74,7 @@ pub fn bare(base: &Base, title: &str, body: Markup) -> Page {
 }
 
 /// The sections of the console, in the navigation's order.
-pub const SECTIONS: [(&str, &str); 9] = [
+pub const SECTIONS: [(&str, &str); 10] = [
     ("/users", "Users"),
     ("/groups", "Groups"),
     ("/members", "Memberships"),
@@ -84,6 +84,7 @@ pub const SECTIONS: [(&str, &str); 9] = [
     ("/resources", "Resources"),
     ("/grants", "Grants"),
     ("/explorer", "Access explorer"),
+    ("/audit", "Audit trail"),
 ];
 
 /// Who a page is drawn for.

@@ -14,10 +14,12 @@ macro_rules! or_answer {
     };
 }
 
+mod audit;
 mod explorer;
 mod layout;
 mod objects;
 mod session;
+mod user;
 
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -87,6 +89,10 @@ pub fn router() -> Router<AppState> {
             get(|| async { asset(include_str!("assets/favicon.svg"), "image/svg+xml") }),
         )
         .route("/explorer", get(explorer::page))
+        .route("/user", get(user::page_of))
+        .route("/audit", get(audit::trail))
+        .route("/audit/rows", get(audit::more_rows))
+        .route("/audit/verify", get(audit::verify))
         .route("/{kind}", get(objects::list))
         .route("/{kind}/new", get(objects::new))
         .route("/{kind}/view", get(objects::view))

@@ -15,7 +15,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::SECTIONS;
-use super::session::{page, Session, Visitor};
+use super::session::{page, said, Session, Visitor};
 use super::{encode, Base};
 use crate::service::{new_id, Scope, ServiceError};
 use crate::state::AppState;
@@ -103,21 +103,15 @@ fn not_found(base: &Base, session: &Session, what: &str) -> Response {
         .into_response()
 }
 
-fn failed(base: &Base, session: &Session, error: &ServiceError) -> Response {
-    let status = match error {
-        ServiceError::NotFound(_) => StatusCode::NOT_FOUND,
-        ServiceError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
-        ServiceError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
-        ServiceError::AlreadyExists(_) | ServiceError::Conflict { .. } => StatusCode::CONFLICT,
-        _ => StatusCode::SERVICE_UNAVAILABLE,
-    };
+fn failed(base: &Base, session: &Session, error: ServiceError) -> Response {
+    let (status, message) = said(error);
     (
         status,
         page(
             base,
             session,
             "Not done",
-            html! { h1 { "Not done" } p.error role="alert" { (error.to_string()) } },
+            html! { h1 { "Not done" } p.error role="alert" { (message) } },
         ),
     )
         .into_response()
@@ -150,9 +144,6 @@ pub struct ListQuery {
     q: String,
     #[serde(default)]
     after: Option<String>,
-    /// An object just deleted, to say so.
-    #[serde(default)]
-    deleted: Option<String>,
 }
 
 pub async fn list(
@@ -181,7 +172,7 @@ async fn list_page<K: Object>(
         .await;
     let found = match found {
         Ok(found) => found,
-        Err(error) => return failed(base, session, &error),
+        Err(error) => return failed(base, session, error),
     };
     let heading = title(kind);
     let view = |key: &str| {
@@ -205,9 +196,6 @@ async fn list_page<K: Object>(
         heading,
         html! {
             h1 { (heading) }
-            @if let Some(deleted) = &query.deleted {
-                p.notice role="status" { "Deleted " code { (deleted) } "." }
-            }
             form.search method="get" action=(base.link(&format!("/{kind}"))) role="search" {
                 div {
                     label for="q" { "Key starts with" }
@@ -278,7 +266,12 @@ fn editor(
         h1 { (title(kind)) ": " @if let Some(key) = key { code { (key) } } @else { "new" } }
         @if let Some(message) = message { (message) }
         @if let Some(version) = version {
-            p { "Version " strong #version { (version) } }
+            p {
+                "Version " strong #version { (version) }
+                @if let (Some(key), "users") = (key, kind) {
+                    " · " a #access href=(format!("{}?id={}", base.link("/user"), encode(key))) { "This user's access" }
+                }
+            }
         }
         @if writable {
             form method="post" action=(base.link(&format!("/{kind}/save"))) {
@@ -319,7 +312,7 @@ pub async fn view(
                 let saved = query.saved.as_ref().map(|_| html! { p.notice role="status" { "Saved." } });
                 page(&base, &session, title(&kind), editor(&base, &session, &kind, Some(&query.key), Some(found.version), &body, saved)).into_response()
             }
-            Err(error) => failed(&base, &session, &error),
+            Err(error) => failed(&base, &session, error),
         }
     }, else => not_found(&base, &session, "no such section"))
 }
@@ -422,11 +415,11 @@ async fn save_as<K: Object>(
             encode(&key)
         ))
         .into_response(),
-        Err(ServiceError::PreconditionFailed(message)) => again(
+        Err(ServiceError::PreconditionFailed(_)) => again(
             StatusCode::CONFLICT,
             html! {
                 div.error role="alert" #conflict {
-                    p { "Someone changed this object since you opened it: nothing was saved, and their change stands. " (message) }
+                    p { "Someone changed this object since you opened it: nothing was saved, and their change stands." }
                     p { a href=(format!("{}?key={}", base.link(&format!("/{kind}/view")), encode(&key))) { "Open the current version" } }
                 }
             },
@@ -435,10 +428,13 @@ async fn save_as<K: Object>(
             StatusCode::UNPROCESSABLE_ENTITY,
             html! { p.error role="alert" { (invalid.to_string()) ". Nothing was saved." } },
         ),
-        Err(error) => again(
-            StatusCode::CONFLICT,
-            html! { p.error role="alert" { (error.to_string()) ". Nothing was saved." } },
-        ),
+        Err(error) => {
+            let (status, message) = said(error);
+            again(
+                status,
+                html! { p.error role="alert" { (message) ". Nothing was saved." } },
+            )
+        }
     }
 }
 
@@ -455,18 +451,21 @@ pub async fn delete(
             .await
     );
     let key = change.key.clone().unwrap_or_default();
-    let expect = match change
+    // A delete names the version it was shown, as an edit does.
+    let Some(version) = change
         .version
         .as_deref()
         .and_then(|v| v.parse::<i64>().ok())
-    {
-        Some(version) => Expect::Version(version),
-        None => Expect::Any,
+    else {
+        let missing =
+            grantd_core::Invalid::field("version", "a delete names the version it deletes");
+        return failed(&base, &session, ServiceError::Invalid(missing));
     };
+    let expect = Expect::Version(version);
     with_kind!(kind.as_str(), K => {
         match state.service.delete::<K>(&session.ctx, &key, expect).await {
-            Ok(_) => Redirect::to(&format!("{}?deleted={}", base.link(&format!("/{kind}")), encode(&key))).into_response(),
-            Err(error) => failed(&base, &session, &error),
+            Ok(_) => Redirect::to(&base.link(&format!("/{kind}"))).into_response(),
+            Err(error) => failed(&base, &session, error),
         }
     }, else => not_found(&base, &session, "no such section"))
 }

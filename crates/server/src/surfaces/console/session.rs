@@ -4,7 +4,7 @@
 //! authenticates its token again through the one path every surface takes
 //! (`http::caller`), so that a revoked token, a narrowed scope or a deleted tenant ends
 //! the session at once, and the scope decides what each page offers and what the server
-//! accepts. Signing out records the session's id as ended, for every node.
+//! accepts. Signing out ends, on every node, every session its token opened until then.
 
 use std::net::IpAddr;
 
@@ -22,8 +22,9 @@ use super::Base;
 use crate::auth::Principal;
 use crate::http::caller::{self, Credential, Refusal, Unauthenticated};
 use crate::http::meta::RequestMeta;
-use crate::service::{new_id, now_millis, Actor, Ctx, Scope};
+use crate::service::{now_millis, secret, Actor, Ctx, Scope, ServiceError};
 use crate::state::AppState;
+use crate::surfaces::native::error::ApiError;
 
 /// The cookie's name.
 const COOKIE_NAME: &str = "grantd_console";
@@ -35,10 +36,11 @@ const SEALED_FOR: &str = "grantd console session";
 /// What the cookie holds, sealed.
 #[derive(Serialize, Deserialize)]
 struct Sealed {
-    id: String,
     token: String,
     tenant: String,
     csrf: String,
+    /// When it was opened, and when it ends (ms since the epoch).
+    opened: i64,
     ends: i64,
 }
 
@@ -59,7 +61,6 @@ pub struct Session {
     /// Whether the caller is the operator (who chose the tenant at sign-in).
     pub operator: bool,
     csrf: String,
-    id: String,
 }
 
 impl Session {
@@ -73,30 +74,40 @@ impl Session {
     }
 }
 
+/// The session cookie's value. Two of them (one planted from a sibling domain or an
+/// insecure page beside the real one) open no session: which is whose cannot be told.
 fn cookie_value(headers: &HeaderMap) -> Option<&str> {
-    headers
+    let mut found = headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value)
+        .filter(|(name, _)| *name == COOKIE_NAME)
+        .map(|(_, value)| value);
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
 }
 
-/// Whether the request's `Origin`, if it has one, is this server: a form posted from
-/// another site is refused even before its CSRF secret is looked at.
-fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(ORIGIN).and_then(|v| v.to_str().ok()) else {
+/// Whether the request came from a page of this server: the browser's `Sec-Fetch-Site`,
+/// where it sends one, is `same-origin`, and its `Origin`, where it sends one, is this
+/// server's host (the `Host` header, or HTTP/2's authority). A form posted from another
+/// site is refused before its CSRF secret is looked at; so is a sign-in.
+fn same_origin(parts: &Parts) -> bool {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if header("sec-fetch-site").is_some_and(|site| site != "same-origin") {
+        return false;
+    }
+    let Some(origin) = header(ORIGIN.as_str()) else {
         return true;
     };
-    let host = headers
-        .get(HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let host = header(HOST.as_str())
+        .map(str::to_string)
+        .or_else(|| parts.uri.authority().map(|a| a.to_string()))
+        .unwrap_or_default();
     origin
         .split_once("://")
-        .is_some_and(|(_, rest)| rest == host)
+        .is_some_and(|(_, rest)| !host.is_empty() && rest == host)
 }
 
 impl FromRequestParts<AppState> for Visitor {
@@ -113,7 +124,7 @@ impl FromRequestParts<AppState> for Visitor {
         Ok(Visitor {
             sealed,
             meta: RequestMeta::of(parts),
-            same_origin: same_origin(&parts.headers),
+            same_origin: same_origin(parts),
         })
     }
 }
@@ -160,11 +171,21 @@ impl From<Refusal> for Turned {
                     has.as_str()
                 ),
             ),
-            Refusal::Failed(error) => {
-                Turned::Refused(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
-            }
+            Refusal::Failed(error) => failure(error),
         }
     }
+}
+
+/// What a page says of the service's error, and its status: the API's words (an internal
+/// error or an outage is logged, and not shown).
+pub fn said(error: ServiceError) -> (StatusCode, String) {
+    let said = ApiError::from(error);
+    (said.status(), said.message)
+}
+
+pub fn failure(error: ServiceError) -> Turned {
+    let (status, message) = said(error);
+    Turned::Refused(status, message)
 }
 
 impl Visitor {
@@ -174,10 +195,10 @@ impl Visitor {
         let sealed = self.sealed.as_ref().ok_or(Turned::SignIn)?;
         let ended = state
             .service
-            .session_ended(&sealed.id)
+            .sessions_ended(&sealed.token)
             .await
-            .map_err(|e| Turned::Refused(StatusCode::SERVICE_UNAVAILABLE, e.to_string()))?;
-        if ended {
+            .map_err(failure)?;
+        if ended.is_some_and(|at| at >= sealed.opened) {
             return Err(Turned::SignIn);
         }
         let principal = caller::authorize(
@@ -205,7 +226,6 @@ impl Visitor {
             scope,
             operator,
             csrf: sealed.csrf.clone(),
-            id: sealed.id.clone(),
         })
     }
 
@@ -219,7 +239,7 @@ impl Visitor {
     ) -> Result<Session, Turned> {
         let session = self.admit(state, need).await?;
         let given = csrf.unwrap_or("").as_bytes();
-        if !self.same_origin || !constant_time_eq(given, session.csrf.as_bytes()) {
+        if !self.same_origin || !secret::same_bytes(given, session.csrf.as_bytes()) {
             return Err(Turned::Refused(
                 StatusCode::FORBIDDEN,
                 "this change did not come from a page of this session (its CSRF token is missing or wrong): nothing was changed".into(),
@@ -250,10 +270,6 @@ impl Visitor {
     fn client(&self) -> Option<IpAddr> {
         self.meta.client_addr
     }
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The `Set-Cookie` header for `value` (empty: the cookie removed).
@@ -357,12 +373,13 @@ pub async fn sign_in(
         };
         return refused(StatusCode::FORBIDDEN, &message);
     }
+    let now = now_millis();
     let sealed = Sealed {
-        id: new_id("ses"),
         token: token.to_string(),
         tenant,
-        csrf: crate::service::secret::generate(),
-        ends: now_millis() + LIFETIME_MS,
+        csrf: secret::generate(),
+        opened: now,
+        ends: now + LIFETIME_MS,
     };
     let Ok(text) = serde_json::to_string(&sealed) else {
         return refused(
@@ -390,13 +407,25 @@ pub async fn sign_out(
     Form(form): Form<Csrf>,
 ) -> Response {
     let base = Base::of(&state);
-    let session = or_answer!(
-        visitor
-            .change_for(&state, Scope::Check, form.csrf.as_deref())
-            .await
-    );
-    if let Err(error) = state.service.end_session(&session.id).await {
-        return Turned::Refused(StatusCode::SERVICE_UNAVAILABLE, error.to_string()).respond(&base);
+    let Some(sealed) = &visitor.sealed else {
+        return Turned::SignIn.respond(&base);
+    };
+    // The form must be this session's; its token need not still be valid (the holder of
+    // a revoked one signs out too, and the cookie goes).
+    let given = form.csrf.as_deref().unwrap_or("").as_bytes();
+    if !visitor.same_origin || !secret::same_bytes(given, sealed.csrf.as_bytes()) {
+        return Turned::Refused(
+            StatusCode::FORBIDDEN,
+            "this sign-out did not come from a page of this session".into(),
+        )
+        .respond(&base);
+    }
+    if let Err(error) = state
+        .service
+        .end_sessions(&sealed.token, now_millis())
+        .await
+    {
+        return failure(error).respond(&base);
     }
     (
         [(SET_COOKIE, set_cookie(&state, &base, ""))],
