@@ -232,7 +232,7 @@ const audit = await browser.newContext({ bypassCSP: true });
 await audit.addCookies(cookies);
 const checked = await audit.newPage();
 watch(checked);
-for (const path of ["/sign-in", "/", "/users", "/users/view?key=alice", "/users/new", "/grants", explore.replace(consoleUrl, ""), "/user?id=alice", "/audit"]) {
+for (const path of ["/sign-in", "/", "/users", "/users/view?key=alice", "/users/new", "/grants", explore.replace(consoleUrl, ""), "/user?id=alice", "/audit", "/tokens", "/data"]) {
   await checked.goto(`${consoleUrl}${path}`);
   await checked.addScriptTag({ path: axeSource });
   const result = await checked.evaluate(async () => await window.axe.run());
@@ -269,6 +269,49 @@ assert.doesNotMatch(aboutAlice, /arrives-live/);
 await page.click("#verify");
 assert.match(await page.textContent("#chain"), /The chain holds/);
 step("the audit trail filters, verifies its chain, and shows a new event as it comes");
+
+// Tokens (administrators only): a secret shown once, then never; revoked from the page.
+await page.goto(`${consoleUrl}/tokens`);
+await page.fill("#name", "issued-in-console");
+await page.selectOption("#issue-scope", "check");
+await page.click("#issue");
+const secret = (await page.textContent("#secret")).trim();
+assert.match(secret, /^gd_/);
+await shot(page, "token-issued");
+await page.goto(`${consoleUrl}/tokens`);
+const listed = await page.textContent("#tokens");
+assert.match(listed, /issued-in-console/);
+assert.ok(!(await page.content()).includes(secret), "a secret is shown once only");
+const issuedId = (await api("GET", "/tokens")).body.items.find((t) => t.name === "issued-in-console").id;
+await page.click(`button[aria-label="Revoke ${issuedId}"]`);
+assert.ok(!(await page.textContent("#tokens")).includes("issued-in-console"));
+const checkStatus = await fetch(`${base}/v1/tenants/${tenant}/check`, { method: "POST", headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" }, body: "{}" });
+assert.equal(checkStatus.status, 401, "a revoked token is refused");
+const readerTokens = await reader.page.goto(`${consoleUrl}/tokens`);
+assert.equal(readerTokens.status(), 403);
+await reader.page.goto(`${consoleUrl}/`);
+assert.equal(await reader.page.$(`a[href="/console/tokens"]`), null, "no Tokens link below admin");
+step("tokens: issued with the secret shown once, revoked; not offered below the admin scope");
+
+// Data permissions: a set, its DWS permission and its member, with the sync status as
+// DataArts shows it.
+const set = await api("POST", "/permission-sets", { workspace: "ws", name: "analysts" });
+assert.equal(set.status, 201, JSON.stringify(set.body));
+const permission = await api("POST", `/permission-sets/${set.body.id}/permissions`, {
+  id: "orders-read", effect: "allow", actions: ["SELECT"], datasource_type: "DWS", cluster_id: "dws1",
+  database_name: "sales", schema_name: "public", table_name: "orders", auto_sync: true,
+});
+assert.equal(permission.status, 201, JSON.stringify(permission.body));
+await api("POST", `/permission-sets/${set.body.id}/members`, { member: { type: "user", id: "alice" } });
+await page.goto(`${consoleUrl}/data`);
+const data = await page.textContent("main");
+assert.match(data, /analysts/);
+assert.match(data, /orders-read/);
+assert.match(data, /SYNC_FAIL/);
+assert.match(data, /no PostgreSQL data source dws1 is registered/);
+assert.match(data, /user:alice/);
+await shot(page, "data-permissions");
+step("data permissions: a set, its permission with its sync status, its member");
 
 // Revoking the token ends its session at once.
 const tokens = await api("GET", "/tokens");

@@ -74,7 +74,7 @@ pub fn bare(base: &Base, title: &str, body: Markup) -> Page {
 }
 
 /// The sections of the console, in the navigation's order.
-pub const SECTIONS: [(&str, &str); 10] = [
+pub const SECTIONS: [(&str, &str); 12] = [
     ("/users", "Users"),
     ("/groups", "Groups"),
     ("/members", "Memberships"),
@@ -84,7 +84,9 @@ pub const SECTIONS: [(&str, &str); 10] = [
     ("/resources", "Resources"),
     ("/grants", "Grants"),
     ("/explorer", "Access explorer"),
+    ("/data", "Data permissions"),
     ("/audit", "Audit trail"),
+    ("/tokens", "Tokens"),
 ];
 
 /// Who a page is drawn for.
@@ -102,7 +104,8 @@ pub fn page(base: &Base, session: &Frame<'_>, title: &str, body: Markup) -> Page
     let nav = html! {
         nav aria-label="Sections" {
             ul {
-                @for (path, label) in SECTIONS {
+                // Tokens are the administrators'.
+                @for (path, label) in SECTIONS.iter().filter(|(p, _)| *p != "/tokens" || session.scope.covers(Scope::Admin)) {
                     li { a href=(base.link(path)) { (label) } }
                 }
             }

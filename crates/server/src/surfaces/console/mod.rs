@@ -15,10 +15,12 @@ macro_rules! or_answer {
 }
 
 mod audit;
+mod data;
 mod explorer;
 mod layout;
 mod objects;
 mod session;
+mod tokens;
 mod user;
 
 use axum::response::{IntoResponse, Response};
@@ -91,6 +93,10 @@ pub fn router() -> Router<AppState> {
         .route("/explorer", get(explorer::page))
         .route("/user", get(user::page_of))
         .route("/audit", get(audit::trail))
+        .route("/data", get(data::overview))
+        .route("/tokens", get(tokens::list))
+        .route("/tokens/issue", post(tokens::issue))
+        .route("/tokens/revoke", post(tokens::revoke))
         .route("/audit/rows", get(audit::more_rows))
         .route("/audit/verify", get(audit::verify))
         .route("/{kind}", get(objects::list))

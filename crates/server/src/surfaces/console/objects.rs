@@ -8,7 +8,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use grantd_core::model::{Assignment, Grant, Group, Member, Permission, Resource, Role, User};
+use grantd_core::model::{
+    Assignment, DataPermission, Grant, Group, Member, Permission, PermissionSet, Resource, Role,
+    SetMember, User,
+};
 use grantd_core::Object;
 use grantd_store::Expect;
 use maud::{html, Markup};
@@ -61,6 +64,18 @@ macro_rules! with_kind {
                 type $K = Grant;
                 $body
             }
+            "permission-sets" => {
+                type $K = PermissionSet;
+                $body
+            }
+            "data-permissions" => {
+                type $K = DataPermission;
+                $body
+            }
+            "set-members" => {
+                type $K = SetMember;
+                $body
+            }
             _ => $otherwise,
         }
     };
@@ -76,6 +91,15 @@ fn template(kind: &str) -> String {
         "assignments" => serde_json::json!({"subject": {"type": "user", "id": ""}, "role": ""}),
         "permissions" => serde_json::json!({"id": "", "description": ""}),
         "resources" => serde_json::json!({"type": "", "id": "", "labels": {}}),
+        "permission-sets" => {
+            serde_json::json!({"id": new_id("ps"), "workspace": "", "name": "", "type": "COMMON"})
+        }
+        "data-permissions" => serde_json::json!({"id": new_id("dp"), "set": "", "effect": "allow",
+            "actions": ["SELECT"], "datasource_type": "DWS", "cluster_id": "", "database_name": "",
+            "schema_name": "", "table_name": "", "auto_sync": true}),
+        "set-members" => {
+            serde_json::json!({"id": new_id("m"), "set": "", "member": {"type": "user", "id": ""}})
+        }
         _ => serde_json::json!({"id": new_id("grant"), "subject": {"type": "user", "id": ""},
             "effect": "allow", "privilege": {"type": "role", "id": ""},
             "target": {"type": "resource", "resource": {"type": "", "id": ""}}}),
@@ -83,9 +107,17 @@ fn template(kind: &str) -> String {
     serde_json::to_string_pretty(&value).unwrap_or_default()
 }
 
+/// Kinds edited here that the navigation reaches through another page.
+const OTHER_KINDS: [(&str, &str); 3] = [
+    ("/permission-sets", "Permission sets"),
+    ("/data-permissions", "Data permissions"),
+    ("/set-members", "Permission set members"),
+];
+
 fn title(kind: &str) -> &'static str {
     SECTIONS
         .iter()
+        .chain(OTHER_KINDS.iter())
         .find(|(path, _)| path.strip_prefix('/') == Some(kind))
         .map_or("Objects", |(_, label)| label)
 }
@@ -128,7 +160,7 @@ pub async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
             h1 { "Tenant " (session.tenant) }
             p { "Who may do what in this tenant, and why. Signed in as " code { (session.ctx.actor.name) } "." }
             ul {
-                @for (path, label) in SECTIONS {
+                @for (path, label) in SECTIONS.iter().filter(|(p, _)| *p != "/tokens" || session.may(Scope::Admin)) {
                     li { a href=(base.link(path)) { (label) } }
                 }
             }
