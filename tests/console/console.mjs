@@ -232,7 +232,7 @@ const audit = await browser.newContext({ bypassCSP: true });
 await audit.addCookies(cookies);
 const checked = await audit.newPage();
 watch(checked);
-for (const path of ["/sign-in", "/", "/users", "/users/view?key=alice", "/users/new", "/grants", explore.replace(consoleUrl, ""), "/user?id=alice", "/audit", "/tokens", "/data"]) {
+for (const path of ["/sign-in", "/", "/users", "/users/view?key=alice", "/users/new", "/grants", explore.replace(consoleUrl, ""), "/user?id=alice", "/audit", "/tokens", "/data", "/resources/tree"]) {
   await checked.goto(`${consoleUrl}${path}`);
   await checked.addScriptTag({ path: axeSource });
   const result = await checked.evaluate(async () => await window.axe.run());
@@ -269,6 +269,19 @@ assert.doesNotMatch(aboutAlice, /arrives-live/);
 await page.click("#verify");
 assert.match(await page.textContent("#chain"), /The chain holds/);
 step("the audit trail filters, verifies its chain, and shows a new event as it comes");
+
+// Resources as a tree by parent: a root, its child, the way back up.
+await api("POST", "/resources", { type: "folder", id: "root", labels: { env: "prod" } });
+await api("POST", "/resources", { type: "folder", id: "child", parent: { type: "folder", id: "root" } });
+await page.goto(`${consoleUrl}/resources`);
+await page.click("#tree");
+assert.match(await page.textContent("#roots"), /folder\/root/);
+await page.click("text=folder/root");
+assert.match(await page.textContent("#labels"), /env=prod/);
+await page.click("#children >> text=folder/child");
+assert.match(await page.textContent("nav[aria-label=Ancestors]"), /folder\/root/);
+await shot(page, "resources-tree");
+step("resources as a tree: roots, labels, children, ancestors");
 
 // Tokens (administrators only): a secret shown once, then never; revoked from the page.
 await page.goto(`${consoleUrl}/tokens`);

@@ -68,7 +68,7 @@ async fn the_console_in_a_real_browser() {
         output.status.success(),
         "console.mjs failed:\n{stdout}\n{stderr}"
     );
-    assert!(stdout.contains("18 steps passed"), "{stdout}");
+    assert!(stdout.contains("19 steps passed"), "{stdout}");
 }
 
 /// `console_path = ""` serves no console at all.

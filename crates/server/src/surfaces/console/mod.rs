@@ -21,6 +21,7 @@ mod layout;
 mod objects;
 mod session;
 mod tokens;
+mod tree;
 mod user;
 
 use axum::response::{IntoResponse, Response};
@@ -94,6 +95,7 @@ pub fn router() -> Router<AppState> {
         .route("/user", get(user::page_of))
         .route("/audit", get(audit::trail))
         .route("/data", get(data::overview))
+        .route("/resources/tree", get(tree::tree))
         .route("/tokens", get(tokens::list))
         .route("/tokens/issue", post(tokens::issue))
         .route("/tokens/revoke", post(tokens::revoke))

@@ -238,6 +238,9 @@ async fn list_page<K: Object>(
             @if session.may(Scope::Write) {
                 p { a #new href=(base.link(&format!("/{kind}/new"))) { "New" } }
             }
+            @if kind == "resources" {
+                p { a #tree href=(base.link("/resources/tree")) { "As a tree, by parent" } }
+            }
             table {
                 thead { tr { th scope="col" { "Key" } th scope="col" { "Version" } th scope="col" { "Object" } } }
                 tbody {
