@@ -50,6 +50,7 @@ impl Snapshot {
                 Op::Delete { kind, key } => self.delete(*kind, key, &mut dirty),
             }
         }
+        self.write_relinked();
         self.recompute(dirty);
         self.revision = self.revision.max(revision);
     }

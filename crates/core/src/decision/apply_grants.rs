@@ -132,40 +132,47 @@ impl Snapshot {
         }
     }
 
-    /// Takes grant `id`'s rule out of `bucket` and puts `rule` in its place, if any. A
-    /// target's bucket is sorted by subject (so that a check can search a large one); a
-    /// resource's node holds its bucket too.
+    /// Takes grant `id`'s rule out of `bucket` and puts `rule` in its place, if any, when
+    /// the change is written (`write_relinked`). A target's bucket is sorted by subject (so
+    /// that a check can search a large one); a resource's node holds its bucket too.
     fn link_rule(&mut self, bucket: Bucket, id: &str, rule: Option<Rule>) {
-        let (map, key) = match bucket {
-            Bucket::Direct(target) => (&mut self.direct, target),
-            Bucket::Selector(subject) => (&mut self.selectors, subject),
-        };
-        let mut rules: Vec<Rule> = map.get(&key).map(|b| b.to_vec()).unwrap_or_default();
-        let mut resource = None;
-        rules.retain(|r| {
-            let kept = &*r.grant != id;
-            if !kept {
-                if let RuleTarget::Resource(name) = &r.target {
-                    resource = Some(name.clone());
+        let relinked = self.relinked.entry(bucket).or_default();
+        if let Some(RuleTarget::Resource(name)) = rule.as_ref().map(|r| &r.target) {
+            relinked.resource = Some(name.clone());
+        }
+        relinked.rules.insert(Arc::from(id), rule);
+    }
+
+    /// Writes each bucket the change relinked, once: its rules but those the change
+    /// touched, then the change's, sorted by subject.
+    pub(super) fn write_relinked(&mut self) {
+        for (bucket, relinked) in std::mem::take(&mut self.relinked) {
+            let (map, key) = match bucket {
+                Bucket::Direct(target) => (&mut self.direct, target),
+                Bucket::Selector(subject) => (&mut self.selectors, subject),
+            };
+            let mut resource = relinked.resource;
+            let mut rules: Vec<Rule> = Vec::new();
+            for r in map.get(&key).iter().flat_map(|b| b.iter()) {
+                if relinked.rules.contains_key(&r.grant) {
+                    if let RuleTarget::Resource(name) = &r.target {
+                        resource = Some(name.clone());
+                    }
+                } else {
+                    rules.push(r.clone());
                 }
             }
-            kept
-        });
-        if let Some(rule) = rule {
-            if let RuleTarget::Resource(name) = &rule.target {
-                resource = Some(name.clone());
+            rules.extend(relinked.rules.into_values().flatten());
+            rules.sort_by(|a, b| (a.subject, &a.grant).cmp(&(b.subject, &b.grant)));
+            let kept: Option<Rules> = (!rules.is_empty()).then(|| Arc::from(rules));
+            match &kept {
+                Some(rules) => map.insert(key, rules.clone()),
+                None => map.remove(&key),
+            };
+            if let Some(name) = resource {
+                let key = name.split_once(':').map_or("", |(_, key)| key);
+                self.resources.update(key, |n| n.rules = kept);
             }
-            let at = rules.partition_point(|r| (r.subject, &r.grant) < (rule.subject, &rule.grant));
-            rules.insert(at, rule);
-        }
-        let kept: Option<Rules> = (!rules.is_empty()).then(|| Arc::from(rules));
-        match &kept {
-            Some(rules) => map.insert(key, rules.clone()),
-            None => map.remove(&key),
-        };
-        if let Some(name) = resource {
-            let key = name.split_once(':').map_or("", |(_, key)| key);
-            self.resources.update(key, |n| n.rules = kept);
         }
     }
 }

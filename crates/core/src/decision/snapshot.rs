@@ -323,7 +323,7 @@ impl Rule {
 
 /// Where a grant's rule is kept: in the bucket of a direct target (the tenant or a
 /// resource), or in its subject's selector bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Bucket {
     Direct(Id),
     Selector(Id),
@@ -366,6 +366,19 @@ pub struct Snapshot {
     pub(super) ends_of: CowMap<Arc<str>, i64>,
     /// The row filters of the grants that have one, by grant id: only those are here.
     pub(super) row_filters: CowMap<Arc<str>, Arc<str>>,
+    /// The rules the change being applied links or unlinks, by bucket: each bucket is
+    /// written once when the change is done (`Snapshot::apply`), so that a change of many
+    /// grants on one target copies its bucket once, not once per grant. Empty between
+    /// changes.
+    pub(super) relinked: std::collections::HashMap<Bucket, Relinked>,
+}
+
+/// What a change does to one bucket: each grant's rule as the change leaves it (`None`:
+/// taken out), and the resource the bucket is of, if one.
+#[derive(Clone, Default)]
+pub struct Relinked {
+    pub(super) rules: std::collections::HashMap<Arc<str>, Option<Rule>>,
+    pub(super) resource: Option<Arc<str>>,
 }
 
 impl Snapshot {

@@ -600,6 +600,78 @@ fn large_buckets_are_searched_by_subject() {
     }
 }
 
+/// One change that writes a grant, moves it to another target and writes others beside
+/// it, or writes and deletes one, leaves each bucket as the last write says: the buckets
+/// are written once, when the change is done.
+#[test]
+fn a_change_leaves_each_bucket_as_its_last_write_says() {
+    let grant = |id: &str, user: &str, target: Target| Grant {
+        id: id.into(),
+        subject: SubjectRef {
+            subject_type: SubjectType::User,
+            id: user.into(),
+        },
+        privilege: Privilege::Actions {
+            actions: vec!["read".into()],
+        },
+        target,
+        effect: Effect::Allow,
+        origin: None,
+        not_before: None,
+        expires_at: None,
+        row_filter: None,
+    };
+    let on_doc = || Target::Resource {
+        resource: ResourceRef {
+            resource_type: "doc".into(),
+            id: "1".into(),
+        },
+    };
+    let doc = Resource {
+        resource_type: "doc".into(),
+        id: "1".into(),
+        parent: None,
+        labels: BTreeMap::new(),
+    };
+    let mut ops = vec![put(&user("a")), put(&user("b")), put(&user("c")), put(&doc)];
+    ops.push(put(&grant("moved", "a", on_doc())));
+    ops.push(put(&grant("kept", "b", on_doc())));
+    ops.push(put(&grant("moved", "a", Target::Tenant)));
+    ops.push(put(&grant("gone", "c", on_doc())));
+    ops.push(Op::Delete {
+        kind: Kind::Grant,
+        key: "gone".into(),
+    });
+    let mut index = Snapshot::new();
+    index.apply(1, &ops);
+    let on = |index: &Snapshot, user: &str, key: &str| {
+        index.check(&CheckQuery {
+            user,
+            action: "read",
+            resource: ResourceQuery::Object { key, labels: None },
+            at: 0,
+        })
+    };
+    assert_eq!(on(&index, "a", "doc/2"), Verdict::Allow, "moved to the tenant");
+    assert_eq!(on(&index, "b", "doc/1"), Verdict::Allow, "kept on the document");
+    assert_eq!(on(&index, "b", "doc/2"), Verdict::NoMatch);
+    assert_eq!(on(&index, "c", "doc/1"), Verdict::NoMatch, "written and deleted");
+    // A later change moves it back, and takes the kept one away.
+    index.apply(
+        2,
+        &[
+            put(&grant("moved", "a", on_doc())),
+            Op::Delete {
+                kind: Kind::Grant,
+                key: "kept".into(),
+            },
+        ],
+    );
+    assert_eq!(on(&index, "a", "doc/2"), Verdict::NoMatch);
+    assert_eq!(on(&index, "a", "doc/1"), Verdict::Allow);
+    assert_eq!(on(&index, "b", "doc/1"), Verdict::NoMatch);
+}
+
 /// Data-object lookups name what a user may reach under a path, with what DENY carves out.
 #[test]
 fn data_path_lookups_list_allowed_patterns_minus_denies() {
