@@ -652,10 +652,22 @@ fn a_change_leaves_each_bucket_as_its_last_write_says() {
             at: 0,
         })
     };
-    assert_eq!(on(&index, "a", "doc/2"), Verdict::Allow, "moved to the tenant");
-    assert_eq!(on(&index, "b", "doc/1"), Verdict::Allow, "kept on the document");
+    assert_eq!(
+        on(&index, "a", "doc/2"),
+        Verdict::Allow,
+        "moved to the tenant"
+    );
+    assert_eq!(
+        on(&index, "b", "doc/1"),
+        Verdict::Allow,
+        "kept on the document"
+    );
     assert_eq!(on(&index, "b", "doc/2"), Verdict::NoMatch);
-    assert_eq!(on(&index, "c", "doc/1"), Verdict::NoMatch, "written and deleted");
+    assert_eq!(
+        on(&index, "c", "doc/1"),
+        Verdict::NoMatch,
+        "written and deleted"
+    );
     // A later change moves it back, and takes the kept one away.
     index.apply(
         2,

@@ -18,6 +18,10 @@ use super::{encode, Base};
 use crate::service::{now_millis, Consistency, Scope};
 use crate::state::AppState;
 
+/// Paths the graph draws, and the list writes out: a check decided by many grants shows
+/// the first, and says how many more.
+const DRAWN_PATHS: usize = 12;
+const LISTED_PATHS: usize = 100;
 /// Resources or users a lookup shows at once.
 const LOOKUP_PAGE: usize = 100;
 
@@ -214,7 +218,7 @@ fn decision(ask: &Ask, target: &str, explanation: &Explanation) -> Markup {
                 (graph(&ask.user, target, explanation))
                 h3 { "The paths that decided" }
                 ol #paths {
-                    @for m in &explanation.decided_by {
+                    @for m in explanation.decided_by.iter().take(LISTED_PATHS) {
                         li {
                             @for (i, step) in m.via.iter().enumerate() {
                                 @if i > 0 { " → " }
@@ -228,6 +232,10 @@ fn decision(ask: &Ask, target: &str, explanation: &Explanation) -> Markup {
                             }
                         }
                     }
+                }
+                @let more = explanation.decided_by.len().saturating_sub(LISTED_PATHS);
+                @if more > 0 {
+                    p { "And " (more) " more grants that decided the same way (the check API's `explain` lists them all)." }
                 }
             }
         }
@@ -244,6 +252,7 @@ fn graph(user: &str, target: &str, explanation: &Explanation) -> Markup {
     let rows: Vec<Vec<(String, &str)>> = explanation
         .decided_by
         .iter()
+        .take(DRAWN_PATHS)
         .map(|m| {
             let mut nodes: Vec<(String, &str)> = m.via.iter().map(|s| (s.clone(), "")).collect();
             if nodes.is_empty() {
