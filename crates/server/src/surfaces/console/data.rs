@@ -11,7 +11,7 @@ use grantd_core::Object;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::session::{page, said, Visitor};
+use super::session::{failed, page, Visitor};
 use super::{encode, Base};
 use crate::service::{Scope, ServiceError, SyncStates, SyncStatus, Versioned};
 use crate::state::AppState;
@@ -147,17 +147,7 @@ pub async fn overview(
     let (sources, sections, next) = match built {
         Ok(built) => built,
         Err(error) => {
-            let (status, message) = said(error);
-            return (
-                status,
-                page(
-                    &base,
-                    &session,
-                    "Data permissions",
-                    html! { p.error role="alert" { (message) } },
-                ),
-            )
-                .into_response();
+            return failed(&base, &session, "Data permissions", error);
         }
     };
     let body = html! {

@@ -18,7 +18,7 @@ use maud::{html, Markup};
 use serde::Deserialize;
 
 use super::layout::SECTIONS;
-use super::session::{page, said, Session, Visitor};
+use super::session::{failed, page, said, Session, Visitor};
 use super::{encode, Base};
 use crate::service::{new_id, Scope, ServiceError};
 use crate::state::AppState;
@@ -135,20 +135,6 @@ fn not_found(base: &Base, session: &Session, what: &str) -> Response {
         .into_response()
 }
 
-fn failed(base: &Base, session: &Session, error: ServiceError) -> Response {
-    let (status, message) = said(error);
-    (
-        status,
-        page(
-            base,
-            session,
-            "Not done",
-            html! { h1 { "Not done" } p.error role="alert" { (message) } },
-        ),
-    )
-        .into_response()
-}
-
 pub async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
     let base = Base::of(&state);
     let session = or_answer!(visitor.page_for(&state, Scope::Check).await);
@@ -204,7 +190,7 @@ async fn list_page<K: Object>(
         .await;
     let found = match found {
         Ok(found) => found,
-        Err(error) => return failed(base, session, error),
+        Err(error) => return failed(base, session, "Not done", error),
     };
     let heading = title(kind);
     let view = |key: &str| {
@@ -347,7 +333,7 @@ pub async fn view(
                 let saved = query.saved.as_ref().map(|_| html! { p.notice role="status" { "Saved." } });
                 page(&base, &session, title(&kind), editor(&base, &session, &kind, Some(&query.key), Some(found.version), &body, saved)).into_response()
             }
-            Err(error) => failed(&base, &session, error),
+            Err(error) => failed(&base, &session, "Not done", error),
         }
     }, else => not_found(&base, &session, "no such section"))
 }
@@ -494,13 +480,13 @@ pub async fn delete(
     else {
         let missing =
             grantd_core::Invalid::field("version", "a delete names the version it deletes");
-        return failed(&base, &session, ServiceError::Invalid(missing));
+        return failed(&base, &session, "Not done", ServiceError::Invalid(missing));
     };
     let expect = Expect::Version(version);
     with_kind!(kind.as_str(), K => {
         match state.service.delete::<K>(&session.ctx, &key, expect).await {
             Ok(_) => Redirect::to(&base.link(&format!("/{kind}"))).into_response(),
-            Err(error) => failed(&base, &session, error),
+            Err(error) => failed(&base, &session, "Not done", error),
         }
     }, else => not_found(&base, &session, "no such section"))
 }

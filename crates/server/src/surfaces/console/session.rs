@@ -183,6 +183,13 @@ pub fn said(error: ServiceError) -> (StatusCode, String) {
     (said.status(), said.message)
 }
 
+/// The page that says a request was not done, and why, with its status.
+pub fn failed(base: &Base, session: &Session, title: &str, error: ServiceError) -> Response {
+    let (status, message) = said(error);
+    let body = html! { h1 { (title) } p.error role="alert" { (message) } };
+    (status, page(base, session, title, body)).into_response()
+}
+
 pub fn failure(error: ServiceError) -> Turned {
     let (status, message) = said(error);
     Turned::Refused(status, message)

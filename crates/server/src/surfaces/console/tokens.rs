@@ -10,7 +10,7 @@ use grantd_core::model::Timestamp;
 use maud::html;
 use serde::Deserialize;
 
-use super::session::{page, said, Visitor};
+use super::session::{failed, page, Visitor};
 use super::Base;
 use crate::service::Scope;
 use crate::state::AppState;
@@ -28,17 +28,7 @@ pub async fn list(State(state): State<AppState>, visitor: Visitor) -> Response {
     {
         Ok(found) => found,
         Err(error) => {
-            let (status, message) = said(error);
-            return (
-                status,
-                page(
-                    &base,
-                    &session,
-                    "Tokens",
-                    html! { p.error role="alert" { (message) } },
-                ),
-            )
-                .into_response();
+            return failed(&base, &session, "Tokens", error);
         }
     };
     let body = html! {
@@ -125,17 +115,7 @@ pub async fn issue(
     let issued = match issued {
         Ok(issued) => issued,
         Err(error) => {
-            let (status, message) = said(error);
-            return (
-                status,
-                page(
-                    &base,
-                    &session,
-                    "Tokens",
-                    html! { p.error role="alert" { (message) } },
-                ),
-            )
-                .into_response();
+            return failed(&base, &session, "Tokens", error);
         }
     };
     let body = html! {
@@ -179,18 +159,6 @@ pub async fn revoke(
             state.auth.forget(&hash);
             axum::response::Redirect::to(&base.link("/tokens")).into_response()
         }
-        Err(error) => {
-            let (status, message) = said(error);
-            (
-                status,
-                page(
-                    &base,
-                    &session,
-                    "Tokens",
-                    html! { p.error role="alert" { (message) } },
-                ),
-            )
-                .into_response()
-        }
+        Err(error) => failed(&base, &session, "Tokens", error),
     }
 }

@@ -10,7 +10,7 @@ use grantd_core::{Kind, Object, ObjectKey};
 use maud::html;
 use serde::Deserialize;
 
-use super::session::{page, said, Visitor};
+use super::session::{failed, page, Visitor};
 use super::{encode, Base};
 use crate::service::{Scope, ServiceError, Versioned};
 use crate::state::AppState;
@@ -112,18 +112,6 @@ pub async fn tree(
     .await;
     match built {
         Ok(body) => page(&base, &session, "Resources", body).into_response(),
-        Err(error) => {
-            let (status, message) = said(error);
-            (
-                status,
-                page(
-                    &base,
-                    &session,
-                    "Resources",
-                    html! { p.error role="alert" { (message) } },
-                ),
-            )
-                .into_response()
-        }
+        Err(error) => failed(&base, &session, "Resources", error),
     }
 }

@@ -10,7 +10,7 @@ use grantd_store::AuditFilter;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::session::{page, said, Visitor};
+use super::session::{failed, page, Visitor};
 use super::{encode, Base};
 use crate::service::{now_millis, Consistency, Scope, ServiceError, Versioned};
 use crate::state::AppState;
@@ -127,17 +127,7 @@ pub async fn page_of(
     let (user, reached, grants, unshown, audit) = match built {
         Ok(found) => found,
         Err(error) => {
-            let (status, message) = said(error);
-            return (
-                status,
-                page(
-                    &base,
-                    &session,
-                    "User",
-                    html! { p.error role="alert" { (message) } },
-                ),
-            )
-                .into_response();
+            return failed(&base, &session, "User", error);
         }
     };
     let edit = format!("{}?key={}", base.link("/users/view"), encode(&who.id));
