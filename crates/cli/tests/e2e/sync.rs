@@ -82,6 +82,17 @@ async fn pg(url: &str) -> PgConnection {
         .expect("connect to PostgreSQL")
 }
 
+/// A new database `db`: the server's administrator connection, and one to `db`.
+async fn scratch_database(db: &str) -> (PgConnection, PgConnection) {
+    let mut admin = pg(PG_ADMIN).await;
+    admin
+        .execute(format!("CREATE DATABASE {db}").as_str())
+        .await
+        .expect("database");
+    let data = pg(&format!("postgres://postgres@127.0.0.1:5432/{db}")).await;
+    (admin, data)
+}
+
 /// Whether `role` may run `sql` on database `db`.
 async fn pg_may(role: &str, db: &str, sql: &str) -> Result<(), String> {
     let mut conn = pg(&format!("postgres://{role}@127.0.0.1:5432/{db}")).await;
@@ -130,12 +141,7 @@ async fn postgres_holds_what_checks_decide_and_nothing_else() {
     let app = spawn_app().await;
     let t = app.tenant().await;
     let (db, source, bob) = (unique("gdsync"), unique("dws"), unique("bob"));
-    let mut admin = pg(PG_ADMIN).await;
-    admin
-        .execute(format!("CREATE DATABASE {db}").as_str())
-        .await
-        .expect("database");
-    let mut data = pg(&format!("postgres://postgres@127.0.0.1:5432/{db}")).await;
+    let (mut admin, mut data) = scratch_database(&db).await;
     data.execute(
         "CREATE SCHEMA sales; CREATE SCHEMA reports; \
          CREATE TABLE sales.orders (id int, amount int, region text, secret text); \
@@ -352,12 +358,7 @@ async fn groups_become_roles_and_a_deny_on_one_member_still_wins() {
         unique("core"),
         unique("mallory"),
     );
-    let mut admin = pg(PG_ADMIN).await;
-    admin
-        .execute(format!("CREATE DATABASE {db}").as_str())
-        .await
-        .expect("database");
-    let mut data = pg(&format!("postgres://postgres@127.0.0.1:5432/{db}")).await;
+    let (mut admin, mut data) = scratch_database(&db).await;
     data.execute(
         "CREATE SCHEMA sales; CREATE TABLE sales.orders (id int); \
          CREATE TABLE sales.refunds (id int)",
@@ -931,12 +932,7 @@ async fn a_row_filter_keeps_a_role_to_its_rows_and_is_checked_by_the_database() 
         unique("bob"),
         unique("ann"),
     );
-    let mut admin = pg(PG_ADMIN).await;
-    admin
-        .execute(format!("CREATE DATABASE {db}").as_str())
-        .await
-        .expect("database");
-    let mut data = pg(&format!("postgres://postgres@127.0.0.1:5432/{db}")).await;
+    let (mut admin, mut data) = scratch_database(&db).await;
     data.execute(
         "CREATE SCHEMA sales; CREATE TABLE sales.orders (id int, region text); \
          INSERT INTO sales.orders VALUES (1, 'eu'), (2, 'us'), (3, 'eu')",
@@ -1177,12 +1173,7 @@ async fn an_ended_window_is_revoked_in_the_database_without_a_write() {
     let app = spawn_app().await;
     let t = app.tenant().await;
     let (db, source, bob) = (unique("gdsync"), unique("dws"), unique("bob"));
-    let mut admin = pg(PG_ADMIN).await;
-    admin
-        .execute(format!("CREATE DATABASE {db}").as_str())
-        .await
-        .expect("database");
-    let mut data = pg(&format!("postgres://postgres@127.0.0.1:5432/{db}")).await;
+    let (mut admin, mut data) = scratch_database(&db).await;
     data.execute("CREATE TABLE public.orders (id int)")
         .await
         .expect("table");

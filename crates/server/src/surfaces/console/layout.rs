@@ -98,6 +98,13 @@ pub struct Frame<'a> {
     pub csrf: &'a str,
 }
 
+/// The sections a scope is offered: tokens are the administrators'.
+pub fn sections(scope: Scope) -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    SECTIONS
+        .iter()
+        .filter(move |(path, _)| *path != "/tokens" || scope.covers(Scope::Admin))
+}
+
 /// A page of a session: the navigation, who is signed in to which tenant, sign-out.
 pub fn page(base: &Base, session: &Frame<'_>, title: &str, body: Markup) -> Page {
     let scope = session.scope.as_str();
@@ -105,7 +112,7 @@ pub fn page(base: &Base, session: &Frame<'_>, title: &str, body: Markup) -> Page
         nav aria-label="Sections" {
             ul {
                 // Tokens are the administrators'.
-                @for (path, label) in SECTIONS.iter().filter(|(p, _)| *p != "/tokens" || session.scope.covers(Scope::Admin)) {
+                @for (path, label) in sections(session.scope) {
                     li { a href=(base.link(path)) { (label) } }
                 }
             }

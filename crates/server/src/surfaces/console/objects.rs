@@ -17,7 +17,7 @@ use grantd_store::Expect;
 use maud::{html, Markup};
 use serde::Deserialize;
 
-use super::layout::SECTIONS;
+use super::layout::{sections, SECTIONS};
 use super::session::{failed, page, said, Session, Visitor};
 use super::{encode, Base};
 use crate::service::{new_id, Scope, ServiceError};
@@ -146,7 +146,7 @@ pub async fn home(State(state): State<AppState>, visitor: Visitor) -> Response {
             h1 { "Tenant " (session.tenant) }
             p { "Who may do what in this tenant, and why. Signed in as " code { (session.ctx.actor.name) } "." }
             ul {
-                @for (path, label) in SECTIONS.iter().filter(|(p, _)| *p != "/tokens" || session.may(Scope::Admin)) {
+                @for (path, label) in sections(session.scope) {
                     li { a href=(base.link(path)) { (label) } }
                 }
             }
@@ -345,8 +345,7 @@ pub async fn new(
 ) -> Response {
     let base = Base::of(&state);
     let session = or_answer!(visitor.page_for(&state, Scope::Write).await);
-    with_kind!(kind.as_str(), K => {
-        let _: Option<K> = None;
+    with_kind!(kind.as_str(), _K => {
         page(&base, &session, title(&kind), editor(&base, &session, &kind, None, None, &template(&kind), None)).into_response()
     }, else => not_found(&base, &session, "no such section"))
 }

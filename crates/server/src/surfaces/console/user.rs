@@ -28,7 +28,7 @@ pub struct Who {
 }
 
 /// A grant's privilege and target in a few words.
-pub fn privilege_text(privilege: &Privilege) -> String {
+fn privilege_text(privilege: &Privilege) -> String {
     match privilege {
         Privilege::Role { id } => format!("role {id}"),
         Privilege::Permission { id } => format!("permission {id}"),
@@ -36,7 +36,7 @@ pub fn privilege_text(privilege: &Privilege) -> String {
     }
 }
 
-pub fn target_text(target: &Target) -> String {
+fn target_text(target: &Target) -> String {
     match target {
         Target::Tenant => "the whole tenant".into(),
         Target::Resource { resource } => format!("{}/{}", resource.resource_type, resource.id),
