@@ -1,6 +1,6 @@
 //! The store's errors, in the domain's words: no database error type leaks past this crate.
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,

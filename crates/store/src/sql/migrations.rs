@@ -105,6 +105,14 @@ CREATE TABLE leases (
     expires_at BIGINT NOT NULL
 );
 "#,
+    // The tenant's last audit event (its revision and hash), kept with the revision so that
+    // a write learns the hash it chains to from the statement that locks the tenant. A
+    // writer that does not keep it (an older node) leaves it behind the revision, and it is
+    // then read from the events instead.
+    r#"
+ALTER TABLE tenants ADD COLUMN audit_head_revision BIGINT;
+ALTER TABLE tenants ADD COLUMN audit_head_hash TEXT;
+"#,
 ];
 
 pub async fn run(pool: &AnyPool, backend: Backend) -> Result<()> {

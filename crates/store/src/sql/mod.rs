@@ -8,6 +8,7 @@ mod audit;
 mod backup;
 mod cluster;
 mod dialect;
+mod group;
 mod health;
 mod migrations;
 mod owned_tx;
@@ -27,10 +28,11 @@ use crate::{
 pub use backup::{check_backup, BackupSummary};
 pub use dialect::Backend;
 use dialect::WriterGate;
+use group::{Group, Lanes};
 use health::Health;
 use owned_tx::OwnedTx;
 use rows::TOKEN_COLUMNS;
-use tx::{SqlRead, SqlTx};
+use tx::{SqlRead, SqlTx, Turn};
 
 pub(crate) fn now_millis() -> i64 {
     SystemTime::now()
@@ -67,6 +69,8 @@ pub struct SqlStore {
     url: String,
     /// Open while a networked database does not answer: operations are refused at once.
     health: Arc<Health>,
+    /// Each tenant's queue of writers and its open group.
+    lanes: Lanes,
 }
 
 impl SqlStore {
@@ -85,6 +89,7 @@ impl SqlStore {
             gate: WriterGate::for_backend(backend),
             url: url.to_string(),
             health,
+            lanes: Lanes::default(),
         })
     }
 
@@ -98,11 +103,36 @@ impl SqlStore {
         self.pool.close().await;
     }
 
+    /// Begins a write on the tenant: joins the tenant's open group if there is one, else
+    /// begins a transaction and leads a new group (`group`).
     async fn start(&self, tenant: &str, create: bool) -> Result<Box<dyn WriteTx>> {
         let started = Instant::now();
+        let lane = self.lanes.of(tenant);
+        let mut guard = lane.clone().lock_owned().await;
+        let now = now_millis();
+        if let Some(group) = guard.as_mut() {
+            if create {
+                return Err(StoreError::AlreadyExists);
+            }
+            group.open_savepoint().await?;
+            let revision = group.next_revision();
+            observe("begin", started);
+            return Ok(Box::new(SqlTx {
+                turn: Turn {
+                    lane,
+                    guard: Some(guard),
+                    leader: false,
+                },
+                tenant: tenant.to_string(),
+                revision,
+                ops: Vec::new(),
+                now,
+            }));
+        }
         let gate = self.gate.enter().await;
         let mut tx = OwnedTx::begin(self.pool()?, gate).await?;
-        let now = now_millis();
+        // The hash the group's first audit event chains to, when known without a read.
+        let mut last_hash = None;
         let revision = if create {
             let created = sqlx::query(
                 "INSERT INTO tenants (id, revision, created_at, incarnation) \
@@ -116,27 +146,45 @@ impl SqlStore {
             if created.rows_affected() == 0 {
                 return Err(StoreError::AlreadyExists);
             }
+            last_hash = Some(String::new());
             1
         } else {
             // Taking the next revision locks the tenant row until commit: writers of one
-            // tenant commit one after another, in revision order.
-            sqlx::query(
-                "UPDATE tenants SET revision = revision + 1 WHERE id = $1 RETURNING revision",
+            // tenant commit one after another, in revision order. The row as locked holds
+            // the hash the first event chains to, if the last writer kept it.
+            let row = sqlx::query(
+                "UPDATE tenants SET revision = revision + 1 WHERE id = $1 \
+                 RETURNING revision, audit_head_revision, audit_head_hash",
             )
             .bind(tenant)
             .fetch_optional(&mut *tx)
             .await?
-            .ok_or(StoreError::NotFound)?
-            .try_get("revision")?
+            .ok_or(StoreError::NotFound)?;
+            let revision: i64 = row.try_get("revision")?;
+            let head: Option<i64> = row.try_get("audit_head_revision")?;
+            if head == Some(revision - 1) {
+                last_hash = row.try_get("audit_head_hash")?;
+            }
+            revision
         };
+        *guard = Some(Group::new(
+            tx,
+            tenant,
+            revision,
+            last_hash,
+            self.backend == Backend::Postgres,
+        ));
         observe("begin", started);
         Ok(Box::new(SqlTx {
-            tx,
+            turn: Turn {
+                lane,
+                guard: Some(guard),
+                leader: true,
+            },
             tenant: tenant.to_string(),
             revision,
             ops: Vec::new(),
             now,
-            notify: self.backend == Backend::Postgres,
         }))
     }
 }

@@ -45,6 +45,14 @@ impl OwnedTx {
         })
     }
 
+    /// A transaction that has already ended: a placeholder left where one was moved out.
+    pub fn ended() -> OwnedTx {
+        OwnedTx {
+            conn: None,
+            gate: None,
+        }
+    }
+
     pub async fn commit(mut self) -> Result<()> {
         let Some(mut conn) = self.conn.take() else {
             return Err(StoreError::Internal("transaction already ended".into()));

@@ -1,10 +1,15 @@
-//! A tenant's write transaction. It holds the tenant's write lock (the tenant row on
-//! PostgreSQL, the process's writer gate on SQLite) from begin to commit, remembers what it
-//! put and deleted, and writes that as the change record beside the audit event at commit.
+//! A tenant's write: one member of a group of writes sharing one transaction (`group`).
+//! It holds the tenant's lane from begin to the end of its part, remembers what it put and
+//! deleted, and records that as its change record beside its audit event; it is answered
+//! once the group has committed.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
+use tokio::sync::OwnedMutexGuard;
 
+use super::group::{self, Group, Lane};
 use super::owned_tx::OwnedTx;
 use super::rows::{self, OBJECT_COLUMNS};
 use crate::{
@@ -17,14 +22,63 @@ use crate::{
 const REFS_PER_STATEMENT: usize = 100;
 
 pub struct SqlTx {
-    /// Holds the writer gate too, until the transaction has ended.
-    pub(super) tx: OwnedTx,
+    pub(super) turn: Turn,
     pub(super) tenant: String,
     pub(super) revision: i64,
     pub(super) ops: Vec<ChangeOp>,
     pub(super) now: i64,
-    /// Announce the commit to other nodes (PostgreSQL's NOTIFY, delivered on commit).
-    pub(super) notify: bool,
+}
+
+/// A writer's hold on its tenant's lane, and through it on the group's transaction.
+pub(super) struct Turn {
+    pub(super) lane: Arc<Lane>,
+    /// `None` once the writer's part has ended.
+    pub(super) guard: Option<OwnedMutexGuard<Option<Group>>>,
+    /// The writer that began the transaction; the others each wrote behind a savepoint.
+    pub(super) leader: bool,
+}
+
+impl Turn {
+    fn group(&mut self) -> &mut Group {
+        match self.guard.as_mut().and_then(|guard| guard.as_mut()) {
+            Some(group) => group,
+            None => unreachable!("a writer's part is never used after it ended"),
+        }
+    }
+
+    fn conn(&mut self) -> &mut AnyConnection {
+        self.group().conn()
+    }
+}
+
+impl Drop for Turn {
+    /// A part dropped before its commit is undone. The leader's is the whole transaction
+    /// (no one has joined while the leader held the lane), rolled back with the group.
+    fn drop(&mut self) {
+        let Some(mut guard) = self.guard.take() else {
+            return;
+        };
+        if self.leader {
+            drop(guard.take());
+            return;
+        }
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(async move {
+                    if let Some(group) = guard.as_mut() {
+                        group.undo_member().await;
+                    }
+                });
+            }
+            Err(_) => {
+                if let Some(group) = guard.as_mut() {
+                    group.break_with(StoreError::Internal(
+                        "a write was dropped outside the runtime".into(),
+                    ));
+                }
+            }
+        }
+    }
 }
 
 /// A tenant's read at one snapshot (`Store::begin_read`).
@@ -49,7 +103,7 @@ impl SqlTx {
     /// Tells a missing object from one at another version, after a conditional write
     /// touched no row.
     async fn miss(&mut self, kind: &str, key: &str) -> StoreError {
-        match rows::get_object(&mut *self.tx, &self.tenant, kind, key).await {
+        match rows::get_object(self.turn.conn(), &self.tenant, kind, key).await {
             Ok(Some(current)) => StoreError::VersionMismatch {
                 current: current.version,
             },
@@ -94,7 +148,7 @@ impl SqlTx {
                     .bind(&r.field)
                     .bind(i64::from(r.cascade));
             }
-            statement.execute(&mut *self.tx).await?;
+            statement.execute(self.turn.conn()).await?;
         }
         Ok(())
     }
@@ -104,7 +158,7 @@ impl SqlTx {
             .bind(&self.tenant)
             .bind(kind)
             .bind(key)
-            .execute(&mut *self.tx)
+            .execute(self.turn.conn())
             .await?;
         Ok(())
     }
@@ -120,7 +174,7 @@ impl SqlTx {
         .bind(self.revision)
         .bind(body)
         .bind(self.now)
-        .execute(&mut *self.tx)
+        .execute(self.turn.conn())
         .await?;
         Ok(inserted.rows_affected() == 1)
     }
@@ -151,7 +205,7 @@ impl SqlTx {
         if let Some(version) = version {
             statement = statement.bind(version);
         }
-        let row = statement.fetch_optional(&mut *self.tx).await?;
+        let row = statement.fetch_optional(self.turn.conn()).await?;
         row.map(|r| r.try_get::<i64, _>("created_at"))
             .transpose()
             .map_err(Into::into)
@@ -169,15 +223,15 @@ impl WriteTx for SqlTx {
     }
 
     async fn get(&mut self, kind: &str, key: &str) -> Result<Option<StoredObject>> {
-        rows::get_object(&mut *self.tx, &self.tenant, kind, key).await
+        rows::get_object(self.turn.conn(), &self.tenant, kind, key).await
     }
 
     async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>> {
-        rows::list_objects(&mut *self.tx, Some(&self.tenant), kind, query).await
+        rows::list_objects(self.turn.conn(), Some(&self.tenant), kind, query).await
     }
 
     async fn referencing(&mut self, target: &str) -> Result<Vec<RefHolder>> {
-        rows::referencing(&mut *self.tx, &self.tenant, target).await
+        rows::referencing(self.turn.conn(), &self.tenant, target).await
     }
 
     async fn existing(&mut self, objects: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
@@ -199,7 +253,7 @@ impl WriteTx for SqlTx {
             for (kind, key) in chunk {
                 statement = statement.bind(*kind).bind(*key);
             }
-            for row in statement.fetch_all(&mut *self.tx).await? {
+            for row in statement.fetch_all(self.turn.conn()).await? {
                 found.push((row.try_get("kind")?, row.try_get("key")?));
             }
         }
@@ -258,7 +312,7 @@ impl WriteTx for SqlTx {
         if let Expect::Version(version) = expect {
             statement = statement.bind(version);
         }
-        let Some(row) = statement.fetch_optional(&mut *self.tx).await? else {
+        let Some(row) = statement.fetch_optional(self.turn.conn()).await? else {
             return Err(self.miss(kind, key).await);
         };
         let deleted = rows::object(&row)?;
@@ -282,7 +336,7 @@ impl WriteTx for SqlTx {
         .bind(token.name.clone())
         .bind(token.created_at)
         .bind(token.signing_key.clone())
-        .execute(&mut *self.tx)
+        .execute(self.turn.conn())
         .await?;
         self.ops.push(ChangeOp::Put {
             kind: "token".into(),
@@ -304,7 +358,7 @@ impl WriteTx for SqlTx {
         let row = sqlx::query(&sql)
             .bind(&self.tenant)
             .bind(id)
-            .fetch_optional(&mut *self.tx)
+            .fetch_optional(self.turn.conn())
             .await?
             .ok_or(StoreError::NotFound)?;
         self.ops.push(ChangeOp::Delete {
@@ -316,58 +370,17 @@ impl WriteTx for SqlTx {
 
     async fn commit(mut self: Box<Self>, audit: AuditEntry) -> Result<i64> {
         let ops = serde_json::to_string(&self.ops)?;
-        sqlx::query("INSERT INTO changes (tenant, revision, at, ops) VALUES ($1, $2, $3, $4)")
-            .bind(&self.tenant)
-            .bind(self.revision)
-            .bind(self.now)
-            .bind(ops)
-            .execute(&mut *self.tx)
-            .await?;
-        let detail = audit
-            .detail
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()?;
-        // The tenant's row is locked by this transaction: the previous event is final.
-        let prev_hash: String = sqlx::query(
-            "SELECT hash FROM audit_events WHERE tenant = $1 ORDER BY revision DESC LIMIT 1",
-        )
-        .bind(&self.tenant)
-        .fetch_optional(&mut *self.tx)
-        .await?
-        .map(|row| row.try_get::<Option<String>, _>("hash"))
-        .transpose()?
-        .flatten()
-        .unwrap_or_default();
-        let hash = crate::chain_hash(&self.tenant, self.revision, self.now, &audit, &prev_hash);
-        sqlx::query(
-            "INSERT INTO audit_events \
-             (tenant, revision, at, actor, action, target, request_id, client_addr, detail, \
-              prev_hash, hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(&self.tenant)
-        .bind(self.revision)
-        .bind(self.now)
-        .bind(audit.actor)
-        .bind(audit.action)
-        .bind(audit.target)
-        .bind(audit.request_id)
-        .bind(audit.client_addr)
-        .bind(detail)
-        .bind(prev_hash)
-        .bind(hash)
-        .execute(&mut *self.tx)
-        .await?;
-        if self.notify {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(super::cluster::CHANNEL)
-                .bind(&self.tenant)
-                .execute(&mut *self.tx)
-                .await?;
+        let (revision, now) = (self.revision, self.now);
+        let group = self.turn.group();
+        group.record(revision, now, ops, audit).await?;
+        let outcome = group.outcome();
+        let lane = self.turn.lane.clone();
+        match self.turn.guard.take() {
+            Some(turn) if self.turn.leader => group::commit_after_queue(lane, turn),
+            // The next writer on the lane goes on in the same transaction.
+            other => drop(other),
         }
-        let revision = self.revision;
-        self.tx.commit().await?;
+        group::committed(outcome).await?;
         Ok(revision)
     }
 }

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use grantd_store::{SqlStore, Store};
 use serde_json::json;
 
-use crate::{put_one, tenant};
+use grantd_store::Expect;
+
+use crate::{audit, object, put_one, tenant};
 
 const WRITERS: i64 = 8;
 const WRITES_EACH: i64 = 15;
@@ -58,4 +60,104 @@ pub async fn concurrent_writers_commit_in_revision_order(store: SqlStore) {
         store.tenant_revision(&t).await.expect("rev"),
         Some(total + 1)
     );
+}
+
+/// Writers that arrive together share a transaction (group commit), yet each write is its
+/// own: a writer that fails or gives up leaves nothing and costs the others nothing, every
+/// acknowledged write is there at the revision it was told, and the change records and the
+/// audit chain read as if each had committed alone.
+pub async fn grouped_writers_each_commit_or_fail_alone(store: SqlStore) {
+    let store = Arc::new(store);
+    let t = tenant(&store).await;
+    put_one(&store, &t, "user", "taken", json!({})).await;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (store, t) = (store.clone(), t.clone());
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for i in 0..WRITES_EACH {
+                    let key = format!("w{w}-{i}");
+                    let mut tx = store.begin(&t).await.expect("begin");
+                    tx.put(object("user", &key, json!({"w": w})), Expect::Absent)
+                        .await
+                        .expect("put");
+                    let outcome = match i % 3 {
+                        // Fails halfway: its first put must be undone with it.
+                        0 => {
+                            let taken = object("user", "taken", json!({}));
+                            assert!(tx.put(taken, Expect::Absent).await.is_err());
+                            drop(tx);
+                            None
+                        }
+                        // Gives up.
+                        1 if w % 2 == 0 => {
+                            drop(tx);
+                            None
+                        }
+                        _ => Some(tx.commit(audit("user.put", &key)).await.expect("commit")),
+                    };
+                    outcomes.push((key, outcome));
+                }
+                outcomes
+            })
+        })
+        .collect();
+
+    let mut acknowledged = Vec::new();
+    for writer in writers {
+        for (key, outcome) in writer.await.expect("writer") {
+            let found = store.get(&t, "user", &key).await.expect("get");
+            match outcome {
+                Some(revision) => {
+                    assert_eq!(found.map(|o| o.version), Some(revision), "{key}");
+                    acknowledged.push(revision);
+                }
+                None => assert!(found.is_none(), "{key} was not acknowledged yet is there"),
+            }
+        }
+    }
+    acknowledged.sort_unstable();
+    let first = 3;
+    let last = first + acknowledged.len() as i64 - 1;
+    assert_eq!(
+        acknowledged,
+        (first..=last).collect::<Vec<_>>(),
+        "dense revisions"
+    );
+    assert_eq!(store.tenant_revision(&t).await.expect("rev"), Some(last));
+    let changes = store.list_changes(&t, 2, 1000).await.expect("changes");
+    let revisions: Vec<i64> = changes.iter().map(|c| c.revision).collect();
+    assert_eq!(
+        revisions,
+        (first..=last).collect::<Vec<_>>(),
+        "one change each"
+    );
+    assert!(
+        changes.iter().all(|c| c.ops.len() == 1),
+        "each holds its own write"
+    );
+    let filter = grantd_store::AuditFilter {
+        limit: 1000,
+        ..Default::default()
+    };
+    let events = store.list_audit(&t, &filter).await.expect("audit");
+    assert_eq!(events.len() as i64, last, "one event each");
+    for pair in events.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash, "each names the one before");
+    }
+    for e in &events {
+        let expected = grantd_store::chain_hash(
+            &t,
+            e.revision,
+            e.at,
+            &e.entry,
+            e.prev_hash.as_deref().unwrap_or_default(),
+        );
+        assert_eq!(
+            e.hash.as_deref(),
+            Some(expected.as_str()),
+            "event {}",
+            e.revision
+        );
+    }
 }

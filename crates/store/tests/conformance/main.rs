@@ -65,6 +65,7 @@ conformance!(
     cluster::a_lease_has_one_holder_until_it_expires,
     cluster::commits_are_announced_where_the_database_can,
     concurrency::concurrent_writers_commit_in_revision_order,
+    concurrency::grouped_writers_each_commit_or_fail_alone,
 );
 
 /// A new tenant with its creation committed, named uniquely for shared databases.
