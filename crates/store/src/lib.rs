@@ -175,6 +175,10 @@ pub trait WriteTx: Send {
     /// Which of `objects` (kind, key) exist, in one read.
     async fn existing(&mut self, objects: &[(&str, &str)]) -> Result<Vec<(String, String)>>;
 
+    /// Learns, in a few reads, which of `objects` exist: a writer about to write them all
+    /// (an import) then reads them, and writes the new ones, without a round trip each.
+    async fn prefetch(&mut self, objects: &[(&str, &str)]) -> Result<()>;
+
     async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>>;
 
     /// The objects holding a reference to `target` (an object key `kind:key`).

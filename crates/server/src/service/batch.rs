@@ -69,6 +69,12 @@ impl Batch<'_> {
         }
     }
 
+    /// Learns, in a few reads, which of `objects` (kind, key) exist: a command about to
+    /// write them all then writes without a round trip each.
+    pub async fn prefetch(&mut self, objects: &[(&str, &str)]) -> ServiceResult<()> {
+        Ok(self.tx.prefetch(objects).await?)
+    }
+
     /// The objects that refer to `target`.
     pub async fn referencing(&mut self, target: &ObjectKey) -> ServiceResult<Vec<ObjectKey>> {
         let holders = self.tx.referencing(&target.to_string()).await?;

@@ -498,6 +498,12 @@ impl Service {
             .map_err(|e| ServiceError::Internal(format!("the import's check stopped: {e}")))??;
         let mut counts = std::collections::BTreeMap::new();
         let mut batch = self.batch(ctx).await?;
+        let keys: Vec<(&str, &str)> = items
+            .iter()
+            .map(|item| (item.kind.as_str(), item.key.as_str()))
+            .collect();
+        batch.prefetch(&keys).await?;
+        drop(keys);
         for item in items {
             let (line, kind) = (item.line, item.kind);
             write_item(&mut batch, item).await.map_err(|e| match e {

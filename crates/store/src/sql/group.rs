@@ -25,8 +25,8 @@ use std::sync::{Arc, Mutex, Weak};
 use sqlx::{AnyConnection, Executor};
 use tokio::sync::{watch, Mutex as AsyncMutex, OwnedMutexGuard};
 
-use super::cluster;
 use super::owned_tx::OwnedTx;
+use super::{cluster, placeholders};
 use crate::{AuditEntry, Result, StoreError};
 
 /// Rows a multi-row INSERT writes at most: within SQLite's 999 parameters.
@@ -262,7 +262,7 @@ type Statement<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'
 fn changes_sql(first: usize, rows: usize) -> String {
     format!(
         "INSERT INTO changes (tenant, revision, at, ops) VALUES {}",
-        values(first, rows, 4)
+        placeholders(first, rows, 4)
     )
 }
 
@@ -287,7 +287,7 @@ fn events_sql(first: usize, rows: usize) -> String {
         "INSERT INTO audit_events \
          (tenant, revision, at, actor, action, target, request_id, client_addr, detail, \
           prev_hash, hash) VALUES {}",
-        values(first, rows, 11)
+        placeholders(first, rows, 11)
     )
 }
 
@@ -330,19 +330,6 @@ fn bind_head<'q>(
     tenant: &'q str,
 ) -> Statement<'q> {
     statement.bind(head.0).bind(&head.1).bind(tenant)
-}
-
-/// `($1, $2, ...), (...)`: `rows` rows of `columns` parameters, numbered after `first`.
-fn values(first: usize, rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|row| {
-            let places: Vec<String> = (1..=columns)
-                .map(|c| format!("${}", first + row * columns + c))
-                .collect();
-            format!("({})", places.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Commits the leader's group once every writer waiting on the lane has taken its turn.

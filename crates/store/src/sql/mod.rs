@@ -6,6 +6,7 @@
 
 mod audit;
 mod backup;
+mod behind;
 mod cluster;
 mod dialect;
 mod group;
@@ -41,7 +42,19 @@ pub(crate) fn now_millis() -> i64 {
         .unwrap_or_default()
 }
 
-/// Records how long a store operation took, for `/metrics`.
+/// `($1, $2, ...), (...)`: `rows` rows of `columns` parameters, numbered after `first`.
+fn placeholders(first: usize, rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|row| {
+            let places: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", first + row * columns + c))
+                .collect();
+            format!("({})", places.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A LIKE pattern (with `\\` as its escape) matching any text that contains `text`, ASCII
 /// case ignored (compared with the column's LOWER).
 fn like_pattern(text: &str) -> String {
@@ -57,6 +70,7 @@ fn like_pattern(text: &str) -> String {
     pattern
 }
 
+/// Records how long a store operation took, for `/metrics`.
 fn observe(op: &'static str, started: Instant) {
     metrics::histogram!("grantd_store_seconds", "op" => op).record(started.elapsed().as_secs_f64());
 }
@@ -127,6 +141,7 @@ impl SqlStore {
                 revision,
                 ops: Vec::new(),
                 now,
+                behind: Default::default(),
             }));
         }
         let gate = self.gate.enter().await;
@@ -185,6 +200,7 @@ impl SqlStore {
             revision,
             ops: Vec::new(),
             now,
+            behind: Default::default(),
         }))
     }
 }

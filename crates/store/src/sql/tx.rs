@@ -3,12 +3,14 @@
 //! deleted, and records that as its change record beside its audit event; it is answered
 //! once the group has committed.
 
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::OwnedMutexGuard;
 
+use super::behind::{self, Behind, HeldRef};
 use super::group::{self, Group, Lane};
 use super::owned_tx::OwnedTx;
 use super::rows::{self, OBJECT_COLUMNS};
@@ -27,6 +29,8 @@ pub struct SqlTx {
     pub(super) revision: i64,
     pub(super) ops: Vec<ChangeOp>,
     pub(super) now: i64,
+    /// What is known without a read, and the new objects not yet written.
+    pub(super) behind: Behind,
 }
 
 /// A writer's hold on its tenant's lane, and through it on the group's transaction.
@@ -100,6 +104,23 @@ impl ReadTx for SqlRead {
 }
 
 impl SqlTx {
+    /// Records a write in the change record; the object as stored.
+    fn written(&mut self, object: NewObject, created_at: i64) -> StoredObject {
+        self.ops.push(ChangeOp::Put {
+            kind: object.kind.clone(),
+            key: object.key.clone(),
+            body: object.body.clone(),
+        });
+        StoredObject {
+            kind: object.kind,
+            key: object.key,
+            version: self.revision,
+            body: object.body,
+            created_at,
+            updated_at: self.now,
+        }
+    }
+
     /// Tells a missing object from one at another version, after a conditional write
     /// touched no row.
     async fn miss(&mut self, kind: &str, key: &str) -> StoreError {
@@ -118,39 +139,42 @@ impl SqlTx {
         if !new {
             self.delete_refs(&object.kind, &object.key).await?;
         }
-        for refs in object.refs.chunks(REFS_PER_STATEMENT) {
-            let rows: Vec<String> = (0..refs.len())
+        let rows: Vec<HeldRef> = HeldRef::of(object).collect();
+        behind::insert_refs(self.turn.conn(), &self.tenant, &rows).await
+    }
+
+    /// Writes the new objects held back.
+    async fn flush(&mut self) -> Result<()> {
+        self.behind
+            .flush(self.turn.conn(), &self.tenant, self.revision, self.now)
+            .await
+    }
+
+    /// Which of `objects` the database holds, a hundred lookups a statement.
+    async fn existing_stored(&mut self, objects: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
+        let mut found = Vec::new();
+        for chunk in objects.chunks(REFS_PER_STATEMENT) {
+            // One indexed lookup each, joined: an OR of them would scan the tenant's rows
+            // on SQLite.
+            let lookups: Vec<String> = (0..chunk.len())
                 .map(|i| {
-                    let p = 6 * i;
                     format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${})",
-                        p + 1,
-                        p + 2,
-                        p + 3,
-                        p + 4,
-                        p + 5,
-                        p + 6
+                        "SELECT kind, key FROM objects WHERE tenant = $1 AND kind = ${} AND key = ${}",
+                        2 * i + 2,
+                        2 * i + 3
                     )
                 })
                 .collect();
-            let sql = format!(
-                "INSERT INTO object_refs (tenant, target, kind, key, field, cascade_delete) \
-                 VALUES {} ON CONFLICT DO NOTHING",
-                rows.join(", ")
-            );
-            let mut statement = sqlx::query(&sql);
-            for r in refs {
-                statement = statement
-                    .bind(&self.tenant)
-                    .bind(&r.target)
-                    .bind(&object.kind)
-                    .bind(&object.key)
-                    .bind(&r.field)
-                    .bind(i64::from(r.cascade));
+            let sql = lookups.join(" UNION ALL ");
+            let mut statement = sqlx::query(&sql).bind(&self.tenant);
+            for (kind, key) in chunk {
+                statement = statement.bind(*kind).bind(*key);
             }
-            statement.execute(self.turn.conn()).await?;
+            for row in statement.fetch_all(self.turn.conn()).await? {
+                found.push((row.try_get("kind")?, row.try_get("key")?));
+            }
         }
-        Ok(())
+        Ok(found)
     }
 
     async fn delete_refs(&mut self, kind: &str, key: &str) -> Result<()> {
@@ -223,45 +247,80 @@ impl WriteTx for SqlTx {
     }
 
     async fn get(&mut self, kind: &str, key: &str) -> Result<Option<StoredObject>> {
+        if self.behind.known(kind, key) == Some(false) {
+            return Ok(None);
+        }
+        self.flush().await?;
         rows::get_object(self.turn.conn(), &self.tenant, kind, key).await
     }
 
     async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>> {
+        self.flush().await?;
         rows::list_objects(self.turn.conn(), Some(&self.tenant), kind, query).await
     }
 
     async fn referencing(&mut self, target: &str) -> Result<Vec<RefHolder>> {
+        self.flush().await?;
         rows::referencing(self.turn.conn(), &self.tenant, target).await
     }
 
     async fn existing(&mut self, objects: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
         let mut found = Vec::new();
-        for chunk in objects.chunks(REFS_PER_STATEMENT) {
-            // One indexed lookup each, joined: an OR of them would scan the tenant's rows
-            // on SQLite.
-            let lookups: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    format!(
-                        "SELECT kind, key FROM objects WHERE tenant = $1 AND kind = ${} AND key = ${}",
-                        2 * i + 2,
-                        2 * i + 3
-                    )
-                })
-                .collect();
-            let sql = lookups.join(" UNION ALL ");
-            let mut statement = sqlx::query(&sql).bind(&self.tenant);
-            for (kind, key) in chunk {
-                statement = statement.bind(*kind).bind(*key);
+        let mut unknown = Vec::new();
+        for &(kind, key) in objects {
+            match self.behind.known(kind, key) {
+                Some(true) => found.push((kind.to_string(), key.to_string())),
+                Some(false) => {}
+                None => unknown.push((kind, key)),
             }
-            for row in statement.fetch_all(self.turn.conn()).await? {
-                found.push((row.try_get("kind")?, row.try_get("key")?));
-            }
+        }
+        if !unknown.is_empty() {
+            self.flush().await?;
+            found.extend(self.existing_stored(&unknown).await?);
         }
         Ok(found)
     }
 
+    async fn prefetch(&mut self, objects: &[(&str, &str)]) -> Result<()> {
+        self.flush().await?;
+        // A kind the tenant holds none of needs no lookup per object.
+        let kinds: BTreeSet<&str> = objects.iter().map(|(kind, _)| *kind).collect();
+        let mut empty = BTreeSet::new();
+        for kind in kinds {
+            let any =
+                sqlx::query("SELECT 1 AS one FROM objects WHERE tenant = $1 AND kind = $2 LIMIT 1")
+                    .bind(&self.tenant)
+                    .bind(kind)
+                    .fetch_optional(self.turn.conn())
+                    .await?;
+            if any.is_none() {
+                empty.insert(kind);
+            }
+        }
+        let lookups: Vec<(&str, &str)> = objects
+            .iter()
+            .filter(|(kind, _)| !empty.contains(kind))
+            .copied()
+            .collect();
+        let found: HashSet<(String, String)> =
+            self.existing_stored(&lookups).await?.into_iter().collect();
+        for &(kind, key) in objects {
+            let present = found.contains(&(kind.to_string(), key.to_string()));
+            self.behind.learn(kind, key, present);
+        }
+        Ok(())
+    }
+
     async fn put(&mut self, object: NewObject, expect: Expect) -> Result<StoredObject> {
         let body = serde_json::to_string(&object.body)?;
+        let absent = self.behind.known(&object.kind, &object.key) == Some(false);
+        if absent && matches!(expect, Expect::Absent | Expect::Any) {
+            if self.behind.hold(&object, body) {
+                self.flush().await?;
+            }
+            return Ok(self.written(object, self.now));
+        }
+        self.flush().await?;
         let (created_at, new) = match expect {
             Expect::Absent => {
                 if !self.insert(&object, &body).await? {
@@ -284,22 +343,12 @@ impl WriteTx for SqlTx {
             },
         };
         self.replace_refs(&object, new).await?;
-        self.ops.push(ChangeOp::Put {
-            kind: object.kind.clone(),
-            key: object.key.clone(),
-            body: object.body.clone(),
-        });
-        Ok(StoredObject {
-            kind: object.kind,
-            key: object.key,
-            version: self.revision,
-            body: object.body,
-            created_at,
-            updated_at: self.now,
-        })
+        self.behind.learn(&object.kind, &object.key, true);
+        Ok(self.written(object, created_at))
     }
 
     async fn delete(&mut self, kind: &str, key: &str, expect: Expect) -> Result<StoredObject> {
+        self.flush().await?;
         let guard = match expect {
             Expect::Version(_) => "AND version = $4",
             _ => "",
@@ -317,6 +366,7 @@ impl WriteTx for SqlTx {
         };
         let deleted = rows::object(&row)?;
         self.delete_refs(kind, key).await?;
+        self.behind.learn(kind, key, false);
         self.ops.push(ChangeOp::Delete {
             kind: kind.to_string(),
             key: key.to_string(),
@@ -369,6 +419,7 @@ impl WriteTx for SqlTx {
     }
 
     async fn commit(mut self: Box<Self>, audit: AuditEntry) -> Result<i64> {
+        self.flush().await?;
         let ops = serde_json::to_string(&self.ops)?;
         let (revision, now) = (self.revision, self.now);
         let group = self.turn.group();

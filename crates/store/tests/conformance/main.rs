@@ -54,6 +54,7 @@ conformance!(
     objects::references_follow_their_holders,
     objects::tenants_never_see_each_other,
     objects::a_read_sees_one_snapshot,
+    objects::prefetched_writes_read_and_write_as_any_other,
     records::commit_writes_one_change_and_one_audit_event,
     records::audit_events_filter_by_actor_target_and_time,
     records::audit_events_filter_by_what_their_target_or_detail_mentions,

@@ -405,3 +405,77 @@ pub async fn a_read_sees_one_snapshot(store: SqlStore) {
         Some(StoreError::NotFound)
     ));
 }
+
+/// A transaction told what it is about to write (an import's prefetch) answers as one that
+/// was not: what is there is found, what is not is written, a write over what is there
+/// is refused, reads see the writes held back, and a dropped one leaves nothing.
+pub async fn prefetched_writes_read_and_write_as_any_other(store: SqlStore) {
+    let t = tenant(&store).await;
+    put_one(&store, &t, "user", "there", json!({})).await;
+    let wanted = [("user", "there"), ("user", "new"), ("group", "g")];
+
+    let mut tx = begin(&store, &t).await;
+    tx.prefetch(&wanted).await.expect("prefetch");
+    tx.put(object("user", "new", json!({"n": 1})), Expect::Absent)
+        .await
+        .expect("new");
+    let again = tx
+        .put(object("user", "there", json!({})), Expect::Absent)
+        .await;
+    assert!(matches!(again, Err(StoreError::AlreadyExists)), "{again:?}");
+    drop(tx);
+    assert!(store.get(&t, "user", "new").await.expect("get").is_none());
+
+    let mut tx = begin(&store, &t).await;
+    tx.prefetch(&wanted).await.expect("prefetch");
+    assert!(tx.get("group", "g").await.expect("get").is_none());
+    assert!(tx.get("user", "there").await.expect("get").is_some());
+    let group = with_ref(object("group", "g", json!({})), "user:new", true);
+    tx.put(group, Expect::Any).await.expect("group");
+    tx.put(object("user", "new", json!({"n": 2})), Expect::Absent)
+        .await
+        .expect("new");
+    let mut found = tx
+        .existing(&[
+            ("user", "new"),
+            ("group", "g"),
+            ("user", "there"),
+            ("user", "none"),
+        ])
+        .await
+        .expect("existing");
+    found.sort();
+    assert_eq!(
+        found,
+        [("group", "g"), ("user", "new"), ("user", "there")]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+    );
+    let holders = tx.referencing("user:new").await.expect("referencing");
+    assert_eq!(holders.len(), 1, "the held reference is read");
+    let query = ListQuery {
+        prefix: None,
+        after: None,
+        limit: 10,
+    };
+    let listed = tx.list("user", &query).await.expect("list");
+    assert_eq!(listed.len(), 2, "the held user is listed");
+    let stored = tx
+        .get("user", "new")
+        .await
+        .expect("get")
+        .expect("held user");
+    assert_eq!(stored.body, json!({"n": 2}));
+    let revision = tx.commit(audit("import", "t")).await.expect("commit");
+
+    let new = store
+        .get(&t, "user", "new")
+        .await
+        .expect("get")
+        .expect("new");
+    assert_eq!(new.version, revision);
+    let changes = store
+        .list_changes(&t, revision - 1, 10)
+        .await
+        .expect("changes");
+    assert_eq!(changes[0].ops.len(), 2);
+}

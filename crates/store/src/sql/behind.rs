@@ -1,0 +1,153 @@
+//! What a write transaction knows without reading, and the new objects it has not yet
+//! written.
+//!
+//! A bulk writer (an import) says which objects it is about to write (`WriteTx::prefetch`):
+//! the transaction learns in a few reads which of them are there. It then answers reads of
+//! those objects, and of the ones it wrote itself, without a round trip, and holds the new
+//! objects back to insert them several hundred rows a statement: before any read that
+//! could see them, before any other write, and before commit. Only what is known is
+//! answered here: everything else is read from the database, as it is without a prefetch.
+
+use std::collections::HashMap;
+
+use sqlx::AnyConnection;
+
+use super::placeholders;
+use crate::{NewObject, Result};
+
+/// Rows one INSERT writes: 7 parameters each, well within SQLite's 999.
+const ROWS_PER_STATEMENT: usize = 100;
+
+/// New objects held back at most before they are written.
+const HELD_AT_MOST: usize = 1000;
+
+#[derive(Default)]
+pub(super) struct Behind {
+    /// Whether each object known without a read is there (written here or found by a
+    /// prefetch) or not.
+    known: HashMap<(String, String), bool>,
+    objects: Vec<HeldObject>,
+    refs: Vec<HeldRef>,
+}
+
+struct HeldObject {
+    kind: String,
+    key: String,
+    body: String,
+}
+
+pub(super) struct HeldRef {
+    target: String,
+    kind: String,
+    key: String,
+    field: String,
+    cascade: bool,
+}
+
+impl HeldRef {
+    /// The reference rows of `object`.
+    pub(super) fn of(object: &NewObject) -> impl Iterator<Item = HeldRef> + '_ {
+        object.refs.iter().map(|r| HeldRef {
+            target: r.target.clone(),
+            kind: object.kind.clone(),
+            key: object.key.clone(),
+            field: r.field.clone(),
+            cascade: r.cascade,
+        })
+    }
+}
+
+impl Behind {
+    /// Whether the object is there, if known without a read.
+    pub(super) fn known(&self, kind: &str, key: &str) -> Option<bool> {
+        self.known
+            .get(&(kind.to_string(), key.to_string()))
+            .copied()
+    }
+
+    pub(super) fn learn(&mut self, kind: &str, key: &str, present: bool) {
+        self.known
+            .insert((kind.to_string(), key.to_string()), present);
+    }
+
+    /// Holds a new object (known to be absent) back; true once enough are held to write.
+    pub(super) fn hold(&mut self, object: &NewObject, body: String) -> bool {
+        self.learn(&object.kind, &object.key, true);
+        for r in &object.refs {
+            self.refs.push(HeldRef {
+                target: r.target.clone(),
+                kind: object.kind.clone(),
+                key: object.key.clone(),
+                field: r.field.clone(),
+                cascade: r.cascade,
+            });
+        }
+        self.objects.push(HeldObject {
+            kind: object.kind.clone(),
+            key: object.key.clone(),
+            body,
+        });
+        self.objects.len() >= HELD_AT_MOST
+    }
+
+    /// Writes what is held, created at `now` at `revision`.
+    pub(super) async fn flush(
+        &mut self,
+        conn: &mut AnyConnection,
+        tenant: &str,
+        revision: i64,
+        now: i64,
+    ) -> Result<()> {
+        for rows in self.objects.chunks(ROWS_PER_STATEMENT) {
+            // No ON CONFLICT: each was known to be absent, and a surprise fails the write.
+            let sql = format!(
+                "INSERT INTO objects (tenant, kind, key, version, body, created_at, updated_at) \
+                 VALUES {}",
+                placeholders(0, rows.len(), 7)
+            );
+            let mut statement = sqlx::query(&sql);
+            for row in rows {
+                statement = statement
+                    .bind(tenant)
+                    .bind(&row.kind)
+                    .bind(&row.key)
+                    .bind(revision)
+                    .bind(&row.body)
+                    .bind(now)
+                    .bind(now);
+            }
+            statement.execute(&mut *conn).await?;
+        }
+        self.objects.clear();
+        insert_refs(conn, tenant, &self.refs).await?;
+        self.refs.clear();
+        Ok(())
+    }
+}
+
+/// Inserts references, several rows a statement.
+pub(super) async fn insert_refs(
+    conn: &mut AnyConnection,
+    tenant: &str,
+    refs: &[HeldRef],
+) -> Result<()> {
+    for rows in refs.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO object_refs (tenant, target, kind, key, field, cascade_delete) \
+             VALUES {} ON CONFLICT DO NOTHING",
+            placeholders(0, rows.len(), 6)
+        );
+        let mut statement = sqlx::query(&sql);
+        for row in rows {
+            statement = statement
+                .bind(tenant)
+                .bind(&row.target)
+                .bind(&row.kind)
+                .bind(&row.key)
+                .bind(&row.field)
+                .bind(i64::from(row.cascade));
+        }
+        statement.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
