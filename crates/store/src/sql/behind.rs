@@ -12,6 +12,7 @@ use std::collections::HashMap;
 
 use sqlx::AnyConnection;
 
+use super::dialect::Backend;
 use super::placeholders;
 use crate::{NewObject, Result};
 
@@ -94,6 +95,7 @@ impl Behind {
     pub(super) async fn flush(
         &mut self,
         conn: &mut AnyConnection,
+        backend: Backend,
         tenant: &str,
         revision: i64,
         now: i64,
@@ -103,7 +105,7 @@ impl Behind {
             let sql = format!(
                 "INSERT INTO objects (tenant, kind, key, version, body, created_at, updated_at) \
                  VALUES {}",
-                placeholders(0, rows.len(), 7)
+                placeholders(backend, 0, rows.len(), 7)
             );
             let mut statement = sqlx::query(&sql);
             for row in rows {
@@ -119,7 +121,7 @@ impl Behind {
             statement.execute(&mut *conn).await?;
         }
         self.objects.clear();
-        insert_refs(conn, tenant, &self.refs).await?;
+        insert_refs(conn, backend, tenant, &self.refs).await?;
         self.refs.clear();
         Ok(())
     }
@@ -128,6 +130,7 @@ impl Behind {
 /// Inserts references, several rows a statement.
 pub(super) async fn insert_refs(
     conn: &mut AnyConnection,
+    backend: Backend,
     tenant: &str,
     refs: &[HeldRef],
 ) -> Result<()> {
@@ -135,7 +138,7 @@ pub(super) async fn insert_refs(
         let sql = format!(
             "INSERT INTO object_refs (tenant, target, kind, key, field, cascade_delete) \
              VALUES {} ON CONFLICT DO NOTHING",
-            placeholders(0, rows.len(), 6)
+            placeholders(backend, 0, rows.len(), 6)
         );
         let mut statement = sqlx::query(&sql);
         for row in rows {

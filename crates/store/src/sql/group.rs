@@ -25,6 +25,7 @@ use std::sync::{Arc, Mutex, Weak};
 use sqlx::{AnyConnection, Executor};
 use tokio::sync::{watch, Mutex as AsyncMutex, OwnedMutexGuard};
 
+use super::dialect::Backend;
 use super::owned_tx::OwnedTx;
 use super::{cluster, placeholders};
 use crate::{AuditEntry, Result, StoreError};
@@ -82,8 +83,8 @@ pub(super) struct Group {
     done: watch::Sender<Outcome>,
     /// Why the transaction can no longer commit: a member could not be undone.
     broken: Option<StoreError>,
-    /// On PostgreSQL: the records written in one statement, and other nodes notified.
-    postgres: bool,
+    /// On PostgreSQL the records are written in one statement, and other nodes notified.
+    backend: Backend,
     /// The last member's savepoint, left for the next member to release in the statement
     /// that opens its own.
     savepoint: bool,
@@ -97,7 +98,7 @@ impl Group {
         tenant: &str,
         revision: i64,
         last_hash: Option<String>,
-        postgres: bool,
+        backend: Backend,
     ) -> Group {
         Group {
             tx,
@@ -107,7 +108,7 @@ impl Group {
             written: Vec::new(),
             done: watch::channel(None).0,
             broken: None,
-            postgres,
+            backend,
             savepoint: false,
         }
     }
@@ -138,6 +139,11 @@ impl Group {
 
     pub(super) fn conn(&mut self) -> &mut AnyConnection {
         &mut self.tx
+    }
+
+    /// The connection, with the database it is to.
+    pub(super) fn conn_to(&mut self) -> (&mut AnyConnection, Backend) {
+        (&mut self.tx, self.backend)
     }
 
     /// The revision the next member writes.
@@ -212,13 +218,13 @@ impl Group {
         while let Some(rows) = chunks.next() {
             let n = rows.len();
             let last = chunks.peek().is_none();
-            if self.postgres && last {
+            if self.backend == Backend::Postgres && last {
                 // The last rows, the tenant's head and the notification: one round trip.
                 let sql = format!(
                     "WITH changes_written AS ({}), events_written AS ({}), \
                      head_written AS ({}) SELECT pg_notify(${}, ${})",
-                    changes_sql(0, n),
-                    events_sql(4 * n, n),
+                    changes_sql(self.backend, 0, n),
+                    events_sql(self.backend, 4 * n, n),
                     head_sql(15 * n),
                     15 * n + 4,
                     15 * n + 3,
@@ -235,11 +241,11 @@ impl Group {
                 break;
             }
             // One statement each: SQLite's do not nest (and cost no round trip).
-            let sql = changes_sql(0, n);
+            let sql = changes_sql(self.backend, 0, n);
             bind_changes(sqlx::query(&sql), &tenant, rows)
                 .execute(&mut *self.tx)
                 .await?;
-            let sql = events_sql(0, n);
+            let sql = events_sql(self.backend, 0, n);
             bind_events(sqlx::query(&sql), &tenant, rows)
                 .execute(&mut *self.tx)
                 .await?;
@@ -259,10 +265,10 @@ impl Group {
 type Statement<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Inserts `rows` change records, their parameters from `$(first + 1)`.
-fn changes_sql(first: usize, rows: usize) -> String {
+fn changes_sql(backend: Backend, first: usize, rows: usize) -> String {
     format!(
         "INSERT INTO changes (tenant, revision, at, ops) VALUES {}",
-        placeholders(first, rows, 4)
+        placeholders(backend, first, rows, 4)
     )
 }
 
@@ -282,12 +288,12 @@ fn bind_changes<'q>(
 }
 
 /// Inserts `rows` audit events, their parameters from `$(first + 1)`.
-fn events_sql(first: usize, rows: usize) -> String {
+fn events_sql(backend: Backend, first: usize, rows: usize) -> String {
     format!(
         "INSERT INTO audit_events \
          (tenant, revision, at, actor, action, target, request_id, client_addr, detail, \
           prev_hash, hash) VALUES {}",
-        placeholders(first, rows, 11)
+        placeholders(backend, first, rows, 11)
     )
 }
 

@@ -43,11 +43,17 @@ pub(crate) fn now_millis() -> i64 {
 }
 
 /// `($1, $2, ...), (...)`: `rows` rows of `columns` parameters, numbered after `first`.
-fn placeholders(first: usize, rows: usize, columns: usize) -> String {
+/// On SQLite, whose driver finds each numbered parameter by a search through all of them,
+/// plain `?`s bound in order: a statement of hundreds of parameters then binds in linear
+/// time (there `first` must be 0 and each parameter bound once).
+fn placeholders(backend: Backend, first: usize, rows: usize, columns: usize) -> String {
     (0..rows)
         .map(|row| {
             let places: Vec<String> = (1..=columns)
-                .map(|c| format!("${}", first + row * columns + c))
+                .map(|c| match backend {
+                    Backend::Sqlite => "?".to_string(),
+                    Backend::Postgres => format!("${}", first + row * columns + c),
+                })
                 .collect();
             format!("({})", places.join(", "))
         })
@@ -182,13 +188,7 @@ impl SqlStore {
             }
             revision
         };
-        *guard = Some(Group::new(
-            tx,
-            tenant,
-            revision,
-            last_hash,
-            self.backend == Backend::Postgres,
-        ));
+        *guard = Some(Group::new(tx, tenant, revision, last_hash, self.backend));
         observe("begin", started);
         Ok(Box::new(SqlTx {
             turn: Turn {

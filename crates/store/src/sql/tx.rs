@@ -11,6 +11,7 @@ use sqlx::{AnyConnection, Row};
 use tokio::sync::OwnedMutexGuard;
 
 use super::behind::{self, Behind, HeldRef};
+use super::dialect::Backend;
 use super::group::{self, Group, Lane};
 use super::owned_tx::OwnedTx;
 use super::rows::{self, OBJECT_COLUMNS};
@@ -52,6 +53,10 @@ impl Turn {
 
     fn conn(&mut self) -> &mut AnyConnection {
         self.group().conn()
+    }
+
+    fn conn_to(&mut self) -> (&mut AnyConnection, Backend) {
+        self.group().conn_to()
     }
 }
 
@@ -140,13 +145,15 @@ impl SqlTx {
             self.delete_refs(&object.kind, &object.key).await?;
         }
         let rows: Vec<HeldRef> = HeldRef::of(object).collect();
-        behind::insert_refs(self.turn.conn(), &self.tenant, &rows).await
+        let (conn, backend) = self.turn.conn_to();
+        behind::insert_refs(conn, backend, &self.tenant, &rows).await
     }
 
     /// Writes the new objects held back.
     async fn flush(&mut self) -> Result<()> {
+        let (conn, backend) = self.turn.conn_to();
         self.behind
-            .flush(self.turn.conn(), &self.tenant, self.revision, self.now)
+            .flush(conn, backend, &self.tenant, self.revision, self.now)
             .await
     }
 
