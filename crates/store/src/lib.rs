@@ -45,6 +45,10 @@ pub trait Store: Send + Sync + 'static {
     /// revision; `NotFound` if the tenant does not exist.
     async fn begin(&self, tenant: &str) -> Result<Box<dyn WriteTx>>;
 
+    /// `begin`, for a long write (an import): it shares its transaction with no other
+    /// write, so that none waits for it to be acknowledged.
+    async fn begin_alone(&self, tenant: &str) -> Result<Box<dyn WriteTx>>;
+
     /// Deletes a tenant and everything it holds, announcing it like a commit;
     /// `NotFound` if it does not exist.
     async fn delete_tenant(&self, tenant: &str) -> Result<()>;

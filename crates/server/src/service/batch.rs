@@ -34,6 +34,21 @@ impl Service {
             tx: self.begin(ctx).await?,
         })
     }
+
+    /// `batch`, for a long command (an import): its transaction is shared with no other
+    /// write, so that none waits for it to be answered.
+    pub(super) async fn batch_alone(&self, ctx: &Ctx) -> ServiceResult<Batch<'_>> {
+        let tx = self
+            .store
+            .begin_alone(&ctx.tenant)
+            .await
+            .map_err(|e| ServiceError::from_store(e, &format!("tenant {}", ctx.tenant)))?;
+        Ok(Batch {
+            service: self,
+            ctx: ctx.clone(),
+            tx,
+        })
+    }
 }
 
 impl Batch<'_> {

@@ -497,7 +497,7 @@ impl Service {
             .await
             .map_err(|e| ServiceError::Internal(format!("the import's check stopped: {e}")))??;
         let mut counts = std::collections::BTreeMap::new();
-        let mut batch = self.batch(ctx).await?;
+        let mut batch = self.batch_alone(ctx).await?;
         let keys: Vec<(&str, &str)> = items
             .iter()
             .map(|item| (item.kind.as_str(), item.key.as_str()))

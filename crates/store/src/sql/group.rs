@@ -21,6 +21,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
 
 use sqlx::{AnyConnection, Executor};
 use tokio::sync::{watch, Mutex as AsyncMutex, OwnedMutexGuard};
@@ -32,6 +33,14 @@ use crate::{AuditEntry, Result, StoreError};
 
 /// Rows a multi-row INSERT writes at most: within SQLite's 999 parameters.
 const ROWS_PER_STATEMENT: usize = 80;
+
+/// Writers one group takes at most: each of them past the first is a savepoint, and
+/// PostgreSQL keeps 64 of a transaction's at hand before every snapshot grows slower.
+const MEMBERS_AT_MOST: usize = 60;
+
+/// How long a group takes joiners, from its start: what bounds how long its first
+/// writers wait for the ones that joined after them.
+const OPEN_FOR: Duration = Duration::from_millis(20);
 
 /// A tenant's open transaction, if a group holds one.
 pub(super) type Lane = AsyncMutex<Option<Group>>;
@@ -85,6 +94,9 @@ pub(super) struct Group {
     broken: Option<StoreError>,
     /// On PostgreSQL the records are written in one statement, and other nodes notified.
     backend: Backend,
+    started: Instant,
+    /// Led by a long write (an import), which no other writer joins.
+    alone: bool,
     /// The last member's savepoint, left for the next member to release in the statement
     /// that opens its own.
     savepoint: bool,
@@ -99,6 +111,7 @@ impl Group {
         revision: i64,
         last_hash: Option<String>,
         backend: Backend,
+        alone: bool,
     ) -> Group {
         Group {
             tx,
@@ -110,19 +123,43 @@ impl Group {
             broken: None,
             backend,
             savepoint: false,
+            started: Instant::now(),
+            alone,
         }
     }
 
-    /// Opens a joining member's savepoint, releasing the last member's.
+    /// Whether a writer may join: the group is young and small, and can still commit. A
+    /// writer that may not waits for the group's end and leads the next.
+    pub(super) fn open_to_joiners(&self) -> bool {
+        !self.alone
+            && self.broken.is_none()
+            && self.written.len() < MEMBERS_AT_MOST
+            && self.started.elapsed() < OPEN_FOR
+    }
+
+    /// Opens a joining member's savepoint, releasing the last member's. Should this be cut
+    /// short (the request dropped), the flag still says no savepoint is left to release: at
+    /// worst one is left nested, which the next joiner's own savepoint covers.
     pub(super) async fn open_savepoint(&mut self) -> Result<()> {
-        let sql = if self.savepoint {
-            "RELEASE SAVEPOINT member; SAVEPOINT member"
-        } else {
-            "SAVEPOINT member"
-        };
-        self.tx.execute(sql).await?;
-        self.savepoint = true;
-        Ok(())
+        let release = std::mem::replace(&mut self.savepoint, false);
+        let opened = async {
+            if release {
+                self.tx.execute("RELEASE SAVEPOINT member").await?;
+            }
+            self.tx.execute("SAVEPOINT member").await
+        }
+        .await;
+        match opened {
+            Ok(_) => {
+                self.savepoint = true;
+                Ok(())
+            }
+            Err(error) => {
+                let error = StoreError::from(error);
+                self.break_with(error.clone());
+                Err(error)
+            }
+        }
     }
 
     /// Undoes a member's part, back to its savepoint; if that fails the group cannot commit.
@@ -204,7 +241,15 @@ impl Group {
     async fn commit(mut self) {
         let outcome = match self.broken.take() {
             Some(error) => Err(error),
-            None => self.write_and_commit().await,
+            // A conflict here is no writer's doing: each checked its own writes.
+            None => self.write_and_commit().await.map_err(|error| match error {
+                StoreError::AlreadyExists
+                | StoreError::NotFound
+                | StoreError::VersionMismatch { .. } => {
+                    StoreError::Internal(format!("a group's commit failed: {error}"))
+                }
+                other => other,
+            }),
         };
         self.done.send_replace(Some(outcome));
     }

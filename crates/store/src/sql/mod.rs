@@ -123,17 +123,31 @@ impl SqlStore {
         self.pool.close().await;
     }
 
-    /// Begins a write on the tenant: joins the tenant's open group if there is one, else
-    /// begins a transaction and leads a new group (`group`).
-    async fn start(&self, tenant: &str, create: bool) -> Result<Box<dyn WriteTx>> {
+    /// Begins a write on the tenant: joins the tenant's open group if there is one that
+    /// takes joiners, else begins a transaction and leads a new group (`group`), which no
+    /// one joins if `alone`.
+    async fn start(&self, tenant: &str, create: bool, alone: bool) -> Result<Box<dyn WriteTx>> {
         let started = Instant::now();
         let lane = self.lanes.of(tenant);
-        let mut guard = lane.clone().lock_owned().await;
+        let mut guard = loop {
+            let guard = lane.clone().lock_owned().await;
+            let closed = match guard.as_ref() {
+                Some(_) if create => return Err(StoreError::AlreadyExists),
+                Some(group) if alone || !group.open_to_joiners() => Some(group.outcome()),
+                _ => None,
+            };
+            match closed {
+                // Holding the lane, no writer of the group is at work: its commit waits
+                // for the lane. Wait for its end (its writers learn how it went).
+                Some(outcome) => {
+                    drop(guard);
+                    let _ = group::committed(outcome).await;
+                }
+                None => break guard,
+            }
+        };
         let now = now_millis();
         if let Some(group) = guard.as_mut() {
-            if create {
-                return Err(StoreError::AlreadyExists);
-            }
             group.open_savepoint().await?;
             let revision = group.next_revision();
             observe("begin", started);
@@ -188,7 +202,14 @@ impl SqlStore {
             }
             revision
         };
-        *guard = Some(Group::new(tx, tenant, revision, last_hash, self.backend));
+        *guard = Some(Group::new(
+            tx,
+            tenant,
+            revision,
+            last_hash,
+            self.backend,
+            alone,
+        ));
         observe("begin", started);
         Ok(Box::new(SqlTx {
             turn: Turn {
@@ -218,12 +239,17 @@ impl Store for SqlStore {
 
     #[tracing::instrument(skip(self))]
     async fn begin_new_tenant(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, true).await
+        self.start(tenant, true, true).await
     }
 
     #[tracing::instrument(skip(self))]
     async fn begin(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, false).await
+        self.start(tenant, false, false).await
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn begin_alone(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
+        self.start(tenant, false, true).await
     }
 
     #[tracing::instrument(skip(self))]
