@@ -87,18 +87,13 @@ pub struct ChangeRecord {
     pub ops: Vec<ChangeOp>,
 }
 
+/// One operation of a change. `B` is the body's type: a borrowed one serialises an
+/// operation as the owned one does, without a copy of the body.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]
-pub enum ChangeOp {
-    Put {
-        kind: String,
-        key: String,
-        body: Value,
-    },
-    Delete {
-        kind: String,
-        key: String,
-    },
+pub enum ChangeOp<B = Value> {
+    Put { kind: String, key: String, body: B },
+    Delete { kind: String, key: String },
 }
 
 /// Who did what: written with the change it describes.

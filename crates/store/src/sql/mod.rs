@@ -159,7 +159,7 @@ impl SqlStore {
                 },
                 tenant: tenant.to_string(),
                 revision,
-                ops: Vec::new(),
+                ops: Default::default(),
                 now,
                 behind: Default::default(),
             }));
@@ -219,7 +219,7 @@ impl SqlStore {
             },
             tenant: tenant.to_string(),
             revision,
-            ops: Vec::new(),
+            ops: Default::default(),
             now,
             behind: Default::default(),
         }))

@@ -28,10 +28,32 @@ pub struct SqlTx {
     pub(super) turn: Turn,
     pub(super) tenant: String,
     pub(super) revision: i64,
-    pub(super) ops: Vec<ChangeOp>,
+    pub(super) ops: Ops,
     pub(super) now: i64,
     /// What is known without a read, and the new objects not yet written.
     pub(super) behind: Behind,
+}
+
+/// A change record's operations as a JSON array, each written out as it is done: a long
+/// write keeps its bodies once, in the objects it returns, not again in its change.
+#[derive(Default)]
+pub(super) struct Ops(Vec<u8>);
+
+impl Ops {
+    fn push<B: serde::Serialize>(&mut self, op: &ChangeOp<B>) -> Result<()> {
+        self.0.push(if self.0.is_empty() { b'[' } else { b',' });
+        serde_json::to_writer(&mut self.0, op)?;
+        Ok(())
+    }
+
+    fn finish(mut self) -> Result<String> {
+        if self.0.is_empty() {
+            self.0.push(b'[');
+        }
+        self.0.push(b']');
+        String::from_utf8(self.0)
+            .map_err(|e| StoreError::Internal(format!("a change record is not text: {e}")))
+    }
 }
 
 /// A writer's hold on its tenant's lane, and through it on the group's transaction.
@@ -110,20 +132,20 @@ impl ReadTx for SqlRead {
 
 impl SqlTx {
     /// Records a write in the change record; the object as stored.
-    fn written(&mut self, object: NewObject, created_at: i64) -> StoredObject {
-        self.ops.push(ChangeOp::Put {
+    fn written(&mut self, object: NewObject, created_at: i64) -> Result<StoredObject> {
+        self.ops.push(&ChangeOp::Put {
             kind: object.kind.clone(),
             key: object.key.clone(),
-            body: object.body.clone(),
-        });
-        StoredObject {
+            body: &object.body,
+        })?;
+        Ok(StoredObject {
             kind: object.kind,
             key: object.key,
             version: self.revision,
             body: object.body,
             created_at,
             updated_at: self.now,
-        }
+        })
     }
 
     /// Tells a missing object from one at another version, after a conditional write
@@ -325,7 +347,7 @@ impl WriteTx for SqlTx {
             if self.behind.hold(&object, body) {
                 self.flush().await?;
             }
-            return Ok(self.written(object, self.now));
+            return self.written(object, self.now);
         }
         self.flush().await?;
         let (created_at, new) = match expect {
@@ -351,7 +373,7 @@ impl WriteTx for SqlTx {
         };
         self.replace_refs(&object, new).await?;
         self.behind.learn(&object.kind, &object.key, true);
-        Ok(self.written(object, created_at))
+        self.written(object, created_at)
     }
 
     async fn delete(&mut self, kind: &str, key: &str, expect: Expect) -> Result<StoredObject> {
@@ -374,10 +396,10 @@ impl WriteTx for SqlTx {
         let deleted = rows::object(&row)?;
         self.delete_refs(kind, key).await?;
         self.behind.learn(kind, key, false);
-        self.ops.push(ChangeOp::Delete {
+        self.ops.push(&ChangeOp::<()>::Delete {
             kind: kind.to_string(),
             key: key.to_string(),
-        });
+        })?;
         Ok(deleted)
     }
 
@@ -395,7 +417,7 @@ impl WriteTx for SqlTx {
         .bind(token.signing_key.clone())
         .execute(self.turn.conn())
         .await?;
-        self.ops.push(ChangeOp::Put {
+        self.ops.push(&ChangeOp::Put {
             kind: "token".into(),
             key: token.id.clone(),
             body: serde_json::json!({
@@ -403,7 +425,7 @@ impl WriteTx for SqlTx {
                 "name": token.name,
                 "access_key": token.signing_key.is_some(),
             }),
-        });
+        })?;
         Ok(())
     }
 
@@ -418,16 +440,16 @@ impl WriteTx for SqlTx {
             .fetch_optional(self.turn.conn())
             .await?
             .ok_or(StoreError::NotFound)?;
-        self.ops.push(ChangeOp::Delete {
+        self.ops.push(&ChangeOp::<()>::Delete {
             kind: "token".into(),
             key: id.to_string(),
-        });
+        })?;
         rows::token(&row)
     }
 
     async fn commit(mut self: Box<Self>, audit: AuditEntry) -> Result<i64> {
         self.flush().await?;
-        let ops = serde_json::to_string(&self.ops)?;
+        let ops = std::mem::take(&mut self.ops).finish()?;
         let (revision, now) = (self.revision, self.now);
         let group = self.turn.group();
         group.record(revision, now, ops, audit).await?;
