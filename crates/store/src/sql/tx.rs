@@ -24,6 +24,10 @@ use crate::{
 /// parameters.
 const REFS_PER_STATEMENT: usize = 100;
 
+/// Objects a prefetch learns of one by one at most; past that it first asks which of their
+/// kinds the tenant holds none of.
+const PREFETCH_BY_KIND: usize = 1000;
+
 pub struct SqlTx {
     pub(super) turn: Turn,
     pub(super) tenant: String,
@@ -312,8 +316,13 @@ impl WriteTx for SqlTx {
 
     async fn prefetch(&mut self, objects: &[(&str, &str)]) -> Result<()> {
         self.flush().await?;
-        // A kind the tenant holds none of needs no lookup per object.
-        let kinds: BTreeSet<&str> = objects.iter().map(|(kind, _)| *kind).collect();
+        // A kind the tenant holds none of needs no lookup per object: worth a read per
+        // kind when there are many objects.
+        let kinds: BTreeSet<&str> = if objects.len() > PREFETCH_BY_KIND {
+            objects.iter().map(|(kind, _)| *kind).collect()
+        } else {
+            BTreeSet::new()
+        };
         let mut empty = BTreeSet::new();
         for kind in kinds {
             let any =
