@@ -13,6 +13,7 @@
 # The server runs on core 0 and the load on core 1 when taskset is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/grantd-target}"
 SECS="${SECS:-60}"
@@ -57,13 +58,7 @@ for store in "${stores[@]}"; do
   "${core0[@]}" "$bin/grantd" serve --listen 127.0.0.1:0 "${store_args[@]}" --admin-token "$token" \
     --segment-write-limit 1000000000 --segment-read-limit 1000000000 2>"$log" &
   server=$!
-  addr=""
-  for _ in $(seq 1 300); do
-    addr="$(sed -n 's/^grantd: listening on //p' "$log" | head -n 1)"
-    [ -n "$addr" ] && break
-    sleep 0.1
-  done
-  [ -n "$addr" ] || { echo "grantd did not start:"; cat "$log"; exit 1; }
+  addr="$(listening_address "$log")"
 
   echo "## $store: $SECS s measured after $WARMUP_SECS s warm-up, $CONNECTIONS connections, $USERS users, $DOCS documents"
   json=()

@@ -14,6 +14,7 @@
 # The server runs on core 0 and the load on core 1 when taskset is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. benches/lib.sh
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/var/tmp/grantd-target}"
 SECS="${SECS:-10}"
@@ -71,13 +72,7 @@ for store in "${stores[@]}"; do
   GRANTD_LOG=warn "${core0[@]}" "$bin/grantd" serve --listen 127.0.0.1:0 "${store_args[@]}" \
     --admin-token "$token" 2>"$log" &
   servers+=($!)
-  addr=""
-  for _ in $(seq 1 300); do
-    addr="$(sed -n 's/^grantd: listening on //p' "$log" | head -n 1)"
-    [ -n "$addr" ] && break
-    sleep 0.1
-  done
-  [ -n "$addr" ] || { echo "grantd did not start:"; cat "$log"; exit 1; }
+  addr="$(listening_address "$log")"
   urls[$store]="$addr"
 done
 

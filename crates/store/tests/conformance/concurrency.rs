@@ -142,22 +142,5 @@ pub async fn grouped_writers_each_commit_or_fail_alone(store: SqlStore) {
     };
     let events = store.list_audit(&t, &filter).await.expect("audit");
     assert_eq!(events.len() as i64, last, "one event each");
-    for pair in events.windows(2) {
-        assert_eq!(pair[1].prev_hash, pair[0].hash, "each names the one before");
-    }
-    for e in &events {
-        let expected = grantd_store::chain_hash(
-            &t,
-            e.revision,
-            e.at,
-            &e.entry,
-            e.prev_hash.as_deref().unwrap_or_default(),
-        );
-        assert_eq!(
-            e.hash.as_deref(),
-            Some(expected.as_str()),
-            "event {}",
-            e.revision
-        );
-    }
+    crate::assert_chained(&t, &events);
 }

@@ -125,3 +125,25 @@ pub async fn put_one(store: &SqlStore, tenant: &str, kind: &str, key: &str, body
 pub async fn begin(store: &SqlStore, tenant: &str) -> Box<dyn WriteTx> {
     store.begin(tenant).await.expect("begin")
 }
+
+/// Each event names the one before it and carries the hash of its own fields and that name.
+pub fn assert_chained(tenant: &str, events: &[grantd_store::AuditRecord]) {
+    for pair in events.windows(2) {
+        assert_eq!(pair[1].prev_hash, pair[0].hash, "each names the one before");
+    }
+    for e in events {
+        let expected = grantd_store::chain_hash(
+            tenant,
+            e.revision,
+            e.at,
+            &e.entry,
+            e.prev_hash.as_deref().unwrap_or_default(),
+        );
+        assert_eq!(
+            e.hash.as_deref(),
+            Some(expected.as_str()),
+            "event {}",
+            e.revision
+        );
+    }
+}

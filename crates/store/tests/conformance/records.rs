@@ -341,19 +341,7 @@ pub async fn audit_events_chain_and_prune_keeps_the_rest_verifiable(store: SqlSt
         Some(""),
         "the first has no predecessor"
     );
-    for pair in events.windows(2) {
-        assert_eq!(pair[1].prev_hash, pair[0].hash, "each names the one before");
-    }
-    for e in &events {
-        let expected = grantd_store::chain_hash(
-            &t,
-            e.revision,
-            e.at,
-            &e.entry,
-            e.prev_hash.as_deref().unwrap_or_default(),
-        );
-        assert_eq!(e.hash.as_deref(), Some(expected.as_str()));
-    }
+    crate::assert_chained(&t, &events);
     assert_eq!(store.audit_floor(&t).await.expect("floor"), Some(1));
     let pruned = store.prune_audit(&t, i64::MAX).await.expect("prune");
     assert_eq!(pruned, 4, "all but the latest");
