@@ -9,8 +9,9 @@
 #
 # Environment: SECS (10 per measurement), ROUNDS (3), CLIENTS ("1 8"), POSTGRES
 # (postgres://postgres@127.0.0.1:5432: fresh databases are created in it and dropped after),
-# BIN_DIR (run the grantd and grantd-load found there instead of building them: to compare
-# two builds).
+# BIN_DIR (run the grantd and grantd-load found there instead of building them),
+# BASELINE_DIR (also measure the grantd found there, in the same rounds: to compare two
+# builds).
 # The server runs on core 0 and the load on core 1 when taskset is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,14 +54,21 @@ psql -q "$POSTGRES/$pgbench_db" -c "CREATE TABLE rows (id BIGSERIAL PRIMARY KEY,
 echo "INSERT INTO rows (body) VALUES ('a row of about the size of a grant''s body, give or take');" \
   > "$work/insert.sql"
 
-# One server per store, started once: every round writes to the same tenant.
+# One server per store (and per build, with BASELINE_DIR), started once: every round
+# writes to the same tenant.
+builds=("$bin")
+[ -n "${BASELINE_DIR:-}" ] && builds+=("$BASELINE_DIR")
 declare -A urls
+targets=()
 token="writes-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+for build in "${builds[@]}"; do
 for store in "${stores[@]}"; do
+  target="$store"
+  [ "$build" = "$bin" ] || target="$store (baseline)"
   case "$store" in
     sqlite) store_args=(--data-dir "$work/data-sqlite") ;;
     postgres)
-      db="grantd_writes_$$"
+      db="grantd_writes_$$_${#databases[@]}"
       databases+=("$db")
       psql -q "$POSTGRES/postgres" -c "CREATE DATABASE $db" >/dev/null
       # The load's fixture makes an access key, which needs a secret key to seal it.
@@ -68,12 +76,14 @@ for store in "${stores[@]}"; do
       store_args=(--database-url "$POSTGRES/$db" --secret-key-file "$work/secret.key") ;;
     *) echo "unknown store $store: sqlite or postgres" >&2; exit 2 ;;
   esac
-  log="$work/grantd-$store.log"
-  GRANTD_LOG=warn "${core0[@]}" "$bin/grantd" serve --listen 127.0.0.1:0 "${store_args[@]}" \
+  log="$work/grantd-${#targets[@]}.log"
+  GRANTD_LOG=warn "${core0[@]}" "$build/grantd" serve --listen 127.0.0.1:0 "${store_args[@]}" \
     --admin-token "$token" 2>"$log" &
   servers+=($!)
   addr="$(listening_address "$log")"
-  urls[$store]="$addr"
+  urls[$target]="$addr"
+  targets+=("$target")
+done
 done
 
 results="$work/results.tsv"
@@ -85,12 +95,12 @@ for round in $(seq 1 "$ROUNDS"); do
     tps=$(sed -n 's/^tps = \([0-9.]*\).*/\1/p' "$work/pgbench.out")
     [ -n "$tps" ] || { echo "pgbench failed:"; cat "$work/pgbench.out"; exit 1; }
     printf 'pgbench\t%s\t%s\t%s\t\n' "$clients" "$round" "$tps" >> "$results"
-    for store in "${stores[@]}"; do
-      "${core1[@]}" "$bin/grantd-load" --url "${urls[$store]}" --admin-token "$token" \
+    for target in "${targets[@]}"; do
+      "${core1[@]}" "$bin/grantd-load" --url "${urls[$target]}" --admin-token "$token" \
         --only native-write --connections "$clients" --warmup-secs 1 --secs "$SECS" \
         --users 20 --docs 100 --json "$work/load.json" >/dev/null 2>"$work/load.log" \
-        || { echo "grantd-load failed on $store:"; cat "$work/load.log"; exit 1; }
-      python3 - "$work/load.json" "$store" "$clients" "$round" >> "$results" <<'PY'
+        || { echo "grantd-load failed on $target:"; cat "$work/load.log"; exit 1; }
+      python3 - "$work/load.json" "$target" "$clients" "$round" >> "$results" <<'PY'
 import json, sys
 report, store, clients, round = json.load(open(sys.argv[1])), *sys.argv[2:]
 print(f"{store}\t{clients}\t{round}\t{report['requests_per_second']:.0f}\t{report['p99_ms']}")
