@@ -141,12 +141,12 @@ pub trait Store: Send + Sync + 'static {
     /// `window_ms` or more before `now`), atomically across every node.
     async fn rate_hit(&self, key: &str, window_ms: i64, now: i64) -> Result<RateWindow>;
 
-    /// The tenants of commits made by any node, as the database announces them
-    /// (PostgreSQL's LISTEN/NOTIFY); `None` where there is no such channel (SQLite).
-    /// A lost connection is announced as `*` (catch up with everything), then re-listened.
+    /// The commits made by any node, as the database announces them (PostgreSQL's
+    /// LISTEN/NOTIFY); `None` where there is no such channel (SQLite). A lost connection
+    /// is announced as the tenant `*` (catch up with everything), then re-listened.
     async fn commit_notifications(
         &self,
-    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>>;
+    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<Announcement>>>;
 
     async fn put_setting(&self, key: &str, value: &str) -> Result<()>;
 
@@ -162,8 +162,9 @@ pub trait ReadTx: Send {
     /// The tenant's revision when the read began: what it sees.
     fn revision(&self) -> i64;
 
-    /// Objects of a kind ordered by key, as `Store::list`, in the read's snapshot.
-    async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>>;
+    /// Objects of a kind ordered by key, as `Store::list`, in the read's snapshot: each its
+    /// key and its document unparsed.
+    async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<ObjectText>>;
 }
 
 /// One tenant's write transaction. Dropping it without `commit` rolls everything back.
@@ -200,5 +201,5 @@ pub trait WriteTx: Send {
     async fn delete_token(&mut self, id: &str) -> Result<TokenRecord>;
 
     /// Writes the change record of everything done and the audit event, then commits.
-    async fn commit(self: Box<Self>, audit: AuditEntry) -> Result<i64>;
+    async fn commit(self: Box<Self>, audit: AuditEntry) -> Result<Committed>;
 }

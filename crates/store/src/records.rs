@@ -15,6 +15,14 @@ pub struct StoredObject {
     pub updated_at: i64,
 }
 
+/// An object's key and its document as stored (JSON text, as `serde_json` wrote it), for a
+/// reader that passes documents on unparsed (an export).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ObjectText {
+    pub key: String,
+    pub body: String,
+}
+
 /// An object to write, with the references it holds.
 #[derive(Debug, Clone)]
 pub struct NewObject {
@@ -85,6 +93,28 @@ pub struct ChangeRecord {
     pub revision: i64,
     pub at: i64,
     pub ops: Vec<ChangeOp>,
+}
+
+/// A committed write, as its writer learns it.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    /// The revision the write produced.
+    pub revision: i64,
+    /// The incarnation of the tenant it was written to.
+    pub incarnation: i64,
+    /// The change records of every write committed with it (its own among them), in
+    /// revision order; empty when they were too large to hand over (an import), so that a
+    /// reader takes them from the store.
+    pub changes: std::sync::Arc<[std::sync::Arc<ChangeRecord>]>,
+}
+
+/// A commit as the database announced it: the tenant, and the revision the commit made
+/// when the node told it (a tenant's deletion does not, nor did nodes of earlier
+/// releases). A lost connection is announced as the tenant `*`: catch up with everything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    pub tenant: String,
+    pub revision: Option<i64>,
 }
 
 /// One operation of a change. `B` is the body's type: a borrowed one serialises an

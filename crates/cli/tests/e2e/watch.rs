@@ -80,8 +80,9 @@ async fn watch_streams_every_change_once_and_resumes() {
 }
 
 /// Issue 15, finding 5: with 1,000 open streams, each change was read from the store once
-/// per stream. Streams now read what the index applied: one read per change, whatever the
-/// number of streams.
+/// per stream. Streams now read what the index applied: at most one read per change,
+/// whatever the number of streams (none for a change this node committed, which its
+/// writer hands to the index).
 #[tokio::test]
 async fn a_change_is_read_once_whatever_the_number_of_streams() {
     const STREAMS: usize = 40;
@@ -127,7 +128,7 @@ async fn a_change_is_read_once_whatever_the_number_of_streams() {
     let reads = store_calls(&client, &server.base, "list_changes").await - before;
     eprintln!("{STREAMS} streams, {WRITES} changes: {reads} reads of the change feed");
     assert!(
-        (1..=3 * WRITES as u64).contains(&reads),
+        reads <= 3 * WRITES as u64,
         "{reads} reads of the change feed for {WRITES} changes and {STREAMS} streams"
     );
 }

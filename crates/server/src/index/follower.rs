@@ -1,9 +1,13 @@
 //! The follower: what changes indexes. A dispatcher task takes the wake-ups (a write on
 //! this node, another node's commit or tenant deletion announced by the database) and, each
 //! second, compares every tenant's committed revision and incarnation with its index's in
-//! one read. Each tenant that is behind is caught up by a task of its own, so that one
+//! one read. A wake-up that names a revision the index has applied is done with. Each tenant that is behind is caught up by a task of its own, so that one
 //! tenant's backlog never delays another's; at most `CONCURRENT` tenants catch up at once,
 //! and one tenant is never caught up by two tasks.
+//!
+//! Catching up first applies the change records this node's writes handed over, without a
+//! read, when they lead on from the index's revision of its incarnation; if the wake-up's
+//! revision is then applied, that is all. Otherwise it reads the store.
 //!
 //! Catching up applies change records in revision order to a copy of the snapshot, on the
 //! blocking pool (applying is CPU work that must not hold an async worker that answers
@@ -13,7 +17,7 @@
 //! of the store; one deleted is dropped. Token revocations and tenant deletions seen on
 //! the way are announced (`Indexes::revocations`).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -24,7 +28,7 @@ use tokio::sync::{broadcast, mpsc, Semaphore};
 
 use super::load::{build, ops_of};
 use super::start::build_every;
-use super::{Indexes, Revocation, TenantIndex};
+use super::{Indexes, Revocation, TenantIndex, Wake};
 
 const POLL: Duration = Duration::from_secs(1);
 /// Change records read from the store at once.
@@ -41,21 +45,33 @@ const REBUILD_GAP: i64 = 50_000;
 /// What the database announces after a lost connection: catch up with everything.
 const EVERYTHING: &str = "*";
 
+/// Tenants to catch up, each up to a revision (`None`: whatever the store holds).
+type Due = BTreeMap<String, Option<i64>>;
+
+/// Adds a tenant to catch up with: up to the later of two revisions, or to whatever the
+/// store holds if either asks so.
+fn add(due: &mut Due, tenant: String, until: Option<i64>) {
+    due.entry(tenant)
+        .and_modify(|was| *was = was.zip(until).map(|(a, b)| a.max(b)))
+        .or_insert(until);
+}
+
 /// Which tenants have a catch-up task, and which of those were woken again meanwhile.
 #[derive(Default)]
 struct Running {
     tenants: HashSet<String>,
-    again: HashSet<String>,
+    again: Due,
 }
 
 /// Builds every tenant's index from the store, then starts the follower. Returns once the
 /// indexes are built, so the server never answers from an empty index.
 pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, StoreError> {
-    let (wake, mut woken) = mpsc::unbounded_channel::<String>();
+    let (wake, mut woken) = mpsc::unbounded_channel::<Wake>();
     let indexes = Arc::new(Indexes {
         tenants: ArcSwap::from_pointee(HashMap::default()),
         wake: wake.clone(),
         store: store.clone(),
+        handed_over: Default::default(),
         published: tokio::sync::Notify::new(),
         revocations: broadcast::channel(1024).0,
         replacing: std::sync::Mutex::new(()),
@@ -71,8 +87,12 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
     // Commits of other nodes, as the database announces them, wake the follower too.
     if let Some(mut commits) = store.commit_notifications().await? {
         tokio::spawn(async move {
-            while let Some(tenant) = commits.recv().await {
-                if wake.send(tenant).is_err() {
+            while let Some(commit) = commits.recv().await {
+                let woken = Wake {
+                    tenant: commit.tenant,
+                    revision: commit.revision,
+                };
+                if wake.send(woken).is_err() {
                     return;
                 }
             }
@@ -86,10 +106,11 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
         let mut tick = tokio::time::interval(POLL);
         loop {
             let woken_for = tokio::select! {
-                Some(tenant) = woken.recv() => {
-                    let mut due = BTreeSet::from([tenant]);
+                Some(first) = woken.recv() => {
+                    let mut due = Due::new();
+                    add(&mut due, first.tenant, first.revision);
                     while let Ok(more) = woken.try_recv() {
-                        due.insert(more);
+                        add(&mut due, more.tenant, more.revision);
                     }
                     Some(due)
                 }
@@ -99,13 +120,24 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
                 return;
             };
             let due = match woken_for {
-                Some(due) if !due.contains(EVERYTHING) => Ok(due),
-                _ => behind(&indexes).await,
+                Some(due) if !due.contains_key(EVERYTHING) => Ok(due),
+                _ => behind(&indexes)
+                    .await
+                    .map(|tenants| tenants.into_iter().map(|t| (t, None)).collect()),
             };
             match due {
                 Ok(due) => {
-                    for tenant in due {
-                        start(&indexes, &running, &slots, tenant);
+                    for (tenant, until) in due {
+                        let applied = indexes.tenant(&tenant).map(|i| i.snapshot().revision());
+                        match (until, applied) {
+                            // Applied already (read from the store before its writer
+                            // handed it over, or this node's own commit announced back):
+                            // what was handed over for it is done with.
+                            (Some(until), Some(applied)) if applied >= until => {
+                                indexes.handed_over.forget(&tenant, Some(applied));
+                            }
+                            _ => start(&indexes, &running, &slots, tenant, until),
+                        }
                     }
                 }
                 Err(error) => {
@@ -117,17 +149,19 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
     Ok(indexes)
 }
 
-/// Starts a catch-up task for `tenant`, or tells the running one to go round again.
+/// Starts a catch-up task for `tenant` (up to `until`), or tells the running one to go
+/// round again.
 fn start(
     indexes: &Arc<Indexes>,
     running: &Arc<Mutex<Running>>,
     slots: &Arc<Semaphore>,
     tenant: String,
+    mut until: Option<i64>,
 ) {
     {
         let Ok(mut run) = running.lock() else { return };
         if run.tenants.contains(&tenant) {
-            run.again.insert(tenant);
+            add(&mut run.again, tenant, until);
             return;
         }
         run.tenants.insert(tenant.clone());
@@ -138,14 +172,17 @@ fn start(
     tokio::spawn(async move {
         loop {
             if let (Some(indexes), Ok(_slot)) = (indexes.upgrade(), slots.acquire().await) {
-                if let Err(error) = catch_up(&indexes, &tenant).await {
+                if let Err(error) = catch_up(&indexes, &tenant, until).await {
                     tracing::warn!(%error, tenant, "index follower could not catch up; will retry");
                 }
             }
             let Ok(mut run) = running.lock() else { return };
-            if !run.again.remove(&tenant) {
-                run.tenants.remove(&tenant);
-                return;
+            match run.again.remove(&tenant) {
+                Some(again) => until = again,
+                None => {
+                    run.tenants.remove(&tenant);
+                    return;
+                }
             }
         }
     });
@@ -184,14 +221,21 @@ async fn behind(indexes: &Indexes) -> Result<BTreeSet<String>, StoreError> {
 /// Drops a tenant's index, which ends its watch streams, and announces that every token of
 /// the tenant is gone (also when this node had no index of it: it may have cached them).
 fn drop_tenant(indexes: &Indexes, tenant: &str) {
+    indexes.handed_over.forget(tenant, None);
     if indexes.tenant(tenant).is_some() {
         indexes.replace_tenants(|t| drop(t.remove(tenant)));
     }
     indexes.revoke(Revocation::Tenant(Arc::from(tenant)));
 }
 
-/// Brings the tenant's index to the store's latest revision of its current incarnation.
-async fn catch_up(indexes: &Indexes, tenant: &str) -> Result<(), StoreError> {
+/// Brings the tenant's index to `until`, with the changes this node's writes handed over
+/// if they reach it, else to the store's latest revision of its current incarnation.
+async fn catch_up(indexes: &Indexes, tenant: &str, until: Option<i64>) -> Result<(), StoreError> {
+    if let (Some(until), Some(index)) = (until, indexes.tenant(tenant)) {
+        if apply_handed_over(indexes, tenant, &index).await? >= until {
+            return Ok(());
+        }
+    }
     let store = indexes.store.clone();
     let Some(head) = store.tenant_head(tenant).await? else {
         drop_tenant(indexes, tenant);
@@ -215,6 +259,9 @@ async fn catch_up(indexes: &Indexes, tenant: &str) -> Result<(), StoreError> {
         // snapshot of the store.
         match build(store, tenant).await? {
             Some((snapshot, incarnation)) => {
+                indexes
+                    .handed_over
+                    .forget(tenant, Some(snapshot.revision()));
                 let index = Arc::new(TenantIndex::new(snapshot, incarnation));
                 indexes.replace_tenants(|t| drop(t.insert(tenant.to_string(), index)));
                 if current.is_some() {
@@ -247,22 +294,56 @@ async fn catch_up(indexes: &Indexes, tenant: &str) -> Result<(), StoreError> {
         if changes.is_empty() {
             break;
         }
-        let mut changes: Vec<Arc<ChangeRecord>> = changes.into_iter().map(Arc::new).collect();
-        while !changes.is_empty() {
-            let (applied_to, applied, rest) = tokio::task::spawn_blocking(move || {
-                let (applied, rest) = apply_step(&mut snapshot, changes);
-                (snapshot, applied, rest)
-            })
-            .await
-            .map_err(|e| StoreError::Internal(format!("applying changes failed: {e}")))?;
-            snapshot = applied_to;
-            announce_revocations(indexes, tenant, &applied);
-            index.publish(snapshot.clone(), applied);
-            indexes.published.notify_waiters();
-            changes = rest;
-        }
+        let changes: Vec<Arc<ChangeRecord>> = changes.into_iter().map(Arc::new).collect();
+        snapshot = apply(indexes, tenant, &index, snapshot, changes).await?;
     }
+    indexes
+        .handed_over
+        .forget(tenant, Some(snapshot.revision()));
     Ok(())
+}
+
+/// Applies the change records this node's writes handed over that lead on from the
+/// index's revision; returns the revision the index is then at.
+async fn apply_handed_over(
+    indexes: &Indexes,
+    tenant: &str,
+    index: &TenantIndex,
+) -> Result<i64, StoreError> {
+    let current = index.snapshot();
+    let changes = indexes
+        .handed_over
+        .take(tenant, index.incarnation, current.revision());
+    if changes.is_empty() {
+        return Ok(current.revision());
+    }
+    let snapshot = apply(indexes, tenant, index, (*current).clone(), changes).await?;
+    Ok(snapshot.revision())
+}
+
+/// Applies `changes` to `snapshot` and publishes it as the index, a step at a time; the
+/// snapshot as last published.
+async fn apply(
+    indexes: &Indexes,
+    tenant: &str,
+    index: &TenantIndex,
+    mut snapshot: Snapshot,
+    mut changes: Vec<Arc<ChangeRecord>>,
+) -> Result<Snapshot, StoreError> {
+    while !changes.is_empty() {
+        let (applied_to, applied, rest) = tokio::task::spawn_blocking(move || {
+            let (applied, rest) = apply_step(&mut snapshot, changes);
+            (snapshot, applied, rest)
+        })
+        .await
+        .map_err(|e| StoreError::Internal(format!("applying changes failed: {e}")))?;
+        snapshot = applied_to;
+        announce_revocations(indexes, tenant, &applied);
+        index.publish(snapshot.clone(), applied);
+        indexes.published.notify_waiters();
+        changes = rest;
+    }
+    Ok(snapshot)
 }
 
 /// Applies changes until `STEP` of them or `STEP_TIME` have gone; returns those applied

@@ -6,7 +6,10 @@
 //! tenant's backlog never delays another's: it is woken when this node commits a write,
 //! when the database announces a commit or a tenant's deletion by another node
 //! (PostgreSQL's LISTEN/NOTIFY), and polls every second besides, so that a lost
-//! notification or a reconnect never loses a change. Each tenant publishes the revision
+//! notification or a reconnect never loses a change. A write committed on this node hands
+//! its change records to the follower (`committed_here`), which applies them without
+//! reading them back; the revision a wake-up names lets the follower skip a tenant whose
+//! index has already applied it (its own commit, announced back by the database). Each tenant publishes the revision
 //! its index has applied on a watch channel, which `at_least_as_fresh` and
 //! `fully_consistent` reads wait on, and the change records it applied on a broadcast
 //! channel, which watch streams read (the store is read once per change, not once per
@@ -19,6 +22,7 @@
 //! cache to forget the tenant's tokens.
 
 mod follower;
+mod handover;
 mod load;
 mod start;
 
@@ -29,8 +33,10 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use foldhash::fast::RandomState;
 use grantd_core::decision::Snapshot;
-use grantd_store::{ChangeRecord, Store};
+use grantd_store::{ChangeRecord, Committed, Store};
 use tokio::sync::{broadcast, mpsc, watch, Notify};
+
+use handover::HandedOver;
 
 pub use follower::spawn_follower;
 pub use load::build as build_snapshot;
@@ -38,6 +44,14 @@ pub use load::build as build_snapshot;
 /// How many applied change records a watch stream may fall behind before it reads the
 /// store instead.
 const FEED_CAPACITY: usize = 256;
+
+/// What wakes the follower: a tenant to catch up with, up to `revision` if known (else up
+/// to whatever the store has).
+#[derive(Debug, Clone)]
+struct Wake {
+    tenant: String,
+    revision: Option<i64>,
+}
 
 /// One tenant's published snapshot, applied revision and applied changes, for one
 /// incarnation of the tenant.
@@ -126,8 +140,10 @@ pub enum FreshnessError {
 pub struct Indexes {
     /// Hashed with foldhash: its keys are tenants the operator created, not a caller's.
     tenants: ArcSwap<HashMap<String, Arc<TenantIndex>, RandomState>>,
-    wake: mpsc::UnboundedSender<String>,
+    wake: mpsc::UnboundedSender<Wake>,
     store: Arc<dyn Store>,
+    /// Change records committed on this node, until applied.
+    handed_over: HandedOver,
     /// Signalled whenever an index applies changes, for the heartbeat to report them.
     published: Notify,
     revocations: broadcast::Sender<Revocation>,
@@ -165,9 +181,22 @@ impl Indexes {
         self.published.notified().await;
     }
 
-    /// Asks the follower to catch up with `tenant` now (after a write on this node).
+    /// Asks the follower to catch up with `tenant` now, with whatever the store holds.
     pub fn changed(&self, tenant: &str) {
-        let _ = self.wake.send(tenant.to_string());
+        let _ = self.wake.send(Wake {
+            tenant: tenant.to_string(),
+            revision: None,
+        });
+    }
+
+    /// Hands a write committed on this node, with the change records committed with it, to
+    /// the follower, which applies them without reading them back.
+    pub fn committed_here(&self, tenant: &str, committed: &Committed) {
+        self.handed_over.hold(tenant, committed);
+        let _ = self.wake.send(Wake {
+            tenant: tenant.to_string(),
+            revision: Some(committed.revision),
+        });
     }
 
     /// A snapshot that has applied at least `revision`, waiting up to `timeout` for it.

@@ -179,7 +179,8 @@ pub(super) async fn delete_with_dependents(
     expect: Expect,
 ) -> ServiceResult<Vec<ObjectKey>> {
     let what = describe(target);
-    if tx.get(target.kind.as_str(), &target.key).await?.is_none() {
+    let this = [(target.kind.as_str(), target.key.as_str())];
+    if tx.existing(&this).await?.is_empty() {
         return Err(ServiceError::NotFound(what));
     }
     let mut doomed: Vec<ObjectKey> = vec![target.clone()];

@@ -58,7 +58,7 @@ pub use policies::{
 };
 pub use sync::{PassReport, PermissionSync, SyncStates, SyncStatus, SYNC_ACTOR};
 pub use tokens::{IssuedToken, Scope, TokenView};
-pub use transfer::{Export, Imported, Line as TransferLine};
+pub use transfer::{Export, Imported};
 
 /// Now, in milliseconds since the epoch: the instant a request is decided at, and the
 /// instant a write's windows are judged against.
@@ -135,10 +135,10 @@ impl Service {
     /// Commits a write transaction and tells this node's index to follow it.
     async fn commit(&self, tx: Box<dyn WriteTx>, audit: AuditEntry) -> ServiceResult<i64> {
         let tenant = tx.tenant().to_string();
-        let revision = tx.commit(audit).await?;
+        let committed = tx.commit(audit).await?;
         if let Some(indexes) = &self.indexes {
-            indexes.changed(&tenant);
+            indexes.committed_here(&tenant, &committed);
         }
-        Ok(revision)
+        Ok(committed.revision)
     }
 }

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use sqlx::AnyConnection;
 
 use super::dialect::Backend;
-use super::placeholders;
+use super::{placeholders, Statement};
 use crate::{NewObject, Result};
 
 /// Rows one INSERT writes: 7 parameters each, well within SQLite's 999.
@@ -91,7 +91,8 @@ impl Behind {
         self.objects.len() >= HELD_AT_MOST
     }
 
-    /// Writes what is held, created at `now` at `revision`.
+    /// Writes what is held, created at `now` at `revision`. A few objects and their
+    /// references (a single write's) take one round trip.
     pub(super) async fn flush(
         &mut self,
         conn: &mut AnyConnection,
@@ -100,31 +101,96 @@ impl Behind {
         revision: i64,
         now: i64,
     ) -> Result<()> {
-        for rows in self.objects.chunks(ROWS_PER_STATEMENT) {
-            // No ON CONFLICT: each was known to be absent, and a surprise fails the write.
-            let sql = format!(
-                "INSERT INTO objects (tenant, kind, key, version, body, created_at, updated_at) \
-                 VALUES {}",
-                placeholders(backend, 0, rows.len(), 7)
-            );
-            let mut statement = sqlx::query(&sql);
-            for row in rows {
-                statement = statement
-                    .bind(tenant)
-                    .bind(&row.kind)
-                    .bind(&row.key)
-                    .bind(revision)
-                    .bind(&row.body)
-                    .bind(now)
-                    .bind(now);
+        let at = (revision, now);
+        let few = |n: usize| (1..=ROWS_PER_STATEMENT).contains(&n);
+        if few(self.objects.len()) && few(self.refs.len()) {
+            let (objects, refs) = (self.objects.len(), self.refs.len());
+            let sql = match backend {
+                Backend::Postgres => format!(
+                    "WITH objects_written AS ({}) {}",
+                    objects_sql(backend, 0, objects),
+                    refs_sql(backend, 7 * objects, refs)
+                ),
+                // SQLite's statements do not nest: it runs the two in turn.
+                Backend::Sqlite => format!(
+                    "{}; {}",
+                    objects_sql(backend, 0, objects),
+                    refs_sql(backend, 0, refs)
+                ),
+            };
+            let statement = bind_objects(sqlx::query(&sql), tenant, &self.objects, &at);
+            bind_refs(statement, tenant, &self.refs)
+                .execute(&mut *conn)
+                .await?;
+        } else {
+            for rows in self.objects.chunks(ROWS_PER_STATEMENT) {
+                let sql = objects_sql(backend, 0, rows.len());
+                bind_objects(sqlx::query(&sql), tenant, rows, &at)
+                    .execute(&mut *conn)
+                    .await?;
             }
-            statement.execute(&mut *conn).await?;
+            insert_refs(conn, backend, tenant, &self.refs).await?;
         }
         self.objects.clear();
-        insert_refs(conn, backend, tenant, &self.refs).await?;
         self.refs.clear();
         Ok(())
     }
+}
+
+/// Inserts `rows` objects, their parameters from `$(first + 1)`. No ON CONFLICT: each was
+/// known to be absent, and a surprise fails the write.
+fn objects_sql(backend: Backend, first: usize, rows: usize) -> String {
+    format!(
+        "INSERT INTO objects (tenant, kind, key, version, body, created_at, updated_at) \
+         VALUES {}",
+        placeholders(backend, first, rows, 7)
+    )
+}
+
+/// Binds `rows` objects written at `(revision, now)`.
+fn bind_objects<'q>(
+    mut statement: Statement<'q>,
+    tenant: &'q str,
+    rows: &'q [HeldObject],
+    &(revision, now): &(i64, i64),
+) -> Statement<'q> {
+    for row in rows {
+        statement = statement
+            .bind(tenant)
+            .bind(&row.kind)
+            .bind(&row.key)
+            .bind(revision)
+            .bind(&row.body)
+            .bind(now)
+            .bind(now);
+    }
+    statement
+}
+
+/// Inserts `rows` references, their parameters from `$(first + 1)`.
+fn refs_sql(backend: Backend, first: usize, rows: usize) -> String {
+    format!(
+        "INSERT INTO object_refs (tenant, target, kind, key, field, cascade_delete) \
+         VALUES {} ON CONFLICT DO NOTHING",
+        placeholders(backend, first, rows, 6)
+    )
+}
+
+fn bind_refs<'q>(
+    mut statement: Statement<'q>,
+    tenant: &'q str,
+    rows: &'q [HeldRef],
+) -> Statement<'q> {
+    for row in rows {
+        statement = statement
+            .bind(tenant)
+            .bind(&row.target)
+            .bind(&row.kind)
+            .bind(&row.key)
+            .bind(&row.field)
+            .bind(i64::from(row.cascade));
+    }
+    statement
 }
 
 /// Inserts references, several rows a statement.
@@ -135,22 +201,10 @@ pub(super) async fn insert_refs(
     refs: &[HeldRef],
 ) -> Result<()> {
     for rows in refs.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO object_refs (tenant, target, kind, key, field, cascade_delete) \
-             VALUES {} ON CONFLICT DO NOTHING",
-            placeholders(backend, 0, rows.len(), 6)
-        );
-        let mut statement = sqlx::query(&sql);
-        for row in rows {
-            statement = statement
-                .bind(tenant)
-                .bind(&row.target)
-                .bind(&row.kind)
-                .bind(&row.key)
-                .bind(&row.field)
-                .bind(i64::from(row.cascade));
-        }
-        statement.execute(&mut *conn).await?;
+        let sql = refs_sql(backend, 0, rows.len());
+        bind_refs(sqlx::query(&sql), tenant, rows)
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(())
 }

@@ -7,9 +7,10 @@ use sqlx::{AnyPool, Row};
 use tokio::sync::mpsc;
 
 use super::now_millis;
-use crate::{NodeRecord, RateWindow, Result};
+use crate::{Announcement, NodeRecord, RateWindow, Result};
 
-/// The channel commits are announced on; the payload is the tenant.
+/// The channel commits are announced on; the payload is the tenant, then a space and the
+/// revision committed when known (`announcement`).
 pub const CHANNEL: &str = "grantd_changes";
 /// Nodes silent for longer are forgotten.
 const FORGET_AFTER_MS: i64 = 3_600_000;
@@ -106,9 +107,35 @@ pub async fn take_lease(
     Ok(row.is_some())
 }
 
-/// Listens on PostgreSQL for commit notifications, forwarding each tenant; reconnects by
-/// itself, announcing `*` after a lost connection (notifications may have been missed).
-pub async fn listen(url: &str) -> Result<mpsc::UnboundedReceiver<String>> {
+/// The payload announcing a commit of `tenant` (a tenant id holds no space).
+pub fn announcement(tenant: &str, revision: Option<i64>) -> String {
+    match revision {
+        Some(revision) => format!("{tenant} {revision}"),
+        None => tenant.to_string(),
+    }
+}
+
+/// Reads a payload made by `announcement`, or by a node of an earlier release (the tenant
+/// alone).
+fn announced(payload: &str) -> Announcement {
+    match payload
+        .split_once(' ')
+        .and_then(|(tenant, revision)| Some((tenant, revision.parse().ok()?)))
+    {
+        Some((tenant, revision)) => Announcement {
+            tenant: tenant.to_string(),
+            revision: Some(revision),
+        },
+        None => Announcement {
+            tenant: payload.to_string(),
+            revision: None,
+        },
+    }
+}
+
+/// Listens on PostgreSQL for commit notifications, forwarding each; reconnects by itself,
+/// announcing `*` after a lost connection (notifications may have been missed).
+pub async fn listen(url: &str) -> Result<mpsc::UnboundedReceiver<Announcement>> {
     let mut listener = sqlx::postgres::PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
     let (send, receive) = mpsc::unbounded_channel();
@@ -116,13 +143,17 @@ pub async fn listen(url: &str) -> Result<mpsc::UnboundedReceiver<String>> {
         loop {
             match listener.try_recv().await {
                 Ok(Some(notification)) => {
-                    if send.send(notification.payload().to_string()).is_err() {
+                    if send.send(announced(notification.payload())).is_err() {
                         return;
                     }
                 }
                 Ok(None) => {
                     tracing::warn!("lost the commit notification connection; reconnecting");
-                    if send.send("*".into()).is_err() {
+                    let everything = Announcement {
+                        tenant: "*".into(),
+                        revision: None,
+                    };
+                    if send.send(everything).is_err() {
                         return;
                     }
                 }
@@ -137,4 +168,27 @@ pub async fn listen(url: &str) -> Result<mpsc::UnboundedReceiver<String>> {
         }
     });
     Ok(receive)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn announcements_read_back_and_earlier_ones_name_only_the_tenant() {
+        let read = |tenant: &str, revision| announced(&announcement(tenant, revision));
+        assert_eq!(read("t-1", Some(42)).revision, Some(42));
+        assert_eq!(read("t-1", Some(42)).tenant, "t-1");
+        assert_eq!(read("t-1", None).revision, None);
+        // A node of an earlier release: the payload is the tenant alone.
+        assert_eq!(
+            announced("t-1"),
+            Announcement {
+                tenant: "t-1".into(),
+                revision: None,
+            }
+        );
+        // Anything else names no revision: the follower reads the store.
+        assert_eq!(announced("t-1 x").revision, None);
+    }
 }

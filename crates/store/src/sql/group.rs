@@ -28,8 +28,8 @@ use tokio::sync::{watch, Mutex as AsyncMutex, OwnedMutexGuard};
 
 use super::dialect::Backend;
 use super::owned_tx::OwnedTx;
-use super::{cluster, placeholders};
-use crate::{AuditEntry, Result, StoreError};
+use super::{cluster, placeholders, Statement};
+use crate::{AuditEntry, ChangeRecord, Result, StoreError};
 
 /// Rows a multi-row INSERT writes at most: within SQLite's 999 parameters.
 const ROWS_PER_STATEMENT: usize = 80;
@@ -66,8 +66,16 @@ impl Lanes {
     }
 }
 
-/// What every member of a group learns once the group's transaction has ended.
-type Outcome = Option<std::result::Result<(), StoreError>>;
+/// What every member of a group learns once the group's transaction has ended: on commit,
+/// the group's change records (none when too large to hand over).
+type Outcome = Option<std::result::Result<Changes, StoreError>>;
+
+/// A group's change records, in revision order.
+pub(super) type Changes = Arc<[Arc<ChangeRecord>]>;
+
+/// A group whose change records take more than this (an import) hands none over: a reader
+/// of them takes them from the store, a step at a time.
+const HANDED_OVER_AT_MOST: usize = 1 << 20;
 
 /// A change record and its audit event, written when the group commits.
 struct Written {
@@ -83,6 +91,8 @@ struct Written {
 pub(super) struct Group {
     tx: OwnedTx,
     tenant: String,
+    /// The tenant's incarnation, as the transaction found it.
+    incarnation: i64,
     /// The revision of the last member that committed its part (the leader's less one
     /// before it has).
     revision: i64,
@@ -103,11 +113,13 @@ pub(super) struct Group {
 }
 
 impl Group {
-    /// A group whose leader writes `revision`, the tenant row already locked by `tx`;
-    /// `last_hash` is the tenant's last audit event's hash, if known.
+    /// A group whose leader writes `revision` to `incarnation` of the tenant, the tenant
+    /// row already locked by `tx`; `last_hash` is the tenant's last audit event's hash, if
+    /// known.
     pub(super) fn new(
         tx: OwnedTx,
         tenant: &str,
+        incarnation: i64,
         revision: i64,
         last_hash: Option<String>,
         backend: Backend,
@@ -116,6 +128,7 @@ impl Group {
         Group {
             tx,
             tenant: tenant.to_string(),
+            incarnation,
             revision: revision - 1,
             last_hash,
             written: Vec::new(),
@@ -137,18 +150,19 @@ impl Group {
             && self.started.elapsed() < OPEN_FOR
     }
 
-    /// Opens a joining member's savepoint, releasing the last member's. Should this be cut
-    /// short (the request dropped), the flag still says no savepoint is left to release: at
-    /// worst one is left nested, which the next joiner's own savepoint covers.
+    /// Opens a joining member's savepoint, releasing the last member's in the same round
+    /// trip. Should this be cut short (the request dropped), the flag still says no
+    /// savepoint is left to release: at worst one is left nested, which the next joiner's
+    /// own savepoint covers.
     pub(super) async fn open_savepoint(&mut self) -> Result<()> {
         let release = std::mem::replace(&mut self.savepoint, false);
-        let opened = async {
-            if release {
-                self.tx.execute("RELEASE SAVEPOINT member").await?;
-            }
+        let opened = if release {
+            self.tx
+                .execute("RELEASE SAVEPOINT member; SAVEPOINT member")
+                .await
+        } else {
             self.tx.execute("SAVEPOINT member").await
-        }
-        .await;
+        };
         match opened {
             Ok(_) => {
                 self.savepoint = true;
@@ -181,6 +195,11 @@ impl Group {
     /// The connection, with the database it is to.
     pub(super) fn conn_to(&mut self) -> (&mut AnyConnection, Backend) {
         (&mut self.tx, self.backend)
+    }
+
+    /// The incarnation of the tenant the group writes to.
+    pub(super) fn incarnation(&self) -> i64 {
+        self.incarnation
     }
 
     /// The revision the next member writes.
@@ -239,53 +258,68 @@ impl Group {
 
     /// Writes what the members recorded and commits; tells every member how it ended.
     async fn commit(mut self) {
+        let written = std::mem::take(&mut self.written);
         let outcome = match self.broken.take() {
             Some(error) => Err(error),
             // A conflict here is no writer's doing: each checked its own writes.
-            None => self.write_and_commit().await.map_err(|error| match error {
-                StoreError::AlreadyExists
-                | StoreError::NotFound
-                | StoreError::VersionMismatch { .. } => {
-                    StoreError::Internal(format!("a group's commit failed: {error}"))
-                }
-                other => other,
-            }),
+            None => match self.write_and_commit(&written).await {
+                Ok(()) => Ok(handed_over(&written)),
+                Err(
+                    error @ (StoreError::AlreadyExists
+                    | StoreError::NotFound
+                    | StoreError::VersionMismatch { .. }),
+                ) => Err(StoreError::Internal(format!(
+                    "a group's commit failed: {error}"
+                ))),
+                Err(other) => Err(other),
+            },
         };
         self.done.send_replace(Some(outcome));
     }
 
-    async fn write_and_commit(&mut self) -> Result<()> {
+    async fn write_and_commit(&mut self, written: &[Written]) -> Result<()> {
         let tenant = self.tenant.clone();
         let head = (self.revision, self.last_hash.clone().unwrap_or_default());
-        let written = std::mem::take(&mut self.written);
         metrics::histogram!("grantd_write_group_size").record(written.len() as f64);
         let mut chunks = written.chunks(ROWS_PER_STATEMENT).peekable();
         while let Some(rows) = chunks.next() {
             let n = rows.len();
             let last = chunks.peek().is_none();
-            if self.backend == Backend::Postgres && last {
-                // The last rows, the tenant's head and the notification: one round trip.
-                let sql = format!(
-                    "WITH changes_written AS ({}), events_written AS ({}), \
-                     head_written AS ({}) SELECT pg_notify(${}, ${})",
+            if last {
+                // The last rows, the tenant's head and (on PostgreSQL) the notification: one
+                // round trip. SQLite's statements do not nest: it runs the three in turn.
+                let (changes, events, head_update) = (
                     changes_sql(self.backend, 0, n),
                     events_sql(self.backend, 4 * n, n),
                     head_sql(15 * n),
-                    15 * n + 4,
-                    15 * n + 3,
                 );
-                let statement = bind_events(
-                    bind_changes(sqlx::query(&sql), &tenant, rows),
+                let sql = match self.backend {
+                    Backend::Postgres => format!(
+                        "WITH changes_written AS ({changes}), events_written AS ({events}), \
+                         head_written AS ({head_update}) SELECT pg_notify(${}, ${})",
+                        15 * n + 4,
+                        15 * n + 5,
+                    ),
+                    Backend::Sqlite => format!("{changes}; {events}; {head_update}"),
+                };
+                let statement = bind_head(
+                    bind_events(
+                        bind_changes(sqlx::query(&sql), &tenant, rows),
+                        &tenant,
+                        rows,
+                    ),
+                    &head,
                     &tenant,
-                    rows,
                 );
-                bind_head(statement, &head, &tenant)
-                    .bind(cluster::CHANNEL)
-                    .execute(&mut *self.tx)
-                    .await?;
+                let statement = match self.backend {
+                    Backend::Postgres => statement
+                        .bind(cluster::CHANNEL)
+                        .bind(cluster::announcement(&tenant, Some(head.0))),
+                    Backend::Sqlite => statement,
+                };
+                statement.execute(&mut *self.tx).await?;
                 break;
             }
-            // One statement each: SQLite's do not nest (and cost no round trip).
             let sql = changes_sql(self.backend, 0, n);
             bind_changes(sqlx::query(&sql), &tenant, rows)
                 .execute(&mut *self.tx)
@@ -294,20 +328,12 @@ impl Group {
             bind_events(sqlx::query(&sql), &tenant, rows)
                 .execute(&mut *self.tx)
                 .await?;
-            if last {
-                let sql = head_sql(0);
-                bind_head(sqlx::query(&sql), &head, &tenant)
-                    .execute(&mut *self.tx)
-                    .await?;
-            }
         }
         // Moved out so that the transaction ends here; `self.tx` is never used again.
         let tx = std::mem::replace(&mut self.tx, OwnedTx::ended());
         tx.commit().await
     }
 }
-
-type Statement<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// Inserts `rows` change records, their parameters from `$(first + 1)`.
 fn changes_sql(backend: Backend, first: usize, rows: usize) -> String {
@@ -383,6 +409,31 @@ fn bind_head<'q>(
     statement.bind(head.0).bind(&head.1).bind(tenant)
 }
 
+/// The change records of `written`, to hand to the members' readers; none when they are
+/// too large, or unreadable (the store has them all the same).
+fn handed_over(written: &[Written]) -> Changes {
+    if written.iter().map(|w| w.ops.len()).sum::<usize>() > HANDED_OVER_AT_MOST {
+        return Changes::from(Vec::new());
+    }
+    let changes: std::result::Result<Vec<Arc<ChangeRecord>>, serde_json::Error> = written
+        .iter()
+        .map(|w| {
+            Ok(Arc::new(ChangeRecord {
+                revision: w.revision,
+                at: w.at,
+                ops: serde_json::from_str(&w.ops)?,
+            }))
+        })
+        .collect();
+    match changes {
+        Ok(changes) => Changes::from(changes),
+        Err(error) => {
+            tracing::error!(%error, "a group's change records could not be read back");
+            Changes::from(Vec::new())
+        }
+    }
+}
+
 /// Commits the leader's group once every writer waiting on the lane has taken its turn.
 /// Runs on its own task: the group commits even if the leader's request is dropped.
 pub(super) fn commit_after_queue(lane: Arc<Lane>, turn: OwnedMutexGuard<Option<Group>>) {
@@ -396,8 +447,8 @@ pub(super) fn commit_after_queue(lane: Arc<Lane>, turn: OwnedMutexGuard<Option<G
     });
 }
 
-/// Waits for the group's transaction to end; `Ok` once it committed.
-pub(super) async fn committed(mut outcome: watch::Receiver<Outcome>) -> Result<()> {
+/// Waits for the group's transaction to end; once it committed, the group's changes.
+pub(super) async fn committed(mut outcome: watch::Receiver<Outcome>) -> Result<Changes> {
     let silent = || StoreError::Internal("a group's transaction ended without a word".into());
     match outcome.wait_for(Option::is_some).await {
         Ok(ended) => ended.clone().unwrap_or_else(|| Err(silent())),

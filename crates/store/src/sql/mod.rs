@@ -23,8 +23,8 @@ use async_trait::async_trait;
 use sqlx::{AnyPool, Row};
 
 use crate::{
-    AuditFilter, AuditRecord, ChangeRecord, ListQuery, ReadTx, RefHolder, Result, ScanPosition,
-    Store, StoreError, StoredObject, TenantHead, TokenRecord, WriteTx,
+    Announcement, AuditFilter, AuditRecord, ChangeRecord, ListQuery, ReadTx, RefHolder, Result,
+    ScanPosition, Store, StoreError, StoredObject, TenantHead, TokenRecord, WriteTx,
 };
 pub use backup::{check_backup, BackupSummary};
 pub use dialect::Backend;
@@ -41,6 +41,9 @@ pub(crate) fn now_millis() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
 }
+
+/// A statement being bound.
+type Statement<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
 /// `($1, $2, ...), (...)`: `rows` rows of `columns` parameters, numbered after `first`.
 /// On SQLite, whose driver finds each numbered parameter by a search through all of them,
@@ -165,46 +168,60 @@ impl SqlStore {
             }));
         }
         let gate = self.gate.enter().await;
-        let mut tx = OwnedTx::begin(self.pool()?, gate).await?;
+        // Taking the next revision locks the tenant row until commit: writers of one
+        // tenant commit one after another, in revision order. The row as locked holds the
+        // hash the first event chains to, if the last writer kept it.
+        const NEXT_REVISION: &str = "UPDATE tenants SET revision = revision + 1 WHERE id = $1 \
+             RETURNING revision, incarnation, audit_head_revision, audit_head_hash";
+        let (mut tx, next) = if create || self.backend == Backend::Postgres {
+            (OwnedTx::begin(self.pool()?, gate).await?, None)
+        } else {
+            // On SQLite, `BEGIN` and the revision in one round trip.
+            let sql = format!("BEGIN; {NEXT_REVISION}");
+            let statement = sqlx::query(&sql).bind(tenant);
+            let (tx, rows) = OwnedTx::begin_fetching(self.pool()?, gate, statement).await?;
+            (tx, Some(rows.into_iter().next()))
+        };
         // The hash the group's first audit event chains to, when known without a read.
         let mut last_hash = None;
-        let revision = if create {
+        let (revision, incarnation) = if create {
+            let incarnation = rand::random::<i64>() & i64::MAX;
             let created = sqlx::query(
                 "INSERT INTO tenants (id, revision, created_at, incarnation) \
                  VALUES ($1, 1, $2, $3) ON CONFLICT DO NOTHING",
             )
             .bind(tenant)
             .bind(now)
-            .bind(rand::random::<i64>() & i64::MAX)
+            .bind(incarnation)
             .execute(&mut *tx)
             .await?;
             if created.rows_affected() == 0 {
                 return Err(StoreError::AlreadyExists);
             }
             last_hash = Some(String::new());
-            1
+            (1, incarnation)
         } else {
-            // Taking the next revision locks the tenant row until commit: writers of one
-            // tenant commit one after another, in revision order. The row as locked holds
-            // the hash the first event chains to, if the last writer kept it.
-            let row = sqlx::query(
-                "UPDATE tenants SET revision = revision + 1 WHERE id = $1 \
-                 RETURNING revision, audit_head_revision, audit_head_hash",
-            )
-            .bind(tenant)
-            .fetch_optional(&mut *tx)
-            .await?
+            let row = match next {
+                Some(row) => row,
+                None => {
+                    sqlx::query(NEXT_REVISION)
+                        .bind(tenant)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                }
+            }
             .ok_or(StoreError::NotFound)?;
             let revision: i64 = row.try_get("revision")?;
             let head: Option<i64> = row.try_get("audit_head_revision")?;
             if head == Some(revision - 1) {
                 last_hash = row.try_get("audit_head_hash")?;
             }
-            revision
+            (revision, row.try_get("incarnation")?)
         };
         *guard = Some(Group::new(
             tx,
             tenant,
+            incarnation,
             revision,
             last_hash,
             self.backend,
@@ -278,7 +295,7 @@ impl Store for SqlStore {
             // Other nodes drop the tenant's index and every token of it at once.
             sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(cluster::CHANNEL)
-                .bind(tenant)
+                .bind(cluster::announcement(tenant, None))
                 .execute(&mut *tx)
                 .await?;
         }
@@ -523,7 +540,7 @@ impl Store for SqlStore {
 
     async fn commit_notifications(
         &self,
-    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<String>>> {
+    ) -> Result<Option<tokio::sync::mpsc::UnboundedReceiver<Announcement>>> {
         match self.backend {
             Backend::Postgres => cluster::listen(&self.url).await.map(Some),
             Backend::Sqlite => Ok(None),

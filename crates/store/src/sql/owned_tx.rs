@@ -10,10 +10,12 @@
 
 use std::ops::{Deref, DerefMut};
 
+use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
 use tokio::sync::OwnedMutexGuard;
 
+use super::Statement;
 use crate::{Result, StoreError};
 
 pub struct OwnedTx {
@@ -34,15 +36,49 @@ impl OwnedTx {
         gate: Option<OwnedMutexGuard<()>>,
         statement: &str,
     ) -> Result<OwnedTx> {
-        let mut conn = pool.acquire().await?;
-        if let Err(error) = conn.execute(statement).await {
-            retire(conn).await;
-            return Err(error.into());
-        }
-        Ok(OwnedTx {
-            conn: Some(conn),
+        // Owned before the `BEGIN` is sent: should the caller give up meanwhile, dropping
+        // it ends whatever was begun.
+        let mut tx = OwnedTx {
+            conn: Some(pool.acquire().await?),
             gate,
-        })
+        };
+        match tx.execute(statement).await {
+            Ok(_) => Ok(tx),
+            Err(error) => {
+                tx.retire().await;
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Begins with `statement`: a `BEGIN` followed, in the same round trip, by statements
+    /// of the transaction (SQLite runs them in turn). Returns their rows.
+    pub async fn begin_fetching(
+        pool: &AnyPool,
+        gate: Option<OwnedMutexGuard<()>>,
+        statement: Statement<'_>,
+    ) -> Result<(OwnedTx, Vec<AnyRow>)> {
+        let mut tx = OwnedTx {
+            conn: Some(pool.acquire().await?),
+            gate,
+        };
+        match statement.fetch_all(&mut *tx).await {
+            Ok(rows) => Ok((tx, rows)),
+            // Begun or not, closing the connection ends it.
+            Err(error) => {
+                tx.retire().await;
+                Err(error.into())
+            }
+        }
+    }
+
+    /// Closes the connection, which ends the transaction whatever its state, then lets the
+    /// writer gate go.
+    async fn retire(mut self) {
+        if let Some(conn) = self.conn.take() {
+            retire(conn).await;
+        }
+        drop(self.gate.take());
     }
 
     /// A transaction that has already ended: a placeholder left where one was moved out.

@@ -4,7 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
-use crate::{ListQuery, RefHolder, Result, StoredObject, TenantHead, TokenRecord};
+use crate::{ListQuery, ObjectText, RefHolder, Result, StoredObject, TenantHead, TokenRecord};
 
 pub const OBJECT_COLUMNS: &str = "kind, key, version, body, created_at, updated_at";
 
@@ -112,6 +112,36 @@ pub async fn list_objects<'e, E: Executor<'e, Database = Any>>(
     kind: &str,
     query: &ListQuery,
 ) -> Result<Vec<StoredObject>> {
+    let rows = list_rows(executor, tenant, kind, query, OBJECT_COLUMNS).await?;
+    rows.iter().map(object).collect()
+}
+
+/// Objects of `kind` in key order within `tenant`, their documents unparsed.
+pub async fn list_texts<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    tenant: &str,
+    kind: &str,
+    query: &ListQuery,
+) -> Result<Vec<ObjectText>> {
+    let rows = list_rows(executor, Some(tenant), kind, query, "key, body").await?;
+    rows.iter()
+        .map(|row| {
+            Ok(ObjectText {
+                key: row.try_get("key")?,
+                body: row.try_get("body")?,
+            })
+        })
+        .collect()
+}
+
+/// The rows of a page of objects of `kind`, with `columns`.
+async fn list_rows<'e, E: Executor<'e, Database = Any>>(
+    executor: E,
+    tenant: Option<&str>,
+    kind: &str,
+    query: &ListQuery,
+    columns: &str,
+) -> Result<Vec<AnyRow>> {
     let prefix = query.prefix.clone().unwrap_or_default();
     let (start, strict) = match &query.after {
         Some(after) if *after >= prefix => (after.clone(), true),
@@ -119,7 +149,7 @@ pub async fn list_objects<'e, E: Executor<'e, Database = Any>>(
     };
     let end = prefix_end(&prefix).unwrap_or_else(|| char::MAX.to_string());
     let sql = format!(
-        "SELECT {OBJECT_COLUMNS} FROM objects WHERE kind = $1 AND key {} $2 AND key < $3 {} \
+        "SELECT {columns} FROM objects WHERE kind = $1 AND key {} $2 AND key < $3 {} \
          ORDER BY key LIMIT $4",
         if strict { ">" } else { ">=" },
         if tenant.is_some() {
@@ -136,8 +166,7 @@ pub async fn list_objects<'e, E: Executor<'e, Database = Any>>(
     if let Some(tenant) = tenant {
         statement = statement.bind(tenant);
     }
-    let rows = statement.fetch_all(executor).await?;
-    rows.iter().map(object).collect()
+    Ok(statement.fetch_all(executor).await?)
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use super::group::{self, Group, Lane};
 use super::owned_tx::OwnedTx;
 use super::rows::{self, OBJECT_COLUMNS};
 use crate::{
-    AuditEntry, ChangeOp, Expect, ListQuery, NewObject, ReadTx, RefHolder, Result, StoreError,
-    StoredObject, TokenRecord, WriteTx,
+    AuditEntry, ChangeOp, Committed, Expect, ListQuery, NewObject, ObjectText, ReadTx, RefHolder,
+    Result, StoreError, StoredObject, TokenRecord, WriteTx,
 };
 
 /// References written, or objects looked up, per statement: well within SQLite's 999
@@ -129,8 +129,8 @@ impl ReadTx for SqlRead {
         self.revision
     }
 
-    async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>> {
-        rows::list_objects(&mut *self.tx, Some(&self.tenant), kind, query).await
+    async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<ObjectText>> {
+        rows::list_texts(&mut *self.tx, &self.tenant, kind, query).await
     }
 }
 
@@ -284,7 +284,10 @@ impl WriteTx for SqlTx {
             return Ok(None);
         }
         self.flush().await?;
-        rows::get_object(self.turn.conn(), &self.tenant, kind, key).await
+        let found = rows::get_object(self.turn.conn(), &self.tenant, kind, key).await?;
+        // This transaction holds the tenant's lock: what it read stays so until it writes.
+        self.behind.learn(kind, key, found.is_some());
+        Ok(found)
     }
 
     async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>> {
@@ -391,19 +394,32 @@ impl WriteTx for SqlTx {
             Expect::Version(_) => "AND version = $4",
             _ => "",
         };
-        let sql = format!(
-            "DELETE FROM objects WHERE tenant = $1 AND kind = $2 AND key = $3 {guard} \
-             RETURNING {OBJECT_COLUMNS}"
-        );
+        let object = format!("tenant = $1 AND kind = $2 AND key = $3 {guard}");
+        // The object and its references in one round trip; the references go only with
+        // the object.
+        let (conn, backend) = self.turn.conn_to();
+        let sql = match backend {
+            Backend::Postgres => format!(
+                "WITH gone AS (DELETE FROM objects WHERE {object} RETURNING {OBJECT_COLUMNS}), \
+                 refs_gone AS (DELETE FROM object_refs WHERE tenant = $1 AND kind = $2 \
+                 AND key = $3 AND EXISTS (SELECT 1 FROM gone)) SELECT * FROM gone"
+            ),
+            // SQLite's statements do not nest: it runs the two in turn.
+            Backend::Sqlite => format!(
+                "DELETE FROM object_refs WHERE tenant = $1 AND kind = $2 AND key = $3 \
+                 AND EXISTS (SELECT 1 FROM objects WHERE {object}); \
+                 DELETE FROM objects WHERE {object} RETURNING {OBJECT_COLUMNS}"
+            ),
+        };
         let mut statement = sqlx::query(&sql).bind(&self.tenant).bind(kind).bind(key);
         if let Expect::Version(version) = expect {
             statement = statement.bind(version);
         }
-        let Some(row) = statement.fetch_optional(self.turn.conn()).await? else {
+        let found = statement.fetch_all(conn).await?;
+        let Some(row) = found.first() else {
             return Err(self.miss(kind, key).await);
         };
-        let deleted = rows::object(&row)?;
-        self.delete_refs(kind, key).await?;
+        let deleted = rows::object(row)?;
         self.behind.learn(kind, key, false);
         self.ops.push(&ChangeOp::<()>::Delete {
             kind: kind.to_string(),
@@ -456,12 +472,13 @@ impl WriteTx for SqlTx {
         rows::token(&row)
     }
 
-    async fn commit(mut self: Box<Self>, audit: AuditEntry) -> Result<i64> {
+    async fn commit(mut self: Box<Self>, audit: AuditEntry) -> Result<Committed> {
         self.flush().await?;
         let ops = std::mem::take(&mut self.ops).finish()?;
         let (revision, now) = (self.revision, self.now);
         let group = self.turn.group();
         group.record(revision, now, ops, audit).await?;
+        let incarnation = group.incarnation();
         let outcome = group.outcome();
         let lane = self.turn.lane.clone();
         match self.turn.guard.take() {
@@ -469,7 +486,11 @@ impl WriteTx for SqlTx {
             // The next writer on the lane goes on in the same transaction.
             other => drop(other),
         }
-        group::committed(outcome).await?;
-        Ok(revision)
+        let changes = group::committed(outcome).await?;
+        Ok(Committed {
+            revision,
+            incarnation,
+            changes,
+        })
     }
 }

@@ -83,17 +83,24 @@ pub async fn commits_are_announced_where_the_database_can(store: SqlStore) {
     };
     let t = tenant(&store).await;
     put_one(&store, &t, "user", "u", json!({})).await;
+    // The tenant's creation, then the put: each with the revision it made.
     let announced = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
+        let mut revisions = Vec::new();
+        while revisions.len() < 2 {
             match commits.recv().await {
-                Some(tenant) if tenant == t => return true,
+                Some(commit) if commit.tenant == t => revisions.push(commit.revision),
                 Some(_) => continue,
-                None => return false,
+                None => break,
             }
         }
+        revisions
     })
     .await;
-    assert_eq!(announced, Ok(true), "the commit of {t} is announced");
+    assert_eq!(
+        announced,
+        Ok(vec![Some(1), Some(2)]),
+        "the commits of {t} are announced"
+    );
 }
 
 pub async fn a_lease_has_one_holder_until_it_expires(store: SqlStore) {

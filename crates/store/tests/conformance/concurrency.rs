@@ -65,7 +65,8 @@ pub async fn concurrent_writers_commit_in_revision_order(store: SqlStore) {
 /// Writers that arrive together share a transaction (group commit), yet each write is its
 /// own: a writer that fails or gives up leaves nothing and costs the others nothing, every
 /// acknowledged write is there at the revision it was told, and the change records and the
-/// audit chain read as if each had committed alone.
+/// audit chain read as if each had committed alone. The change records a writer is handed
+/// with its answer are the store's, of the tenant's incarnation, its own among them.
 pub async fn grouped_writers_each_commit_or_fail_alone(store: SqlStore) {
     let store = Arc::new(store);
     let t = tenant(&store).await;
@@ -104,12 +105,28 @@ pub async fn grouped_writers_each_commit_or_fail_alone(store: SqlStore) {
         .collect();
 
     let mut acknowledged = Vec::new();
+    let mut handed_over = std::collections::BTreeMap::new();
+    let incarnation = store
+        .tenant_head(&t)
+        .await
+        .expect("head")
+        .expect("t")
+        .incarnation;
     for writer in writers {
         for (key, outcome) in writer.await.expect("writer") {
             let found = store.get(&t, "user", &key).await.expect("get");
             match outcome {
-                Some(revision) => {
+                Some(committed) => {
+                    let revision = committed.revision;
                     assert_eq!(found.map(|o| o.version), Some(revision), "{key}");
+                    assert_eq!(committed.incarnation, incarnation, "{key}");
+                    assert!(
+                        committed.changes.iter().any(|c| c.revision == revision),
+                        "{key} is handed its own change"
+                    );
+                    for change in committed.changes.iter() {
+                        handed_over.insert(change.revision, change.clone());
+                    }
                     acknowledged.push(revision);
                 }
                 None => assert!(found.is_none(), "{key} was not acknowledged yet is there"),
@@ -136,6 +153,10 @@ pub async fn grouped_writers_each_commit_or_fail_alone(store: SqlStore) {
         changes.iter().all(|c| c.ops.len() == 1),
         "each holds its own write"
     );
+    for change in &changes {
+        let handed = handed_over.get(&change.revision).expect("handed over");
+        assert_eq!(**handed, *change, "handed over as stored");
+    }
     let filter = grantd_store::AuditFilter {
         limit: 1000,
         ..Default::default()

@@ -120,6 +120,7 @@ pub async fn put_one(store: &SqlStore, tenant: &str, kind: &str, key: &str, body
     tx.commit(audit(&format!("{kind}.put"), key))
         .await
         .expect("commit")
+        .revision
 }
 
 pub async fn begin(store: &SqlStore, tenant: &str) -> Box<dyn WriteTx> {

@@ -96,7 +96,8 @@ pub async fn conditional_writes_check_versions(store: SqlStore) {
     let v2 = tx
         .commit(audit("role.update", "role:r"))
         .await
-        .expect("commit");
+        .expect("commit")
+        .revision;
     assert_eq!(written.version, v2);
 
     let mut tx = begin(&store, &t).await;
@@ -246,6 +247,11 @@ pub async fn references_follow_their_holders(store: SqlStore) {
         .expect("refs")
         .is_empty());
     let mut tx = begin(&store, &t).await;
+    // A delete refused (another version, or no such object) leaves every reference.
+    let stale = tx.delete("grant", "g", Expect::Version(999)).await;
+    assert!(matches!(stale, Err(StoreError::VersionMismatch { .. })));
+    assert!(tx.delete("grant", "nothing", Expect::Any).await.is_err());
+    assert_eq!(tx.referencing("user:u").await.expect("refs").len(), 2);
     // Rewriting the holder replaces its references; deleting it removes them.
     tx.put(object("role", "r", json!({})), Expect::Present)
         .await
@@ -465,7 +471,11 @@ pub async fn prefetched_writes_read_and_write_as_any_other(store: SqlStore) {
         .expect("get")
         .expect("held user");
     assert_eq!(stored.body, json!({"n": 2}));
-    let revision = tx.commit(audit("import", "t")).await.expect("commit");
+    let revision = tx
+        .commit(audit("import", "t"))
+        .await
+        .expect("commit")
+        .revision;
 
     let new = store
         .get(&t, "user", "new")

@@ -23,7 +23,8 @@ pub async fn commit_writes_one_change_and_one_audit_event(store: SqlStore) {
             ..audit("batch", "user:u")
         })
         .await
-        .expect("commit");
+        .expect("commit")
+        .revision;
 
     let changes = store.list_changes(&t, 1, 10).await.expect("changes");
     assert_eq!(changes.len(), 1);

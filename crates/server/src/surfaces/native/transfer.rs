@@ -49,7 +49,7 @@ async fn export(State(state): State<AppState>, access: TenantAccess<Read>) -> Ap
         let deadline = tokio::time::Instant::now() + EXPORT_DEADLINE;
         loop {
             let chunk = match tokio::time::timeout_at(deadline, export.next_lines()).await {
-                Ok(Ok(Some(lines))) => encode(&lines),
+                Ok(Ok(Some(lines))) => Ok(Bytes::from(lines)),
                 Ok(Ok(None)) => return,
                 Ok(Err(e)) => Err(std::io::Error::other(e.to_string())),
                 Err(_) => Err(std::io::Error::other(
@@ -74,16 +74,6 @@ async fn export(State(state): State<AppState>, access: TenantAccess<Read>) -> Ap
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(NDJSON));
     headers.insert("grantd-revision", HeaderValue::from(revision));
     Ok(response)
-}
-
-/// Lines as NDJSON.
-fn encode(lines: &[crate::service::TransferLine]) -> Result<Bytes, std::io::Error> {
-    let mut chunk = Vec::with_capacity(lines.len() * 256);
-    for line in lines {
-        serde_json::to_writer(&mut chunk, line).map_err(std::io::Error::other)?;
-        chunk.push(b'\n');
-    }
-    Ok(Bytes::from(chunk))
 }
 
 /// `POST /v1/tenants/{tenant}/import`: NDJSON as an export writes it, checked whole and
