@@ -8,7 +8,8 @@
 #
 # Environment: GRANTS (100000), POSTGRES (postgres://postgres@127.0.0.1:5432: a fresh
 # database is created in it and dropped after), TIMEOUT_SECS (600: the server's request
-# timeout, which an import must finish within).
+# timeout, which an import must finish within), BIN_DIR (run the grantd found there
+# instead of building it: to measure another build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +20,12 @@ TIMEOUT_SECS="${TIMEOUT_SECS:-600}"
 stores=("$@")
 [ ${#stores[@]} -gt 0 ] || stores=(sqlite)
 
-cargo build --release --locked -q -p grantd
-bin="$CARGO_TARGET_DIR/release/grantd"
+if [ -n "${BIN_DIR:-}" ]; then
+  bin="$BIN_DIR/grantd"
+else
+  cargo build --release --locked -q -p grantd
+  bin="$CARGO_TARGET_DIR/release/grantd"
+fi
 work="$(mktemp -d /var/tmp/grantd-transfer.XXXXXX)"
 trap 'rm -rf "$work"' EXIT
 file="$work/tenant.ndjson"

@@ -68,6 +68,8 @@ pub struct Export {
     /// The next kind to read (an index into `KINDS`) and the last key read of it.
     kind: usize,
     after: Option<String>,
+    /// The lines of the page read last, made on the blocking pool while the next is read.
+    making: Option<tokio::task::JoinHandle<ServiceResult<Vec<u8>>>>,
 }
 
 impl Export {
@@ -77,8 +79,33 @@ impl Export {
     }
 
     /// The next lines as NDJSON, in `KINDS` order and key order within a kind; `None` once
-    /// all are read. The lines are made on the blocking pool.
+    /// all are read. A page's lines are made on the blocking pool while the next page is
+    /// read.
     pub async fn next_lines(&mut self) -> ServiceResult<Option<Vec<u8>>> {
+        loop {
+            let next = self.next_page().await?;
+            let made = match self.making.take() {
+                Some(making) => Some(making.await.map_err(|e| {
+                    ServiceError::Internal(format!("an export's page failed: {e}"))
+                })??),
+                None => None,
+            };
+            if let Some((kind, page)) = next {
+                let making = tokio::task::spawn_blocking(move || lines_of(kind, page));
+                self.making = Some(making);
+            }
+            match made {
+                Some(lines) if !lines.is_empty() => return Ok(Some(lines)),
+                // Nothing made yet, or a page of objects that sets derive.
+                _ if self.making.is_some() => continue,
+                Some(_) => continue,
+                None => return Ok(None),
+            }
+        }
+    }
+
+    /// The next page of objects, with their kind; `None` once every kind is read.
+    async fn next_page(&mut self) -> ServiceResult<Option<(Kind, Vec<ObjectText>)>> {
         while let Some(&kind) = KINDS.get(self.kind) {
             let query = ListQuery {
                 prefix: None,
@@ -91,11 +118,8 @@ impl Export {
             } else {
                 self.after = page.last().map(|o| o.key.clone());
             }
-            let lines = tokio::task::spawn_blocking(move || lines_of(kind, page))
-                .await
-                .map_err(|e| ServiceError::Internal(format!("an export's page failed: {e}")))??;
-            if !lines.is_empty() {
-                return Ok(Some(lines));
+            if !page.is_empty() {
+                return Ok(Some((kind, page)));
             }
         }
         Ok(None)
@@ -517,6 +541,7 @@ impl Service {
             read,
             kind: 0,
             after: None,
+            making: None,
         })
     }
 
