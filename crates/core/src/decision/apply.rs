@@ -41,12 +41,17 @@ fn add(list: &mut ThinVec<Arc<str>>, item: &Arc<str>) {
 }
 
 impl Snapshot {
-    /// Applies one change record's operations at `revision`.
-    pub fn apply(&mut self, revision: i64, ops: &[Op]) {
+    /// Applies one change record's operations at `revision`; each holds its body or a
+    /// reference to it (`Op<&Value>`, applying a change record without a copy).
+    pub fn apply<B: std::borrow::Borrow<serde_json::Value>>(
+        &mut self,
+        revision: i64,
+        ops: &[Op<B>],
+    ) {
         let mut dirty = Dirty::default();
         for op in ops {
             match op {
-                Op::Put { kind, body } => self.put(*kind, body, &mut dirty),
+                Op::Put { kind, body } => self.put(*kind, body.borrow(), &mut dirty),
                 Op::Delete { kind, key } => self.delete(*kind, key, &mut dirty),
             }
         }

@@ -22,8 +22,8 @@ pub const TENANT: Id = 0;
 
 /// One operation of a change record, as the store replays it.
 #[derive(Debug, Clone)]
-pub enum Op {
-    Put { kind: Kind, body: Value },
+pub enum Op<B = Value> {
+    Put { kind: Kind, body: B },
     Delete { kind: Kind, key: String },
 }
 

@@ -892,7 +892,7 @@ fn the_index_knows_which_windows_end_when() {
         ended(&index, 7_000, 8_000),
         ["assignment:user:bob/r", "member:g/user:bob"]
     );
-    index.apply(
+    index.apply::<serde_json::Value>(
         4,
         &[Op::Delete {
             kind: Kind::Member,

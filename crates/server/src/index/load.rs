@@ -8,6 +8,7 @@ use grantd_core::Kind;
 use std::sync::Arc;
 
 use grantd_store::{ChangeOp, ChangeRecord, ListQuery, Store, StoreError, StoredObject};
+use serde_json::Value;
 use tokio::sync::mpsc;
 
 /// The kinds the index holds, in the order that lets references resolve.
@@ -111,19 +112,19 @@ async fn load(store: Arc<dyn Store>, tenant: &str, revision: i64) -> Result<Snap
     reader
         .await
         .map_err(|e| StoreError::Internal(format!("index reader failed: {e}")))?;
-    snapshot.apply(revision, &[]);
+    snapshot.apply::<Value>(revision, &[]);
     Ok(snapshot)
 }
 
 /// A change record as the index's operations; kinds the index does not hold are skipped.
-pub fn ops_of(change: &ChangeRecord) -> Vec<Op> {
+pub fn ops_of(change: &ChangeRecord) -> Vec<Op<&Value>> {
     change
         .ops
         .iter()
         .filter_map(|op| match op {
             ChangeOp::Put { kind, body, .. } => Some(Op::Put {
                 kind: Kind::parse(kind)?,
-                body: body.clone(),
+                body,
             }),
             ChangeOp::Delete { kind, key } => Some(Op::Delete {
                 kind: Kind::parse(kind)?,

@@ -70,7 +70,7 @@ pub async fn build_every(
                     Some(snapshot) => snapshot,
                     None => Snapshot::new(),
                 };
-                snapshot.apply(head.revision, &[]);
+                snapshot.apply::<serde_json::Value>(head.revision, &[]);
                 built.push((tenant, snapshot, incarnation));
             }
             Some(_) => {

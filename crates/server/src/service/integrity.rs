@@ -24,7 +24,9 @@ impl Service {
     ) -> ServiceResult<Versioned<K>> {
         object.validate()?;
         let target = object.object_key();
-        refuse_past_end(&mut **tx, object, &target).await?;
+        let body = serde_json::to_value(object)
+            .map_err(|e| ServiceError::Internal(format!("cannot encode {target}: {e}")))?;
+        refuse_past_end(&mut **tx, &body, &target).await?;
         let refs = object.refs();
         // What the object refers to, in one read.
         let wanted: Vec<(&str, &str)> = refs
@@ -116,8 +118,6 @@ impl Service {
                 .into());
             }
         }
-        let body = serde_json::to_value(object)
-            .map_err(|e| ServiceError::Internal(format!("cannot encode {target}: {e}")))?;
         let new = NewObject {
             kind: K::KIND.as_str().to_string(),
             key: target.key.clone(),
@@ -141,9 +141,9 @@ impl Service {
 
 /// Refuses a window that a write sets or moves to end in the past: access that ends is
 /// written ahead of its end (an end already stored may stay as it is, passed or not).
-async fn refuse_past_end<K: Object>(
+async fn refuse_past_end(
     tx: &mut dyn WriteTx,
-    object: &K,
+    body: &serde_json::Value,
     target: &ObjectKey,
 ) -> ServiceResult<()> {
     fn end(body: &serde_json::Value) -> Option<Timestamp> {
@@ -151,9 +151,7 @@ async fn refuse_past_end<K: Object>(
             .and_then(serde_json::Value::as_str)
             .and_then(|t| Timestamp::parse(t).ok())
     }
-    let body = serde_json::to_value(object)
-        .map_err(|e| ServiceError::Internal(format!("cannot encode {target}: {e}")))?;
-    let Some(new_end) = end(&body) else {
+    let Some(new_end) = end(body) else {
         return Ok(());
     };
     if new_end.0 > super::now_millis() {

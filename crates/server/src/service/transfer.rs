@@ -231,19 +231,23 @@ pub struct Imported {
     pub objects: std::collections::BTreeMap<String, u64>,
 }
 
-/// A line of an import, decoded and checked, with the line number it came from.
+/// A line of an import, checked, with the line number it came from and where it lies in
+/// the file: it is read again when written, so that a file is held once, as text, not
+/// again as documents.
 struct Item {
     line: usize,
     kind: Kind,
     key: String,
-    body: Value,
+    /// The keys of the objects of its kind it must be written after.
+    parents: Vec<String>,
+    at: std::ops::Range<usize>,
 }
 
 /// Decodes an object of kind `K`, checked as a single write checks it: its key, or what is
 /// wrong with it.
 fn check<K: Object>(body: &Value) -> Result<String, Invalid> {
-    let object: K =
-        serde_json::from_value(body.clone()).map_err(|e| Invalid::field("body", e.to_string()))?;
+    // Read from the document in place: a copy of each is what an import's size costs.
+    let object = K::deserialize(body).map_err(|e| Invalid::field("body", e.to_string()))?;
     object.validate()?;
     Ok(object.key())
 }
@@ -333,13 +337,16 @@ async fn write_kind(
 /// Writes one item: not over an object that a permission set derives, or that a
 /// compatible surface owns (its `origin`) with one it does not: the owner changes it, not
 /// a file.
-async fn write_item(batch: &mut Batch<'_>, item: Item) -> ServiceResult<()> {
-    let target = ObjectKey::new(item.kind, item.key.clone());
+async fn write_item(batch: &mut Batch<'_>, item: Item, text: &str) -> ServiceResult<()> {
+    let body = serde_json::from_str::<Line>(&text[item.at])
+        .map_err(|e| ServiceError::Internal(format!("a checked line no longer reads: {e}")))?
+        .body;
+    let target = ObjectKey::new(item.kind, item.key);
     let stored = batch.stored(&target).await?;
     if let Some(stored) = &stored {
-        refuse_replacing_owned(&target, &item.body, stored)?;
+        refuse_replacing_owned(&target, &body, stored)?;
     }
-    write_kind(batch, item.kind, item.body, stored.as_ref()).await
+    write_kind(batch, item.kind, body, stored.as_ref()).await
 }
 
 fn refuse_replacing_owned(target: &ObjectKey, body: &Value, stored: &Value) -> ServiceResult<()> {
@@ -417,7 +424,7 @@ fn in_write_order(items: Vec<Item>) -> Vec<Item> {
         items
             .iter()
             .map(|item| {
-                parents(item.kind, &item.body)
+                item.parents
                     .iter()
                     .filter_map(|p| index.get(&(item.kind, p.as_str())).copied())
                     .collect()
@@ -468,8 +475,14 @@ fn in_write_order(items: Vec<Item>) -> Vec<Item> {
 fn prepare(text: &str) -> Result<Vec<Item>, Invalid> {
     let mut items = Vec::new();
     let mut errors: Vec<FieldError> = Vec::new();
-    for (i, raw) in text.lines().enumerate() {
+    let mut offset = 0;
+    for (i, raw) in text.split_inclusive('\n').enumerate() {
         let line = i + 1;
+        let start = offset;
+        offset += raw.len();
+        let raw = raw.strip_suffix('\n').unwrap_or(raw);
+        let raw = raw.strip_suffix('\r').unwrap_or(raw);
+        let at = start..start + raw.len();
         if raw.trim().is_empty() || errors.len() >= MAX_ERRORS {
             continue;
         }
@@ -517,7 +530,8 @@ fn prepare(text: &str) -> Result<Vec<Item>, Invalid> {
                 line,
                 kind,
                 key,
-                body: parsed.body,
+                parents: parents(kind, &parsed.body),
+                at,
             }),
             Err(invalid) => errors.extend(at_line(line, invalid)),
         }
@@ -550,9 +564,12 @@ impl Service {
     /// what it refers to whatever the order of the file, or none is. An object already
     /// there is replaced.
     pub async fn import(&self, ctx: &Ctx, text: String) -> ServiceResult<Imported> {
-        let items = tokio::task::spawn_blocking(move || prepare(&text))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("the import's check stopped: {e}")))??;
+        let (text, items) =
+            tokio::task::spawn_blocking(move || prepare(&text).map(|items| (text, items)))
+                .await
+                .map_err(|e| {
+                    ServiceError::Internal(format!("the import's check stopped: {e}"))
+                })??;
         let mut counts = std::collections::BTreeMap::new();
         let mut batch = self.batch_alone(ctx).await?;
         let keys: Vec<(&str, &str)> = items
@@ -563,17 +580,20 @@ impl Service {
         drop(keys);
         for item in items {
             let (line, kind) = (item.line, item.kind);
-            write_item(&mut batch, item).await.map_err(|e| match e {
-                ServiceError::Invalid(invalid) => Invalid(at_line(line, invalid)).into(),
-                ServiceError::NotFound(what) => {
-                    Invalid::field(format!("line {line}"), format!("{what} does not exist")).into()
-                }
-                ServiceError::Conflict { code, message } => ServiceError::Conflict {
-                    code,
-                    message: format!("line {line}: {message}"),
-                },
-                other => other,
-            })?;
+            write_item(&mut batch, item, &text)
+                .await
+                .map_err(|e| match e {
+                    ServiceError::Invalid(invalid) => Invalid(at_line(line, invalid)).into(),
+                    ServiceError::NotFound(what) => {
+                        Invalid::field(format!("line {line}"), format!("{what} does not exist"))
+                            .into()
+                    }
+                    ServiceError::Conflict { code, message } => ServiceError::Conflict {
+                        code,
+                        message: format!("line {line}: {message}"),
+                    },
+                    other => other,
+                })?;
             *counts.entry(kind.as_str().to_string()).or_insert(0u64) += 1;
         }
         let total: u64 = counts.values().sum();

@@ -25,8 +25,8 @@ const HELD_AT_MOST: usize = 1000;
 #[derive(Default)]
 pub(super) struct Behind {
     /// Whether each object known without a read is there (written here or found by a
-    /// prefetch) or not.
-    known: HashMap<(String, String), bool>,
+    /// prefetch) or not, by kind and key (looked up without an allocation).
+    known: HashMap<String, HashMap<String, bool>>,
     objects: Vec<HeldObject>,
     refs: Vec<HeldRef>,
 }
@@ -61,28 +61,24 @@ impl HeldRef {
 impl Behind {
     /// Whether the object is there, if known without a read.
     pub(super) fn known(&self, kind: &str, key: &str) -> Option<bool> {
-        self.known
-            .get(&(kind.to_string(), key.to_string()))
-            .copied()
+        self.known.get(kind)?.get(key).copied()
     }
 
     pub(super) fn learn(&mut self, kind: &str, key: &str, present: bool) {
-        self.known
-            .insert((kind.to_string(), key.to_string()), present);
+        let of_kind = match self.known.get_mut(kind) {
+            Some(of_kind) => of_kind,
+            None => self.known.entry(kind.to_string()).or_default(),
+        };
+        match of_kind.get_mut(key) {
+            Some(known) => *known = present,
+            None => drop(of_kind.insert(key.to_string(), present)),
+        }
     }
 
     /// Holds a new object (known to be absent) back; true once enough are held to write.
     pub(super) fn hold(&mut self, object: &NewObject, body: String) -> bool {
         self.learn(&object.kind, &object.key, true);
-        for r in &object.refs {
-            self.refs.push(HeldRef {
-                target: r.target.clone(),
-                kind: object.kind.clone(),
-                key: object.key.clone(),
-                field: r.field.clone(),
-                cascade: r.cascade,
-            });
-        }
+        self.refs.extend(HeldRef::of(object));
         self.objects.push(HeldObject {
             kind: object.kind.clone(),
             key: object.key.clone(),
