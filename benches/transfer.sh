@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Import and export at size: a release grantd on a fresh store, a tenant's NDJSON of GRANTS
 # grants with their users, groups, memberships, roles and resources, imported with
-# `grantd import` and exported again with `grantd export`, each timed, with the server's
-# peak resident memory. The export must hold what the file did.
+# `grantd import` and, once the node's index has applied the import (timed too), exported
+# again with `grantd export`, each timed, with the server's peak resident memory. The
+# export must hold what the file did.
 #
 #   benches/transfer.sh [sqlite|postgres]...        (default: sqlite)
 #
@@ -76,6 +77,13 @@ for store in "${stores[@]}"; do
   start=$(date +%s.%N)
   "$bin" import "$file" "${remote[@]}" >/dev/null 2>"$work/import.log"
   imported=$(date +%s.%N)
+  # The node's index has applied the import once a check may be answered at its revision:
+  # timed apart, and waited for, so that the export is measured on its own.
+  revision=$(sed -n 's/.* at revision \([0-9]*\) .*/\1/p' "$work/import.log")
+  fresh="{\"subject\": {\"type\": \"user\", \"id\": \"u0\"}, \"action\": \"read\", \"resource\": {\"type\": \"doc\", \"id\": \"d0\"}, \"consistency\": {\"mode\": \"at_least_as_fresh\", \"revision\": $revision}}"
+  until curl -sf -X POST http://127.0.0.1:9310/v1/tenants/bench/check -H "Authorization: Bearer $op" \
+    -H 'content-type: application/json' -d "$fresh" >/dev/null; do sleep 0.1; done
+  indexed=$(date +%s.%N)
   "$bin" export -o "$work/again.ndjson" "${remote[@]}" 2>"$work/export.log"
   exported=$(date +%s.%N)
   peak=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
@@ -94,10 +102,10 @@ def read(path):
     return kinds, grants
 sys.exit(0 if read(sys.argv[1]) == read(sys.argv[2]) else 1)
 PY
-  python3 - "$store" "$objects" "$start" "$imported" "$exported" "$peak" <<'PY'
+  python3 - "$store" "$objects" "$start" "$imported" "$indexed" "$exported" "$peak" <<'PY'
 import sys
-store, n, start, imported, exported, peak = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:6]), int(sys.argv[6])
-i, e = imported - start, exported - imported
-print(f"{store}: import {i:.1f} s ({n / i:,.0f} objects/s), export {e:.1f} s ({n / e:,.0f} objects/s), server peak RSS {peak / 1024:.0f} MiB")
+store, n, start, imported, indexed, exported, peak = sys.argv[1], int(sys.argv[2]), *map(float, sys.argv[3:7]), int(sys.argv[7])
+i, x, e = imported - start, indexed - imported, exported - indexed
+print(f"{store}: import {i:.1f} s ({n / i:,.0f} objects/s), indexed {x:.1f} s later, export {e:.1f} s ({n / e:,.0f} objects/s), server peak RSS {peak / 1024:.0f} MiB")
 PY
 done

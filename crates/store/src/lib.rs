@@ -96,6 +96,10 @@ pub trait Store: Send + Sync + 'static {
     /// The objects holding a reference to `target` (an object key `kind:key`).
     async fn referencing(&self, tenant: &str, target: &str) -> Result<Vec<RefHolder>>;
 
+    /// The size in bytes of the largest change record of the tenant with a revision above
+    /// `after` and up to `upto` (0 if none): what replaying them would read at once.
+    async fn largest_change(&self, tenant: &str, after: i64, upto: i64) -> Result<u64>;
+
     /// Change records with a revision above `after`, in revision order.
     async fn list_changes(&self, tenant: &str, after: i64, limit: u32)
         -> Result<Vec<ChangeRecord>>;

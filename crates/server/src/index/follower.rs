@@ -13,8 +13,9 @@
 //! blocking pool (applying is CPU work that must not hold an async worker that answers
 //! checks and health probes), and publishes the copy after each step of at most `STEP`
 //! changes or `STEP_TIME` of work: a long backlog becomes visible as it is applied. A
-//! tenant whose incarnation changed, or that is too far behind, is rebuilt from a snapshot
-//! of the store; one deleted is dropped. Token revocations and tenant deletions seen on
+//! tenant whose incarnation changed, that is too far behind, or that would replay a change
+//! too large to read whole (an import's) is rebuilt from a snapshot of the store; one
+//! deleted is dropped. Token revocations and tenant deletions seen on
 //! the way are announced (`Indexes::revocations`).
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -42,6 +43,9 @@ const CONCURRENT: usize = 16;
 /// An index further behind than this many revisions is rebuilt from a snapshot of the
 /// store rather than replayed change by change.
 const REBUILD_GAP: i64 = 50_000;
+/// ... and so is one that would replay a change record larger than this (an import's):
+/// rebuilt, it reads the tenant's rows a page at a time instead of the record whole.
+const REPLAY_AT_MOST: u64 = 16 << 20;
 /// What the database announces after a lost connection: catch up with everything.
 const EVERYTHING: &str = "*";
 
@@ -251,12 +255,18 @@ async fn catch_up(indexes: &Indexes, tenant: &str, until: Option<i64>) -> Result
         drop_tenant(indexes, tenant);
         current = None;
     }
-    let rebuild = current
-        .as_ref()
-        .is_none_or(|i| head.revision - i.snapshot().revision() > REBUILD_GAP);
+    let rebuild = match &current {
+        None => true,
+        Some(index) => {
+            let applied = index.snapshot().revision();
+            head.revision - applied > REBUILD_GAP
+                || (head.revision > applied
+                    && store.largest_change(tenant, applied, head.revision).await? > REPLAY_AT_MOST)
+        }
+    };
     if rebuild {
-        // New here, another incarnation, or too far behind to replay: a consistent
-        // snapshot of the store.
+        // New here, another incarnation, too far behind, or a change too large to
+        // replay: a consistent snapshot of the store.
         match build(store, tenant).await? {
             Some((snapshot, incarnation)) => {
                 indexes
@@ -265,7 +275,7 @@ async fn catch_up(indexes: &Indexes, tenant: &str, until: Option<i64>) -> Result
                 let index = Arc::new(TenantIndex::new(snapshot, incarnation));
                 indexes.replace_tenants(|t| drop(t.insert(tenant.to_string(), index)));
                 if current.is_some() {
-                    // Too far behind to replay: the revocations it skipped are not known
+                    // Not replayed: the revocations it skipped are not known
                     // one by one, so every token of the tenant is looked up again.
                     indexes.revoke(Revocation::Tenant(Arc::from(tenant)));
                 }

@@ -414,6 +414,21 @@ impl Store for SqlStore {
         rows::referencing(self.pool()?, tenant, target).await
     }
 
+    async fn largest_change(&self, tenant: &str, after: i64, upto: i64) -> Result<u64> {
+        // `octet_length` reads a value's size, not the value (PostgreSQL's TOAST header,
+        // SQLite's record header).
+        let largest: i64 = sqlx::query_scalar(
+            "SELECT COALESCE(MAX(octet_length(ops)), 0) FROM changes \
+             WHERE tenant = $1 AND revision > $2 AND revision <= $3",
+        )
+        .bind(tenant)
+        .bind(after)
+        .bind(upto)
+        .fetch_one(self.pool()?)
+        .await?;
+        Ok(u64::try_from(largest).unwrap_or_default())
+    }
+
     async fn list_changes(
         &self,
         tenant: &str,

@@ -56,6 +56,7 @@ conformance!(
     objects::a_read_sees_one_snapshot,
     objects::prefetched_writes_read_and_write_as_any_other,
     records::commit_writes_one_change_and_one_audit_event,
+    records::the_largest_change_is_told_by_its_size,
     records::audit_events_filter_by_actor_target_and_time,
     records::audit_events_filter_by_what_their_target_or_detail_mentions,
     records::tokens_are_found_by_hash_and_deleted_per_tenant,

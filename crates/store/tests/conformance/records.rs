@@ -68,6 +68,34 @@ pub async fn commit_writes_one_change_and_one_audit_event(store: SqlStore) {
     assert_eq!(events[1].entry.client_addr.as_deref(), Some("127.0.0.1"));
 }
 
+/// The largest change record in a range of revisions is told by its size, without reading
+/// it; another tenant's count for nothing.
+pub async fn the_largest_change_is_told_by_its_size(store: SqlStore) {
+    let t = tenant(&store).await;
+    let small = put_one(&store, &t, "user", "a", json!({"id": "a"})).await;
+    let large = put_one(&store, &t, "user", "b", json!({"note": "x".repeat(10_000)})).await;
+    let last = put_one(&store, &t, "user", "c", json!({"id": "c"})).await;
+    let other = tenant(&store).await;
+    put_one(
+        &store,
+        &other,
+        "user",
+        "d",
+        json!({"note": "y".repeat(50_000)}),
+    )
+    .await;
+    let size = |after, upto| {
+        let (store, t) = (&store, &t);
+        async move { store.largest_change(t, after, upto).await.expect("size") }
+    };
+    let whole = size(0, last).await;
+    assert!((10_000..11_000).contains(&whole), "{whole}");
+    assert_eq!(size(small - 1, small).await, size(last - 1, last).await);
+    assert!(size(small - 1, small).await < 200);
+    assert_eq!(size(large - 1, large).await, whole);
+    assert_eq!(size(last, last + 10).await, 0, "none after the last");
+}
+
 pub async fn audit_events_filter_by_actor_target_and_time(store: SqlStore) {
     let t = tenant(&store).await;
     for (actor, target) in [("alice", "user:a"), ("bob", "user:b"), ("alice", "user:b")] {
