@@ -290,8 +290,12 @@ async fn catch_up(indexes: &Indexes, tenant: &str, until: Option<i64>) -> Result
     };
     let mut snapshot = (*index.snapshot()).clone();
     while snapshot.revision() < head.revision {
+        // No further than the head whose changes were sized above: revisions are dense, so
+        // as many records as revisions are left. A change committed since is another
+        // catch-up's, sized in turn.
+        let left = u32::try_from(head.revision - snapshot.revision()).unwrap_or(BATCH);
         let changes = store
-            .list_changes(tenant, snapshot.revision(), BATCH)
+            .list_changes(tenant, snapshot.revision(), BATCH.min(left))
             .await?;
         // The records just read are of the index's incarnation only if the tenant has not
         // been deleted since: incarnations never repeat, so the same one now means the
