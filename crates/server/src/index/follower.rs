@@ -1,9 +1,10 @@
 //! The follower: what changes indexes. A dispatcher task takes the wake-ups (a write on
 //! this node, another node's commit or tenant deletion announced by the database) and, each
 //! second, compares every tenant's committed revision and incarnation with its index's in
-//! one read. A wake-up that names a revision the index has applied is done with. Each tenant that is behind is caught up by a task of its own, so that one
-//! tenant's backlog never delays another's; at most `CONCURRENT` tenants catch up at once,
-//! and one tenant is never caught up by two tasks.
+//! one read. A wake-up that names a revision the index has applied is done with. Each
+//! tenant that is behind is caught up by a task of its own, so that one tenant's backlog
+//! never delays another's; at most `CONCURRENT` tenants catch up at once, and one tenant
+//! is never caught up by two tasks.
 //!
 //! Catching up first applies the change records this node's writes handed over, without a
 //! read, when they lead on from the index's revision of its incarnation; if the wake-up's
@@ -24,12 +25,12 @@ use std::time::{Duration, Instant};
 
 use arc_swap::ArcSwap;
 use grantd_core::decision::Snapshot;
-use grantd_store::{ChangeOp, ChangeRecord, Store, StoreError};
+use grantd_store::{Announcement, ChangeOp, ChangeRecord, Store, StoreError};
 use tokio::sync::{broadcast, mpsc, Semaphore};
 
 use super::load::{build, ops_of};
 use super::start::build_every;
-use super::{Indexes, Revocation, TenantIndex, Wake};
+use super::{Indexes, Revocation, TenantIndex};
 
 const POLL: Duration = Duration::from_secs(1);
 /// Change records read from the store at once.
@@ -70,7 +71,7 @@ struct Running {
 /// Builds every tenant's index from the store, then starts the follower. Returns once the
 /// indexes are built, so the server never answers from an empty index.
 pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, StoreError> {
-    let (wake, mut woken) = mpsc::unbounded_channel::<Wake>();
+    let (wake, mut woken) = mpsc::unbounded_channel::<Announcement>();
     let indexes = Arc::new(Indexes {
         tenants: ArcSwap::from_pointee(HashMap::default()),
         wake: wake.clone(),
@@ -92,11 +93,7 @@ pub async fn spawn_follower(store: Arc<dyn Store>) -> Result<Arc<Indexes>, Store
     if let Some(mut commits) = store.commit_notifications().await? {
         tokio::spawn(async move {
             while let Some(commit) = commits.recv().await {
-                let woken = Wake {
-                    tenant: commit.tenant,
-                    revision: commit.revision,
-                };
-                if wake.send(woken).is_err() {
+                if wake.send(commit).is_err() {
                     return;
                 }
             }

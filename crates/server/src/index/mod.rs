@@ -9,11 +9,11 @@
 //! notification or a reconnect never loses a change. A write committed on this node hands
 //! its change records to the follower (`committed_here`), which applies them without
 //! reading them back; the revision a wake-up names lets the follower skip a tenant whose
-//! index has already applied it (its own commit, announced back by the database). Each tenant publishes the revision
-//! its index has applied on a watch channel, which `at_least_as_fresh` and
-//! `fully_consistent` reads wait on, and the change records it applied on a broadcast
-//! channel, which watch streams read (the store is read once per change, not once per
-//! stream).
+//! index has already applied it (its own commit, announced back by the database). Each
+//! tenant publishes the revision its index has applied on a watch channel, which
+//! `at_least_as_fresh` and `fully_consistent` reads wait on, and the change records it
+//! applied on a broadcast channel, which watch streams read (the store is read once per
+//! change, not once per stream).
 //!
 //! An index belongs to one incarnation of its tenant: a tenant deleted and created again
 //! under the same id repeats the old one's revisions, so revisions alone cannot tell them
@@ -33,7 +33,7 @@ use std::time::Duration;
 use arc_swap::ArcSwap;
 use foldhash::fast::RandomState;
 use grantd_core::decision::Snapshot;
-use grantd_store::{ChangeRecord, Committed, Store};
+use grantd_store::{Announcement, ChangeRecord, Committed, Store};
 use tokio::sync::{broadcast, mpsc, watch, Notify};
 
 use handover::HandedOver;
@@ -44,14 +44,6 @@ pub use load::build as build_snapshot;
 /// How many applied change records a watch stream may fall behind before it reads the
 /// store instead.
 const FEED_CAPACITY: usize = 256;
-
-/// What wakes the follower: a tenant to catch up with, up to `revision` if known (else up
-/// to whatever the store has).
-#[derive(Debug, Clone)]
-struct Wake {
-    tenant: String,
-    revision: Option<i64>,
-}
 
 /// One tenant's published snapshot, applied revision and applied changes, for one
 /// incarnation of the tenant.
@@ -140,7 +132,9 @@ pub enum FreshnessError {
 pub struct Indexes {
     /// Hashed with foldhash: its keys are tenants the operator created, not a caller's.
     tenants: ArcSwap<HashMap<String, Arc<TenantIndex>, RandomState>>,
-    wake: mpsc::UnboundedSender<Wake>,
+    /// What wakes the follower: a commit here or elsewhere, or a tenant to catch up with
+    /// (an announcement without a revision: whatever the store has).
+    wake: mpsc::UnboundedSender<Announcement>,
     store: Arc<dyn Store>,
     /// Change records committed on this node, until applied.
     handed_over: HandedOver,
@@ -183,7 +177,7 @@ impl Indexes {
 
     /// Asks the follower to catch up with `tenant` now, with whatever the store holds.
     pub fn changed(&self, tenant: &str) {
-        let _ = self.wake.send(Wake {
+        let _ = self.wake.send(Announcement {
             tenant: tenant.to_string(),
             revision: None,
         });
@@ -193,7 +187,7 @@ impl Indexes {
     /// the follower, which applies them without reading them back.
     pub fn committed_here(&self, tenant: &str, committed: &Committed) {
         self.handed_over.hold(tenant, committed);
-        let _ = self.wake.send(Wake {
+        let _ = self.wake.send(Announcement {
             tenant: tenant.to_string(),
             revision: Some(committed.revision),
         });

@@ -70,9 +70,22 @@ fn may_write<K: Routed>(access: &TenantAccess<Write>) -> ApiResult<()> {
     ))
 }
 
+/// Before a change: not found if the object lies under another owner than the path's. A
+/// kind that is no other's (`Routed::owner`) needs no look: the service finds the object
+/// or says it is not found.
+async fn owned_by_path<K: Routed>(
+    state: &AppState,
+    tenant: &str,
+    path: &PathParams,
+) -> ApiResult<()> {
+    if K::owner(path).is_some() {
+        belonging::<K>(state, tenant, path).await?;
+    }
+    Ok(())
+}
+
 /// The object an item path names; not found if it lies under another owner than the
-/// path's. A change of an object of a kind that is no other's (`Routed::owner`) needs no
-/// look first: the service finds it or says it is not found.
+/// path's.
 async fn belonging<K: Routed>(
     state: &AppState,
     tenant: &str,
@@ -240,9 +253,7 @@ async fn update<K: Routed>(
 ) -> ApiResult<Response> {
     may_write::<K>(&access)?;
     let key = K::path_key(&path);
-    if K::owner(&path).is_some() {
-        belonging::<K>(&state, &access.ctx.tenant, &path).await?;
-    }
+    owned_by_path::<K>(&state, &access.ctx.tenant, &path).await?;
     let patch = Value::Object(body_fields(body)?);
     let expect = preconditions::expect(&headers, Expect::Any);
     let written = state
@@ -260,9 +271,7 @@ async fn remove<K: Routed>(
 ) -> ApiResult<Response> {
     may_write::<K>(&access)?;
     let key = K::path_key(&path);
-    if K::owner(&path).is_some() {
-        belonging::<K>(&state, &access.ctx.tenant, &path).await?;
-    }
+    owned_by_path::<K>(&state, &access.ctx.tenant, &path).await?;
     let expect = preconditions::expect(&headers, Expect::Any);
     let revision = state.service.delete::<K>(&access.ctx, &key, expect).await?;
     Ok((
