@@ -35,6 +35,25 @@ impl Service {
         })
     }
 
+    /// `batch`, knowing whether each of `objects` is there (`Batch::prefetch`): learnt in
+    /// the round trip that takes the lock, where the store can.
+    pub(super) async fn batch_knowing(
+        &self,
+        ctx: &Ctx,
+        objects: &[(&str, &str)],
+    ) -> ServiceResult<Batch<'_>> {
+        let tx = self
+            .store
+            .begin_knowing(&ctx.tenant, objects)
+            .await
+            .map_err(|e| ServiceError::from_store(e, &format!("tenant {}", ctx.tenant)))?;
+        Ok(Batch {
+            service: self,
+            ctx: ctx.clone(),
+            tx,
+        })
+    }
+
     /// `batch`, for a long command (an import): its transaction is shared with no other
     /// write, so that none waits for it to be answered.
     pub(super) async fn batch_alone(&self, ctx: &Ctx) -> ServiceResult<Batch<'_>> {

@@ -386,16 +386,15 @@ impl Service {
         let what = describe(&target);
         let body = serde_json::to_value(&object)
             .map_err(|e| ServiceError::Internal(format!("cannot encode {target}: {e}")))?;
-        let mut batch = self.batch(ctx).await?;
-        // Whether the object and what it refers to exist, in one read: a create then
-        // makes no other.
+        // Whether the object and what it refers to exist, learnt with the lock: a create
+        // then makes no other read.
         let refs = object.refs();
         let mut wanted = vec![(K::KIND.as_str(), target.key.as_str())];
         wanted.extend(
             refs.iter()
                 .map(|r| (r.target.kind.as_str(), r.target.key.as_str())),
         );
-        batch.prefetch(&wanted).await?;
+        let mut batch = self.batch_knowing(ctx, &wanted).await?;
         let stored = batch.stored(&target).await?;
         derived::refuse_derived(K::KIND, &what, stored.as_ref(), Some(&body))?;
         let existed = stored.is_some();

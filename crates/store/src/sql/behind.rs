@@ -8,12 +8,12 @@
 //! could see them, before any other write, and before commit. Only what is known is
 //! answered here: everything else is read from the database, as it is without a prefetch.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::AnyConnection;
 
 use super::dialect::Backend;
-use super::{placeholders, Statement};
+use super::{literal, placeholders, Statement};
 use crate::{NewObject, Result};
 
 /// Rows one INSERT writes: 7 parameters each, well within SQLite's 999.
@@ -46,15 +46,20 @@ pub(super) struct HeldRef {
 }
 
 impl HeldRef {
-    /// The reference rows of `object`.
+    /// The reference rows of `object`: one for each target and field, the first named.
     pub(super) fn of(object: &NewObject) -> impl Iterator<Item = HeldRef> + '_ {
-        object.refs.iter().map(|r| HeldRef {
-            target: r.target.clone(),
-            kind: object.kind.clone(),
-            key: object.key.clone(),
-            field: r.field.clone(),
-            cascade: r.cascade,
-        })
+        let mut named = HashSet::with_capacity(object.refs.len());
+        object
+            .refs
+            .iter()
+            .filter(move |r| named.insert((r.target.as_str(), r.field.as_str())))
+            .map(|r| HeldRef {
+                target: r.target.clone(),
+                kind: object.kind.clone(),
+                key: object.key.clone(),
+                field: r.field.clone(),
+                cascade: r.cascade,
+            })
     }
 }
 
@@ -87,6 +92,56 @@ impl Behind {
         self.objects.len() >= HELD_AT_MOST
     }
 
+    /// What is held, if only a few objects (a single write's), as statements with their
+    /// values in their text (`literal`), no longer held: for the caller to send with its
+    /// next round trip.
+    pub(super) fn take_inline(
+        &mut self,
+        tenant: &str,
+        revision: i64,
+        now: i64,
+    ) -> Result<Option<String>> {
+        if !(1..=ROWS_PER_STATEMENT).contains(&self.objects.len())
+            || self.refs.len() > ROWS_PER_STATEMENT
+        {
+            return Ok(None);
+        }
+        let tenant = literal::text(tenant)?;
+        let objects: Vec<String> = self
+            .objects
+            .iter()
+            .map(|o| {
+                Ok(format!(
+                    "({tenant}, {}, {}, {revision}, {}, {now}, {now})",
+                    literal::text(&o.kind)?,
+                    literal::text(&o.key)?,
+                    literal::text(&o.body)?
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let mut sql = objects_sql(&objects.join(", "));
+        if !self.refs.is_empty() {
+            let refs: Vec<String> = self
+                .refs
+                .iter()
+                .map(|r| {
+                    Ok(format!(
+                        "({tenant}, {}, {}, {}, {}, {})",
+                        literal::text(&r.target)?,
+                        literal::text(&r.kind)?,
+                        literal::text(&r.key)?,
+                        literal::text(&r.field)?,
+                        i64::from(r.cascade)
+                    ))
+                })
+                .collect::<Result<_>>()?;
+            sql = format!("{sql}; {}", refs_sql(&refs.join(", ")));
+        }
+        self.objects.clear();
+        self.refs.clear();
+        Ok(Some(sql))
+    }
+
     /// Writes what is held, created at `now` at `revision`. A few objects and their
     /// references (a single write's) take one round trip.
     pub(super) async fn flush(
@@ -104,14 +159,14 @@ impl Behind {
             let sql = match backend {
                 Backend::Postgres => format!(
                     "WITH objects_written AS ({}) {}",
-                    objects_sql(backend, 0, objects),
-                    refs_sql(backend, 7 * objects, refs)
+                    objects_sql(&placeholders(backend, 0, objects, 7)),
+                    refs_sql(&placeholders(backend, 7 * objects, refs, 6))
                 ),
                 // SQLite's statements do not nest: it runs the two in turn.
                 Backend::Sqlite => format!(
                     "{}; {}",
-                    objects_sql(backend, 0, objects),
-                    refs_sql(backend, 0, refs)
+                    objects_sql(&placeholders(backend, 0, objects, 7)),
+                    refs_sql(&placeholders(backend, 0, refs, 6))
                 ),
             };
             let statement = bind_objects(sqlx::query(&sql), tenant, &self.objects, &at);
@@ -120,7 +175,7 @@ impl Behind {
                 .await?;
         } else {
             for rows in self.objects.chunks(ROWS_PER_STATEMENT) {
-                let sql = objects_sql(backend, 0, rows.len());
+                let sql = objects_sql(&placeholders(backend, 0, rows.len(), 7));
                 bind_objects(sqlx::query(&sql), tenant, rows, &at)
                     .execute(&mut *conn)
                     .await?;
@@ -133,13 +188,12 @@ impl Behind {
     }
 }
 
-/// Inserts `rows` objects, their parameters from `$(first + 1)`. No ON CONFLICT: each was
-/// known to be absent, and a surprise fails the write.
-fn objects_sql(backend: Backend, first: usize, rows: usize) -> String {
+/// Inserts objects: `values` holds their rows, in the order of `bind_objects`. No ON
+/// CONFLICT: each was known to be absent, and a surprise fails the write.
+fn objects_sql(values: &str) -> String {
     format!(
         "INSERT INTO objects (tenant, kind, key, version, body, created_at, updated_at) \
-         VALUES {}",
-        placeholders(backend, first, rows, 7)
+         VALUES {values}"
     )
 }
 
@@ -163,12 +217,13 @@ fn bind_objects<'q>(
     statement
 }
 
-/// Inserts `rows` references, their parameters from `$(first + 1)`.
-fn refs_sql(backend: Backend, first: usize, rows: usize) -> String {
+/// Inserts references: `values` holds their rows, in the order of `bind_refs`. No ON CONFLICT, which
+/// costs PostgreSQL a second search of the key per row: an object's references are written
+/// once each (`HeldRef::of`), after its old ones are deleted.
+fn refs_sql(values: &str) -> String {
     format!(
         "INSERT INTO object_refs (tenant, target, kind, key, field, cascade_delete) \
-         VALUES {} ON CONFLICT DO NOTHING",
-        placeholders(backend, first, rows, 6)
+         VALUES {values}"
     )
 }
 
@@ -197,7 +252,7 @@ pub(super) async fn insert_refs(
     refs: &[HeldRef],
 ) -> Result<()> {
     for rows in refs.chunks(ROWS_PER_STATEMENT) {
-        let sql = refs_sql(backend, 0, rows.len());
+        let sql = refs_sql(&placeholders(backend, 0, rows.len(), 6));
         bind_refs(sqlx::query(&sql), tenant, rows)
             .execute(&mut *conn)
             .await?;

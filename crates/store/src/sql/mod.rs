@@ -11,6 +11,7 @@ mod cluster;
 mod dialect;
 mod group;
 mod health;
+mod literal;
 mod migrations;
 mod owned_tx;
 mod rows;
@@ -41,6 +42,9 @@ pub(crate) fn now_millis() -> i64 {
         .map(|d| d.as_millis() as i64)
         .unwrap_or_default()
 }
+
+/// Objects a write may ask about in the round trip that begins it, at most.
+const LOOKUPS_WITH_BEGIN: usize = 100;
 
 /// A statement being bound.
 type Statement<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
@@ -128,8 +132,15 @@ impl SqlStore {
 
     /// Begins a write on the tenant: joins the tenant's open group if there is one that
     /// takes joiners, else begins a transaction and leads a new group (`group`), which no
-    /// one joins if `alone`.
-    async fn start(&self, tenant: &str, create: bool, alone: bool) -> Result<Box<dyn WriteTx>> {
+    /// one joins if `alone`. The write learns whether each of `wanted` is there: on
+    /// PostgreSQL in the round trip that begins it, when they are few.
+    async fn start(
+        &self,
+        tenant: &str,
+        create: bool,
+        alone: bool,
+        wanted: &[(&str, &str)],
+    ) -> Result<Box<dyn WriteTx>> {
         let started = Instant::now();
         let lane = self.lanes.of(tenant);
         let mut guard = loop {
@@ -150,11 +161,25 @@ impl SqlStore {
             }
         };
         let now = now_millis();
+        // The lookups of `wanted`, their values in their text, to send with the first
+        // statements (PostgreSQL takes several at once only without parameters).
+        let lookups = match self.backend {
+            Backend::Postgres if (1..=LOOKUPS_WITH_BEGIN).contains(&wanted.len()) => {
+                let objects = wanted
+                    .iter()
+                    .map(|(kind, key)| Ok((literal::text(kind)?, literal::text(key)?)))
+                    .collect::<Result<Vec<_>>>()?;
+                Some(tx::lookups_sql(
+                    &literal::text(tenant)?,
+                    objects.into_iter(),
+                ))
+            }
+            _ => None,
+        };
         if let Some(group) = guard.as_mut() {
-            group.open_savepoint().await?;
+            let found = group.open_savepoint(lookups.as_deref()).await?;
             let revision = group.next_revision();
-            observe("begin", started);
-            return Ok(Box::new(SqlTx {
+            let mut tx = Box::new(SqlTx {
                 turn: Turn {
                     lane,
                     guard: Some(guard),
@@ -165,22 +190,52 @@ impl SqlStore {
                 ops: Default::default(),
                 now,
                 behind: Default::default(),
-            }));
+            });
+            match lookups {
+                Some(_) => tx.learn_found(wanted, &tx::found_objects(&found)?),
+                None if !wanted.is_empty() => tx.prefetch(wanted).await?,
+                None => {}
+            }
+            observe("begin", started);
+            return Ok(tx);
         }
         let gate = self.gate.enter().await;
         // Taking the next revision locks the tenant row until commit: writers of one
         // tenant commit one after another, in revision order. The row as locked holds the
         // hash the first event chains to, if the last writer kept it.
-        const NEXT_REVISION: &str = "UPDATE tenants SET revision = revision + 1 WHERE id = $1 \
-             RETURNING revision, incarnation, audit_head_revision, audit_head_hash";
-        let (mut tx, next) = if create || self.backend == Backend::Postgres {
-            (OwnedTx::begin(self.pool()?, gate).await?, None)
-        } else {
-            // On SQLite, `BEGIN` and the revision in one round trip.
-            let sql = format!("BEGIN; {NEXT_REVISION}");
-            let statement = sqlx::query(&sql).bind(tenant);
-            let (tx, rows) = OwnedTx::begin_fetching(self.pool()?, gate, statement).await?;
-            (tx, Some(rows.into_iter().next()))
+        let next_revision = |id: &str| {
+            format!(
+                "UPDATE tenants SET revision = revision + 1 WHERE id = {id} \
+                 RETURNING revision, incarnation, audit_head_revision, audit_head_hash"
+            )
+        };
+        // `BEGIN` and the revision in one round trip; on PostgreSQL, which takes several
+        // statements at once only without parameters, the tenant written into the text.
+        // On PostgreSQL the lookups follow, as a statement of their own: it sees what was
+        // committed before the tenant's lock was taken.
+        let mut found = None;
+        let (mut tx, next) = match self.backend {
+            _ if create => (OwnedTx::begin(self.pool()?, gate).await?, None),
+            Backend::Postgres => {
+                let mut sql = format!("BEGIN; {}", next_revision(&literal::text(tenant)?));
+                if let Some(lookups) = &lookups {
+                    sql = format!("{sql}; {lookups}");
+                }
+                let (tx, rows) =
+                    OwnedTx::begin_fetching(self.pool()?, gate, sqlx::raw_sql(&sql)).await?;
+                // The revision's row (if the tenant is there), then the objects found.
+                let (next, objects): (Vec<_>, Vec<_>) = rows
+                    .into_iter()
+                    .partition(|row| row.try_column("revision").is_ok());
+                found = Some(tx::found_objects(&objects)?);
+                (tx, Some(next.into_iter().next()))
+            }
+            Backend::Sqlite => {
+                let sql = format!("BEGIN; {}", next_revision("$1"));
+                let statement = sqlx::query(&sql).bind(tenant);
+                let (tx, rows) = OwnedTx::begin_fetching(self.pool()?, gate, statement).await?;
+                (tx, Some(rows.into_iter().next()))
+            }
         };
         // The hash the group's first audit event chains to, when known without a read.
         let mut last_hash = None;
@@ -201,16 +256,7 @@ impl SqlStore {
             last_hash = Some(String::new());
             (1, incarnation)
         } else {
-            let row = match next {
-                Some(row) => row,
-                None => {
-                    sqlx::query(NEXT_REVISION)
-                        .bind(tenant)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                }
-            }
-            .ok_or(StoreError::NotFound)?;
+            let row = next.flatten().ok_or(StoreError::NotFound)?;
             let revision: i64 = row.try_get("revision")?;
             let head: Option<i64> = row.try_get("audit_head_revision")?;
             if head == Some(revision - 1) {
@@ -227,8 +273,7 @@ impl SqlStore {
             self.backend,
             alone,
         ));
-        observe("begin", started);
-        Ok(Box::new(SqlTx {
+        let mut tx = Box::new(SqlTx {
             turn: Turn {
                 lane,
                 guard: Some(guard),
@@ -239,7 +284,14 @@ impl SqlStore {
             ops: Default::default(),
             now,
             behind: Default::default(),
-        }))
+        });
+        match (lookups, found) {
+            (Some(_), Some(found)) => tx.learn_found(wanted, &found),
+            _ if !wanted.is_empty() => tx.prefetch(wanted).await?,
+            _ => {}
+        }
+        observe("begin", started);
+        Ok(tx)
     }
 }
 
@@ -256,17 +308,26 @@ impl Store for SqlStore {
 
     #[tracing::instrument(skip(self))]
     async fn begin_new_tenant(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, true, true).await
+        self.start(tenant, true, true, &[]).await
     }
 
     #[tracing::instrument(skip(self))]
     async fn begin(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, false, false).await
+        self.start(tenant, false, false, &[]).await
+    }
+
+    #[tracing::instrument(skip(self, objects))]
+    async fn begin_knowing(
+        &self,
+        tenant: &str,
+        objects: &[(&str, &str)],
+    ) -> Result<Box<dyn WriteTx>> {
+        self.start(tenant, false, false, objects).await
     }
 
     #[tracing::instrument(skip(self))]
     async fn begin_alone(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, false, true).await
+        self.start(tenant, false, true, &[]).await
     }
 
     #[tracing::instrument(skip(self))]

@@ -12,10 +12,9 @@ use std::ops::{Deref, DerefMut};
 
 use sqlx::any::AnyRow;
 use sqlx::pool::PoolConnection;
-use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Execute, Executor};
 use tokio::sync::OwnedMutexGuard;
 
-use super::Statement;
 use crate::{Result, StoreError};
 
 pub struct OwnedTx {
@@ -52,17 +51,17 @@ impl OwnedTx {
     }
 
     /// Begins with `statement`: a `BEGIN` followed, in the same round trip, by statements
-    /// of the transaction (SQLite runs them in turn). Returns their rows.
-    pub async fn begin_fetching(
+    /// of the transaction (run in turn). Returns their rows.
+    pub async fn begin_fetching<'q, S: Execute<'q, Any> + 'q>(
         pool: &AnyPool,
         gate: Option<OwnedMutexGuard<()>>,
-        statement: Statement<'_>,
+        statement: S,
     ) -> Result<(OwnedTx, Vec<AnyRow>)> {
         let mut tx = OwnedTx {
             conn: Some(pool.acquire().await?),
             gate,
         };
-        match statement.fetch_all(&mut *tx).await {
+        match (&mut *tx).fetch_all(statement).await {
             Ok(rows) => Ok((tx, rows)),
             // Begun or not, closing the connection ends it.
             Err(error) => {
@@ -89,11 +88,17 @@ impl OwnedTx {
         }
     }
 
-    pub async fn commit(mut self) -> Result<()> {
+    pub async fn commit(self) -> Result<()> {
+        self.commit_with("COMMIT").await
+    }
+
+    /// Ends the transaction with `statement`: the transaction's last statements and its
+    /// `COMMIT`, in one round trip (run in turn, the `COMMIT` only if all before it did).
+    pub async fn commit_with<'q, S: Execute<'q, Any> + 'q>(mut self, statement: S) -> Result<()> {
         let Some(mut conn) = self.conn.take() else {
             return Err(StoreError::Internal("transaction already ended".into()));
         };
-        match conn.execute("COMMIT").await {
+        match conn.execute(statement).await {
             Ok(_) => Ok(()),
             Err(error) => {
                 retire(conn).await;

@@ -7,6 +7,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::OwnedMutexGuard;
 
@@ -187,27 +188,30 @@ impl SqlTx {
     async fn existing_stored(&mut self, objects: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
         let mut found = Vec::new();
         for chunk in objects.chunks(REFS_PER_STATEMENT) {
-            // One indexed lookup each, joined: an OR of them would scan the tenant's rows
-            // on SQLite.
-            let lookups: Vec<String> = (0..chunk.len())
-                .map(|i| {
-                    format!(
-                        "SELECT kind, key FROM objects WHERE tenant = $1 AND kind = ${} AND key = ${}",
-                        2 * i + 2,
-                        2 * i + 3
-                    )
-                })
-                .collect();
-            let sql = lookups.join(" UNION ALL ");
+            let sql = lookups_sql(
+                "$1",
+                (0..chunk.len()).map(|i| (format!("${}", 2 * i + 2), format!("${}", 2 * i + 3))),
+            );
             let mut statement = sqlx::query(&sql).bind(&self.tenant);
             for (kind, key) in chunk {
                 statement = statement.bind(*kind).bind(*key);
             }
-            for row in statement.fetch_all(self.turn.conn()).await? {
-                found.push((row.try_get("kind")?, row.try_get("key")?));
-            }
+            found.extend(found_objects(
+                &statement.fetch_all(self.turn.conn()).await?,
+            )?);
         }
         Ok(found)
+    }
+
+    /// Learns that of `objects`, those `found` are there and the others not.
+    pub(super) fn learn_found(&mut self, objects: &[(&str, &str)], found: &[(String, String)]) {
+        let found: HashSet<(&str, &str)> = found
+            .iter()
+            .map(|(kind, key)| (kind.as_str(), key.as_str()))
+            .collect();
+        for &(kind, key) in objects {
+            self.behind.learn(kind, key, found.contains(&(kind, key)));
+        }
     }
 
     async fn delete_refs(&mut self, kind: &str, key: &str) -> Result<()> {
@@ -343,12 +347,8 @@ impl WriteTx for SqlTx {
             .filter(|(kind, _)| !empty.contains(kind))
             .copied()
             .collect();
-        let found: HashSet<(String, String)> =
-            self.existing_stored(&lookups).await?.into_iter().collect();
-        for &(kind, key) in objects {
-            let present = found.contains(&(kind.to_string(), key.to_string()));
-            self.behind.learn(kind, key, present);
-        }
+        let found = self.existing_stored(&lookups).await?;
+        self.learn_found(objects, &found);
         Ok(())
     }
 
@@ -473,11 +473,16 @@ impl WriteTx for SqlTx {
     }
 
     async fn commit(mut self: Box<Self>, audit: AuditEntry) -> Result<Committed> {
+        let (revision, now) = (self.revision, self.now);
+        // A single write's new objects go with the group's next round trip on PostgreSQL.
+        let pending = match self.turn.conn_to().1 {
+            Backend::Postgres => self.behind.take_inline(&self.tenant, revision, now)?,
+            Backend::Sqlite => None,
+        };
         self.flush().await?;
         let ops = std::mem::take(&mut self.ops).finish()?;
-        let (revision, now) = (self.revision, self.now);
         let group = self.turn.group();
-        group.record(revision, now, ops, audit).await?;
+        group.record(revision, now, ops, audit, pending).await?;
         let incarnation = group.incarnation();
         let outcome = group.outcome();
         let lane = self.turn.lane.clone();
@@ -493,4 +498,22 @@ impl WriteTx for SqlTx {
             changes,
         })
     }
+}
+
+/// One indexed lookup per object, joined (an OR of them would scan the tenant's rows on
+/// SQLite): `tenant` and each kind and key are placeholders, or values (`literal`).
+pub(super) fn lookups_sql(tenant: &str, objects: impl Iterator<Item = (String, String)>) -> String {
+    let lookups: Vec<String> = objects
+        .map(|(kind, key)| {
+            format!("SELECT kind, key FROM objects WHERE tenant = {tenant} AND kind = {kind} AND key = {key}")
+        })
+        .collect();
+    lookups.join(" UNION ALL ")
+}
+
+/// The objects found by `lookups_sql`.
+pub(super) fn found_objects(rows: &[AnyRow]) -> Result<Vec<(String, String)>> {
+    rows.iter()
+        .map(|row| Ok((row.try_get("kind")?, row.try_get("key")?)))
+        .collect()
 }

@@ -8,7 +8,7 @@ use serde_json::json;
 
 use grantd_store::Expect;
 
-use crate::{audit, object, put_one, tenant};
+use crate::{audit, object, put_one, tenant, with_ref};
 
 const WRITERS: i64 = 8;
 const WRITES_EACH: i64 = 15;
@@ -164,4 +164,61 @@ pub async fn grouped_writers_each_commit_or_fail_alone(store: SqlStore) {
     let events = store.list_audit(&t, &filter).await.expect("audit");
     assert_eq!(events.len() as i64, last, "one event each");
     crate::assert_chained(&t, &events);
+}
+
+/// Writers that begin knowing of their objects, grouped or not, each learn what the writers
+/// before them wrote, though a writer's new objects go to the database only with the next
+/// one's first round trip: one of them creates the shared object and the others find it.
+pub async fn writers_that_begin_knowing_see_the_writes_before_them(store: SqlStore) {
+    let store = Arc::new(store);
+    let t = tenant(&store).await;
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (store, t) = (store.clone(), t.clone());
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for i in 0..WRITES_EACH {
+                    let key = format!("w{w}-{i}");
+                    let wanted = [("user", key.as_str()), ("user", "shared")];
+                    let mut tx = store.begin_knowing(&t, &wanted).await.expect("begin");
+                    let created = tx.get("user", "shared").await.expect("get").is_none();
+                    if created {
+                        tx.put(object("user", "shared", json!({"by": w})), Expect::Absent)
+                            .await
+                            .expect("shared");
+                    }
+                    let user = with_ref(object("user", &key, json!({"w": w})), "user:shared", true);
+                    tx.put(user, Expect::Absent).await.expect("put");
+                    let committed = tx.commit(audit("user.put", &key)).await.expect("commit");
+                    outcomes.push((key, created, committed.revision));
+                }
+                outcomes
+            })
+        })
+        .collect();
+    let mut creators = Vec::new();
+    let mut keys = Vec::new();
+    for writer in writers {
+        for (key, created, revision) in writer.await.expect("writer") {
+            let found = store.get(&t, "user", &key).await.expect("get");
+            assert_eq!(found.map(|o| o.version), Some(revision), "{key}");
+            if created {
+                creators.push(revision);
+            }
+            keys.push(key);
+        }
+    }
+    assert_eq!(creators.len(), 1, "one writer creates the shared user");
+    let shared = store.get(&t, "user", "shared").await.expect("get");
+    assert_eq!(shared.map(|o| o.version), Some(creators[0]));
+    let mut holders: Vec<String> = store
+        .referencing(&t, "user:shared")
+        .await
+        .expect("referencing")
+        .into_iter()
+        .map(|h| h.key)
+        .collect();
+    holders.sort();
+    keys.sort();
+    assert_eq!(holders, keys, "every reference written once");
 }

@@ -68,6 +68,8 @@ conformance!(
     cluster::commits_are_announced_where_the_database_can,
     concurrency::concurrent_writers_commit_in_revision_order,
     concurrency::grouped_writers_each_commit_or_fail_alone,
+    concurrency::writers_that_begin_knowing_see_the_writes_before_them,
+    records::values_are_stored_as_given_whatever_they_hold,
 );
 
 /// A new tenant with its creation committed, named uniquely for shared databases.

@@ -392,3 +392,67 @@ pub async fn audit_events_chain_and_prune_keeps_the_rest_verifiable(store: SqlSt
         Err(StoreError::NotFound)
     ));
 }
+
+/// Whatever text a value holds (quotes, backslashes, a statement's syntax, any script) is
+/// stored and read back as given: in an object, its references, its change record and its
+/// audit event, written as a single write writes them.
+pub async fn values_are_stored_as_given_whatever_they_hold(store: SqlStore) {
+    let t = tenant(&store).await;
+    let texts = [
+        "it's",
+        "''",
+        "\\",
+        "\\'",
+        "'); DELETE FROM objects; --",
+        "$$ $tag$ E'\\x41' \\000",
+        "é 名 🙂",
+        "line\nbreak\ttab\u{1}",
+    ];
+    for (i, text) in texts.iter().enumerate() {
+        let key = format!("k{i}{text}");
+        let target = format!("user:{text}");
+        let mut tx = store
+            .begin_knowing(&t, &[("user", key.as_str())])
+            .await
+            .expect("begin");
+        let body = json!({"text": text, "key": key});
+        let user = crate::with_ref(object("user", &key, body.clone()), &target, false);
+        tx.put(user, Expect::Absent).await.expect("put");
+        let entry = AuditEntry {
+            actor: text.to_string(),
+            action: "user.create".into(),
+            target: key.clone(),
+            request_id: text.to_string(),
+            client_addr: Some(text.to_string()),
+            detail: Some(json!({"text": text})),
+        };
+        let revision = tx.commit(entry.clone()).await.expect("commit").revision;
+
+        let stored = store.get(&t, "user", &key).await.expect("get");
+        assert_eq!(
+            stored.map(|o| (o.body, o.version)),
+            Some((body.clone(), revision))
+        );
+        let changes = store
+            .list_changes(&t, revision - 1, 1)
+            .await
+            .expect("changes");
+        let put = ChangeOp::Put {
+            kind: "user".into(),
+            key: key.clone(),
+            body,
+        };
+        assert_eq!(changes[0].ops, vec![put], "{text:?}");
+        let holders = store.referencing(&t, &target).await.expect("referencing");
+        let holders: Vec<&str> = holders.iter().map(|h| h.key.as_str()).collect();
+        assert_eq!(holders, [key.as_str()], "{text:?}");
+        let filter = AuditFilter {
+            limit: 100,
+            ..Default::default()
+        };
+        let events = store.list_audit(&t, &filter).await.expect("audit");
+        let event = events.iter().find(|e| e.revision == revision);
+        assert_eq!(event.map(|e| &e.entry), Some(&entry), "{text:?}");
+        crate::assert_chained(&t, &events);
+    }
+}
