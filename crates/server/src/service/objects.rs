@@ -352,7 +352,10 @@ impl Service {
         expect: Expect,
     ) -> ServiceResult<i64> {
         let target = ObjectKey::new(K::KIND, key);
-        let mut batch = self.batch(ctx).await?;
+        // The object read with the lock: its checks then read it again from memory.
+        let mut batch = self
+            .batch_knowing(ctx, &[(K::KIND.as_str(), target.key.as_str())])
+            .await?;
         if let Some(stored) = batch.stored(&target).await? {
             derived::refuse_derived(K::KIND, &describe(&target), Some(&stored), None)?;
         }

@@ -14,7 +14,7 @@ use sqlx::AnyConnection;
 
 use super::dialect::Backend;
 use super::{literal, placeholders, Statement};
-use crate::{NewObject, Result};
+use crate::{NewObject, Result, StoredObject};
 
 /// Rows one INSERT writes: 7 parameters each, well within SQLite's 999.
 const ROWS_PER_STATEMENT: usize = 100;
@@ -27,8 +27,13 @@ pub(super) struct Behind {
     /// Whether each object known without a read is there (written here or found by a
     /// prefetch) or not, by kind and key (looked up without an allocation).
     known: HashMap<String, HashMap<String, bool>>,
+    /// Objects read whole and not written since, by kind and key.
+    read: HashMap<String, HashMap<String, StoredObject>>,
     objects: Vec<HeldObject>,
     refs: Vec<HeldRef>,
+    /// Deletes of objects read whole, as statements with their values in their text
+    /// (PostgreSQL): sent before the held objects, with the next round trip.
+    deletes: Vec<String>,
 }
 
 struct HeldObject {
@@ -69,7 +74,27 @@ impl Behind {
         self.known.get(kind)?.get(key).copied()
     }
 
+    /// The object as read, if it was read whole and not written since.
+    pub(super) fn read(&self, kind: &str, key: &str) -> Option<&StoredObject> {
+        self.read.get(kind)?.get(key)
+    }
+
+    /// Keeps an object read whole (or learns it is not there).
+    pub(super) fn learn_read(&mut self, kind: &str, key: &str, found: Option<&StoredObject>) {
+        self.learn(kind, key, found.is_some());
+        if let Some(object) = found {
+            self.read
+                .entry(kind.to_string())
+                .or_default()
+                .insert(key.to_string(), object.clone());
+        }
+    }
+
+    /// Learns whether the object is there, forgetting how it was read.
     pub(super) fn learn(&mut self, kind: &str, key: &str, present: bool) {
+        if let Some(of_kind) = self.read.get_mut(kind) {
+            of_kind.remove(key);
+        }
         let of_kind = match self.known.get_mut(kind) {
             Some(of_kind) => of_kind,
             None => self.known.entry(kind.to_string()).or_default(),
@@ -92,6 +117,33 @@ impl Behind {
         self.objects.len() >= HELD_AT_MOST
     }
 
+    /// Holds back the delete of an object read whole, which is known to be there (the
+    /// transaction holds the tenant's lock): its statements, with their values in their
+    /// text, go with the next round trip. Only while no new object is held, which it would
+    /// otherwise have to follow.
+    pub(super) fn hold_delete(&mut self, tenant: &str, kind: &str, key: &str) -> Result<bool> {
+        if !self.objects.is_empty() {
+            return Ok(false);
+        }
+        let object = format!(
+            "tenant = {} AND kind = {} AND key = {}",
+            literal::text(tenant)?,
+            literal::text(kind)?,
+            literal::text(key)?
+        );
+        self.deletes.push(format!(
+            "DELETE FROM object_refs WHERE {object}; DELETE FROM objects WHERE {object}"
+        ));
+        self.learn(kind, key, false);
+        Ok(true)
+    }
+
+    /// The deletes held back, as statements, no longer held.
+    pub(super) fn take_deletes(&mut self) -> Option<String> {
+        let deletes = std::mem::take(&mut self.deletes);
+        (!deletes.is_empty()).then(|| deletes.join("; "))
+    }
+
     /// What is held, if only a few objects (a single write's), as statements with their
     /// values in their text (`literal`), no longer held: for the caller to send with its
     /// next round trip.
@@ -101,10 +153,12 @@ impl Behind {
         revision: i64,
         now: i64,
     ) -> Result<Option<String>> {
-        if !(1..=ROWS_PER_STATEMENT).contains(&self.objects.len())
-            || self.refs.len() > ROWS_PER_STATEMENT
-        {
+        if self.objects.len() > ROWS_PER_STATEMENT || self.refs.len() > ROWS_PER_STATEMENT {
             return Ok(None);
+        }
+        let deletes = self.take_deletes();
+        if self.objects.is_empty() {
+            return Ok(deletes);
         }
         let tenant = literal::text(tenant)?;
         let objects: Vec<String> = self
@@ -139,7 +193,10 @@ impl Behind {
         }
         self.objects.clear();
         self.refs.clear();
-        Ok(Some(sql))
+        Ok(Some(match deletes {
+            Some(deletes) => format!("{deletes}; {sql}"),
+            None => sql,
+        }))
     }
 
     /// Writes what is held, created at `now` at `revision`. A few objects and their

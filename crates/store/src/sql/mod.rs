@@ -161,18 +161,11 @@ impl SqlStore {
             }
         };
         let now = now_millis();
-        // The lookups of `wanted`, their values in their text, to send with the first
+        // The reads of `wanted`, their keys in their text, to send with the first
         // statements (PostgreSQL takes several at once only without parameters).
         let lookups = match self.backend {
             Backend::Postgres if (1..=LOOKUPS_WITH_BEGIN).contains(&wanted.len()) => {
-                let objects = wanted
-                    .iter()
-                    .map(|(kind, key)| Ok((literal::text(kind)?, literal::text(key)?)))
-                    .collect::<Result<Vec<_>>>()?;
-                Some(tx::lookups_sql(
-                    &literal::text(tenant)?,
-                    objects.into_iter(),
-                ))
+                Some(tx::read_sql(tenant, wanted)?)
             }
             _ => None,
         };
@@ -192,7 +185,7 @@ impl SqlStore {
                 behind: Default::default(),
             });
             match lookups {
-                Some(_) => tx.learn_found(wanted, &tx::found_objects(&found)?),
+                Some(_) => tx.learn_read(wanted, &found)?,
                 None if !wanted.is_empty() => tx.prefetch(wanted).await?,
                 None => {}
             }
@@ -226,8 +219,8 @@ impl SqlStore {
                 // The revision's row (if the tenant is there), then the objects found.
                 let (next, objects): (Vec<_>, Vec<_>) = rows
                     .into_iter()
-                    .partition(|row| row.try_column("revision").is_ok());
-                found = Some(tx::found_objects(&objects)?);
+                    .partition(|row| row.try_column("incarnation").is_ok());
+                found = Some(objects);
                 (tx, Some(next.into_iter().next()))
             }
             Backend::Sqlite => {
@@ -286,7 +279,7 @@ impl SqlStore {
             behind: Default::default(),
         });
         match (lookups, found) {
-            (Some(_), Some(found)) => tx.learn_found(wanted, &found),
+            (Some(_), Some(found)) => tx.learn_read(wanted, &found)?,
             _ if !wanted.is_empty() => tx.prefetch(wanted).await?,
             _ => {}
         }

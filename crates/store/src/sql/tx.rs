@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Row};
+use sqlx::{AnyConnection, Executor, Row};
 use tokio::sync::OwnedMutexGuard;
 
 use super::behind::{self, Behind, HeldRef};
 use super::dialect::Backend;
 use super::group::{self, Group, Lane};
+use super::literal;
 use super::owned_tx::OwnedTx;
 use super::rows::{self, OBJECT_COLUMNS};
 use crate::{
@@ -176,8 +177,11 @@ impl SqlTx {
         behind::insert_refs(conn, backend, &self.tenant, &rows).await
     }
 
-    /// Writes the new objects held back.
+    /// Writes the deletes and new objects held back.
     async fn flush(&mut self) -> Result<()> {
+        if let Some(deletes) = self.behind.take_deletes() {
+            self.turn.conn().execute(sqlx::raw_sql(&deletes)).await?;
+        }
         let (conn, backend) = self.turn.conn_to();
         self.behind
             .flush(conn, backend, &self.tenant, self.revision, self.now)
@@ -189,6 +193,7 @@ impl SqlTx {
         let mut found = Vec::new();
         for chunk in objects.chunks(REFS_PER_STATEMENT) {
             let sql = lookups_sql(
+                "kind, key",
                 "$1",
                 (0..chunk.len()).map(|i| (format!("${}", 2 * i + 2), format!("${}", 2 * i + 3))),
             );
@@ -204,7 +209,7 @@ impl SqlTx {
     }
 
     /// Learns that of `objects`, those `found` are there and the others not.
-    pub(super) fn learn_found(&mut self, objects: &[(&str, &str)], found: &[(String, String)]) {
+    fn learn_found(&mut self, objects: &[(&str, &str)], found: &[(String, String)]) {
         let found: HashSet<(&str, &str)> = found
             .iter()
             .map(|(kind, key)| (kind.as_str(), key.as_str()))
@@ -212,6 +217,17 @@ impl SqlTx {
         for &(kind, key) in objects {
             self.behind.learn(kind, key, found.contains(&(kind, key)));
         }
+    }
+
+    /// Keeps of `objects` those read whole (`read_sql`'s rows), and learns the others are
+    /// not there.
+    pub(super) fn learn_read(&mut self, objects: &[(&str, &str)], rows: &[AnyRow]) -> Result<()> {
+        let read = rows.iter().map(rows::object).collect::<Result<Vec<_>>>()?;
+        for &(kind, key) in objects {
+            let found = read.iter().find(|o| o.kind == kind && o.key == key);
+            self.behind.learn_read(kind, key, found);
+        }
+        Ok(())
     }
 
     async fn delete_refs(&mut self, kind: &str, key: &str) -> Result<()> {
@@ -287,10 +303,13 @@ impl WriteTx for SqlTx {
         if self.behind.known(kind, key) == Some(false) {
             return Ok(None);
         }
+        if let Some(read) = self.behind.read(kind, key) {
+            return Ok(Some(read.clone()));
+        }
         self.flush().await?;
         let found = rows::get_object(self.turn.conn(), &self.tenant, kind, key).await?;
         // This transaction holds the tenant's lock: what it read stays so until it writes.
-        self.behind.learn(kind, key, found.is_some());
+        self.behind.learn_read(kind, key, found.as_ref());
         Ok(found)
     }
 
@@ -389,6 +408,27 @@ impl WriteTx for SqlTx {
     }
 
     async fn delete(&mut self, kind: &str, key: &str, expect: Expect) -> Result<StoredObject> {
+        // An object read whole is known as it is: on PostgreSQL its delete is held back, to
+        // go with the next round trip.
+        if let (Some(read), Backend::Postgres) =
+            (self.behind.read(kind, key), self.turn.conn_to().1)
+        {
+            let read = read.clone();
+            if let Expect::Version(version) = expect {
+                if version != read.version {
+                    return Err(StoreError::VersionMismatch {
+                        current: read.version,
+                    });
+                }
+            }
+            if self.behind.hold_delete(&self.tenant, kind, key)? {
+                self.ops.push(&ChangeOp::<()>::Delete {
+                    kind: kind.to_string(),
+                    key: key.to_string(),
+                })?;
+                return Ok(read);
+            }
+        }
         self.flush().await?;
         let guard = match expect {
             Expect::Version(_) => "AND version = $4",
@@ -501,18 +541,37 @@ impl WriteTx for SqlTx {
 }
 
 /// One indexed lookup per object, joined (an OR of them would scan the tenant's rows on
-/// SQLite): `tenant` and each kind and key are placeholders, or values (`literal`).
-pub(super) fn lookups_sql(tenant: &str, objects: impl Iterator<Item = (String, String)>) -> String {
+/// SQLite), reading `columns`: `tenant` and each kind and key are placeholders, or values
+/// (`literal`).
+fn lookups_sql(
+    columns: &str,
+    tenant: &str,
+    objects: impl Iterator<Item = (String, String)>,
+) -> String {
     let lookups: Vec<String> = objects
         .map(|(kind, key)| {
-            format!("SELECT kind, key FROM objects WHERE tenant = {tenant} AND kind = {kind} AND key = {key}")
+            format!("SELECT {columns} FROM objects WHERE tenant = {tenant} AND kind = {kind} AND key = {key}")
         })
         .collect();
     lookups.join(" UNION ALL ")
 }
 
+/// Reads `objects` whole, the tenant and their keys written into the statement's text
+/// (`literal`): for `SqlTx::learn_read`.
+pub(super) fn read_sql(tenant: &str, objects: &[(&str, &str)]) -> Result<String> {
+    let objects = objects
+        .iter()
+        .map(|(kind, key)| Ok((literal::text(kind)?, literal::text(key)?)))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(lookups_sql(
+        OBJECT_COLUMNS,
+        &literal::text(tenant)?,
+        objects.into_iter(),
+    ))
+}
+
 /// The objects found by `lookups_sql`.
-pub(super) fn found_objects(rows: &[AnyRow]) -> Result<Vec<(String, String)>> {
+fn found_objects(rows: &[AnyRow]) -> Result<Vec<(String, String)>> {
     rows.iter()
         .map(|row| Ok((row.try_get("kind")?, row.try_get("key")?)))
         .collect()

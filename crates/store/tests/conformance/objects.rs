@@ -489,3 +489,121 @@ pub async fn prefetched_writes_read_and_write_as_any_other(store: SqlStore) {
         .expect("changes");
     assert_eq!(changes[0].ops.len(), 2);
 }
+
+/// A write that began knowing of its objects reads them as they are, then as it changed
+/// them: never the copy it began with once it has written.
+pub async fn a_write_reads_what_it_wrote_not_what_it_began_with(store: SqlStore) {
+    let t = tenant(&store).await;
+    let first = put_one(&store, &t, "user", "u", json!({"n": 1})).await;
+    let wanted = [("user", "u"), ("user", "none")];
+
+    let mut tx = store.begin_knowing(&t, &wanted).await.expect("begin");
+    let read = tx.get("user", "u").await.expect("get").expect("there");
+    assert_eq!((read.body, read.version), (json!({"n": 1}), first));
+    assert!(tx.get("user", "none").await.expect("get").is_none());
+    let stale = tx
+        .put(
+            object("user", "u", json!({"n": 9})),
+            Expect::Version(first - 1),
+        )
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::VersionMismatch { .. })),
+        "{stale:?}"
+    );
+    tx.put(object("user", "u", json!({"n": 2})), Expect::Version(first))
+        .await
+        .expect("put");
+    let read = tx.get("user", "u").await.expect("get").expect("there");
+    assert_eq!((read.body, read.version), (json!({"n": 2}), tx.revision()));
+    tx.delete("user", "u", Expect::Any).await.expect("delete");
+    assert!(tx.get("user", "u").await.expect("get").is_none());
+    tx.put(object("user", "none", json!({"n": 3})), Expect::Absent)
+        .await
+        .expect("new");
+    let revision = tx
+        .commit(audit("batch", "user:u"))
+        .await
+        .expect("commit")
+        .revision;
+
+    assert!(store.get(&t, "user", "u").await.expect("get").is_none());
+    let new = store.get(&t, "user", "none").await.expect("get");
+    assert_eq!(
+        new.map(|o| (o.body, o.version)),
+        Some((json!({"n": 3}), revision))
+    );
+}
+
+/// An object read whole when its write began is deleted as any other: checked against its
+/// version, with its references, in order with what is written after it (the same key
+/// created again), and not at all if the write is dropped.
+pub async fn a_delete_of_an_object_read_when_its_write_began_is_as_any_other(store: SqlStore) {
+    let t = tenant(&store).await;
+    put_one(&store, &t, "user", "held", json!({})).await;
+    let mut tx = begin(&store, &t).await;
+    tx.put(
+        with_ref(object("group", "g", json!({"v": 1})), "user:held", false),
+        Expect::Absent,
+    )
+    .await
+    .expect("put");
+    let first = tx
+        .commit(audit("group.create", "g"))
+        .await
+        .expect("commit")
+        .revision;
+
+    let wanted = [("group", "g")];
+    let mut tx = store.begin_knowing(&t, &wanted).await.expect("begin");
+    let stale = tx.delete("group", "g", Expect::Version(first + 1)).await;
+    assert!(
+        matches!(stale, Err(StoreError::VersionMismatch { current }) if current == first),
+        "{stale:?}"
+    );
+    let gone = tx
+        .delete("group", "g", Expect::Version(first))
+        .await
+        .expect("delete");
+    assert_eq!((gone.body, gone.version), (json!({"v": 1}), first));
+    assert!(tx.get("group", "g").await.expect("get").is_none());
+    drop(tx);
+    assert!(
+        store.get(&t, "group", "g").await.expect("get").is_some(),
+        "dropped"
+    );
+
+    let mut tx = store.begin_knowing(&t, &wanted).await.expect("begin");
+    tx.delete("group", "g", Expect::Any).await.expect("delete");
+    assert!(tx.existing(&wanted).await.expect("existing").is_empty());
+    assert!(matches!(
+        tx.delete("group", "g", Expect::Any).await,
+        Err(StoreError::NotFound)
+    ));
+    tx.put(object("group", "g", json!({"v": 2})), Expect::Absent)
+        .await
+        .expect("again");
+    let revision = tx
+        .commit(audit("group.replace", "g"))
+        .await
+        .expect("commit")
+        .revision;
+    let stored = store.get(&t, "group", "g").await.expect("get");
+    assert_eq!(
+        stored.map(|o| (o.body, o.version)),
+        Some((json!({"v": 2}), revision))
+    );
+    let holders = store
+        .referencing(&t, "user:held")
+        .await
+        .expect("referencing");
+    assert!(
+        holders.is_empty(),
+        "the deleted group's reference went with it"
+    );
+    let changes = store
+        .list_changes(&t, revision - 1, 1)
+        .await
+        .expect("changes");
+    assert_eq!(changes[0].ops.len(), 2, "a delete, then a put");
+}
