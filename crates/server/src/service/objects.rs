@@ -5,7 +5,7 @@
 //! cascading reference, and is refused while a restricting one remains.
 
 use grantd_core::{Invalid, Object, ObjectKey};
-use grantd_store::{AuditEntry, Expect, ListQuery, StoredObject, WriteTx};
+use grantd_store::{AuditEntry, Expect, Knowing, ListQuery, StoredObject, WriteTx};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -352,10 +352,14 @@ impl Service {
         expect: Expect,
     ) -> ServiceResult<i64> {
         let target = ObjectKey::new(K::KIND, key);
-        // The object read with the lock: its checks then read it again from memory.
-        let mut batch = self
-            .batch_knowing(ctx, &[(K::KIND.as_str(), target.key.as_str())])
-            .await?;
+        // The object and its holders read with the lock: the checks then read them again
+        // from memory.
+        let holders_of = target.to_string();
+        let knowing = Knowing {
+            objects: &[(K::KIND.as_str(), target.key.as_str())],
+            holders_of: Some(&holders_of),
+        };
+        let mut batch = self.batch_knowing(ctx, knowing).await?;
         if let Some(stored) = batch.stored(&target).await? {
             derived::refuse_derived(K::KIND, &describe(&target), Some(&stored), None)?;
         }
@@ -397,7 +401,11 @@ impl Service {
             refs.iter()
                 .map(|r| (r.target.kind.as_str(), r.target.key.as_str())),
         );
-        let mut batch = self.batch_knowing(ctx, &wanted).await?;
+        let knowing = Knowing {
+            objects: &wanted,
+            holders_of: None,
+        };
+        let mut batch = self.batch_knowing(ctx, knowing).await?;
         let stored = batch.stored(&target).await?;
         derived::refuse_derived(K::KIND, &what, stored.as_ref(), Some(&body))?;
         let existed = stored.is_some();

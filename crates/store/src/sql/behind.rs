@@ -14,7 +14,7 @@ use sqlx::AnyConnection;
 
 use super::dialect::Backend;
 use super::{literal, placeholders, Statement};
-use crate::{NewObject, Result, StoredObject};
+use crate::{NewObject, RefHolder, Result, StoredObject};
 
 /// Rows one INSERT writes: 7 parameters each, well within SQLite's 999.
 const ROWS_PER_STATEMENT: usize = 100;
@@ -29,6 +29,8 @@ pub(super) struct Behind {
     known: HashMap<String, HashMap<String, bool>>,
     /// Objects read whole and not written since, by kind and key.
     read: HashMap<String, HashMap<String, StoredObject>>,
+    /// The holders of objects (`kind:key`), as read since the last write.
+    holders: HashMap<String, Vec<RefHolder>>,
     objects: Vec<HeldObject>,
     refs: Vec<HeldRef>,
     /// Deletes of objects read whole, as statements with their values in their text
@@ -90,11 +92,22 @@ impl Behind {
         }
     }
 
-    /// Learns whether the object is there, forgetting how it was read.
+    /// The holders of `target`, if read since the last write.
+    pub(super) fn holders(&self, target: &str) -> Option<&Vec<RefHolder>> {
+        self.holders.get(target)
+    }
+
+    pub(super) fn keep_holders(&mut self, target: &str, holders: Vec<RefHolder>) {
+        self.holders.insert(target.to_string(), holders);
+    }
+
+    /// Learns whether the object is there, forgetting how it was read, and every holder
+    /// read (a write may change them).
     pub(super) fn learn(&mut self, kind: &str, key: &str, present: bool) {
         if let Some(of_kind) = self.read.get_mut(kind) {
             of_kind.remove(key);
         }
+        self.holders.clear();
         let of_kind = match self.known.get_mut(kind) {
             Some(of_kind) => of_kind,
             None => self.known.entry(kind.to_string()).or_default(),

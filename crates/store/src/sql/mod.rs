@@ -24,8 +24,8 @@ use async_trait::async_trait;
 use sqlx::{AnyPool, Row};
 
 use crate::{
-    Announcement, AuditFilter, AuditRecord, ChangeRecord, ListQuery, ReadTx, RefHolder, Result,
-    ScanPosition, Store, StoreError, StoredObject, TenantHead, TokenRecord, WriteTx,
+    Announcement, AuditFilter, AuditRecord, ChangeRecord, Knowing, ListQuery, ReadTx, RefHolder,
+    Result, ScanPosition, Store, StoreError, StoredObject, TenantHead, TokenRecord, WriteTx,
 };
 pub use backup::{check_backup, BackupSummary};
 pub use dialect::Backend;
@@ -132,14 +132,14 @@ impl SqlStore {
 
     /// Begins a write on the tenant: joins the tenant's open group if there is one that
     /// takes joiners, else begins a transaction and leads a new group (`group`), which no
-    /// one joins if `alone`. The write learns whether each of `wanted` is there: on
-    /// PostgreSQL in the round trip that begins it, when they are few.
+    /// one joins if `alone`. The write learns what `knowing` asks: on PostgreSQL in the
+    /// round trip that begins it, when it asks after few objects.
     async fn start(
         &self,
         tenant: &str,
         create: bool,
         alone: bool,
-        wanted: &[(&str, &str)],
+        knowing: Knowing<'_>,
     ) -> Result<Box<dyn WriteTx>> {
         let started = Instant::now();
         let lane = self.lanes.of(tenant);
@@ -161,11 +161,12 @@ impl SqlStore {
             }
         };
         let now = now_millis();
-        // The reads of `wanted`, their keys in their text, to send with the first
+        // The reads `knowing` asks, their keys in their text, to send with the first
         // statements (PostgreSQL takes several at once only without parameters).
+        let asks = !knowing.objects.is_empty() || knowing.holders_of.is_some();
         let lookups = match self.backend {
-            Backend::Postgres if (1..=LOOKUPS_WITH_BEGIN).contains(&wanted.len()) => {
-                Some(tx::read_sql(tenant, wanted)?)
+            Backend::Postgres if asks && knowing.objects.len() <= LOOKUPS_WITH_BEGIN => {
+                Some(tx::reads_sql(tenant, knowing)?)
             }
             _ => None,
         };
@@ -185,8 +186,8 @@ impl SqlStore {
                 behind: Default::default(),
             });
             match lookups {
-                Some(_) => tx.learn_read(wanted, &found)?,
-                None if !wanted.is_empty() => tx.prefetch(wanted).await?,
+                Some(_) => tx.learn_begun(knowing, &found)?,
+                None if !knowing.objects.is_empty() => tx.prefetch(knowing.objects).await?,
                 None => {}
             }
             observe("begin", started);
@@ -279,8 +280,8 @@ impl SqlStore {
             behind: Default::default(),
         });
         match (lookups, found) {
-            (Some(_), Some(found)) => tx.learn_read(wanted, &found)?,
-            _ if !wanted.is_empty() => tx.prefetch(wanted).await?,
+            (Some(_), Some(found)) => tx.learn_begun(knowing, &found)?,
+            _ if !knowing.objects.is_empty() => tx.prefetch(knowing.objects).await?,
             _ => {}
         }
         observe("begin", started);
@@ -301,26 +302,22 @@ impl Store for SqlStore {
 
     #[tracing::instrument(skip(self))]
     async fn begin_new_tenant(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, true, true, &[]).await
+        self.start(tenant, true, true, Knowing::default()).await
     }
 
     #[tracing::instrument(skip(self))]
     async fn begin(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, false, false, &[]).await
+        self.start(tenant, false, false, Knowing::default()).await
     }
 
-    #[tracing::instrument(skip(self, objects))]
-    async fn begin_knowing(
-        &self,
-        tenant: &str,
-        objects: &[(&str, &str)],
-    ) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, false, false, objects).await
+    #[tracing::instrument(skip(self, knowing))]
+    async fn begin_knowing(&self, tenant: &str, knowing: Knowing<'_>) -> Result<Box<dyn WriteTx>> {
+        self.start(tenant, false, false, knowing).await
     }
 
     #[tracing::instrument(skip(self))]
     async fn begin_alone(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, false, true, &[]).await
+        self.start(tenant, false, true, Knowing::default()).await
     }
 
     #[tracing::instrument(skip(self))]

@@ -18,8 +18,8 @@ use super::literal;
 use super::owned_tx::OwnedTx;
 use super::rows::{self, OBJECT_COLUMNS};
 use crate::{
-    AuditEntry, ChangeOp, Committed, Expect, ListQuery, NewObject, ObjectText, ReadTx, RefHolder,
-    Result, StoreError, StoredObject, TokenRecord, WriteTx,
+    AuditEntry, ChangeOp, Committed, Expect, Knowing, ListQuery, NewObject, ObjectText, ReadTx,
+    RefHolder, Result, StoreError, StoredObject, TokenRecord, WriteTx,
 };
 
 /// References written, or objects looked up, per statement: well within SQLite's 999
@@ -219,13 +219,25 @@ impl SqlTx {
         }
     }
 
-    /// Keeps of `objects` those read whole (`read_sql`'s rows), and learns the others are
-    /// not there.
-    pub(super) fn learn_read(&mut self, objects: &[(&str, &str)], rows: &[AnyRow]) -> Result<()> {
-        let read = rows.iter().map(rows::object).collect::<Result<Vec<_>>>()?;
-        for &(kind, key) in objects {
+    /// Learns what `knowing` asked from the rows of `reads_sql`: keeps the objects read
+    /// whole, learns the others are not there, keeps the holders read.
+    pub(super) fn learn_begun(&mut self, knowing: Knowing<'_>, rows: &[AnyRow]) -> Result<()> {
+        let (holders, objects): (Vec<&AnyRow>, Vec<&AnyRow>) =
+            rows.iter().partition(|row| row.try_column("field").is_ok());
+        let read = objects
+            .into_iter()
+            .map(rows::object)
+            .collect::<Result<Vec<_>>>()?;
+        for &(kind, key) in knowing.objects {
             let found = read.iter().find(|o| o.kind == kind && o.key == key);
             self.behind.learn_read(kind, key, found);
+        }
+        if let Some(target) = knowing.holders_of {
+            let holders = holders
+                .into_iter()
+                .map(rows::holder)
+                .collect::<Result<Vec<_>>>()?;
+            self.behind.keep_holders(target, holders);
         }
         Ok(())
     }
@@ -319,6 +331,9 @@ impl WriteTx for SqlTx {
     }
 
     async fn referencing(&mut self, target: &str) -> Result<Vec<RefHolder>> {
+        if let Some(holders) = self.behind.holders(target) {
+            return Ok(holders.clone());
+        }
         self.flush().await?;
         rows::referencing(self.turn.conn(), &self.tenant, target).await
     }
@@ -556,18 +571,23 @@ fn lookups_sql(
     lookups.join(" UNION ALL ")
 }
 
-/// Reads `objects` whole, the tenant and their keys written into the statement's text
-/// (`literal`): for `SqlTx::learn_read`.
-pub(super) fn read_sql(tenant: &str, objects: &[(&str, &str)]) -> Result<String> {
-    let objects = objects
+/// Reads what `knowing` asks, the tenant and the keys written into the statements' text
+/// (`literal`): for `SqlTx::learn_begun`.
+pub(super) fn reads_sql(tenant: &str, knowing: Knowing<'_>) -> Result<String> {
+    let tenant = literal::text(tenant)?;
+    let objects = knowing
+        .objects
         .iter()
         .map(|(kind, key)| Ok((literal::text(kind)?, literal::text(key)?)))
         .collect::<Result<Vec<_>>>()?;
-    Ok(lookups_sql(
-        OBJECT_COLUMNS,
-        &literal::text(tenant)?,
-        objects.into_iter(),
-    ))
+    let mut reads = Vec::new();
+    if !objects.is_empty() {
+        reads.push(lookups_sql(OBJECT_COLUMNS, &tenant, objects.into_iter()));
+    }
+    if let Some(target) = knowing.holders_of {
+        reads.push(rows::holders_sql(&tenant, &literal::text(target)?));
+    }
+    Ok(reads.join("; "))
 }
 
 /// The objects found by `lookups_sql`.

@@ -180,7 +180,7 @@ pub async fn writers_that_begin_knowing_see_the_writes_before_them(store: SqlSto
                 for i in 0..WRITES_EACH {
                     let key = format!("w{w}-{i}");
                     let wanted = [("user", key.as_str()), ("user", "shared")];
-                    let mut tx = store.begin_knowing(&t, &wanted).await.expect("begin");
+                    let mut tx = crate::begin_knowing(&store, &t, &wanted, None).await;
                     let created = tx.get("user", "shared").await.expect("get").is_none();
                     if created {
                         tx.put(object("user", "shared", json!({"by": w})), Expect::Absent)

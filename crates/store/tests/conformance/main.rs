@@ -132,6 +132,20 @@ pub async fn begin(store: &SqlStore, tenant: &str) -> Box<dyn WriteTx> {
     store.begin(tenant).await.expect("begin")
 }
 
+/// Begins a write that knows of `objects` and of the holders of `holders_of`.
+pub async fn begin_knowing(
+    store: &SqlStore,
+    tenant: &str,
+    objects: &[(&str, &str)],
+    holders_of: Option<&str>,
+) -> Box<dyn WriteTx> {
+    let knowing = grantd_store::Knowing {
+        objects,
+        holders_of,
+    };
+    store.begin_knowing(tenant, knowing).await.expect("begin")
+}
+
 /// Each event names the one before it and carries the hash of its own fields and that name.
 pub fn assert_chained(tenant: &str, events: &[grantd_store::AuditRecord]) {
     for pair in events.windows(2) {

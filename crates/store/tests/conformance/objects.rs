@@ -497,7 +497,7 @@ pub async fn a_write_reads_what_it_wrote_not_what_it_began_with(store: SqlStore)
     let first = put_one(&store, &t, "user", "u", json!({"n": 1})).await;
     let wanted = [("user", "u"), ("user", "none")];
 
-    let mut tx = store.begin_knowing(&t, &wanted).await.expect("begin");
+    let mut tx = crate::begin_knowing(&store, &t, &wanted, None).await;
     let read = tx.get("user", "u").await.expect("get").expect("there");
     assert_eq!((read.body, read.version), (json!({"n": 1}), first));
     assert!(tx.get("user", "none").await.expect("get").is_none());
@@ -555,7 +555,7 @@ pub async fn a_delete_of_an_object_read_when_its_write_began_is_as_any_other(sto
         .revision;
 
     let wanted = [("group", "g")];
-    let mut tx = store.begin_knowing(&t, &wanted).await.expect("begin");
+    let mut tx = crate::begin_knowing(&store, &t, &wanted, None).await;
     let stale = tx.delete("group", "g", Expect::Version(first + 1)).await;
     assert!(
         matches!(stale, Err(StoreError::VersionMismatch { current }) if current == first),
@@ -573,9 +573,14 @@ pub async fn a_delete_of_an_object_read_when_its_write_began_is_as_any_other(sto
         "dropped"
     );
 
-    let mut tx = store.begin_knowing(&t, &wanted).await.expect("begin");
+    let mut tx = crate::begin_knowing(&store, &t, &wanted, Some("user:held")).await;
+    let holders = tx.referencing("user:held").await.expect("referencing");
+    let holders: Vec<&str> = holders.iter().map(|h| h.key.as_str()).collect();
+    assert_eq!(holders, ["g"], "the holders read as the write began");
     tx.delete("group", "g", Expect::Any).await.expect("delete");
     assert!(tx.existing(&wanted).await.expect("existing").is_empty());
+    let holders = tx.referencing("user:held").await.expect("referencing");
+    assert!(holders.is_empty(), "the holders read again once written");
     assert!(matches!(
         tx.delete("group", "g", Expect::Any).await,
         Err(StoreError::NotFound)

@@ -411,10 +411,7 @@ pub async fn values_are_stored_as_given_whatever_they_hold(store: SqlStore) {
     for (i, text) in texts.iter().enumerate() {
         let key = format!("k{i}{text}");
         let target = format!("user:{text}");
-        let mut tx = store
-            .begin_knowing(&t, &[("user", key.as_str())])
-            .await
-            .expect("begin");
+        let mut tx = crate::begin_knowing(&store, &t, &[("user", key.as_str())], None).await;
         let body = json!({"text": text, "key": key});
         let user = crate::with_ref(object("user", &key, body.clone()), &target, false);
         tx.put(user, Expect::Absent).await.expect("put");
