@@ -23,7 +23,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, Weak};
 use std::time::{Duration, Instant};
 
-use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Executor};
 use tokio::sync::{watch, Mutex as AsyncMutex, OwnedMutexGuard};
 
@@ -116,10 +115,11 @@ pub(super) struct Group {
     /// The last member's savepoint, left for the next member to release in the statement
     /// that opens its own.
     savepoint: bool,
-    /// The last member's new objects, as statements with their values in their text, left
-    /// to go with the group's next round trip (PostgreSQL): a member's lookups, or the
-    /// commit. Each was known to be absent under the tenant's lock, so nothing but the
-    /// database's failure (which fails the group) can stop them.
+    /// The last member's held writes (new objects, deletes of objects read whole), as
+    /// statements with their values in their text, left to go with the group's next round
+    /// trip (PostgreSQL): the next member's savepoint, or the commit. Each was known to
+    /// succeed under the tenant's lock, so nothing but the database's failure (which fails
+    /// the group) can stop them.
     pending: Vec<String>,
 }
 
@@ -163,25 +163,23 @@ impl Group {
     }
 
     /// Opens a joining member's savepoint, in one round trip with what the last member left
-    /// (its new objects, then the release of its savepoint) and `then` (the member's
-    /// lookups, their values in their text); returns the rows of `then`. Should this be cut
-    /// short (the request dropped), the flag still says no savepoint is left to release: at
-    /// worst one is left nested, which the next joiner's own savepoint covers.
-    pub(super) async fn open_savepoint(&mut self, then: Option<&str>) -> Result<Vec<AnyRow>> {
+    /// (its held writes, then the release of its savepoint). Should this be cut short (the
+    /// request dropped), the flag still says no savepoint is left to release: at worst one
+    /// is left nested, which the next joiner's own savepoint covers.
+    pub(super) async fn open_savepoint(&mut self) -> Result<()> {
         let mut sql = self.pending.clone();
         if std::mem::replace(&mut self.savepoint, false) {
             sql.push("RELEASE SAVEPOINT member".into());
         }
         sql.push("SAVEPOINT member".into());
-        sql.extend(then.map(String::from));
-        let opened = self.tx.fetch_all(sqlx::raw_sql(&sql.join("; "))).await;
+        let opened = self.tx.execute(sqlx::raw_sql(&sql.join("; "))).await;
         match opened {
             // Forgotten only once written: were this cut short, the next round trip would
             // send them again, and fail the group, rather than lose them.
-            Ok(rows) => {
+            Ok(_) => {
                 self.pending.clear();
                 self.savepoint = true;
-                Ok(rows)
+                Ok(())
             }
             Err(error) => {
                 let error = StoreError::from(error);

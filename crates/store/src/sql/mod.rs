@@ -43,9 +43,6 @@ pub(crate) fn now_millis() -> i64 {
         .unwrap_or_default()
 }
 
-/// Objects a write may ask about in the round trip that begins it, at most.
-const LOOKUPS_WITH_BEGIN: usize = 100;
-
 /// A statement being bound.
 type Statement<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
 
@@ -132,8 +129,7 @@ impl SqlStore {
 
     /// Begins a write on the tenant: joins the tenant's open group if there is one that
     /// takes joiners, else begins a transaction and leads a new group (`group`), which no
-    /// one joins if `alone`. The write learns what `knowing` asks: on PostgreSQL in the
-    /// round trip that begins it, when it asks after few objects.
+    /// one joins if `alone`. The write then learns what `knowing` asks.
     async fn start(
         &self,
         tenant: &str,
@@ -161,17 +157,8 @@ impl SqlStore {
             }
         };
         let now = now_millis();
-        // The reads `knowing` asks, their keys in their text, to send with the first
-        // statements (PostgreSQL takes several at once only without parameters).
-        let asks = !knowing.objects.is_empty() || knowing.holders_of.is_some();
-        let lookups = match self.backend {
-            Backend::Postgres if asks && knowing.objects.len() <= LOOKUPS_WITH_BEGIN => {
-                Some(tx::reads_sql(tenant, knowing)?)
-            }
-            _ => None,
-        };
         if let Some(group) = guard.as_mut() {
-            let found = group.open_savepoint(lookups.as_deref()).await?;
+            group.open_savepoint().await?;
             let revision = group.next_revision();
             let mut tx = Box::new(SqlTx {
                 turn: Turn {
@@ -185,11 +172,7 @@ impl SqlStore {
                 now,
                 behind: Default::default(),
             });
-            match lookups {
-                Some(_) => tx.learn_begun(knowing, &found)?,
-                None if !knowing.objects.is_empty() => tx.prefetch(knowing.objects).await?,
-                None => {}
-            }
+            tx.learn_knowing(knowing).await?;
             observe("begin", started);
             return Ok(tx);
         }
@@ -205,24 +188,13 @@ impl SqlStore {
         };
         // `BEGIN` and the revision in one round trip; on PostgreSQL, which takes several
         // statements at once only without parameters, the tenant written into the text.
-        // On PostgreSQL the lookups follow, as a statement of their own: it sees what was
-        // committed before the tenant's lock was taken.
-        let mut found = None;
         let (mut tx, next) = match self.backend {
             _ if create => (OwnedTx::begin(self.pool()?, gate).await?, None),
             Backend::Postgres => {
-                let mut sql = format!("BEGIN; {}", next_revision(&literal::text(tenant)?));
-                if let Some(lookups) = &lookups {
-                    sql = format!("{sql}; {lookups}");
-                }
+                let sql = format!("BEGIN; {}", next_revision(&literal::text(tenant)?));
                 let (tx, rows) =
                     OwnedTx::begin_fetching(self.pool()?, gate, sqlx::raw_sql(&sql)).await?;
-                // The revision's row (if the tenant is there), then the objects found.
-                let (next, objects): (Vec<_>, Vec<_>) = rows
-                    .into_iter()
-                    .partition(|row| row.try_column("incarnation").is_ok());
-                found = Some(objects);
-                (tx, Some(next.into_iter().next()))
+                (tx, Some(rows.into_iter().next()))
             }
             Backend::Sqlite => {
                 let sql = format!("BEGIN; {}", next_revision("$1"));
@@ -279,11 +251,7 @@ impl SqlStore {
             now,
             behind: Default::default(),
         });
-        match (lookups, found) {
-            (Some(_), Some(found)) => tx.learn_begun(knowing, &found)?,
-            _ if !knowing.objects.is_empty() => tx.prefetch(knowing.objects).await?,
-            _ => {}
-        }
+        tx.learn_knowing(knowing).await?;
         observe("begin", started);
         Ok(tx)
     }

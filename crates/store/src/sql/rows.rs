@@ -71,32 +71,25 @@ pub async fn referencing<'e, E: Executor<'e, Database = Any>>(
     tenant: &str,
     target: &str,
 ) -> Result<Vec<RefHolder>> {
-    let sql = holders_sql("$1", "$2");
-    let found = sqlx::query(&sql)
-        .bind(tenant)
-        .bind(target)
-        .fetch_all(executor)
-        .await?;
-    found.iter().map(holder).collect()
-}
-
-/// Reads the holders of `target` in `referencing`'s order: `tenant` and `target` are
-/// placeholders, or values (`literal`).
-pub fn holders_sql(tenant: &str, target: &str) -> String {
-    format!(
+    let found = sqlx::query(
         "SELECT kind, key, field, cascade_delete FROM object_refs \
-         WHERE tenant = {tenant} AND target = {target} ORDER BY kind, key, field"
+         WHERE tenant = $1 AND target = $2 ORDER BY kind, key, field",
     )
-}
-
-/// A row of `holders_sql`.
-pub fn holder(row: &AnyRow) -> Result<RefHolder> {
-    Ok(RefHolder {
-        kind: row.try_get("kind")?,
-        key: row.try_get("key")?,
-        field: row.try_get("field")?,
-        cascade: row.try_get::<i64, _>("cascade_delete")? != 0,
-    })
+    .bind(tenant)
+    .bind(target)
+    .fetch_all(executor)
+    .await?;
+    found
+        .iter()
+        .map(|row| {
+            Ok(RefHolder {
+                kind: row.try_get("kind")?,
+                key: row.try_get("key")?,
+                field: row.try_get("field")?,
+                cascade: row.try_get::<i64, _>("cascade_delete")? != 0,
+            })
+        })
+        .collect()
 }
 
 /// The smallest string greater than every string starting with `prefix`, for a range scan.

@@ -14,7 +14,6 @@ use tokio::sync::OwnedMutexGuard;
 use super::behind::{self, Behind, HeldRef};
 use super::dialect::Backend;
 use super::group::{self, Group, Lane};
-use super::literal;
 use super::owned_tx::OwnedTx;
 use super::rows::{self, OBJECT_COLUMNS};
 use crate::{
@@ -219,24 +218,35 @@ impl SqlTx {
         }
     }
 
-    /// Learns what `knowing` asked from the rows of `reads_sql`: keeps the objects read
-    /// whole, learns the others are not there, keeps the holders read.
-    pub(super) fn learn_begun(&mut self, knowing: Knowing<'_>, rows: &[AnyRow]) -> Result<()> {
-        let (holders, objects): (Vec<&AnyRow>, Vec<&AnyRow>) =
-            rows.iter().partition(|row| row.try_column("field").is_ok());
-        let read = objects
-            .into_iter()
-            .map(rows::object)
-            .collect::<Result<Vec<_>>>()?;
-        for &(kind, key) in knowing.objects {
-            let found = read.iter().find(|o| o.kind == kind && o.key == key);
-            self.behind.learn_read(kind, key, found);
+    /// Learns what `knowing` asks: reads its objects whole (whether each is there, as a
+    /// prefetch, when they are many) and the holders it names.
+    pub(super) async fn learn_knowing(&mut self, knowing: Knowing<'_>) -> Result<()> {
+        let objects = knowing.objects;
+        if objects.len() > REFS_PER_STATEMENT {
+            self.prefetch(objects).await?;
+        } else if !objects.is_empty() {
+            let sql = lookups_sql(
+                OBJECT_COLUMNS,
+                "$1",
+                (0..objects.len()).map(|i| (format!("${}", 2 * i + 2), format!("${}", 2 * i + 3))),
+            );
+            let mut statement = sqlx::query(&sql).bind(&self.tenant);
+            for (kind, key) in objects {
+                statement = statement.bind(*kind).bind(*key);
+            }
+            let read = statement
+                .fetch_all(self.turn.conn())
+                .await?
+                .iter()
+                .map(rows::object)
+                .collect::<Result<Vec<_>>>()?;
+            for &(kind, key) in objects {
+                let found = read.iter().find(|o| o.kind == kind && o.key == key);
+                self.behind.learn_read(kind, key, found);
+            }
         }
         if let Some(target) = knowing.holders_of {
-            let holders = holders
-                .into_iter()
-                .map(rows::holder)
-                .collect::<Result<Vec<_>>>()?;
+            let holders = rows::referencing(self.turn.conn(), &self.tenant, target).await?;
             self.behind.keep_holders(target, holders);
         }
         Ok(())
@@ -556,8 +566,7 @@ impl WriteTx for SqlTx {
 }
 
 /// One indexed lookup per object, joined (an OR of them would scan the tenant's rows on
-/// SQLite), reading `columns`: `tenant` and each kind and key are placeholders, or values
-/// (`literal`).
+/// SQLite), reading `columns`: `tenant` and each kind and key are placeholders.
 fn lookups_sql(
     columns: &str,
     tenant: &str,
@@ -569,25 +578,6 @@ fn lookups_sql(
         })
         .collect();
     lookups.join(" UNION ALL ")
-}
-
-/// Reads what `knowing` asks, the tenant and the keys written into the statements' text
-/// (`literal`): for `SqlTx::learn_begun`.
-pub(super) fn reads_sql(tenant: &str, knowing: Knowing<'_>) -> Result<String> {
-    let tenant = literal::text(tenant)?;
-    let objects = knowing
-        .objects
-        .iter()
-        .map(|(kind, key)| Ok((literal::text(kind)?, literal::text(key)?)))
-        .collect::<Result<Vec<_>>>()?;
-    let mut reads = Vec::new();
-    if !objects.is_empty() {
-        reads.push(lookups_sql(OBJECT_COLUMNS, &tenant, objects.into_iter()));
-    }
-    if let Some(target) = knowing.holders_of {
-        reads.push(rows::holders_sql(&tenant, &literal::text(target)?));
-    }
-    Ok(reads.join("; "))
 }
 
 /// The objects found by `lookups_sql`.
