@@ -45,12 +45,6 @@ pub trait Store: Send + Sync + 'static {
     /// revision; `NotFound` if the tenant does not exist.
     async fn begin(&self, tenant: &str) -> Result<Box<dyn WriteTx>>;
 
-    /// `begin`, and learns what `knowing` asks (whether each object is there, as
-    /// `WriteTx::prefetch` does, and how it is; who holds an object): a single write asks
-    /// after its object and what it refers to, where the store can in the round trip that
-    /// begins it.
-    async fn begin_knowing(&self, tenant: &str, knowing: Knowing<'_>) -> Result<Box<dyn WriteTx>>;
-
     /// `begin`, for a long write (an import): it shares its transaction with no other
     /// write, so that none waits for it to be acknowledged.
     async fn begin_alone(&self, tenant: &str) -> Result<Box<dyn WriteTx>>;

@@ -40,16 +40,6 @@ pub struct NewRef {
     pub cascade: bool,
 }
 
-/// What a write asks after as it begins (`Store::begin_knowing`): answered from memory for
-/// the rest of the write, until it writes.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Knowing<'a> {
-    /// Objects, by kind and key: read whole, or learnt to be absent.
-    pub objects: &'a [(&'a str, &'a str)],
-    /// An object (`kind:key`) whose holders are read (`WriteTx::referencing`).
-    pub holders_of: Option<&'a str>,
-}
-
 /// An object holding a reference, as found by `referencing`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefHolder {

@@ -8,7 +8,7 @@
 //! nothing.
 
 use grantd_core::{Invalid, Kind, Object, ObjectKey};
-use grantd_store::{Expect, Knowing, ListQuery, WriteTx};
+use grantd_store::{Expect, ListQuery, WriteTx};
 use serde_json::Value;
 
 use super::integrity::delete_with_dependents;
@@ -32,25 +32,6 @@ impl Service {
             service: self,
             ctx: ctx.clone(),
             tx: self.begin(ctx).await?,
-        })
-    }
-
-    /// `batch`, knowing what `knowing` asks (whether objects are there, and how; who holds
-    /// one): learnt in the round trip that takes the lock, where the store can.
-    pub(super) async fn batch_knowing(
-        &self,
-        ctx: &Ctx,
-        knowing: Knowing<'_>,
-    ) -> ServiceResult<Batch<'_>> {
-        let tx = self
-            .store
-            .begin_knowing(&ctx.tenant, knowing)
-            .await
-            .map_err(|e| ServiceError::from_store(e, &format!("tenant {}", ctx.tenant)))?;
-        Ok(Batch {
-            service: self,
-            ctx: ctx.clone(),
-            tx,
         })
     }
 

@@ -5,7 +5,7 @@
 //! cascading reference, and is refused while a restricting one remains.
 
 use grantd_core::{Invalid, Object, ObjectKey};
-use grantd_store::{AuditEntry, Expect, Knowing, ListQuery, StoredObject, WriteTx};
+use grantd_store::{AuditEntry, Expect, ListQuery, StoredObject, WriteTx};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
@@ -352,14 +352,7 @@ impl Service {
         expect: Expect,
     ) -> ServiceResult<i64> {
         let target = ObjectKey::new(K::KIND, key);
-        // The object and its holders read with the lock: the checks then read them again
-        // from memory.
-        let holders_of = target.to_string();
-        let knowing = Knowing {
-            objects: &[(K::KIND.as_str(), target.key.as_str())],
-            holders_of: Some(&holders_of),
-        };
-        let mut batch = self.batch_knowing(ctx, knowing).await?;
+        let mut batch = self.batch(ctx).await?;
         if let Some(stored) = batch.stored(&target).await? {
             derived::refuse_derived(K::KIND, &describe(&target), Some(&stored), None)?;
         }
@@ -393,19 +386,16 @@ impl Service {
         let what = describe(&target);
         let body = serde_json::to_value(&object)
             .map_err(|e| ServiceError::Internal(format!("cannot encode {target}: {e}")))?;
-        // Whether the object and what it refers to exist, learnt with the lock: a create
-        // then makes no other read.
+        let mut batch = self.batch(ctx).await?;
+        // Whether the object and what it refers to exist, in one read: a create then
+        // makes no other.
         let refs = object.refs();
         let mut wanted = vec![(K::KIND.as_str(), target.key.as_str())];
         wanted.extend(
             refs.iter()
                 .map(|r| (r.target.kind.as_str(), r.target.key.as_str())),
         );
-        let knowing = Knowing {
-            objects: &wanted,
-            holders_of: None,
-        };
-        let mut batch = self.batch_knowing(ctx, knowing).await?;
+        batch.prefetch(&wanted).await?;
         let stored = batch.stored(&target).await?;
         derived::refuse_derived(K::KIND, &what, stored.as_ref(), Some(&body))?;
         let existed = stored.is_some();

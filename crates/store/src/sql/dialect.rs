@@ -81,14 +81,7 @@ impl Backend {
                     Ok(())
                 })
             }),
-            // Values written into a statement's text (`literal`) are quoted for standard
-            // strings, whatever the server's default.
-            Backend::Postgres => pool.max_connections(16).after_connect(|conn, _| {
-                Box::pin(async move {
-                    conn.execute("SET standard_conforming_strings = on").await?;
-                    Ok(())
-                })
-            }),
+            Backend::Postgres => pool.max_connections(16),
         };
         Ok(pool.connect_with(options).await?)
     }

@@ -28,7 +28,7 @@ use tokio::sync::{watch, Mutex as AsyncMutex, OwnedMutexGuard};
 
 use super::dialect::Backend;
 use super::owned_tx::OwnedTx;
-use super::{cluster, literal, placeholders, Statement};
+use super::{cluster, placeholders, Statement};
 use crate::{AuditEntry, ChangeRecord, Result, StoreError};
 
 /// Rows a multi-row INSERT writes at most: within SQLite's 999 parameters.
@@ -77,11 +77,6 @@ pub(super) type Changes = Arc<[Arc<ChangeRecord>]>;
 /// of them takes them from the store, a step at a time.
 const HANDED_OVER_AT_MOST: usize = 1 << 20;
 
-/// A group whose change records take at most this (any but an import's) is written with
-/// its values in the statement's text on PostgreSQL, beside its `COMMIT`: one round trip.
-/// A larger one is bound, and committed after.
-const INLINED_AT_MOST: usize = 1 << 20;
-
 /// A change record and its audit event, written when the group commits.
 struct Written {
     revision: i64,
@@ -115,12 +110,6 @@ pub(super) struct Group {
     /// The last member's savepoint, left for the next member to release in the statement
     /// that opens its own.
     savepoint: bool,
-    /// The last member's held writes (new objects, deletes of objects read whole), as
-    /// statements with their values in their text, left to go with the group's next round
-    /// trip (PostgreSQL): the next member's savepoint, or the commit. Each was known to
-    /// succeed under the tenant's lock, so nothing but the database's failure (which fails
-    /// the group) can stop them.
-    pending: Vec<String>,
 }
 
 impl Group {
@@ -147,7 +136,6 @@ impl Group {
             broken: None,
             backend,
             savepoint: false,
-            pending: Vec::new(),
             started: Instant::now(),
             alone,
         }
@@ -162,22 +150,21 @@ impl Group {
             && self.started.elapsed() < OPEN_FOR
     }
 
-    /// Opens a joining member's savepoint, in one round trip with what the last member left
-    /// (its held writes, then the release of its savepoint). Should this be cut short (the
-    /// request dropped), the flag still says no savepoint is left to release: at worst one
-    /// is left nested, which the next joiner's own savepoint covers.
+    /// Opens a joining member's savepoint, releasing the last member's in the same round
+    /// trip. Should this be cut short (the request dropped), the flag still says no
+    /// savepoint is left to release: at worst one is left nested, which the next joiner's
+    /// own savepoint covers.
     pub(super) async fn open_savepoint(&mut self) -> Result<()> {
-        let mut sql = self.pending.clone();
-        if std::mem::replace(&mut self.savepoint, false) {
-            sql.push("RELEASE SAVEPOINT member".into());
-        }
-        sql.push("SAVEPOINT member".into());
-        let opened = self.tx.execute(sqlx::raw_sql(&sql.join("; "))).await;
+        let release = std::mem::replace(&mut self.savepoint, false);
+        let opened = if release {
+            self.tx
+                .execute("RELEASE SAVEPOINT member; SAVEPOINT member")
+                .await
+        } else {
+            self.tx.execute("SAVEPOINT member").await
+        };
         match opened {
-            // Forgotten only once written: were this cut short, the next round trip would
-            // send them again, and fail the group, rather than lose them.
             Ok(_) => {
-                self.pending.clear();
                 self.savepoint = true;
                 Ok(())
             }
@@ -220,15 +207,13 @@ impl Group {
         self.revision + 1
     }
 
-    /// Records a member's change and audit event at `revision`, chained to the last, and
-    /// its new objects still to write (`pending`).
+    /// Records a member's change and audit event at `revision`, chained to the last.
     pub(super) async fn record(
         &mut self,
         revision: i64,
         at: i64,
         ops: String,
         audit: AuditEntry,
-        pending: Option<String>,
     ) -> Result<()> {
         let detail = audit
             .detail
@@ -247,7 +232,6 @@ impl Group {
             .flatten()
             .unwrap_or_default(),
         };
-        self.pending.extend(pending);
         let hash = crate::chain_hash(&self.tenant, revision, at, &audit, &prev_hash);
         self.last_hash = Some(hash.clone());
         self.revision = revision;
@@ -297,88 +281,28 @@ impl Group {
         let tenant = self.tenant.clone();
         let head = (self.revision, self.last_hash.clone().unwrap_or_default());
         metrics::histogram!("grantd_write_group_size").record(written.len() as f64);
-        // Every chunk of rows but the last (only an import's group has more than one).
-        let last = written.len().saturating_sub(1) / ROWS_PER_STATEMENT * ROWS_PER_STATEMENT;
-        let (before, rows) = written.split_at(last);
-        for rows in before.chunks(ROWS_PER_STATEMENT) {
-            let sql = changes_sql(&placeholders(self.backend, 0, rows.len(), 4));
-            bind_changes(sqlx::query(&sql), &tenant, rows)
-                .execute(&mut *self.tx)
-                .await?;
-            let sql = events_sql(&placeholders(self.backend, 0, rows.len(), 11));
-            bind_events(sqlx::query(&sql), &tenant, rows)
-                .execute(&mut *self.tx)
-                .await?;
-        }
-        // Moved out so that the transaction ends here; `self.tx` is never used again.
-        let mut tx = std::mem::replace(&mut self.tx, OwnedTx::ended());
-        let mut pending = std::mem::take(&mut self.pending);
-        if rows.is_empty() {
-            pending.push("COMMIT".into());
-            return tx.commit_with(sqlx::raw_sql(&pending.join("; "))).await;
-        }
-        // The last rows, the tenant's head, (on PostgreSQL) the notification and the
-        // COMMIT: one round trip.
-        let n = rows.len();
-        let notify = cluster::announcement(&tenant, Some(head.0));
-        match self.backend {
-            // Its values in its text: PostgreSQL takes several statements at once only so.
-            Backend::Postgres
-                if rows.iter().map(|w| w.ops.len()).sum::<usize>() <= INLINED_AT_MOST =>
-            {
-                pending.push(format!(
-                    "WITH changes_written AS ({}), events_written AS ({}), \
-                     head_written AS ({}) SELECT pg_notify({}, {}); COMMIT",
-                    changes_sql(&inline_changes(&tenant, rows)?),
-                    events_sql(&inline_events(&tenant, rows)?),
-                    head_sql(
-                        &head.0.to_string(),
-                        &literal::text(&head.1)?,
-                        &literal::text(&tenant)?
-                    ),
-                    literal::text(cluster::CHANNEL)?,
-                    literal::text(&notify)?,
-                ));
-                tx.commit_with(sqlx::raw_sql(&pending.join("; "))).await
-            }
-            Backend::Postgres => {
-                if !pending.is_empty() {
-                    tx.execute(sqlx::raw_sql(&pending.join("; "))).await?;
-                }
-                let bound = |i: usize| format!("${}", 15 * n + i);
-                let sql = format!(
-                    "WITH changes_written AS ({}), events_written AS ({}), \
-                     head_written AS ({}) SELECT pg_notify({}, {})",
-                    changes_sql(&placeholders(self.backend, 0, n, 4)),
-                    events_sql(&placeholders(self.backend, 4 * n, n, 11)),
-                    head_sql(&bound(1), &bound(2), &bound(3)),
-                    bound(4),
-                    bound(5),
+        let mut chunks = written.chunks(ROWS_PER_STATEMENT).peekable();
+        while let Some(rows) = chunks.next() {
+            let n = rows.len();
+            let last = chunks.peek().is_none();
+            if last {
+                // The last rows, the tenant's head and (on PostgreSQL) the notification: one
+                // round trip. SQLite's statements do not nest: it runs the three in turn, and
+                // the COMMIT after them.
+                let (changes, events, head_update) = (
+                    changes_sql(self.backend, 0, n),
+                    events_sql(self.backend, 4 * n, n),
+                    head_sql(15 * n),
                 );
-                bind_head(
-                    bind_events(
-                        bind_changes(sqlx::query(&sql), &tenant, rows),
-                        &tenant,
-                        rows,
+                let sql = match self.backend {
+                    Backend::Postgres => format!(
+                        "WITH changes_written AS ({changes}), events_written AS ({events}), \
+                         head_written AS ({head_update}) SELECT pg_notify(${}, ${})",
+                        15 * n + 4,
+                        15 * n + 5,
                     ),
-                    &head,
-                    &tenant,
-                )
-                .bind(cluster::CHANNEL)
-                .bind(&notify)
-                .execute(&mut *tx)
-                .await?;
-                tx.commit().await
-            }
-            // SQLite's statements do not nest: it runs them in turn.
-            Backend::Sqlite => {
-                let bound = |i: usize| format!("${}", 15 * n + i);
-                let sql = format!(
-                    "{}; {}; {}; COMMIT",
-                    changes_sql(&placeholders(self.backend, 0, n, 4)),
-                    events_sql(&placeholders(self.backend, 0, n, 11)),
-                    head_sql(&bound(1), &bound(2), &bound(3)),
-                );
+                    Backend::Sqlite => format!("{changes}; {events}; {head_update}; COMMIT"),
+                };
                 let statement = bind_head(
                     bind_events(
                         bind_changes(sqlx::query(&sql), &tenant, rows),
@@ -388,15 +312,42 @@ impl Group {
                     &head,
                     &tenant,
                 );
-                tx.commit_with(statement).await
+                match self.backend {
+                    Backend::Postgres => {
+                        statement
+                            .bind(cluster::CHANNEL)
+                            .bind(cluster::announcement(&tenant, Some(head.0)))
+                            .execute(&mut *self.tx)
+                            .await?;
+                    }
+                    Backend::Sqlite => {
+                        let tx = std::mem::replace(&mut self.tx, OwnedTx::ended());
+                        return tx.commit_with(statement).await;
+                    }
+                }
+                break;
             }
+            let sql = changes_sql(self.backend, 0, n);
+            bind_changes(sqlx::query(&sql), &tenant, rows)
+                .execute(&mut *self.tx)
+                .await?;
+            let sql = events_sql(self.backend, 0, n);
+            bind_events(sqlx::query(&sql), &tenant, rows)
+                .execute(&mut *self.tx)
+                .await?;
         }
+        // Moved out so that the transaction ends here; `self.tx` is never used again.
+        let tx = std::mem::replace(&mut self.tx, OwnedTx::ended());
+        tx.commit().await
     }
 }
 
-/// Inserts change records: `values` holds their rows (tenant, revision, at, ops).
-fn changes_sql(values: &str) -> String {
-    format!("INSERT INTO changes (tenant, revision, at, ops) VALUES {values}")
+/// Inserts `rows` change records, their parameters from `$(first + 1)`.
+fn changes_sql(backend: Backend, first: usize, rows: usize) -> String {
+    format!(
+        "INSERT INTO changes (tenant, revision, at, ops) VALUES {}",
+        placeholders(backend, first, rows, 4)
+    )
 }
 
 fn bind_changes<'q>(
@@ -414,29 +365,13 @@ fn bind_changes<'q>(
     statement
 }
 
-/// The rows of `changes_sql`, their values written out.
-fn inline_changes(tenant: &str, rows: &[Written]) -> Result<String> {
-    let tenant = literal::text(tenant)?;
-    let rows: Vec<String> = rows
-        .iter()
-        .map(|row| {
-            Ok(format!(
-                "({tenant}, {}, {}, {})",
-                row.revision,
-                row.at,
-                literal::text(&row.ops)?
-            ))
-        })
-        .collect::<Result<_>>()?;
-    Ok(rows.join(", "))
-}
-
-/// Inserts audit events: `values` holds their rows, in the order of `bind_events`.
-fn events_sql(values: &str) -> String {
+/// Inserts `rows` audit events, their parameters from `$(first + 1)`.
+fn events_sql(backend: Backend, first: usize, rows: usize) -> String {
     format!(
         "INSERT INTO audit_events \
          (tenant, revision, at, actor, action, target, request_id, client_addr, detail, \
-          prev_hash, hash) VALUES {values}"
+          prev_hash, hash) VALUES {}",
+        placeholders(backend, first, rows, 11)
     )
 }
 
@@ -462,35 +397,14 @@ fn bind_events<'q>(
     statement
 }
 
-/// The rows of `events_sql`, their values written out.
-fn inline_events(tenant: &str, rows: &[Written]) -> Result<String> {
-    let tenant = literal::text(tenant)?;
-    let rows: Vec<String> = rows
-        .iter()
-        .map(|row| {
-            Ok(format!(
-                "({tenant}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
-                row.revision,
-                row.at,
-                literal::text(&row.audit.actor)?,
-                literal::text(&row.audit.action)?,
-                literal::text(&row.audit.target)?,
-                literal::text(&row.audit.request_id)?,
-                literal::optional(row.audit.client_addr.as_deref())?,
-                literal::optional(row.detail.as_deref())?,
-                literal::text(&row.prev_hash)?,
-                literal::text(&row.hash)?,
-            ))
-        })
-        .collect::<Result<_>>()?;
-    Ok(rows.join(", "))
-}
-
-/// Sets the tenant's revision and last audit event.
-fn head_sql(revision: &str, hash: &str, tenant: &str) -> String {
+/// Sets the tenant's revision and last audit event, its parameters from `$(first + 1)`.
+fn head_sql(first: usize) -> String {
     format!(
-        "UPDATE tenants SET revision = {revision}, audit_head_revision = {revision}, \
-         audit_head_hash = {hash} WHERE id = {tenant}"
+        "UPDATE tenants SET revision = ${0}, audit_head_revision = ${0}, \
+         audit_head_hash = ${1} WHERE id = ${2}",
+        first + 1,
+        first + 2,
+        first + 3
     )
 }
 

@@ -11,7 +11,6 @@ mod cluster;
 mod dialect;
 mod group;
 mod health;
-mod literal;
 mod migrations;
 mod owned_tx;
 mod rows;
@@ -24,8 +23,8 @@ use async_trait::async_trait;
 use sqlx::{AnyPool, Row};
 
 use crate::{
-    Announcement, AuditFilter, AuditRecord, ChangeRecord, Knowing, ListQuery, ReadTx, RefHolder,
-    Result, ScanPosition, Store, StoreError, StoredObject, TenantHead, TokenRecord, WriteTx,
+    Announcement, AuditFilter, AuditRecord, ChangeRecord, ListQuery, ReadTx, RefHolder, Result,
+    ScanPosition, Store, StoreError, StoredObject, TenantHead, TokenRecord, WriteTx,
 };
 pub use backup::{check_backup, BackupSummary};
 pub use dialect::Backend;
@@ -129,14 +128,8 @@ impl SqlStore {
 
     /// Begins a write on the tenant: joins the tenant's open group if there is one that
     /// takes joiners, else begins a transaction and leads a new group (`group`), which no
-    /// one joins if `alone`. The write then learns what `knowing` asks.
-    async fn start(
-        &self,
-        tenant: &str,
-        create: bool,
-        alone: bool,
-        knowing: Knowing<'_>,
-    ) -> Result<Box<dyn WriteTx>> {
+    /// one joins if `alone`.
+    async fn start(&self, tenant: &str, create: bool, alone: bool) -> Result<Box<dyn WriteTx>> {
         let started = Instant::now();
         let lane = self.lanes.of(tenant);
         let mut guard = loop {
@@ -160,7 +153,8 @@ impl SqlStore {
         if let Some(group) = guard.as_mut() {
             group.open_savepoint().await?;
             let revision = group.next_revision();
-            let mut tx = Box::new(SqlTx {
+            observe("begin", started);
+            return Ok(Box::new(SqlTx {
                 turn: Turn {
                     lane,
                     guard: Some(guard),
@@ -171,37 +165,22 @@ impl SqlStore {
                 ops: Default::default(),
                 now,
                 behind: Default::default(),
-            });
-            tx.learn_knowing(knowing).await?;
-            observe("begin", started);
-            return Ok(tx);
+            }));
         }
         let gate = self.gate.enter().await;
         // Taking the next revision locks the tenant row until commit: writers of one
         // tenant commit one after another, in revision order. The row as locked holds the
         // hash the first event chains to, if the last writer kept it.
-        let next_revision = |id: &str| {
-            format!(
-                "UPDATE tenants SET revision = revision + 1 WHERE id = {id} \
-                 RETURNING revision, incarnation, audit_head_revision, audit_head_hash"
-            )
-        };
-        // `BEGIN` and the revision in one round trip; on PostgreSQL, which takes several
-        // statements at once only without parameters, the tenant written into the text.
-        let (mut tx, next) = match self.backend {
-            _ if create => (OwnedTx::begin(self.pool()?, gate).await?, None),
-            Backend::Postgres => {
-                let sql = format!("BEGIN; {}", next_revision(&literal::text(tenant)?));
-                let (tx, rows) =
-                    OwnedTx::begin_fetching(self.pool()?, gate, sqlx::raw_sql(&sql)).await?;
-                (tx, Some(rows.into_iter().next()))
-            }
-            Backend::Sqlite => {
-                let sql = format!("BEGIN; {}", next_revision("$1"));
-                let statement = sqlx::query(&sql).bind(tenant);
-                let (tx, rows) = OwnedTx::begin_fetching(self.pool()?, gate, statement).await?;
-                (tx, Some(rows.into_iter().next()))
-            }
+        const NEXT_REVISION: &str = "UPDATE tenants SET revision = revision + 1 WHERE id = $1 \
+             RETURNING revision, incarnation, audit_head_revision, audit_head_hash";
+        let (mut tx, next) = if create || self.backend == Backend::Postgres {
+            (OwnedTx::begin(self.pool()?, gate).await?, None)
+        } else {
+            // On SQLite, `BEGIN` and the revision in one round trip.
+            let sql = format!("BEGIN; {NEXT_REVISION}");
+            let statement = sqlx::query(&sql).bind(tenant);
+            let (tx, rows) = OwnedTx::begin_fetching(self.pool()?, gate, statement).await?;
+            (tx, Some(rows.into_iter().next()))
         };
         // The hash the group's first audit event chains to, when known without a read.
         let mut last_hash = None;
@@ -222,7 +201,16 @@ impl SqlStore {
             last_hash = Some(String::new());
             (1, incarnation)
         } else {
-            let row = next.flatten().ok_or(StoreError::NotFound)?;
+            let row = match next {
+                Some(row) => row,
+                None => {
+                    sqlx::query(NEXT_REVISION)
+                        .bind(tenant)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                }
+            }
+            .ok_or(StoreError::NotFound)?;
             let revision: i64 = row.try_get("revision")?;
             let head: Option<i64> = row.try_get("audit_head_revision")?;
             if head == Some(revision - 1) {
@@ -239,7 +227,8 @@ impl SqlStore {
             self.backend,
             alone,
         ));
-        let mut tx = Box::new(SqlTx {
+        observe("begin", started);
+        Ok(Box::new(SqlTx {
             turn: Turn {
                 lane,
                 guard: Some(guard),
@@ -250,10 +239,7 @@ impl SqlStore {
             ops: Default::default(),
             now,
             behind: Default::default(),
-        });
-        tx.learn_knowing(knowing).await?;
-        observe("begin", started);
-        Ok(tx)
+        }))
     }
 }
 
@@ -270,22 +256,17 @@ impl Store for SqlStore {
 
     #[tracing::instrument(skip(self))]
     async fn begin_new_tenant(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, true, true, Knowing::default()).await
+        self.start(tenant, true, true).await
     }
 
     #[tracing::instrument(skip(self))]
     async fn begin(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, false, false, Knowing::default()).await
-    }
-
-    #[tracing::instrument(skip(self, knowing))]
-    async fn begin_knowing(&self, tenant: &str, knowing: Knowing<'_>) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, false, false, knowing).await
+        self.start(tenant, false, false).await
     }
 
     #[tracing::instrument(skip(self))]
     async fn begin_alone(&self, tenant: &str) -> Result<Box<dyn WriteTx>> {
-        self.start(tenant, false, true, Knowing::default()).await
+        self.start(tenant, false, true).await
     }
 
     #[tracing::instrument(skip(self))]

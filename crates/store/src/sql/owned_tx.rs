@@ -15,6 +15,7 @@ use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Execute, Executor};
 use tokio::sync::OwnedMutexGuard;
 
+use super::Statement;
 use crate::{Result, StoreError};
 
 pub struct OwnedTx {
@@ -51,17 +52,17 @@ impl OwnedTx {
     }
 
     /// Begins with `statement`: a `BEGIN` followed, in the same round trip, by statements
-    /// of the transaction (run in turn). Returns their rows.
-    pub async fn begin_fetching<'q, S: Execute<'q, Any> + 'q>(
+    /// of the transaction (SQLite runs them in turn). Returns their rows.
+    pub async fn begin_fetching(
         pool: &AnyPool,
         gate: Option<OwnedMutexGuard<()>>,
-        statement: S,
+        statement: Statement<'_>,
     ) -> Result<(OwnedTx, Vec<AnyRow>)> {
         let mut tx = OwnedTx {
             conn: Some(pool.acquire().await?),
             gate,
         };
-        match (&mut *tx).fetch_all(statement).await {
+        match statement.fetch_all(&mut *tx).await {
             Ok(rows) => Ok((tx, rows)),
             // Begun or not, closing the connection ends it.
             Err(error) => {
@@ -92,8 +93,8 @@ impl OwnedTx {
         self.commit_with("COMMIT").await
     }
 
-    /// Ends the transaction with `statement`: the transaction's last statements and its
-    /// `COMMIT`, in one round trip (run in turn, the `COMMIT` only if all before it did).
+    /// Ends the transaction with `statement`: its last statements and its `COMMIT` in one
+    /// round trip (run in turn, the `COMMIT` only if every one before it succeeded).
     pub async fn commit_with<'q, S: Execute<'q, Any> + 'q>(mut self, statement: S) -> Result<()> {
         let Some(mut conn) = self.conn.take() else {
             return Err(StoreError::Internal("transaction already ended".into()));

@@ -7,8 +7,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sqlx::any::AnyRow;
-use sqlx::{AnyConnection, Executor, Row};
+use sqlx::{AnyConnection, Row};
 use tokio::sync::OwnedMutexGuard;
 
 use super::behind::{self, Behind, HeldRef};
@@ -17,8 +16,8 @@ use super::group::{self, Group, Lane};
 use super::owned_tx::OwnedTx;
 use super::rows::{self, OBJECT_COLUMNS};
 use crate::{
-    AuditEntry, ChangeOp, Committed, Expect, Knowing, ListQuery, NewObject, ObjectText, ReadTx,
-    RefHolder, Result, StoreError, StoredObject, TokenRecord, WriteTx,
+    AuditEntry, ChangeOp, Committed, Expect, ListQuery, NewObject, ObjectText, ReadTx, RefHolder,
+    Result, StoreError, StoredObject, TokenRecord, WriteTx,
 };
 
 /// References written, or objects looked up, per statement: well within SQLite's 999
@@ -176,11 +175,8 @@ impl SqlTx {
         behind::insert_refs(conn, backend, &self.tenant, &rows).await
     }
 
-    /// Writes the deletes and new objects held back.
+    /// Writes the new objects held back.
     async fn flush(&mut self) -> Result<()> {
-        if let Some(deletes) = self.behind.take_deletes() {
-            self.turn.conn().execute(sqlx::raw_sql(&deletes)).await?;
-        }
         let (conn, backend) = self.turn.conn_to();
         self.behind
             .flush(conn, backend, &self.tenant, self.revision, self.now)
@@ -191,65 +187,27 @@ impl SqlTx {
     async fn existing_stored(&mut self, objects: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
         let mut found = Vec::new();
         for chunk in objects.chunks(REFS_PER_STATEMENT) {
-            let sql = lookups_sql(
-                "kind, key",
-                "$1",
-                (0..chunk.len()).map(|i| (format!("${}", 2 * i + 2), format!("${}", 2 * i + 3))),
-            );
+            // One indexed lookup each, joined: an OR of them would scan the tenant's rows
+            // on SQLite.
+            let lookups: Vec<String> = (0..chunk.len())
+                .map(|i| {
+                    format!(
+                        "SELECT kind, key FROM objects WHERE tenant = $1 AND kind = ${} AND key = ${}",
+                        2 * i + 2,
+                        2 * i + 3
+                    )
+                })
+                .collect();
+            let sql = lookups.join(" UNION ALL ");
             let mut statement = sqlx::query(&sql).bind(&self.tenant);
             for (kind, key) in chunk {
                 statement = statement.bind(*kind).bind(*key);
             }
-            found.extend(found_objects(
-                &statement.fetch_all(self.turn.conn()).await?,
-            )?);
+            for row in statement.fetch_all(self.turn.conn()).await? {
+                found.push((row.try_get("kind")?, row.try_get("key")?));
+            }
         }
         Ok(found)
-    }
-
-    /// Learns that of `objects`, those `found` are there and the others not.
-    fn learn_found(&mut self, objects: &[(&str, &str)], found: &[(String, String)]) {
-        let found: HashSet<(&str, &str)> = found
-            .iter()
-            .map(|(kind, key)| (kind.as_str(), key.as_str()))
-            .collect();
-        for &(kind, key) in objects {
-            self.behind.learn(kind, key, found.contains(&(kind, key)));
-        }
-    }
-
-    /// Learns what `knowing` asks: reads its objects whole (whether each is there, as a
-    /// prefetch, when they are many) and the holders it names.
-    pub(super) async fn learn_knowing(&mut self, knowing: Knowing<'_>) -> Result<()> {
-        let objects = knowing.objects;
-        if objects.len() > REFS_PER_STATEMENT {
-            self.prefetch(objects).await?;
-        } else if !objects.is_empty() {
-            let sql = lookups_sql(
-                OBJECT_COLUMNS,
-                "$1",
-                (0..objects.len()).map(|i| (format!("${}", 2 * i + 2), format!("${}", 2 * i + 3))),
-            );
-            let mut statement = sqlx::query(&sql).bind(&self.tenant);
-            for (kind, key) in objects {
-                statement = statement.bind(*kind).bind(*key);
-            }
-            let read = statement
-                .fetch_all(self.turn.conn())
-                .await?
-                .iter()
-                .map(rows::object)
-                .collect::<Result<Vec<_>>>()?;
-            for &(kind, key) in objects {
-                let found = read.iter().find(|o| o.kind == kind && o.key == key);
-                self.behind.learn_read(kind, key, found);
-            }
-        }
-        if let Some(target) = knowing.holders_of {
-            let holders = rows::referencing(self.turn.conn(), &self.tenant, target).await?;
-            self.behind.keep_holders(target, holders);
-        }
-        Ok(())
     }
 
     async fn delete_refs(&mut self, kind: &str, key: &str) -> Result<()> {
@@ -325,13 +283,10 @@ impl WriteTx for SqlTx {
         if self.behind.known(kind, key) == Some(false) {
             return Ok(None);
         }
-        if let Some(read) = self.behind.read(kind, key) {
-            return Ok(Some(read.clone()));
-        }
         self.flush().await?;
         let found = rows::get_object(self.turn.conn(), &self.tenant, kind, key).await?;
         // This transaction holds the tenant's lock: what it read stays so until it writes.
-        self.behind.learn_read(kind, key, found.as_ref());
+        self.behind.learn(kind, key, found.is_some());
         Ok(found)
     }
 
@@ -341,9 +296,6 @@ impl WriteTx for SqlTx {
     }
 
     async fn referencing(&mut self, target: &str) -> Result<Vec<RefHolder>> {
-        if let Some(holders) = self.behind.holders(target) {
-            return Ok(holders.clone());
-        }
         self.flush().await?;
         rows::referencing(self.turn.conn(), &self.tenant, target).await
     }
@@ -391,8 +343,12 @@ impl WriteTx for SqlTx {
             .filter(|(kind, _)| !empty.contains(kind))
             .copied()
             .collect();
-        let found = self.existing_stored(&lookups).await?;
-        self.learn_found(objects, &found);
+        let found: HashSet<(String, String)> =
+            self.existing_stored(&lookups).await?.into_iter().collect();
+        for &(kind, key) in objects {
+            let present = found.contains(&(kind.to_string(), key.to_string()));
+            self.behind.learn(kind, key, present);
+        }
         Ok(())
     }
 
@@ -433,27 +389,6 @@ impl WriteTx for SqlTx {
     }
 
     async fn delete(&mut self, kind: &str, key: &str, expect: Expect) -> Result<StoredObject> {
-        // An object read whole is known as it is: on PostgreSQL its delete is held back, to
-        // go with the next round trip.
-        if let (Some(read), Backend::Postgres) =
-            (self.behind.read(kind, key), self.turn.conn_to().1)
-        {
-            let read = read.clone();
-            if let Expect::Version(version) = expect {
-                if version != read.version {
-                    return Err(StoreError::VersionMismatch {
-                        current: read.version,
-                    });
-                }
-            }
-            if self.behind.hold_delete(&self.tenant, kind, key)? {
-                self.ops.push(&ChangeOp::<()>::Delete {
-                    kind: kind.to_string(),
-                    key: key.to_string(),
-                })?;
-                return Ok(read);
-            }
-        }
         self.flush().await?;
         let guard = match expect {
             Expect::Version(_) => "AND version = $4",
@@ -538,16 +473,11 @@ impl WriteTx for SqlTx {
     }
 
     async fn commit(mut self: Box<Self>, audit: AuditEntry) -> Result<Committed> {
-        let (revision, now) = (self.revision, self.now);
-        // A single write's new objects go with the group's next round trip on PostgreSQL.
-        let pending = match self.turn.conn_to().1 {
-            Backend::Postgres => self.behind.take_inline(&self.tenant, revision, now)?,
-            Backend::Sqlite => None,
-        };
         self.flush().await?;
         let ops = std::mem::take(&mut self.ops).finish()?;
+        let (revision, now) = (self.revision, self.now);
         let group = self.turn.group();
-        group.record(revision, now, ops, audit, pending).await?;
+        group.record(revision, now, ops, audit).await?;
         let incarnation = group.incarnation();
         let outcome = group.outcome();
         let lane = self.turn.lane.clone();
@@ -563,26 +493,4 @@ impl WriteTx for SqlTx {
             changes,
         })
     }
-}
-
-/// One indexed lookup per object, joined (an OR of them would scan the tenant's rows on
-/// SQLite), reading `columns`: `tenant` and each kind and key are placeholders.
-fn lookups_sql(
-    columns: &str,
-    tenant: &str,
-    objects: impl Iterator<Item = (String, String)>,
-) -> String {
-    let lookups: Vec<String> = objects
-        .map(|(kind, key)| {
-            format!("SELECT {columns} FROM objects WHERE tenant = {tenant} AND kind = {kind} AND key = {key}")
-        })
-        .collect();
-    lookups.join(" UNION ALL ")
-}
-
-/// The objects found by `lookups_sql`.
-fn found_objects(rows: &[AnyRow]) -> Result<Vec<(String, String)>> {
-    rows.iter()
-        .map(|row| Ok((row.try_get("kind")?, row.try_get("key")?)))
-        .collect()
 }

@@ -166,10 +166,10 @@ pub async fn grouped_writers_each_commit_or_fail_alone(store: SqlStore) {
     crate::assert_chained(&t, &events);
 }
 
-/// Writers that begin knowing of their objects, grouped or not, each learn what the writers
-/// before them wrote, though a writer's new objects go to the database only with the next
-/// one's first round trip: one of them creates the shared object and the others find it.
-pub async fn writers_that_begin_knowing_see_the_writes_before_them(store: SqlStore) {
+/// Writers that prefetch their objects, grouped or not, each learn what the writers before
+/// them wrote, though a writer's new objects are held back until it commits its part: one
+/// of them creates the shared object and the others find it.
+pub async fn prefetching_writers_see_the_writes_before_them(store: SqlStore) {
     let store = Arc::new(store);
     let t = tenant(&store).await;
     let writers: Vec<_> = (0..WRITERS)
@@ -180,7 +180,8 @@ pub async fn writers_that_begin_knowing_see_the_writes_before_them(store: SqlSto
                 for i in 0..WRITES_EACH {
                     let key = format!("w{w}-{i}");
                     let wanted = [("user", key.as_str()), ("user", "shared")];
-                    let mut tx = crate::begin_knowing(&store, &t, &wanted, None).await;
+                    let mut tx = store.begin(&t).await.expect("begin");
+                    tx.prefetch(&wanted).await.expect("prefetch");
                     let created = tx.get("user", "shared").await.expect("get").is_none();
                     if created {
                         tx.put(object("user", "shared", json!({"by": w})), Expect::Absent)

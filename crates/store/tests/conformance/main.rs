@@ -55,8 +55,6 @@ conformance!(
     objects::tenants_never_see_each_other,
     objects::a_read_sees_one_snapshot,
     objects::prefetched_writes_read_and_write_as_any_other,
-    objects::a_write_reads_what_it_wrote_not_what_it_began_with,
-    objects::a_delete_of_an_object_read_when_its_write_began_is_as_any_other,
     records::commit_writes_one_change_and_one_audit_event,
     records::the_largest_change_is_told_by_its_size,
     records::audit_events_filter_by_actor_target_and_time,
@@ -70,7 +68,7 @@ conformance!(
     cluster::commits_are_announced_where_the_database_can,
     concurrency::concurrent_writers_commit_in_revision_order,
     concurrency::grouped_writers_each_commit_or_fail_alone,
-    concurrency::writers_that_begin_knowing_see_the_writes_before_them,
+    concurrency::prefetching_writers_see_the_writes_before_them,
     records::values_are_stored_as_given_whatever_they_hold,
 );
 
@@ -130,20 +128,6 @@ pub async fn put_one(store: &SqlStore, tenant: &str, kind: &str, key: &str, body
 
 pub async fn begin(store: &SqlStore, tenant: &str) -> Box<dyn WriteTx> {
     store.begin(tenant).await.expect("begin")
-}
-
-/// Begins a write that knows of `objects` and of the holders of `holders_of`.
-pub async fn begin_knowing(
-    store: &SqlStore,
-    tenant: &str,
-    objects: &[(&str, &str)],
-    holders_of: Option<&str>,
-) -> Box<dyn WriteTx> {
-    let knowing = grantd_store::Knowing {
-        objects,
-        holders_of,
-    };
-    store.begin_knowing(tenant, knowing).await.expect("begin")
 }
 
 /// Each event names the one before it and carries the hash of its own fields and that name.

@@ -395,7 +395,8 @@ pub async fn audit_events_chain_and_prune_keeps_the_rest_verifiable(store: SqlSt
 
 /// Whatever text a value holds (quotes, backslashes, a statement's syntax, any script) is
 /// stored and read back as given: in an object, its references, its change record and its
-/// audit event, written as a single write writes them.
+/// audit event, written as a single write writes them (held back, then several rows a
+/// statement).
 pub async fn values_are_stored_as_given_whatever_they_hold(store: SqlStore) {
     let t = tenant(&store).await;
     let texts = [
@@ -411,7 +412,10 @@ pub async fn values_are_stored_as_given_whatever_they_hold(store: SqlStore) {
     for (i, text) in texts.iter().enumerate() {
         let key = format!("k{i}{text}");
         let target = format!("user:{text}");
-        let mut tx = crate::begin_knowing(&store, &t, &[("user", key.as_str())], None).await;
+        let mut tx = begin(&store, &t).await;
+        tx.prefetch(&[("user", key.as_str())])
+            .await
+            .expect("prefetch");
         let body = json!({"text": text, "key": key});
         let user = crate::with_ref(object("user", &key, body.clone()), &target, false);
         tx.put(user, Expect::Absent).await.expect("put");
