@@ -68,14 +68,11 @@ impl Backend {
         let pool = match self {
             // WAL lets readers run beside the one writer; FULL makes every commit durable
             // before it is acknowledged; the busy timeout covers a second process (the CLI).
-            // A page cache of up to 64 MiB a connection (SQLite's own is 2 MiB), taken only
-            // as pages are read: a large write (an import) then rereads fewer pages of the
-            // indexes it adds to.
             Backend::Sqlite => pool.max_connections(4).after_connect(|conn, _| {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-                         PRAGMA busy_timeout = 5000; PRAGMA cache_size = -65536;",
+                         PRAGMA busy_timeout = 5000;",
                     )
                     .await?;
                     Ok(())
