@@ -13,6 +13,33 @@ use crate::{audit, object, put_one, tenant, with_ref};
 const WRITERS: i64 = 8;
 const WRITES_EACH: i64 = 15;
 
+/// Starts `WRITERS` tasks at once, each making `WRITES_EACH` writes in turn with
+/// `write(store, tenant, writer, i)`; what every write returned, once all are done.
+async fn writers<T, F, Fut>(store: &Arc<SqlStore>, t: &str, write: F) -> Vec<T>
+where
+    T: Send + 'static,
+    F: Fn(Arc<SqlStore>, String, i64, i64) -> Fut + Copy + Send + 'static,
+    Fut: std::future::Future<Output = T> + Send,
+{
+    let tasks: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let (store, t) = (store.clone(), t.to_string());
+            tokio::spawn(async move {
+                let mut outcomes = Vec::new();
+                for i in 0..WRITES_EACH {
+                    outcomes.push(write(store.clone(), t.clone(), w, i).await);
+                }
+                outcomes
+            })
+        })
+        .collect();
+    let mut outcomes = Vec::new();
+    for task in tasks {
+        outcomes.extend(task.await.expect("writer"));
+    }
+    outcomes
+}
+
 pub async fn concurrent_writers_commit_in_revision_order(store: SqlStore) {
     let store = Arc::new(store);
     let t = tenant(&store).await;
@@ -34,24 +61,10 @@ pub async fn concurrent_writers_commit_in_revision_order(store: SqlStore) {
             seen
         })
     };
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            let (store, t) = (store.clone(), t.clone());
-            tokio::spawn(async move {
-                let mut revisions = Vec::new();
-                for i in 0..WRITES_EACH {
-                    let key = format!("w{w}-{i}");
-                    revisions.push(put_one(&store, &t, "user", &key, json!({"w": w})).await);
-                }
-                revisions
-            })
-        })
-        .collect();
-
-    let mut acknowledged = Vec::new();
-    for writer in writers {
-        acknowledged.extend(writer.await.expect("writer"));
-    }
+    let mut acknowledged = writers(&store, &t, |store, t, w, i| async move {
+        put_one(&store, &t, "user", &format!("w{w}-{i}"), json!({"w": w})).await
+    })
+    .await;
     acknowledged.sort_unstable();
     assert_eq!(acknowledged, (2..=total + 1).collect::<Vec<_>>());
     let seen = reader.await.expect("reader");
@@ -71,38 +84,30 @@ pub async fn grouped_writers_each_commit_or_fail_alone(store: SqlStore) {
     let store = Arc::new(store);
     let t = tenant(&store).await;
     put_one(&store, &t, "user", "taken", json!({})).await;
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            let (store, t) = (store.clone(), t.clone());
-            tokio::spawn(async move {
-                let mut outcomes = Vec::new();
-                for i in 0..WRITES_EACH {
-                    let key = format!("w{w}-{i}");
-                    let mut tx = store.begin(&t).await.expect("begin");
-                    tx.put(object("user", &key, json!({"w": w})), Expect::Absent)
-                        .await
-                        .expect("put");
-                    let outcome = match i % 3 {
-                        // Fails halfway: its first put must be undone with it.
-                        0 => {
-                            let taken = object("user", "taken", json!({}));
-                            assert!(tx.put(taken, Expect::Absent).await.is_err());
-                            drop(tx);
-                            None
-                        }
-                        // Gives up.
-                        1 if w % 2 == 0 => {
-                            drop(tx);
-                            None
-                        }
-                        _ => Some(tx.commit(audit("user.put", &key)).await.expect("commit")),
-                    };
-                    outcomes.push((key, outcome));
-                }
-                outcomes
-            })
-        })
-        .collect();
+    let outcomes = writers(&store, &t, |store, t, w, i| async move {
+        let key = format!("w{w}-{i}");
+        let mut tx = store.begin(&t).await.expect("begin");
+        tx.put(object("user", &key, json!({"w": w})), Expect::Absent)
+            .await
+            .expect("put");
+        let outcome = match i % 3 {
+            // Fails halfway: its first put must be undone with it.
+            0 => {
+                let taken = object("user", "taken", json!({}));
+                assert!(tx.put(taken, Expect::Absent).await.is_err());
+                drop(tx);
+                None
+            }
+            // Gives up.
+            1 if w % 2 == 0 => {
+                drop(tx);
+                None
+            }
+            _ => Some(tx.commit(audit("user.put", &key)).await.expect("commit")),
+        };
+        (key, outcome)
+    })
+    .await;
 
     let mut acknowledged = Vec::new();
     let mut handed_over = std::collections::BTreeMap::new();
@@ -112,25 +117,23 @@ pub async fn grouped_writers_each_commit_or_fail_alone(store: SqlStore) {
         .expect("head")
         .expect("t")
         .incarnation;
-    for writer in writers {
-        for (key, outcome) in writer.await.expect("writer") {
-            let found = store.get(&t, "user", &key).await.expect("get");
-            match outcome {
-                Some(committed) => {
-                    let revision = committed.revision;
-                    assert_eq!(found.map(|o| o.version), Some(revision), "{key}");
-                    assert_eq!(committed.incarnation, incarnation, "{key}");
-                    assert!(
-                        committed.changes.iter().any(|c| c.revision == revision),
-                        "{key} is handed its own change"
-                    );
-                    for change in committed.changes.iter() {
-                        handed_over.insert(change.revision, change.clone());
-                    }
-                    acknowledged.push(revision);
+    for (key, outcome) in outcomes {
+        let found = store.get(&t, "user", &key).await.expect("get");
+        match outcome {
+            Some(committed) => {
+                let revision = committed.revision;
+                assert_eq!(found.map(|o| o.version), Some(revision), "{key}");
+                assert_eq!(committed.incarnation, incarnation, "{key}");
+                assert!(
+                    committed.changes.iter().any(|c| c.revision == revision),
+                    "{key} is handed its own change"
+                );
+                for change in committed.changes.iter() {
+                    handed_over.insert(change.revision, change.clone());
                 }
-                None => assert!(found.is_none(), "{key} was not acknowledged yet is there"),
+                acknowledged.push(revision);
             }
+            None => assert!(found.is_none(), "{key} was not acknowledged yet is there"),
         }
     }
     acknowledged.sort_unstable();
@@ -172,42 +175,32 @@ pub async fn grouped_writers_each_commit_or_fail_alone(store: SqlStore) {
 pub async fn prefetching_writers_see_the_writes_before_them(store: SqlStore) {
     let store = Arc::new(store);
     let t = tenant(&store).await;
-    let writers: Vec<_> = (0..WRITERS)
-        .map(|w| {
-            let (store, t) = (store.clone(), t.clone());
-            tokio::spawn(async move {
-                let mut outcomes = Vec::new();
-                for i in 0..WRITES_EACH {
-                    let key = format!("w{w}-{i}");
-                    let wanted = [("user", key.as_str()), ("user", "shared")];
-                    let mut tx = store.begin(&t).await.expect("begin");
-                    tx.prefetch(&wanted).await.expect("prefetch");
-                    let created = tx.get("user", "shared").await.expect("get").is_none();
-                    if created {
-                        tx.put(object("user", "shared", json!({"by": w})), Expect::Absent)
-                            .await
-                            .expect("shared");
-                    }
-                    let user = with_ref(object("user", &key, json!({"w": w})), "user:shared", true);
-                    tx.put(user, Expect::Absent).await.expect("put");
-                    let committed = tx.commit(audit("user.put", &key)).await.expect("commit");
-                    outcomes.push((key, created, committed.revision));
-                }
-                outcomes
-            })
-        })
-        .collect();
+    let outcomes = writers(&store, &t, |store, t, w, i| async move {
+        let key = format!("w{w}-{i}");
+        let wanted = [("user", key.as_str()), ("user", "shared")];
+        let mut tx = store.begin(&t).await.expect("begin");
+        tx.prefetch(&wanted).await.expect("prefetch");
+        let created = tx.get("user", "shared").await.expect("get").is_none();
+        if created {
+            tx.put(object("user", "shared", json!({"by": w})), Expect::Absent)
+                .await
+                .expect("shared");
+        }
+        let user = with_ref(object("user", &key, json!({"w": w})), "user:shared", true);
+        tx.put(user, Expect::Absent).await.expect("put");
+        let committed = tx.commit(audit("user.put", &key)).await.expect("commit");
+        (key, created, committed.revision)
+    })
+    .await;
     let mut creators = Vec::new();
     let mut keys = Vec::new();
-    for writer in writers {
-        for (key, created, revision) in writer.await.expect("writer") {
-            let found = store.get(&t, "user", &key).await.expect("get");
-            assert_eq!(found.map(|o| o.version), Some(revision), "{key}");
-            if created {
-                creators.push(revision);
-            }
-            keys.push(key);
+    for (key, created, revision) in outcomes {
+        let found = store.get(&t, "user", &key).await.expect("get");
+        assert_eq!(found.map(|o| o.version), Some(revision), "{key}");
+        if created {
+            creators.push(revision);
         }
+        keys.push(key);
     }
     assert_eq!(creators.len(), 1, "one writer creates the shared user");
     let shared = store.get(&t, "user", "shared").await.expect("get");
