@@ -7,6 +7,9 @@
 //! objects back to insert them several hundred rows a statement: before any read that
 //! could see them, before any other write, and before commit. Only what is known is
 //! answered here: everything else is read from the database, as it is without a prefetch.
+//!
+//! The rows held are written as a unit (`Held`), which a long write hands to a task of its
+//! own (`Turn::send_away`) so that the database writes them while it makes the next ones.
 
 use std::collections::{HashMap, HashSet};
 
@@ -27,6 +30,12 @@ pub(super) struct Behind {
     /// Whether each object known without a read is there (written here or found by a
     /// prefetch) or not, by kind and key (looked up without an allocation).
     known: HashMap<String, HashMap<String, bool>>,
+    held: Held,
+}
+
+/// New objects and their references, not yet written.
+#[derive(Default)]
+pub(super) struct Held {
     objects: Vec<HeldObject>,
     refs: Vec<HeldRef>,
 }
@@ -83,17 +92,21 @@ impl Behind {
     /// Holds a new object (known to be absent) back; true once enough are held to write.
     pub(super) fn hold(&mut self, object: &NewObject, body: String) -> bool {
         self.learn(&object.kind, &object.key, true);
-        self.refs.extend(HeldRef::of(object));
-        self.objects.push(HeldObject {
+        self.held.refs.extend(HeldRef::of(object));
+        self.held.objects.push(HeldObject {
             kind: object.kind.clone(),
             key: object.key.clone(),
             body,
         });
-        self.objects.len() >= HELD_AT_MOST
+        self.held.objects.len() >= HELD_AT_MOST
     }
 
-    /// Writes what is held, created at `now` at `revision`. A few objects and their
-    /// references (a single write's) take one round trip.
+    /// What is held, to be written elsewhere; nothing is held after.
+    pub(super) fn take_held(&mut self) -> Held {
+        std::mem::take(&mut self.held)
+    }
+
+    /// Writes what is held, created at `now` at `revision`.
     pub(super) async fn flush(
         &mut self,
         conn: &mut AnyConnection,
@@ -102,6 +115,28 @@ impl Behind {
         revision: i64,
         now: i64,
     ) -> Result<()> {
+        self.held
+            .write(conn, backend, tenant, revision, now)
+            .await?;
+        self.held = Held::default();
+        Ok(())
+    }
+}
+
+impl Held {
+    /// Writes the objects and references, created at `now` at `revision`. A few objects and
+    /// their references (a single write's) take one round trip.
+    pub(super) async fn write(
+        &self,
+        conn: &mut AnyConnection,
+        backend: Backend,
+        tenant: &str,
+        revision: i64,
+        now: i64,
+    ) -> Result<()> {
+        if self.objects.is_empty() && self.refs.is_empty() {
+            return Ok(());
+        }
         let at = (revision, now);
         let few = |n: usize| (1..=ROWS_PER_STATEMENT).contains(&n);
         if few(self.objects.len()) && few(self.refs.len()) {
@@ -132,8 +167,6 @@ impl Behind {
             }
             insert_refs(conn, backend, tenant, &self.refs).await?;
         }
-        self.objects.clear();
-        self.refs.clear();
         Ok(())
     }
 }

@@ -197,6 +197,11 @@ impl Group {
         (&mut self.tx, self.backend)
     }
 
+    /// Whether a long write (an import) leads the group, which no other writer joins.
+    pub(super) fn alone(&self) -> bool {
+        self.alone
+    }
+
     /// The incarnation of the tenant the group writes to.
     pub(super) fn incarnation(&self) -> i64 {
         self.incarnation

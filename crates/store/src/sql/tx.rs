@@ -9,8 +9,9 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use sqlx::{AnyConnection, Row};
 use tokio::sync::OwnedMutexGuard;
+use tokio::task::JoinHandle;
 
-use super::behind::{self, Behind, HeldRef};
+use super::behind::{self, Behind, Held, HeldRef};
 use super::dialect::Backend;
 use super::group::{self, Group, Lane};
 use super::owned_tx::OwnedTx;
@@ -67,22 +68,66 @@ pub(super) struct Turn {
     pub(super) guard: Option<OwnedMutexGuard<Option<Group>>>,
     /// The writer that began the transaction; the others each wrote behind a savepoint.
     pub(super) leader: bool,
+    /// The group, while a task of its own writes held rows on its connection (`send_away`).
+    pub(super) away: Option<JoinHandle<(Group, Result<()>)>>,
 }
 
 impl Turn {
-    fn group(&mut self) -> &mut Group {
+    /// The group, back from a task writing on its connection, if one was: a write it failed
+    /// fails the group.
+    async fn group(&mut self) -> Result<&mut Group> {
+        if let Some(away) = self.away.take() {
+            let (mut group, written) = away.await.map_err(|e| {
+                StoreError::Internal(format!("a write's rows were lost with their task: {e}"))
+            })?;
+            if let Err(error) = written {
+                group.break_with(error.clone());
+                self.put_back(group);
+                return Err(error);
+            }
+            self.put_back(group);
+        }
         match self.guard.as_mut().and_then(|guard| guard.as_mut()) {
-            Some(group) => group,
-            None => unreachable!("a writer's part is never used after it ended"),
+            Some(group) => Ok(group),
+            None => Err(StoreError::Internal(
+                "a write's transaction was lost with its task".into(),
+            )),
         }
     }
 
-    fn conn(&mut self) -> &mut AnyConnection {
-        self.group().conn()
+    fn put_back(&mut self, group: Group) {
+        if let Some(guard) = self.guard.as_mut() {
+            **guard = Some(group);
+        }
     }
 
-    fn conn_to(&mut self) -> (&mut AnyConnection, Backend) {
-        self.group().conn_to()
+    async fn conn(&mut self) -> Result<&mut AnyConnection> {
+        Ok(self.group().await?.conn())
+    }
+
+    async fn conn_to(&mut self) -> Result<(&mut AnyConnection, Backend)> {
+        Ok(self.group().await?.conn_to())
+    }
+
+    /// Writes `held` on a task of its own, which takes the group (and its connection) until
+    /// the next use of either. Only a group no one joins goes: a member's savepoint would
+    /// otherwise be undone on a connection that is away.
+    async fn send_away(&mut self, held: Held, at: (String, i64, i64)) -> Result<()> {
+        self.group().await?;
+        let Some(mut group) = self.guard.as_mut().and_then(|guard| guard.take()) else {
+            return Err(StoreError::Internal(
+                "a write's transaction was lost".into(),
+            ));
+        };
+        self.away = Some(tokio::spawn(async move {
+            let (tenant, revision, now) = at;
+            let (conn, backend) = group.conn_to();
+            let written = held.write(conn, backend, &tenant, revision, now).await;
+            (group, written)
+        }));
+        // A task spawned here waits for this one to yield before it starts: let it start.
+        tokio::task::yield_now().await;
+        Ok(())
     }
 }
 
@@ -155,7 +200,11 @@ impl SqlTx {
     /// Tells a missing object from one at another version, after a conditional write
     /// touched no row.
     async fn miss(&mut self, kind: &str, key: &str) -> StoreError {
-        match rows::get_object(self.turn.conn(), &self.tenant, kind, key).await {
+        let conn = match self.turn.conn().await {
+            Ok(conn) => conn,
+            Err(error) => return error,
+        };
+        match rows::get_object(conn, &self.tenant, kind, key).await {
             Ok(Some(current)) => StoreError::VersionMismatch {
                 current: current.version,
             },
@@ -171,16 +220,27 @@ impl SqlTx {
             self.delete_refs(&object.kind, &object.key).await?;
         }
         let rows: Vec<HeldRef> = HeldRef::of(object).collect();
-        let (conn, backend) = self.turn.conn_to();
+        let (conn, backend) = self.turn.conn_to().await?;
         behind::insert_refs(conn, backend, &self.tenant, &rows).await
     }
 
     /// Writes the new objects held back.
     async fn flush(&mut self) -> Result<()> {
-        let (conn, backend) = self.turn.conn_to();
+        let (conn, backend) = self.turn.conn_to().await?;
         self.behind
             .flush(conn, backend, &self.tenant, self.revision, self.now)
             .await
+    }
+
+    /// Writes the new objects held back; a long write's (an import's) on a task of its own,
+    /// so that the database writes them while this one makes the next.
+    async fn flush_aside(&mut self) -> Result<()> {
+        if !self.turn.group().await?.alone() {
+            return self.flush().await;
+        }
+        let held = self.behind.take_held();
+        let at = (self.tenant.clone(), self.revision, self.now);
+        self.turn.send_away(held, at).await
     }
 
     /// Which of `objects` the database holds, a hundred lookups a statement.
@@ -203,7 +263,7 @@ impl SqlTx {
             for (kind, key) in chunk {
                 statement = statement.bind(*kind).bind(*key);
             }
-            for row in statement.fetch_all(self.turn.conn()).await? {
+            for row in statement.fetch_all(self.turn.conn().await?).await? {
                 found.push((row.try_get("kind")?, row.try_get("key")?));
             }
         }
@@ -215,7 +275,7 @@ impl SqlTx {
             .bind(&self.tenant)
             .bind(kind)
             .bind(key)
-            .execute(self.turn.conn())
+            .execute(self.turn.conn().await?)
             .await?;
         Ok(())
     }
@@ -231,7 +291,7 @@ impl SqlTx {
         .bind(self.revision)
         .bind(body)
         .bind(self.now)
-        .execute(self.turn.conn())
+        .execute(self.turn.conn().await?)
         .await?;
         Ok(inserted.rows_affected() == 1)
     }
@@ -262,7 +322,7 @@ impl SqlTx {
         if let Some(version) = version {
             statement = statement.bind(version);
         }
-        let row = statement.fetch_optional(self.turn.conn()).await?;
+        let row = statement.fetch_optional(self.turn.conn().await?).await?;
         row.map(|r| r.try_get::<i64, _>("created_at"))
             .transpose()
             .map_err(Into::into)
@@ -284,7 +344,7 @@ impl WriteTx for SqlTx {
             return Ok(None);
         }
         self.flush().await?;
-        let found = rows::get_object(self.turn.conn(), &self.tenant, kind, key).await?;
+        let found = rows::get_object(self.turn.conn().await?, &self.tenant, kind, key).await?;
         // This transaction holds the tenant's lock: what it read stays so until it writes.
         self.behind.learn(kind, key, found.is_some());
         Ok(found)
@@ -292,12 +352,12 @@ impl WriteTx for SqlTx {
 
     async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>> {
         self.flush().await?;
-        rows::list_objects(self.turn.conn(), Some(&self.tenant), kind, query).await
+        rows::list_objects(self.turn.conn().await?, Some(&self.tenant), kind, query).await
     }
 
     async fn referencing(&mut self, target: &str) -> Result<Vec<RefHolder>> {
         self.flush().await?;
-        rows::referencing(self.turn.conn(), &self.tenant, target).await
+        rows::referencing(self.turn.conn().await?, &self.tenant, target).await
     }
 
     async fn existing(&mut self, objects: &[(&str, &str)]) -> Result<Vec<(String, String)>> {
@@ -332,7 +392,7 @@ impl WriteTx for SqlTx {
                 sqlx::query("SELECT 1 AS one FROM objects WHERE tenant = $1 AND kind = $2 LIMIT 1")
                     .bind(&self.tenant)
                     .bind(kind)
-                    .fetch_optional(self.turn.conn())
+                    .fetch_optional(self.turn.conn().await?)
                     .await?;
             if any.is_none() {
                 empty.insert(kind);
@@ -357,7 +417,7 @@ impl WriteTx for SqlTx {
         let absent = self.behind.known(&object.kind, &object.key) == Some(false);
         if absent && matches!(expect, Expect::Absent | Expect::Any) {
             if self.behind.hold(&object, body) {
-                self.flush().await?;
+                self.flush_aside().await?;
             }
             return self.written(object, self.now);
         }
@@ -397,7 +457,7 @@ impl WriteTx for SqlTx {
         let object = format!("tenant = $1 AND kind = $2 AND key = $3 {guard}");
         // The object and its references in one round trip; the references go only with
         // the object.
-        let (conn, backend) = self.turn.conn_to();
+        let (conn, backend) = self.turn.conn_to().await?;
         let sql = match backend {
             Backend::Postgres => format!(
                 "WITH gone AS (DELETE FROM objects WHERE {object} RETURNING {OBJECT_COLUMNS}), \
@@ -440,7 +500,7 @@ impl WriteTx for SqlTx {
         .bind(token.name.clone())
         .bind(token.created_at)
         .bind(token.signing_key.clone())
-        .execute(self.turn.conn())
+        .execute(self.turn.conn().await?)
         .await?;
         self.ops.push(&ChangeOp::Put {
             kind: "token".into(),
@@ -462,7 +522,7 @@ impl WriteTx for SqlTx {
         let row = sqlx::query(&sql)
             .bind(&self.tenant)
             .bind(id)
-            .fetch_optional(self.turn.conn())
+            .fetch_optional(self.turn.conn().await?)
             .await?
             .ok_or(StoreError::NotFound)?;
         self.ops.push(&ChangeOp::<()>::Delete {
@@ -476,7 +536,7 @@ impl WriteTx for SqlTx {
         self.flush().await?;
         let ops = std::mem::take(&mut self.ops).finish()?;
         let (revision, now) = (self.revision, self.now);
-        let group = self.turn.group();
+        let group = self.turn.group().await?;
         group.record(revision, now, ops, audit).await?;
         let incarnation = group.incarnation();
         let outcome = group.outcome();

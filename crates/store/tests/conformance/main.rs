@@ -55,6 +55,7 @@ conformance!(
     objects::tenants_never_see_each_other,
     objects::a_read_sees_one_snapshot,
     objects::prefetched_writes_read_and_write_as_any_other,
+    objects::a_long_write_writes_its_rows_aside_and_loses_none,
     records::commit_writes_one_change_and_one_audit_event,
     records::the_largest_change_is_told_by_its_size,
     records::audit_events_filter_by_actor_target_and_time,

@@ -489,3 +489,77 @@ pub async fn prefetched_writes_read_and_write_as_any_other(store: SqlStore) {
         .expect("changes");
     assert_eq!(changes[0].ops.len(), 2);
 }
+
+/// A long write (an import) holding thousands of new objects hands them to the database
+/// on a task of its own while it goes on: what it reads meanwhile sees every one, its
+/// commit writes them all with their references, and one dropped midway leaves nothing and
+/// frees the tenant for the next write.
+pub async fn a_long_write_writes_its_rows_aside_and_loses_none(store: SqlStore) {
+    const USERS: usize = 2500;
+    let t = tenant(&store).await;
+    put_one(&store, &t, "group", "g", json!({})).await;
+    let keys: Vec<String> = (0..USERS).map(|i| format!("u{i:05}")).collect();
+    let wanted: Vec<(&str, &str)> = keys.iter().map(|k| ("user", k.as_str())).collect();
+
+    let mut tx = store.begin_alone(&t).await.expect("begin alone");
+    tx.prefetch(&wanted).await.expect("prefetch");
+    for (i, key) in keys.iter().enumerate() {
+        let user = with_ref(object("user", key, json!({"i": i})), "group:g", false);
+        tx.put(user, Expect::Any).await.expect("put");
+        if i == 1500 {
+            // Read while the first thousand may still be on their way.
+            let holders = tx.referencing("group:g").await.expect("referencing");
+            assert_eq!(holders.len(), i + 1, "every reference so far is read");
+            let first = tx.get("user", &keys[0]).await.expect("get");
+            assert_eq!(first.map(|o| o.body), Some(json!({"i": 0})));
+        }
+    }
+    drop(tx);
+    assert!(store
+        .get(&t, "user", &keys[0])
+        .await
+        .expect("get")
+        .is_none());
+    assert!(store
+        .get(&t, "user", &keys[1200])
+        .await
+        .expect("get")
+        .is_none());
+
+    let mut tx = store.begin_alone(&t).await.expect("begin alone again");
+    tx.prefetch(&wanted).await.expect("prefetch");
+    for (i, key) in keys.iter().enumerate() {
+        let user = with_ref(object("user", key, json!({"i": i})), "group:g", false);
+        tx.put(user, Expect::Any).await.expect("put");
+    }
+    let revision = tx
+        .commit(audit("tenant.import", &t))
+        .await
+        .expect("commit")
+        .revision;
+    let all = ListQuery {
+        prefix: None,
+        after: None,
+        limit: 10_000,
+    };
+    let mut read = store.begin_read(&t).await.expect("read");
+    let users = read.list("user", &all).await.expect("list");
+    assert_eq!(users.len(), USERS);
+    assert!(users.iter().all(|u| u.key.starts_with('u')));
+    let holders = store.referencing(&t, "group:g").await.expect("referencing");
+    assert_eq!(holders.len(), USERS, "one reference each");
+    let last = store
+        .get(&t, "user", &keys[USERS - 1])
+        .await
+        .expect("get")
+        .expect("the last user");
+    assert_eq!(
+        (last.version, last.body),
+        (revision, json!({"i": USERS - 1}))
+    );
+    let changes = store
+        .list_changes(&t, revision - 1, 10)
+        .await
+        .expect("changes");
+    assert_eq!(changes[0].ops.len(), USERS);
+}
