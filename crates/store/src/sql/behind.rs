@@ -22,6 +22,12 @@ use crate::{NewObject, Result};
 /// Rows one INSERT writes: 7 parameters each, well within SQLite's 999.
 const ROWS_PER_STATEMENT: usize = 100;
 
+/// Rows one INSERT writes while a thousand or more remain (an import's): 7,000 parameters,
+/// within SQLite's 32,766 and PostgreSQL's 65,535. One statement's round trip then
+/// carries ten times the rows; what remains goes a hundred at a time, so that few shapes
+/// of statement are prepared.
+const ROWS_PER_LARGE_STATEMENT: usize = 1000;
+
 /// New objects held back at most before they are written.
 const HELD_AT_MOST: usize = 1000;
 
@@ -159,7 +165,7 @@ impl Held {
                 .execute(&mut *conn)
                 .await?;
         } else {
-            for rows in self.objects.chunks(ROWS_PER_STATEMENT) {
+            for rows in chunks(&self.objects) {
                 let sql = objects_sql(backend, 0, rows.len());
                 bind_objects(sqlx::query(&sql), tenant, rows, &at)
                     .execute(&mut *conn)
@@ -169,6 +175,15 @@ impl Held {
         }
         Ok(())
     }
+}
+
+/// `rows` in chunks of `ROWS_PER_LARGE_STATEMENT`, then of `ROWS_PER_STATEMENT`.
+fn chunks<T>(rows: &[T]) -> impl Iterator<Item = &[T]> {
+    let large = rows.len() / ROWS_PER_LARGE_STATEMENT * ROWS_PER_LARGE_STATEMENT;
+    let (large, rest) = rows.split_at(large);
+    large
+        .chunks(ROWS_PER_LARGE_STATEMENT)
+        .chain(rest.chunks(ROWS_PER_STATEMENT))
 }
 
 /// Inserts `rows` objects, their parameters from `$(first + 1)`. No ON CONFLICT: each was
@@ -236,7 +251,7 @@ pub(super) async fn insert_refs(
     tenant: &str,
     refs: &[HeldRef],
 ) -> Result<()> {
-    for rows in refs.chunks(ROWS_PER_STATEMENT) {
+    for rows in chunks(refs) {
         let sql = refs_sql(backend, 0, rows.len());
         bind_refs(sqlx::query(&sql), tenant, rows)
             .execute(&mut *conn)

@@ -78,7 +78,17 @@ impl Backend {
                     Ok(())
                 })
             }),
-            Backend::Postgres => pool.max_connections(16),
+            // A large value (an import's change record) is compressed with lz4 where the
+            // server has it: pglz, the default, takes seconds over a few hundred megabytes.
+            Backend::Postgres => pool.max_connections(16).after_connect(|conn, _| {
+                Box::pin(async move {
+                    let lz4 = conn.execute("SET default_toast_compression = 'lz4'").await;
+                    if let Err(error) = lz4 {
+                        tracing::debug!(%error, "large values stay compressed with pglz");
+                    }
+                    Ok(())
+                })
+            }),
         };
         Ok(pool.connect_with(options).await?)
     }
