@@ -51,9 +51,12 @@ pub async fn json_bytes(
 }
 
 /// A whole body of at most `limit` bytes. A body that arrives as one piece, as a small
-/// request's usually does, is handed on as it is: no copy and no buffer list.
+/// request's usually does, is handed on as it is: no copy and no buffer list. One in
+/// pieces is joined in a buffer the size its length announced, so that a large one (an
+/// import) is not copied again at each doubling.
 pub async fn read(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
-    if body.size_hint().lower() > limit as u64 {
+    let announced = body.size_hint().lower();
+    if announced > limit as u64 {
         return Err(BodyError::TooLarge);
     }
     let mut whole = Bytes::new();
@@ -72,7 +75,7 @@ pub async fn read(mut body: Body, limit: usize) -> Result<Bytes, BodyError> {
             Some(joined) => joined.extend_from_slice(&data),
             None if whole.is_empty() => whole = data,
             None => {
-                let mut both = Vec::with_capacity(read);
+                let mut both = Vec::with_capacity(read.max(announced as usize));
                 both.extend_from_slice(&whole);
                 both.extend_from_slice(&data);
                 joined = Some(both);
