@@ -188,6 +188,11 @@ pub trait WriteTx: Send {
     /// (an import) then reads them, and writes the new ones, without a round trip each.
     async fn prefetch(&mut self, objects: &[(&str, &str)]) -> Result<()>;
 
+    /// Makes room for about `bytes` of change record at once: a writer that knows how much
+    /// it will write (an import) spares the record being copied each time it outgrows its
+    /// room.
+    fn reserve_record(&mut self, bytes: usize);
+
     async fn list(&mut self, kind: &str, query: &ListQuery) -> Result<Vec<StoredObject>>;
 
     /// The objects holding a reference to `target` (an object key `kind:key`).

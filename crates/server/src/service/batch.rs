@@ -90,6 +90,11 @@ impl Batch<'_> {
         Ok(self.tx.prefetch(objects).await?)
     }
 
+    /// Makes room for about `bytes` of change record (see `WriteTx::reserve_record`).
+    pub fn reserve_record(&mut self, bytes: usize) {
+        self.tx.reserve_record(bytes);
+    }
+
     /// The objects that refer to `target`.
     pub async fn referencing(&mut self, target: &ObjectKey) -> ServiceResult<Vec<ObjectKey>> {
         let holders = self.tx.referencing(&target.to_string()).await?;

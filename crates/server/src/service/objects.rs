@@ -52,13 +52,19 @@ impl<K: Object> Versioned<K> {
 }
 
 /// One kind seen as another: `K` is the concrete type its `KIND` names.
-pub(super) fn cast<A: Serialize, B: DeserializeOwned>(value: &A) -> ServiceResult<B> {
+pub(super) fn cast<A: Serialize + 'static, B: DeserializeOwned + Clone + 'static>(
+    value: &A,
+) -> ServiceResult<B> {
+    // The same type, as it mostly is (a grant checked as a grant), is cloned, not encoded.
+    if let Some(same) = (value as &dyn std::any::Any).downcast_ref::<B>() {
+        return Ok(same.clone());
+    }
     serde_json::to_value(value)
         .and_then(serde_json::from_value)
         .map_err(|e| ServiceError::Internal(format!("kind mismatch: {e}")))
 }
 
-pub(super) fn cast_versioned<A: Serialize, B: DeserializeOwned>(
+pub(super) fn cast_versioned<A: Serialize + 'static, B: DeserializeOwned + Clone + 'static>(
     v: Versioned<A>,
 ) -> ServiceResult<Versioned<B>> {
     Ok(Versioned {

@@ -580,6 +580,8 @@ impl Service {
             .collect();
         batch.prefetch(&keys).await?;
         drop(keys);
+        // The change record holds each line's object, with its key and the operation.
+        batch.reserve_record(text.len() + items.len() * 48);
         for item in items {
             let (line, kind) = (item.line, item.kind);
             write_item(&mut batch, item, &text)

@@ -50,18 +50,25 @@ type Statement<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'
 /// plain `?`s bound in order: a statement of hundreds of parameters then binds in linear
 /// time (there `first` must be 0 and each parameter bound once).
 fn placeholders(backend: Backend, first: usize, rows: usize, columns: usize) -> String {
-    (0..rows)
-        .map(|row| {
-            let places: Vec<String> = (1..=columns)
-                .map(|c| match backend {
-                    Backend::Sqlite => "?".to_string(),
-                    Backend::Postgres => format!("${}", first + row * columns + c),
-                })
-                .collect();
-            format!("({})", places.join(", "))
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    // Written into one string: an import's statements hold thousands of places each.
+    let mut places = String::with_capacity(rows * columns * 7);
+    for row in 0..rows {
+        places.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 1..=columns {
+            if column > 1 {
+                places.push_str(", ");
+            }
+            match backend {
+                Backend::Sqlite => places.push('?'),
+                Backend::Postgres => {
+                    places.push('$');
+                    places.push_str(&(first + row * columns + column).to_string());
+                }
+            }
+        }
+        places.push(')');
+    }
+    places
 }
 
 /// A LIKE pattern (with `\\` as its escape) matching any text that contains `text`, ASCII
@@ -582,5 +589,21 @@ impl Store for SqlStore {
         .execute(self.pool()?)
         .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn placeholders_number_each_row_after_the_first_parameter() {
+        assert_eq!(
+            placeholders(Backend::Postgres, 3, 2, 2),
+            "($4, $5), ($6, $7)"
+        );
+        assert_eq!(placeholders(Backend::Sqlite, 3, 2, 2), "(?, ?), (?, ?)");
+        assert_eq!(placeholders(Backend::Postgres, 0, 1, 1), "($1)");
+        assert_eq!(placeholders(Backend::Postgres, 0, 0, 3), "");
     }
 }

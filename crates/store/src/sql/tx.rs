@@ -377,6 +377,10 @@ impl WriteTx for SqlTx {
         Ok(found)
     }
 
+    fn reserve_record(&mut self, bytes: usize) {
+        self.ops.0.reserve(bytes);
+    }
+
     async fn prefetch(&mut self, objects: &[(&str, &str)]) -> Result<()> {
         self.flush().await?;
         // A kind the tenant holds none of needs no lookup per object: worth a read per
