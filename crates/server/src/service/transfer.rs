@@ -53,6 +53,9 @@ const MAX_ERRORS: usize = 100;
 /// Objects one import may hold.
 const MAX_OBJECTS: usize = 2_000_000;
 
+/// Threads that check one import's lines at most.
+const CHECKING_THREADS: usize = 4;
+
 /// One line of an export or an import: the kind (`user`, `grant`, `permission_set`...)
 /// and the object.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -471,15 +474,92 @@ fn in_write_order(items: Vec<Item>) -> Vec<Item> {
 }
 
 /// Reads, checks and orders an import's lines: what to write, or every error (up to
-/// `MAX_ERRORS`), each naming its line. CPU-bound: run away from the request workers.
+/// `MAX_ERRORS`), each naming its line. CPU-bound: run away from the request workers. The
+/// file is checked in parts, one a core (at most `CHECKING_THREADS`), each from a line's
+/// start.
 fn prepare(text: &str) -> Result<Vec<Item>, Invalid> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, usize::from)
+        .min(CHECKING_THREADS);
+    let parts = parts_of(text, threads);
+    let checked: Vec<(Vec<Item>, Vec<FieldError>)> = std::thread::scope(|scope| {
+        let checking: Vec<_> = parts
+            .iter()
+            .map(|&(offset, first_line, part)| {
+                scope.spawn(move || check_part(part, offset, first_line))
+            })
+            .collect();
+        checking
+            .into_iter()
+            .map(|part| {
+                part.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    let mut items = Vec::with_capacity(checked.iter().map(|(items, _)| items.len()).sum());
+    let mut errors: Vec<FieldError> = Vec::new();
+    for (part_items, part_errors) in checked {
+        items.extend(part_items);
+        errors.extend(part_errors);
+    }
+    if let Some(over) = items.get(MAX_OBJECTS) {
+        let error = FieldError {
+            field: format!("line {}", over.line),
+            message: format!("an import holds at most {MAX_OBJECTS} objects"),
+        };
+        let at = errors.partition_point(|e| line_of(e) <= over.line);
+        errors.insert(at, error);
+    }
+    if !errors.is_empty() {
+        errors.truncate(MAX_ERRORS);
+        return Err(Invalid(errors));
+    }
+    Ok(in_write_order(items))
+}
+
+/// The line an error names (`line 3: subject.id`).
+fn line_of(error: &FieldError) -> usize {
+    error
+        .field
+        .strip_prefix("line ")
+        .and_then(|rest| rest.split(':').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(usize::MAX)
+}
+
+/// `text` cut into `n` parts at line starts: each part's offset in the text, the number of
+/// its first line, and the part.
+fn parts_of(text: &str, n: usize) -> Vec<(usize, usize, &str)> {
+    let mut parts = Vec::with_capacity(n);
+    let (mut start, mut first_line) = (0, 1);
+    for k in 1..n {
+        let target = (text.len() * k / n).max(start);
+        let Some(newline) = text.as_bytes()[target..].iter().position(|&b| b == b'\n') else {
+            break;
+        };
+        let end = target + newline + 1;
+        parts.push((start, first_line, &text[start..end]));
+        first_line += text.as_bytes()[start..end]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
+        start = end;
+    }
+    parts.push((start, first_line, &text[start..]));
+    parts
+}
+
+/// Reads and checks the lines of one part of a file (`text`, which starts at `offset` of
+/// the file with line `first_line`): its items, and up to `MAX_ERRORS` errors.
+fn check_part(text: &str, base: usize, first_line: usize) -> (Vec<Item>, Vec<FieldError>) {
     // As many as the lines, at once: a list grown by doubling is copied each time.
     let lines = text.bytes().filter(|&b| b == b'\n').count() + 1;
     let mut items = Vec::with_capacity(lines.min(MAX_OBJECTS + 1));
     let mut errors: Vec<FieldError> = Vec::new();
-    let mut offset = 0;
+    let mut offset = base;
     for (i, raw) in text.split_inclusive('\n').enumerate() {
-        let line = i + 1;
+        let line = first_line + i;
         let start = offset;
         offset += raw.len();
         let raw = raw.strip_suffix('\n').unwrap_or(raw);
@@ -487,13 +567,6 @@ fn prepare(text: &str) -> Result<Vec<Item>, Invalid> {
         let at = start..start + raw.len();
         if raw.trim().is_empty() || errors.len() >= MAX_ERRORS {
             continue;
-        }
-        if items.len() >= MAX_OBJECTS {
-            errors.push(FieldError {
-                field: format!("line {line}"),
-                message: format!("an import holds at most {MAX_OBJECTS} objects"),
-            });
-            break;
         }
         let parsed: Line = match serde_json::from_str(raw) {
             Ok(parsed) => parsed,
@@ -538,11 +611,7 @@ fn prepare(text: &str) -> Result<Vec<Item>, Invalid> {
             Err(invalid) => errors.extend(at_line(line, invalid)),
         }
     }
-    if !errors.is_empty() {
-        errors.truncate(MAX_ERRORS);
-        return Err(Invalid(errors));
-    }
-    Ok(in_write_order(items))
+    (items, errors)
 }
 
 impl Service {
@@ -618,6 +687,48 @@ impl Service {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The parts cover the file, each from a line's start, with the number of that line.
+    #[test]
+    fn a_file_is_cut_into_parts_at_line_starts() {
+        let text = "a\nbb\n\nccc\nd";
+        for n in 1..=6 {
+            let parts = parts_of(text, n);
+            let joined: String = parts.iter().map(|(_, _, part)| *part).collect();
+            assert_eq!(joined, text, "{n} parts");
+            for (offset, first_line, part) in parts {
+                assert_eq!(&text[offset..offset + part.len()], part);
+                let before = text[..offset].matches('\n').count();
+                assert_eq!(first_line, before + 1, "{n} parts, at {offset}");
+                assert!(offset == 0 || text.as_bytes()[offset - 1] == b'\n');
+            }
+        }
+    }
+
+    /// Errors name their lines, whichever part of the file they are in, in line order.
+    #[test]
+    fn errors_name_their_lines_in_every_part() {
+        let user = |id: &str| format!("{{\"kind\":\"user\",\"body\":{{\"id\":\"{id}\"}}}}\n");
+        let mut text = String::new();
+        for i in 0..400 {
+            match i {
+                7 => text.push_str("not json\n"),
+                250 => text.push_str("{\"kind\":\"planet\",\"body\":{}}\n"),
+                399 => text.push_str("{\"kind\":\"user\",\"body\":{\"id\":\"\"}}\n"),
+                _ => text.push_str(&user(&format!("u{i}"))),
+            }
+        }
+        let Err(Invalid(errors)) = prepare(&text) else {
+            panic!("three lines are wrong");
+        };
+        let lines: Vec<usize> = errors.iter().map(line_of).collect();
+        assert_eq!(lines, [8, 251, 400], "{errors:?}");
+        let good: String = (0..400).map(|i| user(&format!("u{i}"))).collect();
+        let items = prepare(&good).expect("every line is right");
+        let mut numbers: Vec<usize> = items.iter().map(|item| item.line).collect();
+        numbers.sort_unstable();
+        assert_eq!(numbers, (1..=400).collect::<Vec<_>>());
+    }
 
     /// A document passed on as stored gives the very line that reading it would; one that
     /// names a set, or a data source's, is read.
